@@ -1,0 +1,144 @@
+//! Settings of the worker and of scheduling, with the seed's defaults.
+
+use std::time::Duration;
+
+use crate::retry::RetryPolicy;
+
+/// Default `max_concurrent_jobs` (the seed's).
+pub const MAX_CONCURRENT_JOBS_DEFAULT: usize = 25;
+/// Default `batch_claim_limit` (the seed's).
+pub const BATCH_CLAIM_LIMIT_DEFAULT: u32 = 10;
+/// Default lease length (the seed's `LEASE_DURATION`).
+pub const LEASE_DURATION_DEFAULT: Duration = Duration::from_secs(60);
+/// Default misfire grace (the seed's `misfire_grace_time`).
+pub const MISFIRE_GRACE_DEFAULT: Duration = Duration::from_secs(300);
+/// Default payload limit: 256 KiB.
+pub const MAX_PAYLOAD_BYTES_DEFAULT: usize = 256 * 1024;
+
+/// How a worker claims, runs and keeps jobs.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Jobs run at once by this worker. Default 25.
+    pub max_concurrent_jobs: usize,
+    /// Most jobs claimed by one statement. Default 10.
+    pub batch_claim_limit: u32,
+    /// Longest wait between claims when no notification arrives. Default 1 s.
+    pub poll_interval: Duration,
+    /// Lease written by a claim and by each renewal. Default 60 s.
+    pub lease_duration: Duration,
+    /// How often leases are renewed and the worker row refreshed. Default 20 s (a third of
+    /// the lease). A job whose lease has not been renewed for `lease_duration -
+    /// heartbeat_interval` is cancelled locally, before any other worker may take it.
+    pub heartbeat_interval: Duration,
+    /// How often expired leases are recovered and misfired jobs expired. Default 5 s.
+    pub sweep_interval: Duration,
+    /// Most rows one sweep statement touches. Default 500.
+    pub sweep_batch: u32,
+    /// How long shutdown waits for running jobs before cancelling and releasing them.
+    /// Default 30 s.
+    pub shutdown_grace: Duration,
+    /// Backoff between retries of failed attempts.
+    pub retry: RetryPolicy,
+    /// Attempts a job whose name this worker does not know gets before it fails (a rolling
+    /// deploy may bring a worker that knows it). Default 5.
+    pub unknown_job_attempts: u32,
+    /// Whether to subscribe to notifications (disable behind a transaction pooler).
+    /// Default true.
+    pub listen: bool,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig {
+            max_concurrent_jobs: MAX_CONCURRENT_JOBS_DEFAULT,
+            batch_claim_limit: BATCH_CLAIM_LIMIT_DEFAULT,
+            poll_interval: Duration::from_secs(1),
+            lease_duration: LEASE_DURATION_DEFAULT,
+            heartbeat_interval: Duration::from_secs(20),
+            sweep_interval: Duration::from_secs(5),
+            sweep_batch: 500,
+            shutdown_grace: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            unknown_job_attempts: 5,
+            listen: true,
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// Checks the settings against each other.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] naming the setting.
+    pub fn validate(&self) -> crate::Result<()> {
+        use crate::Error;
+        if self.max_concurrent_jobs == 0 {
+            return Err(Error::config("max_concurrent_jobs", "must be at least 1"));
+        }
+        if self.batch_claim_limit == 0 {
+            return Err(Error::config("batch_claim_limit", "must be at least 1"));
+        }
+        if self.poll_interval.is_zero() {
+            return Err(Error::config("poll_interval", "must be positive"));
+        }
+        if self.heartbeat_interval.is_zero() || self.heartbeat_interval * 2 > self.lease_duration
+        {
+            return Err(Error::config(
+                "heartbeat_interval",
+                format!(
+                    "must be positive and at most half of lease_duration ({:?})",
+                    self.lease_duration
+                ),
+            ));
+        }
+        if self.sweep_interval.is_zero() || self.sweep_batch == 0 {
+            return Err(Error::config("sweep_interval", "sweeps need a positive interval and batch"));
+        }
+        Ok(())
+    }
+}
+
+/// Defaults applied when a job is scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleDefaults {
+    /// Misfire grace of jobs that do not set one; `None` never expires. Default 300 s.
+    pub misfire_grace: Option<Duration>,
+    /// Largest accepted encoded payload. Default 256 KiB.
+    pub max_payload_bytes: usize,
+}
+
+impl Default for ScheduleDefaults {
+    fn default() -> Self {
+        ScheduleDefaults {
+            misfire_grace: Some(MISFIRE_GRACE_DEFAULT),
+            max_payload_bytes: MAX_PAYLOAD_BYTES_DEFAULT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seeds_and_valid() {
+        let config = WorkerConfig::default();
+        assert_eq!(config.max_concurrent_jobs, 25);
+        assert_eq!(config.batch_claim_limit, 10);
+        assert_eq!(config.lease_duration, Duration::from_secs(60));
+        assert!(config.validate().is_ok());
+        assert_eq!(ScheduleDefaults::default().misfire_grace, Some(Duration::from_secs(300)));
+    }
+
+    #[test]
+    fn heartbeat_must_fit_twice_in_the_lease() {
+        let config = WorkerConfig {
+            lease_duration: Duration::from_secs(3),
+            heartbeat_interval: Duration::from_secs(2),
+            ..WorkerConfig::default()
+        };
+        assert!(config.validate().is_err());
+        let zero = WorkerConfig { max_concurrent_jobs: 0, ..WorkerConfig::default() };
+        assert!(zero.validate().is_err());
+    }
+}

@@ -1,0 +1,421 @@
+//! The job model: ids, statuses, what a schedule request carries and what inspection returns.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Result};
+use crate::priority::Priority;
+
+/// Longest accepted job id, in bytes.
+pub const MAX_JOB_ID_BYTES: usize = 512;
+/// Longest accepted job name, in bytes.
+pub const MAX_JOB_NAME_BYTES: usize = 128;
+
+/// A job's id: text, chosen by the caller or generated (a UUIDv7, time-ordered).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(String);
+
+impl JobId {
+    /// A new unique id (UUIDv7: time-ordered, so new rows land at the end of the index).
+    #[must_use]
+    pub fn generate() -> JobId {
+        JobId(uuid::Uuid::now_v7().to_string())
+    }
+
+    /// Validates a caller-supplied id: non-empty, at most [`MAX_JOB_ID_BYTES`] bytes,
+    /// no NUL character (PostgreSQL text cannot hold it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the rule that was broken.
+    pub fn new(id: impl Into<String>) -> Result<JobId> {
+        let id = id.into();
+        validate_text("job id", &id, MAX_JOB_ID_BYTES)?;
+        Ok(JobId(id))
+    }
+
+    /// Wraps an id read back from the store (already validated when it was written).
+    #[must_use]
+    pub fn from_stored(id: String) -> JobId {
+        JobId(id)
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The id as an owned `String`.
+    #[must_use]
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for JobId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for JobId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for JobId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Checks text that becomes a bound SQL parameter: non-empty, bounded, no NUL.
+pub(crate) fn validate_text(what: &'static str, value: &str, max_bytes: usize) -> Result<()> {
+    let reason = if value.is_empty() {
+        "must not be empty".to_owned()
+    } else if value.len() > max_bytes {
+        format!("is {} bytes; the limit is {max_bytes}", value.len())
+    } else if value.contains('\0') {
+        "must not contain a NUL character".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput { what, reason })
+}
+
+/// Validates a job name (non-empty, at most [`MAX_JOB_NAME_BYTES`] bytes, no NUL).
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the rule that was broken.
+pub fn validate_job_name(name: &str) -> Result<()> {
+    validate_text("job name", name, MAX_JOB_NAME_BYTES)
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Waiting for its due time or for a free worker.
+    Pending,
+    /// Claimed by a worker that holds its lease.
+    Running,
+    /// Finished successfully.
+    Completed,
+    /// Failed for good (retries exhausted, undecodable, unknown, or lost too often).
+    Failed,
+    /// Cancelled by a caller.
+    Cancelled,
+    /// Not started within its misfire grace after its due time.
+    Expired,
+}
+
+impl JobStatus {
+    /// Every status.
+    pub const ALL: [JobStatus; 6] = [
+        JobStatus::Pending,
+        JobStatus::Running,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+        JobStatus::Expired,
+    ];
+
+    /// The text stored in the database.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Running => "running",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Expired => "expired",
+        }
+    }
+
+    /// Whether the job will never run again (completed, failed, cancelled, expired).
+    #[must_use]
+    pub const fn is_terminal(self) -> bool {
+        !matches!(self, JobStatus::Pending | JobStatus::Running)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| format!("unknown job status {s:?}"))
+    }
+}
+
+/// What scheduling does when the job id is already taken (the seed's three modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ConflictResolution {
+    /// Fail with [`Error::AlreadyExists`] (bulk: report it at that index). The default for
+    /// single schedules.
+    #[default]
+    Raise,
+    /// Keep the existing job, whatever its status, and return its id.
+    Ignore,
+    /// Rewrite the existing job with the new definition and make it pending again, unless it
+    /// is running: a running job is left alone and the call reports [`Error::JobRunning`].
+    Replace,
+}
+
+impl ConflictResolution {
+    /// The lowercase label ("raise", "ignore", "replace").
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            ConflictResolution::Raise => "raise",
+            ConflictResolution::Ignore => "ignore",
+            ConflictResolution::Replace => "replace",
+        }
+    }
+}
+
+impl fmt::Display for ConflictResolution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// How long after its due time a pending job may still start before it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MisfireGrace {
+    /// The scheduler's default (300 s unless configured).
+    #[default]
+    Default,
+    /// Expire the job if it has not started this long after its due time.
+    After(Duration),
+    /// Never expire.
+    Never,
+}
+
+impl MisfireGrace {
+    /// Resolves [`MisfireGrace::Default`] against the scheduler's default: `None` = never.
+    #[must_use]
+    pub fn resolve(self, default: Option<Duration>) -> Option<Duration> {
+        match self {
+            MisfireGrace::Default => default,
+            MisfireGrace::After(grace) => Some(grace),
+            MisfireGrace::Never => None,
+        }
+    }
+}
+
+impl From<Option<Duration>> for MisfireGrace {
+    /// `Some(d)` expires after `d`; `None` never expires (the seed's `misfire_grace_time=None`).
+    fn from(value: Option<Duration>) -> Self {
+        value.map_or(MisfireGrace::Never, MisfireGrace::After)
+    }
+}
+
+impl From<Duration> for MisfireGrace {
+    fn from(value: Duration) -> Self {
+        MisfireGrace::After(value)
+    }
+}
+
+/// A job ready to be written: everything resolved, validated and encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    /// Its id.
+    pub id: JobId,
+    /// The registered job name that will run it.
+    pub name: String,
+    /// The postcard-encoded arguments.
+    pub payload: Vec<u8>,
+    /// Hash of the argument schema the payload was written with; `None` skips the check.
+    pub schema_hash: Option<u64>,
+    /// When it is due; `None` means "now" by the database clock.
+    pub run_at: Option<DateTime<Utc>>,
+    /// Its priority.
+    pub priority: Priority,
+    /// How many times a failed attempt is retried.
+    pub max_retries: u32,
+    /// How long after `run_at` it may still start; `None` never expires.
+    pub misfire_grace: Option<Duration>,
+    /// How long one attempt may run before it is cancelled; `None` is unbounded.
+    pub timeout: Option<Duration>,
+}
+
+/// What scheduling did with one job (bulk results are aligned with the input by index).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scheduled {
+    /// A new job was inserted.
+    Inserted(JobId),
+    /// An existing job was rewritten (`Replace`).
+    Replaced(JobId),
+    /// A job with this id already existed and was kept (`Ignore`).
+    Kept(JobId),
+    /// A job with this id already existed (`Raise`); nothing was written for this entry.
+    AlreadyExists {
+        /// The id.
+        id: JobId,
+        /// The existing job's status.
+        status: JobStatus,
+    },
+    /// `Replace` met a running job; it was left alone.
+    Running(JobId),
+}
+
+impl Scheduled {
+    /// The job id this entry refers to.
+    #[must_use]
+    pub fn id(&self) -> &JobId {
+        match self {
+            Scheduled::Inserted(id)
+            | Scheduled::Replaced(id)
+            | Scheduled::Kept(id)
+            | Scheduled::Running(id)
+            | Scheduled::AlreadyExists { id, .. } => id,
+        }
+    }
+
+    /// Whether this entry's definition was written (inserted or replaced).
+    #[must_use]
+    pub fn is_written(&self) -> bool {
+        matches!(self, Scheduled::Inserted(_) | Scheduled::Replaced(_))
+    }
+
+    /// The single-schedule view: the id, or the conflict as an error.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] or [`Error::JobRunning`].
+    pub fn into_result(self) -> Result<JobId> {
+        match self {
+            Scheduled::Inserted(id) | Scheduled::Replaced(id) | Scheduled::Kept(id) => Ok(id),
+            Scheduled::AlreadyExists { id, status } => Err(Error::AlreadyExists { id, status }),
+            Scheduled::Running(id) => Err(Error::JobRunning { id }),
+        }
+    }
+}
+
+/// A job as inspection shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobInfo {
+    /// Its id.
+    pub id: JobId,
+    /// The registered name that runs it.
+    pub name: String,
+    /// Where it is in its life.
+    pub status: JobStatus,
+    /// Its priority.
+    pub priority: Priority,
+    /// Attempts started so far (a crash or lost lease counts; a release at shutdown before
+    /// the job started does not).
+    pub attempts: u32,
+    /// Retries allowed after the first attempt.
+    pub max_retries: u32,
+    /// When it is (or was) due.
+    pub run_at: DateTime<Utc>,
+    /// The error of the last failed attempt, prefixed by its kind (`error:`, `panic:`, …).
+    pub last_error: Option<String>,
+    /// The worker that holds it (running) or last ran it.
+    pub worker_id: Option<String>,
+    /// The misfire grace stored with it; `None` never expires.
+    pub misfire_grace: Option<Duration>,
+    /// The per-attempt timeout stored with it.
+    pub timeout: Option<Duration>,
+    /// When it was first written.
+    pub created_at: DateTime<Utc>,
+    /// When its last attempt started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a terminal status.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The encoded arguments.
+    pub payload: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_unique_and_ordered() {
+        let a = JobId::generate();
+        let b = JobId::generate();
+        assert_ne!(a, b);
+        assert!(a < b, "UUIDv7 ids sort by creation time");
+    }
+
+    #[test]
+    fn ids_reject_empty_long_and_nul() {
+        assert!(JobId::new("welcome:42").is_ok());
+        assert!(JobId::new("'; DROP TABLE jobs;--").is_ok());
+        assert!(matches!(JobId::new(""), Err(Error::InvalidInput { what: "job id", .. })));
+        assert!(JobId::new("a\0b").is_err());
+        assert!(JobId::new("x".repeat(MAX_JOB_ID_BYTES)).is_ok());
+        assert!(JobId::new("x".repeat(MAX_JOB_ID_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn status_round_trips_and_knows_terminal_states() {
+        for status in JobStatus::ALL {
+            assert_eq!(status.as_str().parse::<JobStatus>(), Ok(status));
+        }
+        let terminal: Vec<_> = JobStatus::ALL.into_iter().filter(|s| s.is_terminal()).collect();
+        assert_eq!(
+            terminal,
+            [JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled, JobStatus::Expired]
+        );
+    }
+
+    #[test]
+    fn conflict_labels_are_the_seeds() {
+        let labels: Vec<_> = [
+            ConflictResolution::Raise,
+            ConflictResolution::Ignore,
+            ConflictResolution::Replace,
+        ]
+        .iter()
+        .map(|c| c.label())
+        .collect();
+        assert_eq!(labels, ["raise", "ignore", "replace"]);
+        assert_eq!(ConflictResolution::default(), ConflictResolution::Raise);
+    }
+
+    #[test]
+    fn misfire_grace_resolves_against_the_default() {
+        let default = Some(Duration::from_secs(300));
+        assert_eq!(MisfireGrace::Default.resolve(default), default);
+        assert_eq!(MisfireGrace::Never.resolve(default), None);
+        assert_eq!(
+            MisfireGrace::from(Some(Duration::from_secs(5))).resolve(default),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(MisfireGrace::from(None).resolve(default), None);
+    }
+
+    #[test]
+    fn scheduled_maps_conflicts_to_errors() {
+        let id = JobId::new("a").expect("valid id");
+        assert_eq!(Scheduled::Kept(id.clone()).into_result().ok(), Some(id.clone()));
+        assert!(matches!(
+            Scheduled::AlreadyExists { id: id.clone(), status: JobStatus::Completed }.into_result(),
+            Err(Error::AlreadyExists { status: JobStatus::Completed, .. })
+        ));
+        assert!(matches!(
+            Scheduled::Running(id).into_result(),
+            Err(Error::JobRunning { .. })
+        ));
+    }
+}

@@ -1,0 +1,93 @@
+//! Retry backoff: exponential, capped, with jitter, so failing jobs neither hammer their
+//! dependencies nor retry in lock-step.
+
+use std::time::Duration;
+
+/// How long to wait before retrying a failed attempt.
+///
+/// The delay before retry *n* (n = 1 after the first failure) is
+/// `min(initial · factorⁿ⁻¹, max)`, then moved by a random ±`jitter` fraction.
+///
+/// ```
+/// use std::time::Duration;
+/// use pgsched_core::RetryPolicy;
+/// let policy = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+/// assert_eq!(policy.delay(1), Duration::from_secs(5));
+/// assert_eq!(policy.delay(2), Duration::from_secs(10));
+/// assert_eq!(policy.delay(30), Duration::from_secs(600)); // capped
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Delay before the first retry. Default 5 s.
+    pub initial: Duration,
+    /// Growth per retry. Default 2.
+    pub factor: f64,
+    /// Upper bound of the delay before jitter. Default 10 minutes.
+    pub max: Duration,
+    /// Random spread as a fraction of the delay (0.2 = ±20 %). Default 0.2.
+    pub jitter: f64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            initial: Duration::from_secs(5),
+            factor: 2.0,
+            max: Duration::from_secs(600),
+            jitter: 0.2,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before retry number `retry` (1-based), with jitter applied.
+    #[must_use]
+    pub fn delay(&self, retry: u32) -> Duration {
+        let spread = if self.jitter > 0.0 {
+            rand::random_range(-self.jitter..=self.jitter)
+        } else {
+            0.0
+        };
+        self.delay_with_spread(retry, spread)
+    }
+
+    /// The delay before retry `retry` with a given jitter fraction in `[-jitter, jitter]`.
+    #[must_use]
+    pub fn delay_with_spread(&self, retry: u32, spread: f64) -> Duration {
+        let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let base = self.initial.as_secs_f64() * self.factor.max(1.0).powi(exponent);
+        let capped = base.min(self.max.as_secs_f64());
+        let jittered = capped * (1.0 + spread.clamp(-self.jitter.abs(), self.jitter.abs()));
+        Duration::try_from_secs_f64(jittered.max(0.0)).unwrap_or(self.max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_exponentially_then_caps() {
+        let policy = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        let delays: Vec<u64> = (1..=9).map(|n| policy.delay(n).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
+        assert_eq!(policy.delay(u32::MAX), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn jitter_stays_within_its_band() {
+        let policy = RetryPolicy::default();
+        for _ in 0..1000 {
+            let delay = policy.delay(2).as_secs_f64();
+            assert!((8.0..=12.0).contains(&delay), "{delay}");
+        }
+        assert_eq!(policy.delay_with_spread(1, 0.2), Duration::from_secs(6));
+        assert_eq!(policy.delay_with_spread(1, 5.0), Duration::from_secs(6), "spread is clamped");
+    }
+
+    #[test]
+    fn retry_zero_behaves_like_the_first() {
+        let policy = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        assert_eq!(policy.delay(0), policy.delay(1));
+    }
+}

@@ -1,0 +1,120 @@
+//! The claim loop: claims due jobs into free slots and starts them.
+//!
+//! It never claims more jobs than it has free slots, so every claimed job starts at once. It
+//! claims again straight away while claims come back full (a backlog), waits for a slot when
+//! all are busy, and otherwise sleeps until a notification, a freed slot after a backlog, or
+//! the poll interval.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::executor;
+use super::finisher::Message;
+use crate::store::Release;
+
+/// Backoff after a failed claim: starts here, doubles, capped at `CLAIM_RETRY_MAX`.
+const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
+const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
+
+pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut backlog = true;
+    let mut retry_delay = CLAIM_RETRY_MIN;
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        if !backlog {
+            tokio::select! {
+                () = shared.work_available.notified() => {}
+                () = tokio::time::sleep(shared.config.poll_interval) => {}
+                () = stop.cancelled() => return,
+            }
+        }
+        let free = shared.slots.available_permits();
+        if free == 0 {
+            tokio::select! {
+                () = shared.slot_freed.notified() => {}
+                () = stop.cancelled() => return,
+            }
+            backlog = true;
+            continue;
+        }
+        let limit = u32::try_from(free)
+            .unwrap_or(u32::MAX)
+            .min(shared.config.batch_claim_limit);
+        let sent_at = Instant::now();
+        let claimed = match shared
+            .store
+            .claim(&shared.worker_id, limit, shared.config.lease_duration)
+            .await
+        {
+            Ok(claimed) => {
+                retry_delay = CLAIM_RETRY_MIN;
+                claimed
+            }
+            Err(error) => {
+                tracing::warn!(retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
+                tokio::select! {
+                    () = tokio::time::sleep(retry_delay) => {}
+                    () = stop.cancelled() => return,
+                }
+                retry_delay = (retry_delay * 2).min(CLAIM_RETRY_MAX);
+                backlog = true;
+                continue;
+            }
+        };
+        backlog = claimed.len() == limit as usize;
+        if !claimed.is_empty() {
+            tracing::debug!(count = claimed.len(), "claimed");
+        }
+        for job in claimed {
+            let abort = shared.leases.insert(&job.lease, sent_at);
+            let permit = if stop.is_cancelled() {
+                None
+            } else {
+                Arc::clone(&shared.slots).try_acquire_owned().ok()
+            };
+            match permit {
+                Some(permit) => {
+                    shared.tasks.spawn(executor::execute(Arc::clone(&shared), job, abort, permit));
+                }
+                None => {
+                    // Shutdown began while claiming: give the job back, attempt not consumed.
+                    shared.finisher.send(Message::Release(Release {
+                        lease: job.lease,
+                        refund_attempt: true,
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Forwards store notifications to the dispatcher; a reconnect also wakes it, because
+/// notifications sent while the connection was down are lost.
+pub(crate) async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut listener = loop {
+        match shared.store.listen().await {
+            Ok(listener) => break listener,
+            Err(error) => {
+                tracing::warn!("could not subscribe to notifications (polling still runs): {error}");
+                tokio::select! {
+                    () = tokio::time::sleep(CLAIM_RETRY_MAX) => {}
+                    () = stop.cancelled() => return,
+                }
+            }
+        }
+    };
+    loop {
+        tokio::select! {
+            wakeup = listener.next() => {
+                tracing::trace!(?wakeup, "wake-up");
+                shared.work_available.notify_one();
+            }
+            () = stop.cancelled() => return,
+        }
+    }
+}

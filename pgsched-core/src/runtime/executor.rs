@@ -1,0 +1,169 @@
+//! Runs one attempt: look up the job, check and decode its payload, run it under its timeout
+//! with panics caught, and turn what happened into the outcome to write.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
+
+use super::Shared;
+use super::finisher::Message;
+use super::leases::{Abort, AbortReason};
+use crate::codec::check_schema;
+use crate::context::{AttemptFacts, JobContext};
+use crate::outcome::FailureReason;
+use crate::store::{ClaimedJob, Finish, Release};
+
+/// How an attempt ended from the worker's point of view.
+enum AttemptEnd {
+    /// It ran (or could not run); here is what to write.
+    Finished(Result<(), FailureReason>),
+    /// It was told to stop before it ended.
+    Abandoned(AbortReason),
+}
+
+/// Runs `job` and hands its outcome to the finisher. `permit` is this job's concurrency slot.
+pub(crate) async fn execute(
+    shared: Arc<Shared>,
+    job: ClaimedJob,
+    abort: Arc<Abort>,
+    permit: OwnedSemaphorePermit,
+) {
+    let span = tracing::info_span!(
+        "job",
+        id = %job.lease.id,
+        name = %job.name,
+        attempt = job.attempt,
+        priority = %job.priority,
+        queue_lag_ms = u64::try_from(job.queue_lag().as_millis()).unwrap_or(u64::MAX),
+    );
+    let end = attempt(&shared, &job, &abort).instrument(span.clone()).await;
+    // The slot is free as soon as the job's future is done; its outcome is written in the
+    // background while the lease stays held.
+    drop(permit);
+    shared.slot_freed.notify_one();
+
+    let _entered = span.enter();
+    let message = match end {
+        AttemptEnd::Finished(result) => {
+            let finish = decide(&shared, &job, result);
+            Message::Finish(job.lease, finish)
+        }
+        AttemptEnd::Abandoned(AbortReason::LeaseLost) => {
+            tracing::warn!("lease lost: attempt abandoned, nothing written");
+            return;
+        }
+        AttemptEnd::Abandoned(AbortReason::Shutdown) => {
+            tracing::info!("shutdown grace elapsed: attempt cancelled, job released");
+            Message::Release(Release { lease: job.lease, refund_attempt: false })
+        }
+    };
+    shared.finisher.send(message);
+}
+
+async fn attempt(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
+    let Some(definition) = shared.registry.get(&job.name) else {
+        return AttemptEnd::Finished(Err(FailureReason::UnknownJob(job.name.clone())));
+    };
+    if let Err(reason) = check_schema(job.schema_hash, definition.schema_hash, definition.schema)
+    {
+        return AttemptEnd::Finished(Err(reason));
+    }
+    let context = JobContext::new(
+        AttemptFacts {
+            id: job.lease.id.clone(),
+            name: job.name.clone(),
+            attempt: job.attempt,
+            max_retries: job.max_retries,
+            priority: job.priority,
+            run_at: job.run_at,
+            lease_token: job.lease.token,
+        },
+        shared.states.clone(),
+        abort.token().clone(),
+    );
+    let future = match (definition.run)(context, &job.payload) {
+        Ok(future) => future,
+        Err(reason) => return AttemptEnd::Finished(Err(reason)),
+    };
+    tracing::debug!("attempt started");
+    let guarded = AssertUnwindSafe(future).catch_unwind();
+    let limited = async {
+        match job.timeout {
+            Some(limit) => tokio::time::timeout(limit, guarded)
+                .await
+                .map_err(|_| FailureReason::Timeout(limit)),
+            None => Ok(guarded.await),
+        }
+    };
+    tokio::select! {
+        biased;
+        () = abort.token().cancelled() => AttemptEnd::Abandoned(abort.reason()),
+        ended = limited => AttemptEnd::Finished(match ended {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(error.into()),
+            Ok(Err(panic)) => Err(FailureReason::Panic(panic_message(panic.as_ref()))),
+            Err(timeout) => {
+                abort.token().cancel();
+                Err(timeout)
+            }
+        }),
+    }
+}
+
+/// Decides what a finished attempt writes: completion, a retry after backoff, or failure.
+fn decide(shared: &Shared, job: &ClaimedJob, result: Result<(), FailureReason>) -> Finish {
+    let reason = match result {
+        Ok(()) => {
+            tracing::debug!("completed");
+            return Finish::Completed;
+        }
+        Err(reason) => reason,
+    };
+    let retries_allowed = match reason {
+        FailureReason::UnknownJob(_) => job
+            .max_retries
+            .max(shared.config.unknown_job_attempts.saturating_sub(1)),
+        _ => job.max_retries,
+    };
+    let error = reason.to_string();
+    if reason.is_retryable() && job.attempt <= retries_allowed {
+        let delay = shared.config.retry.delay(job.attempt);
+        tracing::info!(
+            reason = reason.kind(),
+            delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+            "attempt failed; retrying: {error}"
+        );
+        Finish::Retry { delay, error }
+    } else {
+        tracing::warn!(reason = reason.kind(), "job failed: {error}");
+        Finish::Failed { error }
+    }
+}
+
+/// The text of a panic payload (`panic!("…")` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "non-text panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_payloads_become_text() {
+        let caught = std::panic::catch_unwind(|| panic!("boom {}", 7)).expect_err("panics");
+        assert_eq!(panic_message(caught.as_ref()), "boom 7");
+        let caught = std::panic::catch_unwind(|| std::panic::panic_any(5_u8)).expect_err("panics");
+        assert_eq!(panic_message(caught.as_ref()), "non-text panic payload");
+    }
+}

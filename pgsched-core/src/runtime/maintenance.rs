@@ -1,0 +1,68 @@
+//! Periodic upkeep every replica runs: recover jobs whose lease expired, and expire jobs that
+//! missed their start window. Both are bounded batches on partial indexes, safe to run
+//! concurrently on many replicas (`SKIP LOCKED`), and decide by the database clock.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+
+/// Most consecutive full batches per sweep, so one sweep cannot run unbounded.
+const MAX_BATCHES_PER_SWEEP: usize = 20;
+
+pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(shared.config.sweep_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        sweep(&shared).await;
+    }
+}
+
+/// One sweep: orphans first (they may still run), then misfires.
+pub(crate) async fn sweep(shared: &Shared) {
+    let batch = shared.config.sweep_batch;
+    for _ in 0..MAX_BATCHES_PER_SWEEP {
+        match shared.store.recover_orphans(batch).await {
+            Ok(recovered) => {
+                for id in &recovered.requeued {
+                    tracing::info!(%id, "recovered: lease expired, job pending again");
+                }
+                for id in &recovered.failed {
+                    tracing::warn!(%id, "recovered: lease expired on its last attempt, job failed");
+                }
+                let touched = recovered.requeued.len() + recovered.failed.len();
+                if touched > 0 {
+                    shared.work_available.notify_one();
+                }
+                if touched < batch as usize {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!("orphan recovery failed: {error}");
+                break;
+            }
+        }
+    }
+    for _ in 0..MAX_BATCHES_PER_SWEEP {
+        match shared.store.expire_misfired(batch).await {
+            Ok(expired) => {
+                for id in &expired {
+                    tracing::info!(%id, "expired: not started within its misfire grace");
+                }
+                if expired.len() < batch as usize {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!("misfire expiry failed: {error}");
+                break;
+            }
+        }
+    }
+}
