@@ -126,11 +126,13 @@ pub trait JobStore: Send + Sync + 'static {
     /// Creates or upgrades the schema.
     async fn migrate(&self) -> Result<()>;
 
-    /// Writes jobs. Ids are unique within `jobs`; results are aligned with `jobs`.
+    /// Writes jobs in one transaction, `batch_size` per statement. Ids are unique within
+    /// `jobs`; results are aligned with `jobs`.
     async fn schedule(
         &self,
         jobs: &[NewJob],
         conflict: ConflictResolution,
+        batch_size: usize,
     ) -> Result<Vec<Scheduled>>;
 
     /// Claims up to `limit` due jobs for `worker`, most urgent first, writing a fresh lease of

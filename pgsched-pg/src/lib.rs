@@ -1,1 +1,19 @@
-//! placeholder
+//! The PostgreSQL store of pgsched: migrations, every SQL statement, LISTEN/NOTIFY.
+//!
+//! [`PgStore`] implements `pgsched_core::JobStore` over an sqlx pool, inside one PostgreSQL
+//! schema ([`SchemaName`], default `pgsched`). SQL lives in `sql/*.sql`, one statement per
+//! file named after the store method that runs it; the schema is the only thing formatted
+//! into it, validated and quoted, and every value is a bound parameter.
+//!
+//! Tables (in the schema): `jobs` (one row per job, with its lease), `workers` (live worker
+//! processes), `_pgsched_migrations` (applied migrations).
+
+mod listener;
+mod migrate;
+mod rows;
+mod schema_name;
+mod statements;
+mod store;
+
+pub use schema_name::{MAX_SCHEMA_NAME_LEN, SchemaName};
+pub use store::PgStore;

@@ -1,0 +1,10 @@
+-- cancel: a pending or running job becomes cancelled. Clearing the lease token makes the
+-- running worker's next heartbeat find the lease gone, so it stops the attempt.
+UPDATE __SCHEMA__.jobs
+   SET status = 'cancelled',
+       finished_at = now(),
+       lease_token = NULL,
+       lease_expires_at = NULL
+ WHERE id = $1
+   AND status IN ('pending', 'running')
+RETURNING id

@@ -1,0 +1,2 @@
+-- A worker leaves after a graceful shutdown.
+DELETE FROM __SCHEMA__.workers WHERE id = $1

@@ -1,0 +1,18 @@
+-- finish: write many attempt outcomes at once. Each row is fenced by its lease token: a
+-- worker that lost its lease (recovered, cancelled, replaced) changes nothing, and its token
+-- is missing from the result.
+-- status 'pending' is a retry: due again after delay_ms by the database clock.
+UPDATE __SCHEMA__.jobs AS j
+   SET status = d.status,
+       run_at = CASE WHEN d.status = 'pending'
+                     THEN now() + d.delay_ms * interval '1 millisecond' ELSE j.run_at END,
+       last_error = d.error,
+       finished_at = CASE WHEN d.status = 'pending' THEN NULL ELSE now() END,
+       lease_token = NULL,
+       lease_expires_at = NULL
+  FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[])
+       AS d(id, token, status, delay_ms, error)
+ WHERE j.id = d.id
+   AND j.lease_token = d.token
+   AND j.status = 'running'
+RETURNING d.token

@@ -1,0 +1,24 @@
+-- recover: jobs whose lease expired by the database clock (their worker died or lost
+-- contact). The lost attempt counts: the job is pending again while attempts stay within
+-- greatest(max_retries, $2), and fails after that, so a job that kills its worker every time
+-- cannot loop forever. Bounded by $1 rows; SKIP LOCKED lets every replica run it at once.
+-- expires_at stays NULL (cleared at claim): a recovered job still runs.
+WITH orphans AS (
+    SELECT id, worker_id
+      FROM __SCHEMA__.jobs
+     WHERE status = 'running'
+       AND lease_expires_at < now()
+     ORDER BY lease_expires_at
+     LIMIT $1
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE __SCHEMA__.jobs AS j
+   SET status = CASE WHEN j.attempts > greatest(j.max_retries, $2) THEN 'failed' ELSE 'pending' END,
+       finished_at = CASE WHEN j.attempts > greatest(j.max_retries, $2) THEN now() END,
+       last_error = 'lease_expired: worker ' || coalesce(o.worker_id, '?')
+                    || ' stopped renewing its lease during attempt ' || j.attempts,
+       lease_token = NULL,
+       lease_expires_at = NULL
+  FROM orphans o
+ WHERE j.id = o.id
+RETURNING j.id, j.status

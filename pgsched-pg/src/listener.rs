@@ -1,0 +1,84 @@
+//! LISTEN/NOTIFY wake-ups, with reconnection and a ping for half-open connections.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pgsched_core::store::{Listener, Wakeup};
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+/// Longest silence before the connection is pinged (a half-open TCP connection otherwise
+/// goes unnoticed).
+const PING_AFTER: Duration = Duration::from_secs(15);
+/// Backoff between reconnection attempts: starts here, doubles, capped at `RECONNECT_MAX`.
+const RECONNECT_MIN: Duration = Duration::from_millis(100);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
+
+/// Notifications of one schema's channel.
+pub(crate) struct PgWakeups {
+    pool: PgPool,
+    channel: String,
+    listener: Option<PgListener>,
+}
+
+impl PgWakeups {
+    /// Subscribes to `channel`.
+    pub(crate) async fn connect(pool: PgPool, channel: String) -> Result<PgWakeups, sqlx::Error> {
+        let listener = subscribe(&pool, &channel).await?;
+        Ok(PgWakeups { pool, channel, listener: Some(listener) })
+    }
+
+    async fn reconnect(&mut self) -> PgListener {
+        let mut delay = RECONNECT_MIN;
+        loop {
+            match subscribe(&self.pool, &self.channel).await {
+                Ok(listener) => {
+                    tracing::info!(channel = %self.channel, "LISTEN re-established");
+                    return listener;
+                }
+                Err(error) => {
+                    tracing::warn!(retry_in_ms = delay.as_millis() as u64, "LISTEN reconnect failed: {error}");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RECONNECT_MAX);
+                }
+            }
+        }
+    }
+}
+
+async fn subscribe(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    // Reconnection is ours (to report it), not sqlx's silent one.
+    listener.eager_reconnect(false);
+    listener.listen(channel).await?;
+    Ok(listener)
+}
+
+#[async_trait]
+impl Listener for PgWakeups {
+    async fn next(&mut self) -> Wakeup {
+        loop {
+            let Some(listener) = self.listener.as_mut() else {
+                self.listener = Some(self.reconnect().await);
+                return Wakeup::Reconnected;
+            };
+            match tokio::time::timeout(PING_AFTER, listener.try_recv()).await {
+                Ok(Ok(Some(_))) => return Wakeup::Notified,
+                Ok(Ok(None)) => {
+                    tracing::warn!("LISTEN connection lost");
+                    self.listener = None;
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!("LISTEN connection failed: {error}");
+                    self.listener = None;
+                }
+                Err(_) => {
+                    if let Err(error) = sqlx::query("SELECT 1").execute(&mut *listener).await {
+                        tracing::warn!("LISTEN connection did not answer a ping: {error}");
+                        self.listener = None;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Creates or upgrades pgsched's tables inside the configured schema.
+//!
+//! Migrations are embedded (`migrations/`), use unqualified names, and run on a dedicated
+//! connection whose `search_path` is the schema; their bookkeeping table
+//! (`<schema>._pgsched_migrations`) lives there too, so several schemas in one database
+//! migrate independently. sqlx's migration lock serialises concurrent migrators.
+
+use pgsched_core::Error;
+use sqlx::migrate::Migrator;
+use sqlx::{Connection, PgConnection, PgPool};
+
+use crate::schema_name::SchemaName;
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+/// Runs every pending migration in `schema`.
+pub(crate) async fn run(pool: &PgPool, schema: &SchemaName) -> Result<(), Error> {
+    let operation = "migrate";
+    let options = pool.connect_options();
+    let mut connection = PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| Error::store(operation, e))?;
+    let quoted = schema.quoted();
+    let result = async {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {quoted}")))
+            .execute(&mut connection)
+            .await?;
+        let mut migrator = Migrator {
+            migrations: MIGRATIONS.migrations.clone(),
+            ..Migrator::DEFAULT
+        };
+        migrator.dangerous_set_table_name(format!("{quoted}._pgsched_migrations"));
+        migrator.create_schema(quoted.clone());
+        // `run_direct` on the connection we configured (plain `run` would want an `Acquire`).
+        migrator
+            .run_direct(None, &mut connection, false)
+            .await
+            .map_err(sqlx::Error::from)
+    }
+    .await;
+    let _ = connection.close().await;
+    result.map_err(|e| Error::store(operation, e))
+}

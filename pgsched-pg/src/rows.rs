@@ -1,0 +1,135 @@
+//! Rows read back from PostgreSQL, and their conversion into core types.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pgsched_core::store::{ClaimedJob, Lease};
+use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
+
+/// Reads a non-negative count stored as `integer`.
+fn count(value: i32) -> u32 {
+    u32::try_from(value).unwrap_or(0)
+}
+
+/// Reads an optional millisecond duration stored as `bigint`.
+fn millis(value: Option<i64>) -> Option<Duration> {
+    value.and_then(|ms| u64::try_from(ms).ok()).map(Duration::from_millis)
+}
+
+/// Stores a duration as milliseconds (saturating; durations this long mean "forever").
+pub(crate) fn to_millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Stores a schema hash (`u64`) in a `bigint` column, bit for bit.
+pub(crate) fn hash_to_db(hash: u64) -> i64 {
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+fn hash_from_db(hash: i64) -> u64 {
+    u64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// A row returned by `claim_jobs`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClaimRow {
+    id: String,
+    name: String,
+    payload: Vec<u8>,
+    schema_hash: Option<i64>,
+    attempts: i32,
+    max_retries: i32,
+    priority: i16,
+    run_at: DateTime<Utc>,
+    lease_token: i64,
+    timeout_ms: Option<i64>,
+    claimed_at: DateTime<Utc>,
+}
+
+impl From<ClaimRow> for ClaimedJob {
+    fn from(row: ClaimRow) -> Self {
+        ClaimedJob {
+            lease: Lease { id: JobId::from_stored(row.id), token: row.lease_token },
+            name: row.name,
+            payload: row.payload,
+            schema_hash: row.schema_hash.map(hash_from_db),
+            attempt: count(row.attempts),
+            max_retries: count(row.max_retries),
+            priority: Priority::from_db_value(row.priority),
+            run_at: row.run_at,
+            claimed_at: row.claimed_at,
+            timeout: millis(row.timeout_ms),
+        }
+    }
+}
+
+/// A row returned by `get_job`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: String,
+    name: String,
+    status: String,
+    priority: i16,
+    attempts: i32,
+    max_retries: i32,
+    run_at: DateTime<Utc>,
+    last_error: Option<String>,
+    worker_id: Option<String>,
+    misfire_grace_ms: Option<i64>,
+    timeout_ms: Option<i64>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    payload: Vec<u8>,
+}
+
+impl TryFrom<JobRow> for JobInfo {
+    type Error = Error;
+
+    fn try_from(row: JobRow) -> Result<Self, Error> {
+        Ok(JobInfo {
+            id: JobId::from_stored(row.id),
+            name: row.name,
+            status: parse_status(&row.status)?,
+            priority: Priority::from_db_value(row.priority),
+            attempts: count(row.attempts),
+            max_retries: count(row.max_retries),
+            run_at: row.run_at,
+            last_error: row.last_error,
+            worker_id: row.worker_id,
+            misfire_grace: millis(row.misfire_grace_ms),
+            timeout: millis(row.timeout_ms),
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            payload: row.payload,
+        })
+    }
+}
+
+/// Reads a status column (guarded by a CHECK constraint, so an error means a newer schema).
+pub(crate) fn parse_status(status: &str) -> Result<JobStatus, Error> {
+    status
+        .parse()
+        .map_err(|reason: String| Error::store("read job status", reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_survive_the_signed_column() {
+        for hash in [0, 1, u64::MAX, 0x8000_0000_0000_0000, 0x64c1_ec85_e0a6_a3ba] {
+            assert_eq!(hash_from_db(hash_to_db(hash)), hash);
+        }
+    }
+
+    #[test]
+    fn durations_and_counts_read_back() {
+        assert_eq!(millis(Some(1500)), Some(Duration::from_millis(1500)));
+        assert_eq!(millis(Some(-1)), None);
+        assert_eq!(count(-3), 0);
+        assert_eq!(to_millis(Duration::MAX), i64::MAX);
+    }
+}

@@ -1,0 +1,71 @@
+//! Every SQL statement pgsched runs, loaded from `sql/*.sql` and rendered once for a schema.
+//!
+//! The files use `__SCHEMA__` where the quoted schema goes; nothing else is ever formatted
+//! into SQL. Values are always bound parameters.
+
+use std::sync::Arc;
+
+use crate::schema_name::SchemaName;
+
+const PLACEHOLDER: &str = "__SCHEMA__";
+
+macro_rules! statements {
+    ($($name:ident),* $(,)?) => {
+        /// The rendered statements of one schema.
+        #[derive(Debug)]
+        pub(crate) struct Statements {
+            $(pub(crate) $name: Arc<str>,)*
+        }
+
+        impl Statements {
+            pub(crate) fn render(schema: &SchemaName) -> Statements {
+                let quoted = schema.quoted();
+                Statements {
+                    $($name: include_str!(concat!("../sql/", stringify!($name), ".sql"))
+                        .replace(PLACEHOLDER, &quoted)
+                        .into(),)*
+                }
+            }
+
+            /// Every statement by name (for tests that prepare them all).
+            #[cfg_attr(not(test), allow(dead_code))]
+            pub(crate) fn all(&self) -> Vec<(&'static str, Arc<str>)> {
+                vec![$((stringify!($name), Arc::clone(&self.$name)),)*]
+            }
+        }
+    };
+}
+
+statements!(
+    insert_jobs,
+    upsert_jobs,
+    job_statuses,
+    claim_jobs,
+    finish_jobs,
+    renew_leases,
+    release_jobs,
+    recover_orphans,
+    expire_misfired,
+    cancel_job,
+    get_job,
+    register_worker,
+    touch_worker,
+    deregister_worker,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_statement_is_rendered_for_its_schema() {
+        let schema = SchemaName::new("tenant_7").expect("valid");
+        let statements = Statements::render(&schema);
+        for (name, sql) in statements.all() {
+            assert!(!sql.contains(PLACEHOLDER), "{name} still has a placeholder");
+            assert!(!sql.trim().is_empty(), "{name} is empty");
+        }
+        assert!(statements.claim_jobs.contains("\"tenant_7\".jobs"));
+        assert!(statements.claim_jobs.contains("nextval('\"tenant_7\".lease_tokens')"));
+    }
+}

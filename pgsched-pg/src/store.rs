@@ -1,0 +1,417 @@
+//! `impl JobStore for PgStore`: one short method per statement. The SQL itself lives in
+//! `sql/*.sql` (see [`crate::statements`]).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pgsched_core::store::{
+    ClaimedJob, Finish, JobStore, Lease, Listener, Recovered, Release, WorkerRecord,
+};
+use pgsched_core::{ConflictResolution, Error, JobId, JobInfo, NewJob, Result, Scheduled};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+
+use crate::listener::PgWakeups;
+use crate::rows::{ClaimRow, JobRow, hash_to_db, parse_status, to_millis};
+use crate::schema_name::SchemaName;
+use crate::statements::Statements;
+
+/// Connections in the heartbeat pool: renewals must not queue behind busy jobs.
+const HEARTBEAT_POOL_SIZE: u32 = 2;
+
+/// The PostgreSQL store of one schema.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    heartbeat_pool: PgPool,
+    schema: SchemaName,
+    sql: Arc<Statements>,
+    /// How many times a job whose worker died is retried at least, whatever its max_retries.
+    lost_lease_retries: u32,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+fn store_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
+    move |error| Error::store(operation, error)
+}
+
+impl PgStore {
+    /// A store over `pool`, in `schema`. Heartbeats get a separate small pool with the same
+    /// connection options, so busy jobs holding connections cannot starve lease renewals.
+    #[must_use]
+    pub fn new(pool: PgPool, schema: SchemaName) -> PgStore {
+        let heartbeat_pool = PgPoolOptions::new()
+            .max_connections(HEARTBEAT_POOL_SIZE)
+            .min_connections(0)
+            .connect_lazy_with((*pool.connect_options()).clone());
+        PgStore {
+            sql: Arc::new(Statements::render(&schema)),
+            pool,
+            heartbeat_pool,
+            schema,
+            lost_lease_retries: 2,
+        }
+    }
+
+    /// Sets how many times a job is retried at least after its worker died mid-attempt
+    /// (default 2); the job's own `max_retries` applies when larger.
+    #[must_use]
+    pub fn with_lost_lease_retries(mut self, retries: u32) -> PgStore {
+        self.lost_lease_retries = retries;
+        self
+    }
+
+    /// The main connection pool.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The schema this store works in.
+    #[must_use]
+    pub fn schema(&self) -> &SchemaName {
+        &self.schema
+    }
+
+    /// Writes jobs on the caller's connection (inside their transaction, if one is open):
+    /// they exist only if that transaction commits, and wake workers only then.
+    ///
+    /// # Errors
+    /// A store error if a statement fails.
+    pub async fn schedule_on(
+        &self,
+        connection: &mut PgConnection,
+        jobs: &[NewJob],
+        conflict: ConflictResolution,
+    ) -> Result<Vec<Scheduled>> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Rows are written in id order so concurrent bulk writers lock them in the same order
+        // (no deadlocks); results are put back in input order by id.
+        let mut order: Vec<&NewJob> = jobs.iter().collect();
+        order.sort_by(|a, b| a.id.cmp(&b.id));
+        let columns = Columns::of(&order);
+        let ids: Vec<String> = order.iter().map(|job| job.id.as_str().to_owned()).collect();
+        let outcome: HashMap<String, Scheduled> = match conflict {
+            ConflictResolution::Replace => {
+                let rows = columns
+                    .bind(sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.upsert_jobs))), ids.clone())
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(store_error("upsert_jobs"))?;
+                let mut outcome = HashMap::with_capacity(rows.len());
+                for row in rows {
+                    let id: String = row.try_get("id").map_err(store_error("upsert_jobs"))?;
+                    let inserted: bool =
+                        row.try_get("inserted").map_err(store_error("upsert_jobs"))?;
+                    let job_id = JobId::from_stored(id.clone());
+                    let scheduled = if inserted {
+                        Scheduled::Inserted(job_id)
+                    } else {
+                        Scheduled::Replaced(job_id)
+                    };
+                    outcome.insert(id, scheduled);
+                }
+                outcome
+            }
+            ConflictResolution::Raise | ConflictResolution::Ignore => {
+                let inserted: Vec<String> = columns
+                    .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_jobs))), ids.clone())
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(store_error("insert_jobs"))?;
+                let mut outcome: HashMap<String, Scheduled> = inserted
+                    .into_iter()
+                    .map(|id| (id.clone(), Scheduled::Inserted(JobId::from_stored(id))))
+                    .collect();
+                let existing: Vec<String> =
+                    ids.iter().filter(|id| !outcome.contains_key(*id)).cloned().collect();
+                if conflict == ConflictResolution::Raise && !existing.is_empty() {
+                    let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
+                        .bind(&existing)
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(store_error("job_statuses"))?;
+                    for row in rows {
+                        let id: String = row.try_get("id").map_err(store_error("job_statuses"))?;
+                        let status: String =
+                            row.try_get("status").map_err(store_error("job_statuses"))?;
+                        let scheduled = Scheduled::AlreadyExists {
+                            id: JobId::from_stored(id.clone()),
+                            status: parse_status(&status)?,
+                        };
+                        outcome.insert(id, scheduled);
+                    }
+                }
+                outcome
+            }
+        };
+        Ok(jobs
+            .iter()
+            .map(|job| match outcome.get(job.id.as_str()) {
+                Some(scheduled) => scheduled.clone(),
+                None if conflict == ConflictResolution::Replace => Scheduled::Running(job.id.clone()),
+                None if conflict == ConflictResolution::Ignore => Scheduled::Kept(job.id.clone()),
+                // Raise, and the conflicting row vanished before its status was read.
+                None => Scheduled::AlreadyExists {
+                    id: job.id.clone(),
+                    status: pgsched_core::JobStatus::Pending,
+                },
+            })
+            .collect())
+    }
+}
+
+/// The column arrays of one batch of jobs.
+struct Columns {
+    names: Vec<String>,
+    payloads: Vec<Vec<u8>>,
+    hashes: Vec<Option<i64>>,
+    run_at: Vec<Option<DateTime<Utc>>>,
+    priorities: Vec<i16>,
+    max_retries: Vec<i32>,
+    misfire_ms: Vec<Option<i64>>,
+    timeout_ms: Vec<Option<i64>>,
+}
+
+impl Columns {
+    fn of(jobs: &[&NewJob]) -> Columns {
+        Columns {
+            names: jobs.iter().map(|job| job.name.clone()).collect(),
+            payloads: jobs.iter().map(|job| job.payload.clone()).collect(),
+            hashes: jobs.iter().map(|job| job.schema_hash.map(hash_to_db)).collect(),
+            run_at: jobs.iter().map(|job| job.run_at).collect(),
+            priorities: jobs.iter().map(|job| job.priority.db_value()).collect(),
+            max_retries: jobs
+                .iter()
+                .map(|job| i32::try_from(job.max_retries).unwrap_or(i32::MAX))
+                .collect(),
+            misfire_ms: jobs.iter().map(|job| job.misfire_grace.map(to_millis)).collect(),
+            timeout_ms: jobs.iter().map(|job| job.timeout.map(to_millis)).collect(),
+        }
+    }
+
+    fn bind<'q, Q: Bindable<'q>>(self, query: Q, ids: Vec<String>) -> Q {
+        query
+            .bind_value(ids)
+            .bind_value(self.names)
+            .bind_value(self.payloads)
+            .bind_value(self.hashes)
+            .bind_value(self.run_at)
+            .bind_value(self.priorities)
+            .bind_value(self.max_retries)
+            .bind_value(self.misfire_ms)
+            .bind_value(self.timeout_ms)
+    }
+}
+
+/// `bind` for both `query` and `query_scalar`, so the column list is written once.
+trait Bindable<'q>: Sized {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send;
+}
+
+impl<'q> Bindable<'q> for sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> Bindable<'q>
+    for sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+{
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        self.bind(value)
+    }
+}
+
+fn lease_columns(leases: impl Iterator<Item = Lease>) -> (Vec<String>, Vec<i64>) {
+    leases.map(|lease| (lease.id.into_string(), lease.token)).unzip()
+}
+
+#[async_trait]
+impl JobStore for PgStore {
+    async fn migrate(&self) -> Result<()> {
+        crate::migrate::run(&self.pool, &self.schema).await
+    }
+
+    async fn schedule(
+        &self,
+        jobs: &[NewJob],
+        conflict: ConflictResolution,
+        batch_size: usize,
+    ) -> Result<Vec<Scheduled>> {
+        let mut transaction = self.pool.begin().await.map_err(store_error("begin"))?;
+        let mut results = Vec::with_capacity(jobs.len());
+        for batch in jobs.chunks(batch_size.max(1)) {
+            results.extend(self.schedule_on(&mut transaction, batch, conflict).await?);
+        }
+        transaction.commit().await.map_err(store_error("commit"))?;
+        Ok(results)
+    }
+
+    async fn claim(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<ClaimedJob>> {
+        let rows: Vec<ClaimRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.claim_jobs)))
+            .bind(i64::from(limit))
+            .bind(to_millis(lease))
+            .bind(worker)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("claim_jobs"))?;
+        Ok(rows.into_iter().map(ClaimedJob::from).collect())
+    }
+
+    async fn finish(&self, outcomes: &[(Lease, Finish)]) -> Result<Vec<bool>> {
+        let (ids, tokens) = lease_columns(outcomes.iter().map(|(lease, _)| lease.clone()));
+        let mut statuses = Vec::with_capacity(outcomes.len());
+        let mut delays = Vec::with_capacity(outcomes.len());
+        let mut errors = Vec::with_capacity(outcomes.len());
+        for (_, finish) in outcomes {
+            let (status, delay, error) = match finish {
+                Finish::Completed => ("completed", None, None),
+                Finish::Failed { error } => ("failed", None, Some(error.clone())),
+                Finish::Retry { delay, error } => {
+                    ("pending", Some(to_millis(*delay)), Some(error.clone()))
+                }
+            };
+            statuses.push(status);
+            delays.push(delay);
+            errors.push(error);
+        }
+        let written: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.finish_jobs)))
+            .bind(ids)
+            .bind(&tokens)
+            .bind(statuses)
+            .bind(delays)
+            .bind(errors)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("finish_jobs"))?;
+        let written: HashSet<i64> = written.into_iter().collect();
+        Ok(tokens.iter().map(|token| written.contains(token)).collect())
+    }
+
+    async fn renew_leases(&self, leases: &[Lease], lease: Duration) -> Result<Vec<i64>> {
+        let (ids, tokens) = lease_columns(leases.iter().cloned());
+        sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.renew_leases)))
+            .bind(ids)
+            .bind(tokens)
+            .bind(to_millis(lease))
+            .fetch_all(&self.heartbeat_pool)
+            .await
+            .map_err(store_error("renew_leases"))
+    }
+
+    async fn release(&self, releases: &[Release]) -> Result<u64> {
+        let (ids, tokens) = lease_columns(releases.iter().map(|release| release.lease.clone()));
+        let refunds: Vec<bool> = releases.iter().map(|release| release.refund_attempt).collect();
+        let released: i64 = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.release_jobs)))
+            .bind(ids)
+            .bind(tokens)
+            .bind(refunds)
+            .bind(self.schema.channel())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error("release_jobs"))?;
+        Ok(u64::try_from(released).unwrap_or(0))
+    }
+
+    async fn recover_orphans(&self, limit: u32) -> Result<Recovered> {
+        let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.recover_orphans)))
+            .bind(i64::from(limit))
+            .bind(i32::try_from(self.lost_lease_retries).unwrap_or(i32::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("recover_orphans"))?;
+        let mut recovered = Recovered::default();
+        for row in rows {
+            let id: String = row.try_get("id").map_err(store_error("recover_orphans"))?;
+            let status: String = row.try_get("status").map_err(store_error("recover_orphans"))?;
+            if status == "failed" {
+                recovered.failed.push(JobId::from_stored(id));
+            } else {
+                recovered.requeued.push(JobId::from_stored(id));
+            }
+        }
+        Ok(recovered)
+    }
+
+    async fn expire_misfired(&self, limit: u32) -> Result<Vec<JobId>> {
+        let ids: Vec<String> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("expire_misfired"))?;
+        Ok(ids.into_iter().map(JobId::from_stored).collect())
+    }
+
+    async fn cancel(&self, id: &JobId) -> Result<bool> {
+        let cancelled: Option<String> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.cancel_job)))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error("cancel_job"))?;
+        Ok(cancelled.is_some())
+    }
+
+    async fn job(&self, id: &JobId) -> Result<Option<JobInfo>> {
+        let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.get_job)))
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error("get_job"))?;
+        row.map(JobInfo::try_from).transpose()
+    }
+
+    async fn register_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.register_worker)))
+            .bind(&worker.id)
+            .bind(&worker.host)
+            .bind(i32::try_from(worker.pid).unwrap_or(i32::MAX))
+            .execute(&self.pool)
+            .await
+            .map_err(store_error("register_worker"))?;
+        Ok(())
+    }
+
+    async fn touch_worker(&self, worker_id: &str) -> Result<()> {
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.touch_worker)))
+            .bind(worker_id)
+            .execute(&self.heartbeat_pool)
+            .await
+            .map_err(store_error("touch_worker"))?;
+        Ok(())
+    }
+
+    async fn deregister_worker(&self, worker_id: &str) -> Result<()> {
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.deregister_worker)))
+            .bind(worker_id)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error("deregister_worker"))?;
+        Ok(())
+    }
+
+    async fn listen(&self) -> Result<Box<dyn Listener>> {
+        let wakeups = PgWakeups::connect(self.pool.clone(), self.schema.channel())
+            .await
+            .map_err(store_error("listen"))?;
+        Ok(Box::new(wakeups))
+    }
+}

@@ -1,0 +1,141 @@
+//! Configuration from the environment: `DATABASE_URL` and `PGSCHED_*`.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `DATABASE_URL` | PostgreSQL URL | required |
+//! | `PGSCHED_SCHEMA` | schema of pgsched's tables | `pgsched` |
+//! | `PGSCHED_POOL_SIZE` | connections in the pool | 10 |
+//! | `PGSCHED_MAX_CONCURRENT_JOBS` | jobs run at once | 25 |
+//! | `PGSCHED_BATCH_CLAIM_LIMIT` | most jobs per claim | 10 |
+//! | `PGSCHED_MISFIRE_GRACE` | default misfire grace (`300s`, `5m`, `never`) | 300s |
+//! | `PGSCHED_POLL_INTERVAL` | longest wait between claims | 1s |
+//! | `PGSCHED_LEASE_DURATION` | lease per claim and renewal | 60s |
+//! | `PGSCHED_HEARTBEAT_INTERVAL` | lease renewal period | 20s |
+//! | `PGSCHED_SWEEP_INTERVAL` | orphan recovery / misfire expiry period | 5s |
+//! | `PGSCHED_SHUTDOWN_GRACE` | time running jobs get at shutdown | 30s |
+//! | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded payload | 262144 |
+//! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true |
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use pgsched_core::{Error, Result};
+
+use crate::scheduler::SchedulerBuilder;
+
+pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
+    let get = |key: &str| lookup(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let url = get("DATABASE_URL").ok_or_else(|| {
+        Error::config(
+            "DATABASE_URL",
+            "is not set; set it to your PostgreSQL, e.g. DATABASE_URL=postgres://postgres@localhost:5432/postgres",
+        )
+    })?;
+    let mut builder = SchedulerBuilder::default().url(url);
+    if let Some(schema) = get("PGSCHED_SCHEMA") {
+        builder = builder.schema(schema);
+    }
+    if let Some(size) = parse::<u32>(&get, "PGSCHED_POOL_SIZE")? {
+        builder = builder.pool_size(size);
+    }
+    if let Some(grace) = get("PGSCHED_MISFIRE_GRACE") {
+        let grace = if grace.eq_ignore_ascii_case("never") {
+            None
+        } else {
+            Some(duration("PGSCHED_MISFIRE_GRACE", &grace)?)
+        };
+        builder = builder.misfire_grace_time(grace);
+    }
+    if let Some(bytes) = parse::<usize>(&get, "PGSCHED_MAX_PAYLOAD_BYTES")? {
+        builder = builder.max_payload_bytes(bytes);
+    }
+    let worker = builder.worker_config_mut();
+    if let Some(jobs) = parse(&get, "PGSCHED_MAX_CONCURRENT_JOBS")? {
+        worker.max_concurrent_jobs = jobs;
+    }
+    if let Some(limit) = parse(&get, "PGSCHED_BATCH_CLAIM_LIMIT")? {
+        worker.batch_claim_limit = limit;
+    }
+    if let Some(listen) = parse(&get, "PGSCHED_LISTEN")? {
+        worker.listen = listen;
+    }
+    for (key, field) in [
+        ("PGSCHED_POLL_INTERVAL", &mut worker.poll_interval),
+        ("PGSCHED_LEASE_DURATION", &mut worker.lease_duration),
+        ("PGSCHED_HEARTBEAT_INTERVAL", &mut worker.heartbeat_interval),
+        ("PGSCHED_SWEEP_INTERVAL", &mut worker.sweep_interval),
+        ("PGSCHED_SHUTDOWN_GRACE", &mut worker.shutdown_grace),
+    ] {
+        if let Some(value) = get(key) {
+            *field = duration(key, &value)?;
+        }
+    }
+    Ok(builder)
+}
+
+fn parse<T: FromStr>(get: &impl Fn(&str) -> Option<String>, key: &str) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    get(key)
+        .map(|value| {
+            value
+                .parse::<T>()
+                .map_err(|error| Error::config(key, format!("{value:?}: {error}")))
+        })
+        .transpose()
+}
+
+fn duration(key: &str, value: &str) -> Result<Duration> {
+    humantime::parse_duration(value).map_err(|error| {
+        Error::config(key, format!("{value:?}: {error} (use a duration like 500ms, 30s, 5m)"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        move |key| map.get(key).cloned()
+    }
+
+    #[test]
+    fn database_url_is_required_and_named_in_the_error() {
+        let err = builder_from(lookup(&[])).expect_err("missing url");
+        assert!(err.to_string().contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn variables_reach_the_builder() {
+        let mut builder = builder_from(lookup(&[
+            ("DATABASE_URL", "postgres://x@h/db"),
+            ("PGSCHED_MAX_CONCURRENT_JOBS", "7"),
+            ("PGSCHED_POLL_INTERVAL", "250ms"),
+            ("PGSCHED_LISTEN", "false"),
+            ("PGSCHED_MISFIRE_GRACE", "never"),
+        ]))
+        .expect("valid");
+        let worker = builder.worker_config_mut();
+        assert_eq!(worker.max_concurrent_jobs, 7);
+        assert_eq!(worker.poll_interval, Duration::from_millis(250));
+        assert!(!worker.listen);
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (key, value) in [
+            ("PGSCHED_MAX_CONCURRENT_JOBS", "many"),
+            ("PGSCHED_LEASE_DURATION", "soon"),
+            ("PGSCHED_LISTEN", "maybe"),
+        ] {
+            let err = builder_from(lookup(&[("DATABASE_URL", "postgres://x@h/db"), (key, value)]))
+                .expect_err("invalid");
+            assert!(err.to_string().contains(key), "{err}");
+        }
+    }
+}

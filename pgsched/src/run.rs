@@ -1,0 +1,54 @@
+//! [`run`]: the worker process in one call.
+
+use pgsched_core::{Error, Registry, Result};
+
+use crate::scheduler::Scheduler;
+
+/// Runs a worker until SIGINT or SIGTERM, then shuts down gracefully.
+///
+/// Reads `DATABASE_URL` and `PGSCHED_*` (through [`Scheduler::global`]), checks that jobs are
+/// registered, migrates, and runs every `#[job]` linked into the binary. A second signal
+/// during shutdown stops waiting for running jobs (their leases expire and other workers
+/// recover them).
+///
+/// ```no_run
+/// #[tokio::main]
+/// async fn main() -> Result<(), pgsched::Error> {
+///     pgsched::run().await
+/// }
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyRegistry`] with no job in the binary, [`Error::Config`] for a bad setting, or a
+/// store error when the database cannot be reached.
+pub async fn run() -> Result<()> {
+    let registry = Registry::from_inventory()?;
+    if registry.is_empty() {
+        return Err(Error::EmptyRegistry);
+    }
+    let scheduler = Scheduler::global().await?;
+    scheduler.start().await?;
+    let signal = wait_for_signal().await?;
+    tracing::info!(signal, "stopping: finishing running jobs");
+    tokio::select! {
+        report = scheduler.shutdown() => { report?; }
+        second = wait_for_signal() => {
+            tracing::warn!(signal = second?, "second signal: stopping without waiting for running jobs");
+        }
+    }
+    Ok(())
+}
+
+/// Waits for SIGINT or SIGTERM and returns its name.
+async fn wait_for_signal() -> Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind: SignalKind| {
+        signal(kind).map_err(|error| Error::config("signal handler", error.to_string()))
+    };
+    let mut interrupt = install(SignalKind::interrupt())?;
+    let mut terminate = install(SignalKind::terminate())?;
+    Ok(tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    })
+}

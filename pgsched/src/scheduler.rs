@@ -1,0 +1,495 @@
+//! [`Scheduler`]: the handle an application keeps — schedule, inspect, cancel, and run a
+//! worker — over the PostgreSQL store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pgsched_core::store::{JobStore, Recovered};
+use pgsched_core::{
+    BulkPlan, ConflictResolution, Error, JobId, JobInfo, NewJob, Registry, Result, RetryPolicy,
+    ScheduleDefaults, Scheduled, ShutdownReport, States, Worker, WorkerConfig, WorkerHandle,
+};
+use pgsched_pg::{PgStore, SchemaName};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::spec::JobSpec;
+
+/// Default pool size of a scheduler that opens its own pool.
+pub const POOL_SIZE_DEFAULT: u32 = 10;
+/// Default `batch_size` of [`Scheduler::schedule_bulk`] (the seed's).
+pub const BULK_BATCH_SIZE_DEFAULT: usize = 1000;
+
+static GLOBAL: OnceCell<Scheduler> = OnceCell::const_new();
+
+/// Schedules, inspects and cancels jobs, and runs a worker. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo() -> pgsched::Result<()> {
+/// use std::time::Duration;
+/// let scheduler = pgsched::Scheduler::builder()
+///     .url("postgres://postgres@localhost/app")
+///     .schema("jobs")
+///     .max_concurrent_jobs(50)
+///     .misfire_grace_time(Some(Duration::from_secs(60)))
+///     .build()
+///     .await?;
+/// scheduler.start().await?;          // migrates, then claims and runs jobs
+/// // …
+/// scheduler.shutdown().await?;       // stop claiming, finish or release running jobs
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Scheduler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: PgStore,
+    worker_config: WorkerConfig,
+    defaults: ScheduleDefaults,
+    states: States,
+    worker: Mutex<Option<WorkerHandle>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("schema", self.inner.store.schema())
+            .field("worker_config", &self.inner.worker_config)
+            .field("defaults", &self.inner.defaults)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// A builder with the seed's defaults.
+    #[must_use]
+    pub fn builder() -> SchedulerBuilder {
+        SchedulerBuilder::default()
+    }
+
+    /// Connects to `url` with every default.
+    ///
+    /// # Errors
+    /// A store error if the database cannot be reached.
+    pub async fn connect(url: &str) -> Result<Scheduler> {
+        Scheduler::builder().url(url).build().await
+    }
+
+    /// Builds from `DATABASE_URL` and the `PGSCHED_*` variables (see the README).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a missing or invalid variable, or a store error.
+    pub async fn from_env() -> Result<Scheduler> {
+        SchedulerBuilder::from_env(|key| std::env::var(key).ok())?.build().await
+    }
+
+    /// The process-wide scheduler used by `my_job::schedule(..)` without `.on(..)` and by
+    /// [`crate::run`]: the one installed with [`Scheduler::set_global`], else one built
+    /// from the environment on first use.
+    ///
+    /// # Errors
+    /// As [`Scheduler::from_env`].
+    pub async fn global() -> Result<&'static Scheduler> {
+        GLOBAL.get_or_try_init(Scheduler::from_env).await
+    }
+
+    /// Installs this scheduler as the process-wide one.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if one is already installed (or was built from the environment).
+    pub fn set_global(self) -> Result<()> {
+        GLOBAL
+            .set(self)
+            .map_err(|_| Error::config("global scheduler", "a process-wide scheduler is already set"))
+    }
+
+    /// The PostgreSQL store (pool and schema).
+    #[must_use]
+    pub fn store(&self) -> &PgStore {
+        &self.inner.store
+    }
+
+    /// The main connection pool.
+    #[must_use]
+    pub fn pool(&self) -> &PgPool {
+        self.inner.store.pool()
+    }
+
+    /// The worker settings.
+    #[must_use]
+    pub fn worker_config(&self) -> &WorkerConfig {
+        &self.inner.worker_config
+    }
+
+    /// Creates or upgrades pgsched's tables in the configured schema.
+    ///
+    /// # Errors
+    /// A store error (for example, no permission to create the schema).
+    pub async fn initialize_db(&self) -> Result<()> {
+        self.inner.store.migrate().await
+    }
+
+    /// Migrates, then starts a worker in this process that runs every registered `#[job]`.
+    ///
+    /// # Errors
+    /// [`Error::AlreadyRunning`], [`Error::EmptyRegistry`], [`Error::DuplicateJobName`], or a
+    /// store error.
+    pub async fn start(&self) -> Result<()> {
+        let mut worker = self.inner.worker.lock().await;
+        if worker.is_some() {
+            return Err(Error::AlreadyRunning);
+        }
+        let registry = Registry::from_inventory()?;
+        if registry.is_empty() {
+            return Err(Error::EmptyRegistry);
+        }
+        self.initialize_db().await?;
+        let store: Arc<dyn JobStore> = Arc::new(self.inner.store.clone());
+        let handle = Worker::new(
+            store,
+            registry,
+            self.inner.worker_config.clone(),
+            self.inner.states.clone(),
+        )
+        .start()
+        .await?;
+        *worker = Some(handle);
+        Ok(())
+    }
+
+    /// Whether a worker started by [`Scheduler::start`] is running.
+    pub async fn is_running(&self) -> bool {
+        self.inner.worker.lock().await.is_some()
+    }
+
+    /// Stops the worker gracefully: no more claims, running jobs get the grace period, the
+    /// rest are cancelled and released, queued outcomes are written. Returns at once if no
+    /// worker runs.
+    ///
+    /// # Errors
+    /// None today (the report says what could not be written).
+    pub async fn shutdown(&self) -> Result<ShutdownReport> {
+        let handle = self.inner.worker.lock().await.take();
+        match handle {
+            Some(handle) => handle.shutdown().await,
+            None => Ok(ShutdownReport::default()),
+        }
+    }
+
+    /// Sends jobs whose lease expired (their worker died) back to pending, or fails those on
+    /// their last attempt. Workers also do this on their own, every sweep interval.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn recover_orphaned_jobs(&self) -> Result<Recovered> {
+        self.inner.store.recover_orphans(self.inner.worker_config.sweep_batch).await
+    }
+
+    /// Marks pending jobs past their misfire grace as expired (workers also do this on their
+    /// own). Returns their ids.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn expire_misfired_jobs(&self) -> Result<Vec<JobId>> {
+        self.inner.store.expire_misfired(self.inner.worker_config.sweep_batch).await
+    }
+
+    /// Schedules many jobs in one transaction, `batch_size` per statement. The results are
+    /// aligned with `specs` index by index; entries sharing an id behave as if scheduled one
+    /// after another. Conflicts are reported per entry, never as an error.
+    ///
+    /// # Errors
+    /// A validation error (the whole call writes nothing), or a store error (nothing is
+    /// written either: the transaction rolls back).
+    pub async fn schedule_bulk(
+        &self,
+        specs: Vec<JobSpec>,
+        conflict: ConflictResolution,
+        batch_size: usize,
+    ) -> Result<Vec<Scheduled>> {
+        let jobs = self.prepare(specs)?;
+        let ids: Vec<&JobId> = jobs.iter().map(|job| &job.id).collect();
+        let plan = BulkPlan::new(&ids, conflict);
+        let sent: Vec<NewJob> = plan.sent.iter().map(|&index| jobs[index].clone()).collect();
+        let results = self.inner.store.schedule(&sent, conflict, batch_size).await?;
+        Ok(plan.assemble(&results))
+    }
+
+    /// Schedules one job (what awaiting a [`crate::ScheduleBuilder`] does).
+    ///
+    /// # Errors
+    /// [`Error::AlreadyExists`] (Raise), [`Error::JobRunning`] (Replace on a running job), a
+    /// validation error, or a store error.
+    pub async fn schedule(&self, spec: JobSpec, conflict: ConflictResolution) -> Result<JobId> {
+        self.schedule_one(spec, conflict).await
+    }
+
+    /// Schedules one job by name with postcard-encoded arguments, for callers that do not
+    /// link the job's crate.
+    ///
+    /// # Errors
+    /// As [`Scheduler::schedule`].
+    pub async fn schedule_by_name(
+        &self,
+        name: &str,
+        payload: Vec<u8>,
+        conflict: ConflictResolution,
+    ) -> Result<JobId> {
+        self.schedule_one(JobSpec::by_name(name, payload), conflict).await
+    }
+
+    pub(crate) async fn schedule_one(
+        &self,
+        spec: JobSpec,
+        conflict: ConflictResolution,
+    ) -> Result<JobId> {
+        let job = self.prepare(vec![spec])?;
+        let mut results = self.inner.store.schedule(&job, conflict, 1).await?;
+        single(&mut results)
+    }
+
+    pub(crate) async fn schedule_one_on(
+        &self,
+        connection: &mut PgConnection,
+        spec: JobSpec,
+        conflict: ConflictResolution,
+    ) -> Result<JobId> {
+        let job = self.prepare(vec![spec])?;
+        let mut results = self.inner.store.schedule_on(connection, &job, conflict).await?;
+        single(&mut results)
+    }
+
+    fn prepare(&self, specs: Vec<JobSpec>) -> Result<Vec<NewJob>> {
+        specs
+            .into_iter()
+            .map(|spec| spec.into_request()?.into_new_job(&self.inner.defaults))
+            .collect()
+    }
+
+    /// Cancels a pending or running job (a running attempt is stopped at its worker's next
+    /// heartbeat). False if the job does not exist or already finished.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn cancel_job(&self, id: &str) -> Result<bool> {
+        self.inner.store.cancel(&JobId::from_stored(id.to_owned())).await
+    }
+
+    /// One job: status, priority, attempts, due time, last error, timestamps.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn job(&self, id: &str) -> Result<Option<JobInfo>> {
+        self.inner.store.job(&JobId::from_stored(id.to_owned())).await
+    }
+}
+
+fn single(results: &mut Vec<Scheduled>) -> Result<JobId> {
+    results
+        .pop()
+        .ok_or_else(|| Error::store("schedule", "no result for the scheduled job"))?
+        .into_result()
+}
+
+/// Builds a [`Scheduler`]; every setting has the seed's default.
+#[derive(Debug, Clone, Default)]
+pub struct SchedulerBuilder {
+    url: Option<String>,
+    pool: Option<PgPool>,
+    pool_size: Option<u32>,
+    schema: Option<String>,
+    worker: WorkerConfig,
+    defaults: ScheduleDefaults,
+    states: States,
+    lost_lease_retries: Option<u32>,
+}
+
+impl SchedulerBuilder {
+    /// Connect to this URL (`postgres://user:password@host:port/database`).
+    #[must_use]
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Use this pool instead of opening one.
+    #[must_use]
+    pub fn pool(mut self, pool: PgPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// Connections of the pool opened from [`SchedulerBuilder::url`]. Default 10.
+    #[must_use]
+    pub fn pool_size(mut self, size: u32) -> Self {
+        self.pool_size = Some(size);
+        self
+    }
+
+    /// The PostgreSQL schema of pgsched's tables. Default `pgsched`.
+    #[must_use]
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Jobs run at once by this process's worker. Default 25.
+    #[must_use]
+    pub fn max_concurrent_jobs(mut self, jobs: usize) -> Self {
+        self.worker.max_concurrent_jobs = jobs;
+        self
+    }
+
+    /// Most jobs claimed per statement. Default 10.
+    #[must_use]
+    pub fn batch_claim_limit(mut self, limit: u32) -> Self {
+        self.worker.batch_claim_limit = limit;
+        self
+    }
+
+    /// Default misfire grace: `Some(d)` or `None` (never expire). Default 300 s.
+    #[must_use]
+    pub fn misfire_grace_time(mut self, grace: Option<Duration>) -> Self {
+        self.defaults.misfire_grace = grace;
+        self
+    }
+
+    /// Largest accepted encoded payload, in bytes. Default 256 KiB.
+    #[must_use]
+    pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
+        self.defaults.max_payload_bytes = bytes;
+        self
+    }
+
+    /// Longest wait between claims without a notification. Default 1 s.
+    #[must_use]
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.worker.poll_interval = interval;
+        self
+    }
+
+    /// Lease written by claims and renewals. Default 60 s.
+    #[must_use]
+    pub fn lease_duration(mut self, lease: Duration) -> Self {
+        self.worker.lease_duration = lease;
+        self
+    }
+
+    /// How often leases are renewed. Default 20 s; at most half the lease.
+    #[must_use]
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.worker.heartbeat_interval = interval;
+        self
+    }
+
+    /// How often expired leases are recovered and misfired jobs expired. Default 5 s.
+    #[must_use]
+    pub fn sweep_interval(mut self, interval: Duration) -> Self {
+        self.worker.sweep_interval = interval;
+        self
+    }
+
+    /// How long shutdown waits for running jobs. Default 30 s.
+    #[must_use]
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.worker.shutdown_grace = grace;
+        self
+    }
+
+    /// Backoff between retries.
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.worker.retry = policy;
+        self
+    }
+
+    /// Attempts a job of an unknown name gets before it fails. Default 5.
+    #[must_use]
+    pub fn unknown_job_attempts(mut self, attempts: u32) -> Self {
+        self.worker.unknown_job_attempts = attempts;
+        self
+    }
+
+    /// Retries a job gets at least after its worker died mid-attempt. Default 2.
+    #[must_use]
+    pub fn lost_lease_retries(mut self, retries: u32) -> Self {
+        self.lost_lease_retries = Some(retries);
+        self
+    }
+
+    /// Whether workers subscribe to notifications (turn off behind a transaction pooler;
+    /// polling still finds every job). Default true.
+    #[must_use]
+    pub fn listen(mut self, listen: bool) -> Self {
+        self.worker.listen = listen;
+        self
+    }
+
+    /// Application state that jobs receive as a `State<T>` parameter.
+    #[must_use]
+    pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.states = self.states.with(value);
+        self
+    }
+
+    /// Reads `DATABASE_URL` and `PGSCHED_*` through `lookup` (see the README for the list).
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is missing or invalid.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
+        crate::env::builder_from(lookup)
+    }
+
+    /// Connects (unless given a pool) and builds the scheduler.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for inconsistent settings, or a store error if the database cannot be
+    /// reached.
+    pub async fn build(self) -> Result<Scheduler> {
+        self.worker.validate()?;
+        let schema = match &self.schema {
+            Some(name) => SchemaName::new(name.clone())?,
+            None => SchemaName::default(),
+        };
+        let pool = match (self.pool, self.url) {
+            (Some(pool), _) => pool,
+            (None, Some(url)) => {
+                let options: PgConnectOptions = url
+                    .parse()
+                    .map_err(|error| Error::config("DATABASE_URL", format!("{error}")))?;
+                PgPoolOptions::new()
+                    .max_connections(self.pool_size.unwrap_or(POOL_SIZE_DEFAULT))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|error| Error::store("connect", error))?
+            }
+            (None, None) => {
+                return Err(Error::config(
+                    "DATABASE_URL",
+                    "no database given: set DATABASE_URL or call SchedulerBuilder::url / ::pool",
+                ));
+            }
+        };
+        let mut store = PgStore::new(pool, schema);
+        if let Some(retries) = self.lost_lease_retries {
+            store = store.with_lost_lease_retries(retries);
+        }
+        Ok(Scheduler {
+            inner: Arc::new(Inner {
+                store,
+                worker_config: self.worker,
+                defaults: self.defaults,
+                states: self.states,
+                worker: Mutex::new(None),
+            }),
+        })
+    }
+
+    pub(crate) fn worker_config_mut(&mut self) -> &mut WorkerConfig {
+        &mut self.worker
+    }
+}
