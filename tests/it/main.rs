@@ -1,1 +1,12 @@
-fn main(){}
+//! End-to-end tests against a real PostgreSQL, one schema per test, run in parallel.
+//!
+//! The jobs they run are defined in `jobs.rs` and report to a per-test [`Recorder`] given to
+//! the scheduler as state.
+
+mod bulk;
+mod failures;
+mod fencing;
+mod jobs;
+mod priorities;
+mod scheduling;
+mod shutdown;

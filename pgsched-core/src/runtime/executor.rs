@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::OwnedSemaphorePermit;
@@ -16,6 +17,10 @@ use crate::codec::check_schema;
 use crate::context::{AttemptFacts, JobContext};
 use crate::outcome::FailureReason;
 use crate::store::{ClaimedJob, Finish, Release};
+
+/// How long an abandoned attempt may keep running to stop cleanly (it sees
+/// `JobContext::cancelled()`) before its future is dropped.
+const CLEANUP_WINDOW: Duration = Duration::from_secs(1);
 
 /// How an attempt ended from the worker's point of view.
 enum AttemptEnd {
@@ -99,10 +104,16 @@ async fn attempt(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd
             None => Ok(guarded.await),
         }
     };
+    tokio::pin!(limited);
     tokio::select! {
         biased;
-        () = abort.token().cancelled() => AttemptEnd::Abandoned(abort.reason()),
-        ended = limited => AttemptEnd::Finished(match ended {
+        () = abort.token().cancelled() => {
+            // The job sees `JobContext::cancelled()` resolve; give it a moment to stop cleanly
+            // before its future is dropped. Whatever it returns is not written.
+            let _ = tokio::time::timeout(CLEANUP_WINDOW, &mut limited).await;
+            AttemptEnd::Abandoned(abort.reason())
+        }
+        ended = &mut limited => AttemptEnd::Finished(match ended {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(error))) => Err(error.into()),
             Ok(Err(panic)) => Err(FailureReason::Panic(panic_message(panic.as_ref()))),

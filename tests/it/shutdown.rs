@@ -1,0 +1,76 @@
+//! Graceful shutdown and orphan recovery with a real worker.
+
+use std::time::Duration;
+
+use pgsched::JobStatus;
+use pgsched_tests::{Recorder, TestDb, eventually};
+
+use crate::jobs::{mark, nap, wait_for_cancel};
+
+#[tokio::test]
+async fn shutdown_waits_for_running_jobs_within_the_grace_period() {
+    let db = TestDb::new();
+    let rec = Recorder::default();
+    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    scheduler.start().await.expect("worker");
+    let id = nap::enqueue(nap::Args { millis: 400 }).on(&scheduler).await.expect("scheduled");
+    rec.wait_for("start", 1).await;
+    let report = scheduler.shutdown().await.expect("shutdown");
+    assert_eq!(report.cancelled, 0);
+    assert_eq!(rec.values("end"), [400], "the running job finished");
+    let job = scheduler.job(id.as_str()).await.expect("inspect").expect("exists");
+    assert_eq!(job.status, JobStatus::Completed, "its outcome was written before returning");
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
+    let db = TestDb::new();
+    let rec = Recorder::default();
+    let scheduler = db
+        .scheduler(|b| b.state(rec.clone()).shutdown_grace(Duration::from_millis(200)))
+        .await;
+    scheduler.start().await.expect("worker");
+    let id = wait_for_cancel::enqueue(wait_for_cancel::Args {}).on(&scheduler).await.expect("scheduled");
+    rec.wait_for("waiting", 1).await;
+    let report = scheduler.shutdown().await.expect("shutdown");
+    assert_eq!(report.cancelled, 1);
+    let job = scheduler.job(id.as_str()).await.expect("inspect").expect("exists");
+    assert_eq!(job.status, JobStatus::Pending, "released, not left running");
+    assert_eq!(job.attempts, 1, "a started attempt counts");
+
+    // Another worker picks it up at once (no lease to wait out).
+    let next = db.scheduler(|b| b.state(rec.clone())).await;
+    next.start().await.expect("worker");
+    rec.wait_for("waiting", 2).await;
+    next.shutdown().await.expect("shutdown");
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn jobs_of_a_dead_worker_are_recovered_and_run() {
+    let db = TestDb::new();
+    let rec = Recorder::default();
+    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let store = scheduler.store();
+    mark::enqueue(mark::Args { label: "orphan".into(), value: 1 })
+        .job_id("orphan")
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
+    // A worker that claims and then vanishes: a 1 s lease nobody renews.
+    let claimed = pgsched_core::store::JobStore::claim(store, "dead-worker", 1, Duration::from_secs(1))
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    scheduler.start().await.expect("worker");
+    assert_eq!(rec.wait_for("orphan", 1).await, [1]);
+    let job = eventually("completion", || async {
+        let job = scheduler.job("orphan").await.expect("inspect")?;
+        (job.status == JobStatus::Completed).then_some(job)
+    })
+    .await;
+    assert_eq!(job.attempts, 2);
+    scheduler.shutdown().await.expect("shutdown");
+    db.drop_schema().await;
+}
