@@ -1,1 +1,144 @@
-fn main(){}
+//! pgsched quick start: define jobs, schedule them a few ways, run a worker, print what ran.
+//!
+//! ```text
+//! cargo run -p quickstart
+//! ```
+//!
+//! Uses `DATABASE_URL` if set, else a PostgreSQL on 127.0.0.1:5432, else starts a throwaway
+//! cluster from the system's PostgreSQL binaries (removed when the example exits).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use pgsched::{ConflictResolution, JobContext, Priority, RetryPolicy, Scheduler, State, job};
+use tokio::sync::Notify;
+
+/// What the jobs did, shared with them as application state.
+#[derive(Default)]
+struct RunLog {
+    lines: Mutex<Vec<String>>,
+    changed: Notify,
+}
+
+impl RunLog {
+    fn push(&self, line: String) {
+        println!("  ran: {line}");
+        self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line);
+        self.changed.notify_waiters();
+    }
+
+    fn len(&self) -> usize {
+        self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+}
+
+/// Greets someone. `name` becomes `greet::Args { name }`; `log` comes from the worker's state.
+#[job]
+async fn greet(name: String, log: State<Arc<RunLog>>) {
+    log.push(format!("greet: hello, {name}!"));
+}
+
+/// Adds two numbers, one second after it was scheduled.
+#[job(priority = High)]
+async fn add(a: i64, b: i64, log: State<Arc<RunLog>>) {
+    log.push(format!("add: {a} + {b} = {}", a + b));
+}
+
+/// Fails on its first attempt and succeeds on the retry.
+#[job(max_retries = 2)]
+async fn flaky_upload(file: String, ctx: JobContext, log: State<Arc<RunLog>>) -> Result<(), String> {
+    if ctx.attempt() == 1 {
+        log.push(format!("flaky_upload: {file} failed on attempt 1 (will retry)"));
+        return Err(format!("connection reset while uploading {file}"));
+    }
+    log.push(format!("flaky_upload: {file} uploaded on attempt {}", ctx.attempt()));
+    Ok(())
+}
+
+/// How many log lines the run above produces.
+const EXPECTED_LINES: usize = 8;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,pgsched_core=info".into()),
+        )
+        .init();
+
+    let database = pgsched_devdb::DevDatabase::find_or_start()?;
+    println!("PostgreSQL: {} ({})", database.url(), database.source());
+
+    let log = Arc::new(RunLog::default());
+    let scheduler = Scheduler::builder()
+        .url(database.url())
+        .schema("pgsched_quickstart")
+        .state(Arc::clone(&log))
+        .retry_policy(RetryPolicy { initial: Duration::from_millis(200), ..RetryPolicy::default() })
+        .build()
+        .await?;
+    scheduler.start().await?; // creates the tables in schema pgsched_quickstart, then runs jobs
+    println!("worker started; scheduling jobs");
+
+    let run = Utc::now().timestamp_millis();
+    let greeting = greet::enqueue(greet::Args { name: "world".into() }).on(&scheduler).await?;
+    let sum = add::schedule(Utc::now() + chrono::Duration::seconds(1), add::Args { a: 2, b: 40 })
+        .on(&scheduler)
+        .await?;
+    let upload = flaky_upload::enqueue(flaky_upload::Args { file: "report.pdf".into() })
+        .priority(Priority::Critical)
+        .job_id(format!("upload:report.pdf:{run}"))
+        .on(&scheduler)
+        .await?;
+
+    // The same id again: Ignore keeps the job already scheduled instead of failing.
+    let same = flaky_upload::enqueue(flaky_upload::Args { file: "report.pdf".into() })
+        .job_id(upload.as_str())
+        .conflict(ConflictResolution::Ignore)
+        .on(&scheduler)
+        .await?;
+    assert_eq!(same, upload);
+
+    // Several at once, in one statement.
+    let names = ["Ada", "Grace", "Edsger"];
+    let specs = names
+        .iter()
+        .map(|name| greet::spec(Utc::now(), greet::Args { name: (*name).into() }))
+        .collect();
+    let bulk = scheduler.schedule_bulk(specs, ConflictResolution::Raise, 1000).await?;
+
+    // Inside your own transaction: the job exists only if the transaction commits.
+    let mut tx = scheduler.pool().begin().await?;
+    let in_tx = greet::enqueue(greet::Args { name: "transaction".into() })
+        .on(&scheduler)
+        .in_tx(&mut tx)
+        .await?;
+    tx.commit().await?;
+
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let changed = log.changed.notified();
+            if log.len() >= EXPECTED_LINES {
+                break;
+            }
+            changed.await;
+        }
+    })
+    .await?;
+    let report = scheduler.shutdown().await?;
+    println!("worker stopped ({report:?})");
+
+    println!("final states:");
+    let ids = [greeting, sum, upload, in_tx].into_iter().chain(bulk.into_iter().map(|s| s.id().clone()));
+    for id in ids {
+        if let Some(job) = scheduler.job(id.as_str()).await? {
+            println!(
+                "  {:<13} {:<9} attempts={} priority={:<8} id={}",
+                job.name, job.status, job.attempts, job.priority, job.id
+            );
+        }
+    }
+    Ok(())
+}
