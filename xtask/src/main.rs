@@ -1,1 +1,28 @@
-fn main(){}
+//! `cargo xtask`: developer tasks for pgsched.
+//!
+//! - `cargo xtask bench [workload…]`: the benchmarks, printed as `bench <workload> <value>
+//!   <unit>` and `ratio <name> <value>` lines. Run against `DATABASE_URL`, else the server on
+//!   127.0.0.1:5432, else a throwaway cluster.
+
+mod bench;
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("bench") => bench::run(&args[1..]).await,
+        _ => {
+            eprintln!("usage: cargo xtask bench [enqueue_single|enqueue_bulk|drain|latency|ceiling_claim_complete]…");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
