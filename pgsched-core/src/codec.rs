@@ -103,15 +103,26 @@ mod tests {
 
     #[test]
     fn arguments_round_trip() {
-        let v = V1 { to: "a@x".into(), subject: "hi".into(), n: 5 };
+        let v = V1 {
+            to: "a@x".into(),
+            subject: "hi".into(),
+            n: 5,
+        };
         let bytes = encode_args("send", &v).expect("encodes");
         assert_eq!(decode_args::<V1>(&bytes).expect("decodes"), v);
     }
 
     #[test]
     fn trailing_bytes_are_refused() {
-        let bytes = encode_args("send", &V1 { to: "a".into(), subject: "b".into(), n: 5 })
-            .expect("encodes");
+        let bytes = encode_args(
+            "send",
+            &V1 {
+                to: "a".into(),
+                subject: "b".into(),
+                n: 5,
+            },
+        )
+        .expect("encodes");
         let err = decode_args::<Shorter>(&bytes).expect_err("a removed field leaves bytes behind");
         assert!(err.to_string().contains("trailing"), "{err}");
     }

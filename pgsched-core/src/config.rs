@@ -81,8 +81,7 @@ impl WorkerConfig {
         if self.poll_interval.is_zero() {
             return Err(Error::config("poll_interval", "must be positive"));
         }
-        if self.heartbeat_interval.is_zero() || self.heartbeat_interval * 2 > self.lease_duration
-        {
+        if self.heartbeat_interval.is_zero() || self.heartbeat_interval * 2 > self.lease_duration {
             return Err(Error::config(
                 "heartbeat_interval",
                 format!(
@@ -92,7 +91,10 @@ impl WorkerConfig {
             ));
         }
         if self.sweep_interval.is_zero() || self.sweep_batch == 0 {
-            return Err(Error::config("sweep_interval", "sweeps need a positive interval and batch"));
+            return Err(Error::config(
+                "sweep_interval",
+                "sweeps need a positive interval and batch",
+            ));
         }
         Ok(())
     }
@@ -127,7 +129,10 @@ mod tests {
         assert_eq!(config.batch_claim_limit, 10);
         assert_eq!(config.lease_duration, Duration::from_secs(60));
         assert!(config.validate().is_ok());
-        assert_eq!(ScheduleDefaults::default().misfire_grace, Some(Duration::from_secs(300)));
+        assert_eq!(
+            ScheduleDefaults::default().misfire_grace,
+            Some(Duration::from_secs(300))
+        );
     }
 
     #[test]
@@ -138,7 +143,10 @@ mod tests {
             ..WorkerConfig::default()
         };
         assert!(config.validate().is_err());
-        let zero = WorkerConfig { max_concurrent_jobs: 0, ..WorkerConfig::default() };
+        let zero = WorkerConfig {
+            max_concurrent_jobs: 0,
+            ..WorkerConfig::default()
+        };
         assert!(zero.validate().is_err());
     }
 }

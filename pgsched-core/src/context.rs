@@ -135,7 +135,15 @@ impl JobContext {
     /// Builds the context of one attempt.
     #[must_use]
     pub fn new(facts: AttemptFacts, states: States, cancelled: CancellationToken) -> JobContext {
-        let AttemptFacts { id, name, attempt, max_retries, priority, run_at, lease_token } = facts;
+        let AttemptFacts {
+            id,
+            name,
+            attempt,
+            max_retries,
+            priority,
+            run_at,
+            lease_token,
+        } = facts;
         JobContext {
             inner: Arc::new(ContextInner {
                 id,

@@ -361,7 +361,10 @@ mod tests {
     fn ids_reject_empty_long_and_nul() {
         assert!(JobId::new("welcome:42").is_ok());
         assert!(JobId::new("'; DROP TABLE jobs;--").is_ok());
-        assert!(matches!(JobId::new(""), Err(Error::InvalidInput { what: "job id", .. })));
+        assert!(matches!(
+            JobId::new(""),
+            Err(Error::InvalidInput { what: "job id", .. })
+        ));
         assert!(JobId::new("a\0b").is_err());
         assert!(JobId::new("x".repeat(MAX_JOB_ID_BYTES)).is_ok());
         assert!(JobId::new("x".repeat(MAX_JOB_ID_BYTES + 1)).is_err());
@@ -372,10 +375,18 @@ mod tests {
         for status in JobStatus::ALL {
             assert_eq!(status.as_str().parse::<JobStatus>(), Ok(status));
         }
-        let terminal: Vec<_> = JobStatus::ALL.into_iter().filter(|s| s.is_terminal()).collect();
+        let terminal: Vec<_> = JobStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .collect();
         assert_eq!(
             terminal,
-            [JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled, JobStatus::Expired]
+            [
+                JobStatus::Completed,
+                JobStatus::Failed,
+                JobStatus::Cancelled,
+                JobStatus::Expired
+            ]
         );
     }
 
@@ -408,10 +419,20 @@ mod tests {
     #[test]
     fn scheduled_maps_conflicts_to_errors() {
         let id = JobId::new("a").expect("valid id");
-        assert_eq!(Scheduled::Kept(id.clone()).into_result().ok(), Some(id.clone()));
+        assert_eq!(
+            Scheduled::Kept(id.clone()).into_result().ok(),
+            Some(id.clone())
+        );
         assert!(matches!(
-            Scheduled::AlreadyExists { id: id.clone(), status: JobStatus::Completed }.into_result(),
-            Err(Error::AlreadyExists { status: JobStatus::Completed, .. })
+            Scheduled::AlreadyExists {
+                id: id.clone(),
+                status: JobStatus::Completed
+            }
+            .into_result(),
+            Err(Error::AlreadyExists {
+                status: JobStatus::Completed,
+                ..
+            })
         ));
         assert!(matches!(
             Scheduled::Running(id).into_result(),

@@ -97,17 +97,28 @@ impl fmt::Display for FailureReason {
             FailureReason::Error(message) => write!(f, "{kind}: {message}"),
             FailureReason::Panic(message) => write!(f, "{kind}: job panicked: {message}"),
             FailureReason::Timeout(limit) => {
-                write!(f, "{kind}: attempt cancelled after {}", humantime::format_duration(*limit))
+                write!(
+                    f,
+                    "{kind}: attempt cancelled after {}",
+                    humantime::format_duration(*limit)
+                )
             }
             FailureReason::Decode(message) => {
                 write!(f, "{kind}: could not decode the arguments: {message}")
             }
-            FailureReason::SchemaMismatch { stored, expected, schema } => write!(
+            FailureReason::SchemaMismatch {
+                stored,
+                expected,
+                schema,
+            } => write!(
                 f,
                 "{kind}: payload was written for argument schema {stored:#018x}, this binary expects {expected:#018x} ({schema}); refusing to decode"
             ),
             FailureReason::UnknownJob(name) => {
-                write!(f, "{kind}: no job named {name:?} is registered in this worker")
+                write!(
+                    f,
+                    "{kind}: no job named {name:?} is registered in this worker"
+                )
             }
             FailureReason::MissingState(type_name) => write!(
                 f,
@@ -144,12 +155,21 @@ mod tests {
             FailureReason::Panic("x".into()),
             FailureReason::Timeout(Duration::from_secs(2)),
             FailureReason::Decode("x".into()),
-            FailureReason::SchemaMismatch { stored: 1, expected: 2, schema: "a:u8" },
+            FailureReason::SchemaMismatch {
+                stored: 1,
+                expected: 2,
+                schema: "a:u8",
+            },
             FailureReason::UnknownJob("x".into()),
             FailureReason::MissingState("Pool"),
         ];
         for reason in reasons {
-            assert!(reason.to_string().starts_with(&format!("{}: ", reason.kind())), "{reason}");
+            assert!(
+                reason
+                    .to_string()
+                    .starts_with(&format!("{}: ", reason.kind())),
+                "{reason}"
+            );
         }
         assert_eq!(
             FailureReason::Timeout(Duration::from_secs(2)).to_string(),

@@ -99,7 +99,11 @@ impl Registry {
         for definition in definitions {
             if let Some(first) = by_name.insert(definition.name, definition) {
                 let (first, second) = ordered(first.location(), definition.location());
-                return Err(Error::DuplicateJobName { name: definition.name, first, second });
+                return Err(Error::DuplicateJobName {
+                    name: definition.name,
+                    first,
+                    second,
+                });
             }
         }
         Ok(Registry { by_name })
@@ -173,6 +177,9 @@ mod tests {
     fn duplicate_names_are_refused_with_both_locations() {
         let err = Registry::from_definitions([&A, &B, &A_AGAIN]).expect_err("duplicate");
         let message = err.to_string();
-        assert!(message.contains("jobs.rs:1") && message.contains("jobs.rs:3"), "{message}");
+        assert!(
+            message.contains("jobs.rs:1") && message.contains("jobs.rs:3"),
+            "{message}"
+        );
     }
 }

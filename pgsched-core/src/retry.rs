@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn grows_exponentially_then_caps() {
-        let policy = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
         let delays: Vec<u64> = (1..=9).map(|n| policy.delay(n).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
         assert_eq!(policy.delay(u32::MAX), Duration::from_secs(600));
@@ -82,12 +85,19 @@ mod tests {
             assert!((8.0..=12.0).contains(&delay), "{delay}");
         }
         assert_eq!(policy.delay_with_spread(1, 0.2), Duration::from_secs(6));
-        assert_eq!(policy.delay_with_spread(1, 5.0), Duration::from_secs(6), "spread is clamped");
+        assert_eq!(
+            policy.delay_with_spread(1, 5.0),
+            Duration::from_secs(6),
+            "spread is clamped"
+        );
     }
 
     #[test]
     fn retry_zero_behaves_like_the_first() {
-        let policy = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
         assert_eq!(policy.delay(0), policy.delay(1));
     }
 }

@@ -110,8 +110,11 @@ impl BulkPlan {
         }
         let mut sent: Vec<usize> = chosen.values().copied().collect();
         sent.sort_unstable();
-        let position: HashMap<usize, usize> =
-            sent.iter().enumerate().map(|(pos, &index)| (index, pos)).collect();
+        let position: HashMap<usize, usize> = sent
+            .iter()
+            .enumerate()
+            .map(|(pos, &index)| (index, pos))
+            .collect();
         let mut decided_by = Vec::with_capacity(ids.len());
         let mut is_sent = Vec::with_capacity(ids.len());
         for (index, id) in ids.iter().enumerate() {
@@ -119,7 +122,13 @@ impl BulkPlan {
             decided_by.push(position[&winner]);
             is_sent.push(winner == index);
         }
-        BulkPlan { sent, decided_by, is_sent, has_earlier, conflict }
+        BulkPlan {
+            sent,
+            decided_by,
+            is_sent,
+            has_earlier,
+            conflict,
+        }
     }
 
     /// Spreads the store's results (aligned with [`BulkPlan::sent`]) over every input index,
@@ -145,11 +154,15 @@ impl BulkPlan {
                     _ if self.is_sent[index] => decided.clone(),
                     (ConflictResolution::Ignore, _) => Scheduled::Kept(id),
                     (ConflictResolution::Raise, Scheduled::AlreadyExists { status, .. }) => {
-                        Scheduled::AlreadyExists { id, status: *status }
+                        Scheduled::AlreadyExists {
+                            id,
+                            status: *status,
+                        }
                     }
-                    (ConflictResolution::Raise, _) => {
-                        Scheduled::AlreadyExists { id, status: JobStatus::Pending }
-                    }
+                    (ConflictResolution::Raise, _) => Scheduled::AlreadyExists {
+                        id,
+                        status: JobStatus::Pending,
+                    },
                 }
             })
             .collect()
@@ -192,15 +205,31 @@ mod tests {
         assert_eq!(job.misfire_grace, Some(Duration::from_secs(300)));
         assert!(!job.id.as_str().is_empty());
 
-        let named = JobRequest { job_id: Some("welcome:42".into()), ..request() };
-        assert_eq!(named.into_new_job(&defaults).expect("valid").id, "welcome:42");
+        let named = JobRequest {
+            job_id: Some("welcome:42".into()),
+            ..request()
+        };
+        assert_eq!(
+            named.into_new_job(&defaults).expect("valid").id,
+            "welcome:42"
+        );
 
-        let tiny = ScheduleDefaults { max_payload_bytes: 2, ..defaults };
+        let tiny = ScheduleDefaults {
+            max_payload_bytes: 2,
+            ..defaults
+        };
         assert!(matches!(
             request().into_new_job(&tiny),
-            Err(Error::PayloadTooLarge { size: 3, limit: 2, .. })
+            Err(Error::PayloadTooLarge {
+                size: 3,
+                limit: 2,
+                ..
+            })
         ));
-        let bad_name = JobRequest { name: String::new(), ..request() };
+        let bad_name = JobRequest {
+            name: String::new(),
+            ..request()
+        };
         assert!(bad_name.into_new_job(&defaults).is_err());
     }
 
@@ -216,7 +245,10 @@ mod tests {
     fn ignore_sends_the_first_duplicate_and_keeps_it_for_the_rest() {
         let (ids, plan) = plan(&["a", "b", "a"], ConflictResolution::Ignore);
         assert_eq!(plan.sent, [0, 1]);
-        let out = plan.assemble(&[Scheduled::Inserted(ids[0].clone()), Scheduled::Kept(ids[1].clone())]);
+        let out = plan.assemble(&[
+            Scheduled::Inserted(ids[0].clone()),
+            Scheduled::Kept(ids[1].clone()),
+        ]);
         assert_eq!(
             out,
             [
@@ -240,7 +272,10 @@ mod tests {
     fn replace_sends_the_last_duplicate() {
         let (ids, plan) = plan(&["a", "b", "a", "a"], ConflictResolution::Replace);
         assert_eq!(plan.sent, [1, 3]);
-        let out = plan.assemble(&[Scheduled::Inserted(ids[1].clone()), Scheduled::Inserted(ids[3].clone())]);
+        let out = plan.assemble(&[
+            Scheduled::Inserted(ids[1].clone()),
+            Scheduled::Inserted(ids[3].clone()),
+        ]);
         assert_eq!(
             out,
             [
@@ -250,7 +285,10 @@ mod tests {
                 Scheduled::Replaced(ids[3].clone()),
             ]
         );
-        let running = plan.assemble(&[Scheduled::Inserted(ids[1].clone()), Scheduled::Running(ids[3].clone())]);
+        let running = plan.assemble(&[
+            Scheduled::Inserted(ids[1].clone()),
+            Scheduled::Running(ids[3].clone()),
+        ]);
         assert!(matches!(running[0], Scheduled::Running(_)));
         assert!(matches!(running[3], Scheduled::Running(_)));
     }

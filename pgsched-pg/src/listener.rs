@@ -25,7 +25,11 @@ impl PgWakeups {
     /// Subscribes to `channel`.
     pub(crate) async fn connect(pool: PgPool, channel: String) -> Result<PgWakeups, sqlx::Error> {
         let listener = subscribe(&pool, &channel).await?;
-        Ok(PgWakeups { pool, channel, listener: Some(listener) })
+        Ok(PgWakeups {
+            pool,
+            channel,
+            listener: Some(listener),
+        })
     }
 
     async fn reconnect(&mut self) -> PgListener {
@@ -37,7 +41,10 @@ impl PgWakeups {
                     return listener;
                 }
                 Err(error) => {
-                    tracing::warn!(retry_in_ms = delay.as_millis() as u64, "LISTEN reconnect failed: {error}");
+                    tracing::warn!(
+                        retry_in_ms = delay.as_millis() as u64,
+                        "LISTEN reconnect failed: {error}"
+                    );
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(RECONNECT_MAX);
                 }

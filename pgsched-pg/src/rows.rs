@@ -13,7 +13,9 @@ fn count(value: i32) -> u32 {
 
 /// Reads an optional millisecond duration stored as `bigint`.
 fn millis(value: Option<i64>) -> Option<Duration> {
-    value.and_then(|ms| u64::try_from(ms).ok()).map(Duration::from_millis)
+    value
+        .and_then(|ms| u64::try_from(ms).ok())
+        .map(Duration::from_millis)
 }
 
 /// Stores a duration as milliseconds (saturating; durations this long mean "forever").
@@ -49,7 +51,10 @@ pub(crate) struct ClaimRow {
 impl From<ClaimRow> for ClaimedJob {
     fn from(row: ClaimRow) -> Self {
         ClaimedJob {
-            lease: Lease { id: JobId::from_stored(row.id), token: row.lease_token },
+            lease: Lease {
+                id: JobId::from_stored(row.id),
+                token: row.lease_token,
+            },
             name: row.name,
             payload: row.payload,
             schema_hash: row.schema_hash.map(hash_from_db),

@@ -30,7 +30,9 @@ impl SchemaName {
     pub fn new(name: impl Into<String>) -> Result<SchemaName, Error> {
         let name = name.into();
         let mut chars = name.chars();
-        let valid_start = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        let valid_start = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
         let valid_rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !valid_start || !valid_rest || name.len() > MAX_SCHEMA_NAME_LEN {
             return Err(Error::InvalidInput {

@@ -66,6 +66,10 @@ mod tests {
             assert!(!sql.trim().is_empty(), "{name} is empty");
         }
         assert!(statements.claim_jobs.contains("\"tenant_7\".jobs"));
-        assert!(statements.claim_jobs.contains("nextval('\"tenant_7\".lease_tokens')"));
+        assert!(
+            statements
+                .claim_jobs
+                .contains("nextval('\"tenant_7\".lease_tokens')")
+        );
     }
 }

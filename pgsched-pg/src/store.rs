@@ -35,7 +35,9 @@ pub struct PgStore {
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgStore").field("schema", &self.schema).finish_non_exhaustive()
+        f.debug_struct("PgStore")
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,15 +106,19 @@ impl PgStore {
         let outcome: HashMap<String, Scheduled> = match conflict {
             ConflictResolution::Replace => {
                 let rows = columns
-                    .bind(sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.upsert_jobs))), ids.clone())
+                    .bind(
+                        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.upsert_jobs))),
+                        ids.clone(),
+                    )
                     .fetch_all(&mut *connection)
                     .await
                     .map_err(store_error("upsert_jobs"))?;
                 let mut outcome = HashMap::with_capacity(rows.len());
                 for row in rows {
                     let id: String = row.try_get("id").map_err(store_error("upsert_jobs"))?;
-                    let inserted: bool =
-                        row.try_get("inserted").map_err(store_error("upsert_jobs"))?;
+                    let inserted: bool = row
+                        .try_get("inserted")
+                        .map_err(store_error("upsert_jobs"))?;
                     let job_id = JobId::from_stored(id.clone());
                     let scheduled = if inserted {
                         Scheduled::Inserted(job_id)
@@ -125,7 +131,10 @@ impl PgStore {
             }
             ConflictResolution::Raise | ConflictResolution::Ignore => {
                 let inserted: Vec<String> = columns
-                    .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_jobs))), ids.clone())
+                    .bind(
+                        sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_jobs))),
+                        ids.clone(),
+                    )
                     .fetch_all(&mut *connection)
                     .await
                     .map_err(store_error("insert_jobs"))?;
@@ -133,8 +142,11 @@ impl PgStore {
                     .into_iter()
                     .map(|id| (id.clone(), Scheduled::Inserted(JobId::from_stored(id))))
                     .collect();
-                let existing: Vec<String> =
-                    ids.iter().filter(|id| !outcome.contains_key(*id)).cloned().collect();
+                let existing: Vec<String> = ids
+                    .iter()
+                    .filter(|id| !outcome.contains_key(*id))
+                    .cloned()
+                    .collect();
                 if conflict == ConflictResolution::Raise && !existing.is_empty() {
                     let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
                         .bind(&existing)
@@ -159,7 +171,9 @@ impl PgStore {
             .iter()
             .map(|job| match outcome.get(job.id.as_str()) {
                 Some(scheduled) => scheduled.clone(),
-                None if conflict == ConflictResolution::Replace => Scheduled::Running(job.id.clone()),
+                None if conflict == ConflictResolution::Replace => {
+                    Scheduled::Running(job.id.clone())
+                }
                 None if conflict == ConflictResolution::Ignore => Scheduled::Kept(job.id.clone()),
                 // Raise, and the conflicting row vanished before its status was read.
                 None => Scheduled::AlreadyExists {
@@ -188,14 +202,20 @@ impl Columns {
         Columns {
             names: jobs.iter().map(|job| job.name.clone()).collect(),
             payloads: jobs.iter().map(|job| job.payload.clone()).collect(),
-            hashes: jobs.iter().map(|job| job.schema_hash.map(hash_to_db)).collect(),
+            hashes: jobs
+                .iter()
+                .map(|job| job.schema_hash.map(hash_to_db))
+                .collect(),
             run_at: jobs.iter().map(|job| job.run_at).collect(),
             priorities: jobs.iter().map(|job| job.priority.db_value()).collect(),
             max_retries: jobs
                 .iter()
                 .map(|job| i32::try_from(job.max_retries).unwrap_or(i32::MAX))
                 .collect(),
-            misfire_ms: jobs.iter().map(|job| job.misfire_grace.map(to_millis)).collect(),
+            misfire_ms: jobs
+                .iter()
+                .map(|job| job.misfire_grace.map(to_millis))
+                .collect(),
             timeout_ms: jobs.iter().map(|job| job.timeout.map(to_millis)).collect(),
         }
     }
@@ -242,7 +262,9 @@ impl<'q, O> Bindable<'q>
 }
 
 fn lease_columns(leases: impl Iterator<Item = Lease>) -> (Vec<String>, Vec<i64>) {
-    leases.map(|lease| (lease.id.into_string(), lease.token)).unzip()
+    leases
+        .map(|lease| (lease.id.into_string(), lease.token))
+        .unzip()
 }
 
 #[async_trait]
@@ -294,15 +316,16 @@ impl JobStore for PgStore {
             delays.push(delay);
             errors.push(error);
         }
-        let written: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.finish_jobs)))
-            .bind(ids)
-            .bind(&tokens)
-            .bind(statuses)
-            .bind(delays)
-            .bind(errors)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error("finish_jobs"))?;
+        let written: Vec<i64> =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.finish_jobs)))
+                .bind(ids)
+                .bind(&tokens)
+                .bind(statuses)
+                .bind(delays)
+                .bind(errors)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error("finish_jobs"))?;
         let written: HashSet<i64> = written.into_iter().collect();
         Ok(tokens.iter().map(|token| written.contains(token)).collect())
     }
@@ -320,7 +343,10 @@ impl JobStore for PgStore {
 
     async fn release(&self, releases: &[Release]) -> Result<u64> {
         let (ids, tokens) = lease_columns(releases.iter().map(|release| release.lease.clone()));
-        let refunds: Vec<bool> = releases.iter().map(|release| release.refund_attempt).collect();
+        let refunds: Vec<bool> = releases
+            .iter()
+            .map(|release| release.refund_attempt)
+            .collect();
         let released: i64 = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.release_jobs)))
             .bind(ids)
             .bind(tokens)
@@ -342,7 +368,9 @@ impl JobStore for PgStore {
         let mut recovered = Recovered::default();
         for row in rows {
             let id: String = row.try_get("id").map_err(store_error("recover_orphans"))?;
-            let status: String = row.try_get("status").map_err(store_error("recover_orphans"))?;
+            let status: String = row
+                .try_get("status")
+                .map_err(store_error("recover_orphans"))?;
             if status == "failed" {
                 recovered.failed.push(JobId::from_stored(id));
             } else {
@@ -353,20 +381,22 @@ impl JobStore for PgStore {
     }
 
     async fn expire_misfired(&self, limit: u32) -> Result<Vec<JobId>> {
-        let ids: Vec<String> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error("expire_misfired"))?;
+        let ids: Vec<String> =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error("expire_misfired"))?;
         Ok(ids.into_iter().map(JobId::from_stored).collect())
     }
 
     async fn cancel(&self, id: &JobId) -> Result<bool> {
-        let cancelled: Option<String> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.cancel_job)))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error("cancel_job"))?;
+        let cancelled: Option<String> =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.cancel_job)))
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error("cancel_job"))?;
         Ok(cancelled.is_some())
     }
 

@@ -24,7 +24,11 @@ use pgsched_core::{Error, Result};
 use crate::scheduler::SchedulerBuilder;
 
 pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
-    let get = |key: &str| lookup(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let get = |key: &str| {
+        lookup(key)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let url = get("DATABASE_URL").ok_or_else(|| {
         Error::config(
             "DATABASE_URL",
@@ -88,7 +92,10 @@ where
 
 fn duration(key: &str, value: &str) -> Result<Duration> {
     humantime::parse_duration(value).map_err(|error| {
-        Error::config(key, format!("{value:?}: {error} (use a duration like 500ms, 30s, 5m)"))
+        Error::config(
+            key,
+            format!("{value:?}: {error} (use a duration like 500ms, 30s, 5m)"),
+        )
     })
 }
 
@@ -99,8 +106,10 @@ mod tests {
     use super::*;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |key| map.get(key).cloned()
     }
 
@@ -133,8 +142,11 @@ mod tests {
             ("PGSCHED_LEASE_DURATION", "soon"),
             ("PGSCHED_LISTEN", "maybe"),
         ] {
-            let err = builder_from(lookup(&[("DATABASE_URL", "postgres://x@h/db"), (key, value)]))
-                .expect_err("invalid");
+            let err = builder_from(lookup(&[
+                ("DATABASE_URL", "postgres://x@h/db"),
+                (key, value),
+            ]))
+            .expect_err("invalid");
             assert!(err.to_string().contains(key), "{err}");
         }
     }

@@ -83,7 +83,9 @@ impl Scheduler {
     /// # Errors
     /// [`Error::Config`] for a missing or invalid variable, or a store error.
     pub async fn from_env() -> Result<Scheduler> {
-        SchedulerBuilder::from_env(|key| std::env::var(key).ok())?.build().await
+        SchedulerBuilder::from_env(|key| std::env::var(key).ok())?
+            .build()
+            .await
     }
 
     /// The process-wide scheduler used by `my_job::schedule(..)` without `.on(..)` and by
@@ -101,9 +103,12 @@ impl Scheduler {
     /// # Errors
     /// [`Error::Config`] if one is already installed (or was built from the environment).
     pub fn set_global(self) -> Result<()> {
-        GLOBAL
-            .set(self)
-            .map_err(|_| Error::config("global scheduler", "a process-wide scheduler is already set"))
+        GLOBAL.set(self).map_err(|_| {
+            Error::config(
+                "global scheduler",
+                "a process-wide scheduler is already set",
+            )
+        })
     }
 
     /// The PostgreSQL store (pool and schema).
@@ -185,7 +190,10 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn recover_orphaned_jobs(&self) -> Result<Recovered> {
-        self.inner.store.recover_orphans(self.inner.worker_config.sweep_batch).await
+        self.inner
+            .store
+            .recover_orphans(self.inner.worker_config.sweep_batch)
+            .await
     }
 
     /// Marks pending jobs past their misfire grace as expired (workers also do this on their
@@ -194,7 +202,10 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn expire_misfired_jobs(&self) -> Result<Vec<JobId>> {
-        self.inner.store.expire_misfired(self.inner.worker_config.sweep_batch).await
+        self.inner
+            .store
+            .expire_misfired(self.inner.worker_config.sweep_batch)
+            .await
     }
 
     /// Schedules many jobs in one transaction, `batch_size` per statement. The results are
@@ -214,7 +225,11 @@ impl Scheduler {
         let ids: Vec<&JobId> = jobs.iter().map(|job| &job.id).collect();
         let plan = BulkPlan::new(&ids, conflict);
         let sent: Vec<NewJob> = plan.sent.iter().map(|&index| jobs[index].clone()).collect();
-        let results = self.inner.store.schedule(&sent, conflict, batch_size).await?;
+        let results = self
+            .inner
+            .store
+            .schedule(&sent, conflict, batch_size)
+            .await?;
         Ok(plan.assemble(&results))
     }
 
@@ -238,7 +253,8 @@ impl Scheduler {
         payload: Vec<u8>,
         conflict: ConflictResolution,
     ) -> Result<JobId> {
-        self.schedule_one(JobSpec::by_name(name, payload), conflict).await
+        self.schedule_one(JobSpec::by_name(name, payload), conflict)
+            .await
     }
 
     pub(crate) async fn schedule_one(
@@ -258,7 +274,11 @@ impl Scheduler {
         conflict: ConflictResolution,
     ) -> Result<JobId> {
         let job = self.prepare(vec![spec])?;
-        let mut results = self.inner.store.schedule_on(connection, &job, conflict).await?;
+        let mut results = self
+            .inner
+            .store
+            .schedule_on(connection, &job, conflict)
+            .await?;
         single(&mut results)
     }
 
@@ -275,7 +295,10 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn cancel_job(&self, id: &str) -> Result<bool> {
-        self.inner.store.cancel(&JobId::from_stored(id.to_owned())).await
+        self.inner
+            .store
+            .cancel(&JobId::from_stored(id.to_owned()))
+            .await
     }
 
     /// One job: status, priority, attempts, due time, last error, timestamps.
@@ -283,7 +306,10 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn job(&self, id: &str) -> Result<Option<JobInfo>> {
-        self.inner.store.job(&JobId::from_stored(id.to_owned())).await
+        self.inner
+            .store
+            .job(&JobId::from_stored(id.to_owned()))
+            .await
     }
 }
 

@@ -128,7 +128,10 @@ impl JobSpec {
     }
 
     pub(crate) fn into_request(self) -> Result<JobRequest> {
-        self.request.map_err(|reason| Error::InvalidInput { what: "job arguments", reason })
+        self.request.map_err(|reason| Error::InvalidInput {
+            what: "job arguments",
+            reason,
+        })
     }
 }
 
@@ -165,7 +168,11 @@ impl ScheduleBuilder<'static> {
 
     /// A builder for any [`JobSpec`], e.g. one built by name.
     pub fn from_spec(spec: JobSpec) -> ScheduleBuilder<'static> {
-        ScheduleBuilder { spec, conflict: ConflictResolution::Raise, scheduler: None }
+        ScheduleBuilder {
+            spec,
+            conflict: ConflictResolution::Raise,
+            scheduler: None,
+        }
     }
 }
 
@@ -209,7 +216,11 @@ impl<'s> ScheduleBuilder<'s> {
 
     /// Schedules through `scheduler` instead of the process-wide one.
     pub fn on(self, scheduler: &Scheduler) -> ScheduleBuilder<'_> {
-        ScheduleBuilder { spec: self.spec, conflict: self.conflict, scheduler: Some(scheduler) }
+        ScheduleBuilder {
+            spec: self.spec,
+            conflict: self.conflict,
+            scheduler: Some(scheduler),
+        }
     }
 
     /// Schedules inside the caller's transaction (pass `&mut *tx`): the job exists, and
@@ -222,7 +233,9 @@ impl<'s> ScheduleBuilder<'s> {
             Some(scheduler) => scheduler,
             None => Scheduler::global().await?,
         };
-        scheduler.schedule_one_on(connection, self.spec, self.conflict).await
+        scheduler
+            .schedule_one_on(connection, self.spec, self.conflict)
+            .await
     }
 }
 

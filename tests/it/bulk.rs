@@ -7,7 +7,13 @@ use pgsched_tests::{Recorder, TestDb};
 use crate::jobs::mark;
 
 fn spec(label: &str, value: i64, id: Option<&str>) -> JobSpec {
-    let spec = mark::spec(Utc::now(), mark::Args { label: label.into(), value });
+    let spec = mark::spec(
+        Utc::now(),
+        mark::Args {
+            label: label.into(),
+            value,
+        },
+    );
     match id {
         Some(id) => spec.job_id(id),
         None => spec,
@@ -18,7 +24,10 @@ fn spec(label: &str, value: i64, id: Option<&str>) -> JobSpec {
 async fn empty_single_and_many() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b).await;
-    let none = scheduler.schedule_bulk(vec![], ConflictResolution::Ignore, 1000).await.expect("empty");
+    let none = scheduler
+        .schedule_bulk(vec![], ConflictResolution::Ignore, 1000)
+        .await
+        .expect("empty");
     assert!(none.is_empty());
     let one = scheduler
         .schedule_bulk(vec![spec("a", 1, None)], ConflictResolution::Ignore, 1000)
@@ -26,7 +35,10 @@ async fn empty_single_and_many() {
         .expect("one");
     assert!(matches!(one.as_slice(), [Scheduled::Inserted(_)]));
     let specs = (0..50).map(|v| spec("a", v, None)).collect();
-    let fifty = scheduler.schedule_bulk(specs, ConflictResolution::Ignore, 10).await.expect("fifty");
+    let fifty = scheduler
+        .schedule_bulk(specs, ConflictResolution::Ignore, 10)
+        .await
+        .expect("fifty");
     let mut ids: Vec<String> = fifty.iter().map(|s| s.id().to_string()).collect();
     assert!(fifty.iter().all(Scheduled::is_written));
     ids.sort();
@@ -40,10 +52,25 @@ async fn bulk_jobs_run_with_their_own_arguments_and_priorities() {
     let db = TestDb::new();
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
-    let priorities = [Priority::Low, Priority::Critical, Priority::Normal, Priority::High, Priority::Normal];
-    let specs = (0..5).map(|v| spec("bulk", v, None).priority(priorities[v as usize])).collect();
-    let results = scheduler.schedule_bulk(specs, ConflictResolution::Ignore, 1000).await.expect("bulk");
-    let stored = scheduler.job(results[1].id().as_str()).await.expect("inspect").expect("exists");
+    let priorities = [
+        Priority::Low,
+        Priority::Critical,
+        Priority::Normal,
+        Priority::High,
+        Priority::Normal,
+    ];
+    let specs = (0..5)
+        .map(|v| spec("bulk", v, None).priority(priorities[v as usize]))
+        .collect();
+    let results = scheduler
+        .schedule_bulk(specs, ConflictResolution::Ignore, 1000)
+        .await
+        .expect("bulk");
+    let stored = scheduler
+        .job(results[1].id().as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(stored.priority, Priority::Critical);
     scheduler.start().await.expect("worker");
     let mut values = rec.wait_for("bulk", 5).await;
@@ -58,33 +85,69 @@ async fn results_are_aligned_with_the_input_for_every_conflict_mode() {
     let db = TestDb::new();
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
-    let first = vec![spec("r", 1, Some("x")), spec("r", 2, None), spec("r", 3, Some("y"))];
-    let results = scheduler.schedule_bulk(first, ConflictResolution::Ignore, 1000).await.expect("bulk");
-    assert_eq!(results[0], Scheduled::Inserted(pgsched::JobId::new("x").expect("id")));
+    let first = vec![
+        spec("r", 1, Some("x")),
+        spec("r", 2, None),
+        spec("r", 3, Some("y")),
+    ];
+    let results = scheduler
+        .schedule_bulk(first, ConflictResolution::Ignore, 1000)
+        .await
+        .expect("bulk");
+    assert_eq!(
+        results[0],
+        Scheduled::Inserted(pgsched::JobId::new("x").expect("id"))
+    );
     assert_eq!(results[2].id(), "y");
 
     // Ignore: existing ids are kept, new ones inserted, positions preserved.
-    let again = vec![spec("r", 9, Some("y")), spec("r", 4, Some("z")), spec("r", 9, Some("x"))];
-    let results = scheduler.schedule_bulk(again, ConflictResolution::Ignore, 1000).await.expect("bulk");
+    let again = vec![
+        spec("r", 9, Some("y")),
+        spec("r", 4, Some("z")),
+        spec("r", 9, Some("x")),
+    ];
+    let results = scheduler
+        .schedule_bulk(again, ConflictResolution::Ignore, 1000)
+        .await
+        .expect("bulk");
     assert!(matches!(&results[0], Scheduled::Kept(id) if id == "y"));
     assert!(matches!(&results[1], Scheduled::Inserted(id) if id == "z"));
     assert!(matches!(&results[2], Scheduled::Kept(id) if id == "x"));
 
     // Raise: conflicts are reported per entry with the existing status; the rest is written.
     let raise = vec![spec("r", 9, Some("x")), spec("r", 5, Some("w"))];
-    let results = scheduler.schedule_bulk(raise, ConflictResolution::Raise, 1000).await.expect("bulk");
-    assert!(matches!(&results[0], Scheduled::AlreadyExists { id, status: JobStatus::Pending } if id == "x"));
+    let results = scheduler
+        .schedule_bulk(raise, ConflictResolution::Raise, 1000)
+        .await
+        .expect("bulk");
+    assert!(
+        matches!(&results[0], Scheduled::AlreadyExists { id, status: JobStatus::Pending } if id == "x")
+    );
     assert!(matches!(&results[1], Scheduled::Inserted(id) if id == "w"));
 
     // Replace with the same id twice in one batch: no database error, the last one wins.
-    let replace = vec![spec("r", 100, Some("x")), spec("r", 101, Some("y")), spec("r", 102, Some("x"))];
-    let results = scheduler.schedule_bulk(replace, ConflictResolution::Replace, 1000).await.expect("bulk");
-    assert!(results.iter().all(|r| matches!(r, Scheduled::Replaced(_))), "{results:?}");
+    let replace = vec![
+        spec("r", 100, Some("x")),
+        spec("r", 101, Some("y")),
+        spec("r", 102, Some("x")),
+    ];
+    let results = scheduler
+        .schedule_bulk(replace, ConflictResolution::Replace, 1000)
+        .await
+        .expect("bulk");
+    assert!(
+        results.iter().all(|r| matches!(r, Scheduled::Replaced(_))),
+        "{results:?}"
+    );
 
     scheduler.start().await.expect("worker");
     let mut values = rec.wait_for("r", 5).await;
     values.sort_unstable();
-    assert_eq!(values, [2, 4, 5, 101, 102], "replaced jobs run with their new arguments only");
+    assert_eq!(
+        values,
+        [2, 4, 5, 101, 102],
+        "replaced jobs run with their new arguments only"
+    );
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }
@@ -93,9 +156,20 @@ async fn results_are_aligned_with_the_input_for_every_conflict_mode() {
 async fn a_failing_batch_writes_nothing() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b.max_payload_bytes(32)).await;
-    let specs = vec![spec("ok", 1, Some("fine")), spec(&"x".repeat(64), 2, Some("too-big"))];
-    let result = scheduler.schedule_bulk(specs, ConflictResolution::Ignore, 1).await;
-    assert!(matches!(result, Err(pgsched::Error::PayloadTooLarge { .. })), "{result:?}");
-    assert!(scheduler.job("fine").await.expect("inspect").is_none(), "all or nothing");
+    let specs = vec![
+        spec("ok", 1, Some("fine")),
+        spec(&"x".repeat(64), 2, Some("too-big")),
+    ];
+    let result = scheduler
+        .schedule_bulk(specs, ConflictResolution::Ignore, 1)
+        .await;
+    assert!(
+        matches!(result, Err(pgsched::Error::PayloadTooLarge { .. })),
+        "{result:?}"
+    );
+    assert!(
+        scheduler.job("fine").await.expect("inspect").is_none(),
+        "all or nothing"
+    );
     db.drop_schema().await;
 }

@@ -18,10 +18,13 @@ async fn settled(scheduler: &Scheduler, id: &str, status: JobStatus) -> JobInfo 
 }
 
 async fn proof_of_life(scheduler: &Scheduler, rec: &Recorder) {
-    mark::enqueue(mark::Args { label: "alive".into(), value: 1 })
-        .on(scheduler)
-        .await
-        .expect("scheduled");
+    mark::enqueue(mark::Args {
+        label: "alive".into(),
+        value: 1,
+    })
+    .on(scheduler)
+    .await
+    .expect("scheduled");
     rec.wait_for("alive", 1).await;
 }
 
@@ -31,14 +34,28 @@ async fn failing_jobs_retry_with_backoff_then_fail_with_their_error() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker");
-    let id = flaky::enqueue(flaky::Args {}).on(&scheduler).await.expect("scheduled");
+    let id = flaky::enqueue(flaky::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     let job = settled(&scheduler, id.as_str(), JobStatus::Failed).await;
-    assert_eq!(rec.values("attempt"), [1, 2, 3, 4], "1 attempt + max_retries (3) retries");
+    assert_eq!(
+        rec.values("attempt"),
+        [1, 2, 3, 4],
+        "1 attempt + max_retries (3) retries"
+    );
     assert_eq!(job.attempts, 4);
     assert_eq!(job.last_error.as_deref(), Some("error: boom #4"));
-    let retried_once = flaky::enqueue(flaky::Args {}).max_retries(1).on(&scheduler).await.expect("scheduled");
+    let retried_once = flaky::enqueue(flaky::Args {})
+        .max_retries(1)
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     let job = settled(&scheduler, retried_once.as_str(), JobStatus::Failed).await;
-    assert_eq!(job.attempts, 2, "the builder overrides the attribute's max_retries");
+    assert_eq!(
+        job.attempts, 2,
+        "the builder overrides the attribute's max_retries"
+    );
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }
@@ -49,9 +66,15 @@ async fn a_panicking_job_fails_alone() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker");
-    let id = explode::enqueue(explode::Args {}).on(&scheduler).await.expect("scheduled");
+    let id = explode::enqueue(explode::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     let job = settled(&scheduler, id.as_str(), JobStatus::Failed).await;
-    assert_eq!(job.last_error.as_deref(), Some("panic: job panicked: kaboom"));
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some("panic: job panicked: kaboom")
+    );
     proof_of_life(&scheduler, &rec).await;
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
@@ -63,16 +86,25 @@ async fn a_job_past_its_timeout_is_cancelled_and_fails_with_timeout() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker");
-    let id = hang::enqueue(hang::Args {}).on(&scheduler).await.expect("scheduled");
+    let id = hang::enqueue(hang::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     let job = settled(&scheduler, id.as_str(), JobStatus::Failed).await;
-    assert_eq!(job.last_error.as_deref(), Some("timeout: attempt cancelled after 300ms"));
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some("timeout: attempt cancelled after 300ms")
+    );
     let shorter = hang::enqueue(hang::Args {})
         .timeout(Duration::from_millis(50))
         .on(&scheduler)
         .await
         .expect("scheduled");
     let job = settled(&scheduler, shorter.as_str(), JobStatus::Failed).await;
-    assert_eq!(job.last_error.as_deref(), Some("timeout: attempt cancelled after 50ms"));
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some("timeout: attempt cancelled after 50ms")
+    );
     assert!(rec.values("woke").is_empty());
     proof_of_life(&scheduler, &rec).await;
     scheduler.shutdown().await.expect("shutdown");
@@ -86,18 +118,38 @@ async fn a_payload_written_for_another_schema_is_refused() {
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker");
     let payload = postcard::to_allocvec(&(5_i64, 3_i64)).expect("encode");
-    let drifted = JobSpec::by_name(add::NAME, payload.clone()).schema_hash(0xdead_beef).max_retries(3);
-    let id = scheduler.schedule(drifted, ConflictResolution::Raise).await.expect("scheduled");
+    let drifted = JobSpec::by_name(add::NAME, payload.clone())
+        .schema_hash(0xdead_beef)
+        .max_retries(3);
+    let id = scheduler
+        .schedule(drifted, ConflictResolution::Raise)
+        .await
+        .expect("scheduled");
     let job = settled(&scheduler, id.as_str(), JobStatus::Failed).await;
     let error = job.last_error.unwrap_or_default();
-    assert!(error.starts_with("schema_mismatch: payload was written for argument schema 0x00000000deadbeef"), "{error}");
+    assert!(
+        error.starts_with(
+            "schema_mismatch: payload was written for argument schema 0x00000000deadbeef"
+        ),
+        "{error}"
+    );
     assert!(error.contains(add::SCHEMA), "{error}");
-    assert_eq!(job.attempts, 1, "not retried: the same bytes would fail the same way");
+    assert_eq!(
+        job.attempts, 1,
+        "not retried: the same bytes would fail the same way"
+    );
     assert!(rec.values("sum").is_empty(), "never decoded as garbage");
 
     let matching = JobSpec::by_name(add::NAME, payload).schema_hash(add::SCHEMA_HASH);
-    scheduler.schedule(matching, ConflictResolution::Raise).await.expect("scheduled");
-    assert_eq!(rec.wait_for("sum", 1).await, [8], "by name with the right hash runs");
+    scheduler
+        .schedule(matching, ConflictResolution::Raise)
+        .await
+        .expect("scheduled");
+    assert_eq!(
+        rec.wait_for("sum", 1).await,
+        [8],
+        "by name with the right hash runs"
+    );
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }
@@ -114,7 +166,10 @@ async fn an_undecodable_payload_fails_with_a_decode_error() {
         .expect("scheduled");
     let job = settled(&scheduler, id.as_str(), JobStatus::Failed).await;
     let error = job.last_error.unwrap_or_default();
-    assert!(error.starts_with("decode: could not decode the arguments"), "{error}");
+    assert!(
+        error.starts_with("decode: could not decode the arguments"),
+        "{error}"
+    );
     proof_of_life(&scheduler, &rec).await;
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
@@ -124,7 +179,9 @@ async fn an_undecodable_payload_fails_with_a_decode_error() {
 async fn an_unknown_job_is_retried_then_failed_with_its_name() {
     let db = TestDb::new();
     let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone()).unknown_job_attempts(3)).await;
+    let scheduler = db
+        .scheduler(|b| b.state(rec.clone()).unknown_job_attempts(3))
+        .await;
     scheduler.start().await.expect("worker");
     let id = scheduler
         .schedule_by_name("no_such_job", vec![], ConflictResolution::Raise)
@@ -146,10 +203,16 @@ async fn a_job_missing_its_state_fails_with_the_type_it_needs() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b).await;
     scheduler.start().await.expect("worker");
-    let id = add::enqueue(add::Args { a: 1, b: 2 }).on(&scheduler).await.expect("scheduled");
+    let id = add::enqueue(add::Args { a: 1, b: 2 })
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     let job = settled(&scheduler, id.as_str(), JobStatus::Failed).await;
     let error = job.last_error.unwrap_or_default();
-    assert!(error.starts_with("missing_state: the job needs State<pgsched_tests::Recorder>"), "{error}");
+    assert!(
+        error.starts_with("missing_state: the job needs State<pgsched_tests::Recorder>"),
+        "{error}"
+    );
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }
@@ -160,25 +223,49 @@ async fn jobs_past_their_misfire_grace_expire_and_never_run() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     let long_ago = Utc::now() - chrono::Duration::seconds(30);
-    let late = mark::schedule(long_ago, mark::Args { label: "late".into(), value: 1 })
-        .misfire_grace(Some(Duration::from_secs(5)))
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
-    let default_grace = mark::schedule(Utc::now() - chrono::Duration::seconds(400), mark::Args { label: "late".into(), value: 2 })
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
-    let patient = mark::schedule(long_ago, mark::Args { label: "patient".into(), value: 1 })
-        .misfire_grace(None)
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
-    mark::schedule(long_ago, mark::Args { label: "within".into(), value: 1 })
-        .misfire_grace(Some(Duration::from_secs(3600)))
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
+    let late = mark::schedule(
+        long_ago,
+        mark::Args {
+            label: "late".into(),
+            value: 1,
+        },
+    )
+    .misfire_grace(Some(Duration::from_secs(5)))
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
+    let default_grace = mark::schedule(
+        Utc::now() - chrono::Duration::seconds(400),
+        mark::Args {
+            label: "late".into(),
+            value: 2,
+        },
+    )
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
+    let patient = mark::schedule(
+        long_ago,
+        mark::Args {
+            label: "patient".into(),
+            value: 1,
+        },
+    )
+    .misfire_grace(None)
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
+    mark::schedule(
+        long_ago,
+        mark::Args {
+            label: "within".into(),
+            value: 1,
+        },
+    )
+    .misfire_grace(Some(Duration::from_secs(3600)))
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     scheduler.start().await.expect("worker");
     rec.wait_for("patient", 1).await;
     rec.wait_for("within", 1).await;
@@ -188,7 +275,11 @@ async fn jobs_past_their_misfire_grace_expire_and_never_run() {
         assert_eq!(job.attempts, 0);
     }
     assert!(rec.values("late").is_empty());
-    let patient = scheduler.job(patient.as_str()).await.expect("inspect").expect("exists");
+    let patient = scheduler
+        .job(patient.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(patient.misfire_grace, None);
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
@@ -200,12 +291,23 @@ async fn cancelling_a_running_job_stops_its_attempt() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker");
-    let id = wait_for_cancel::enqueue(wait_for_cancel::Args {}).on(&scheduler).await.expect("scheduled");
+    let id = wait_for_cancel::enqueue(wait_for_cancel::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     rec.wait_for("waiting", 1).await;
     assert!(scheduler.cancel_job(id.as_str()).await.expect("cancel"));
     rec.wait_for("cancelled", 1).await;
-    let job = scheduler.job(id.as_str()).await.expect("inspect").expect("exists");
-    assert_eq!(job.status, JobStatus::Cancelled, "the stopped attempt wrote nothing over it");
+    let job = scheduler
+        .job(id.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(
+        job.status,
+        JobStatus::Cancelled,
+        "the stopped attempt wrote nothing over it"
+    );
     proof_of_life(&scheduler, &rec).await;
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;

@@ -11,7 +11,10 @@ const LEASE: Duration = Duration::from_secs(30);
 
 async fn one_job(scheduler: &Scheduler, id: &str) {
     scheduler
-        .schedule(JobSpec::by_name("mark", vec![]).job_id(id), ConflictResolution::Raise)
+        .schedule(
+            JobSpec::by_name("mark", vec![]).job_id(id),
+            ConflictResolution::Raise,
+        )
         .await
         .expect("scheduled");
 }
@@ -22,7 +25,11 @@ async fn expire_lease(db: &TestDb, id: &str) {
         "UPDATE \"{}\".jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
         db.schema()
     );
-    sqlx::query(sqlx::AssertSqlSafe(statement)).bind(id).execute(&mut connection).await.expect("update");
+    sqlx::query(sqlx::AssertSqlSafe(statement))
+        .bind(id)
+        .execute(&mut connection)
+        .await
+        .expect("update");
 }
 
 #[tokio::test]
@@ -35,7 +42,14 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
     let first = store.claim("worker-a", 10, LEASE).await.expect("claim");
     assert_eq!(first.len(), 1);
     let stale = first[0].lease.clone();
-    assert!(store.claim("worker-b", 10, LEASE).await.expect("claim").is_empty(), "claimed once");
+    assert!(
+        store
+            .claim("worker-b", 10, LEASE)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "claimed once"
+    );
 
     expire_lease(&db, "fenced").await;
     let recovered = store.recover_orphans(100).await.expect("recover");
@@ -46,20 +60,51 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
     assert_ne!(stale.token, current.token);
     assert_eq!(second[0].attempt, 2, "the lost attempt counts");
 
-    let stale_write = store.finish(&[(stale.clone(), Finish::Completed)]).await.expect("finish");
+    let stale_write = store
+        .finish(&[(stale.clone(), Finish::Completed)])
+        .await
+        .expect("finish");
     assert_eq!(stale_write, [false], "reported as lease lost");
-    assert_eq!(store.renew_leases(&[stale.clone()], LEASE).await.expect("renew"), Vec::<i64>::new());
-    assert_eq!(store.release(&[Release { lease: stale, refund_attempt: true }]).await.expect("release"), 0);
-    let job = scheduler.job("fenced").await.expect("inspect").expect("exists");
+    assert_eq!(
+        store
+            .renew_leases(std::slice::from_ref(&stale), LEASE)
+            .await
+            .expect("renew"),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        store
+            .release(&[Release {
+                lease: stale,
+                refund_attempt: true
+            }])
+            .await
+            .expect("release"),
+        0
+    );
+    let job = scheduler
+        .job("fenced")
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(job.status, JobStatus::Running);
     assert_eq!(job.worker_id.as_deref(), Some("worker-b"));
 
     let written = store
-        .finish(&[(current, Finish::Failed { error: "error: x".into() })])
+        .finish(&[(
+            current,
+            Finish::Failed {
+                error: "error: x".into(),
+            },
+        )])
         .await
         .expect("finish");
     assert_eq!(written, [true]);
-    let job = scheduler.job("fenced").await.expect("inspect").expect("exists");
+    let job = scheduler
+        .job("fenced")
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(job.status, JobStatus::Failed);
     db.drop_schema().await;
 }
@@ -76,10 +121,17 @@ async fn a_job_that_keeps_losing_its_worker_fails_instead_of_looping() {
         expire_lease(&db, "crashy").await;
         store.recover_orphans(100).await.expect("recover");
     }
-    let job = scheduler.job("crashy").await.expect("inspect").expect("exists");
+    let job = scheduler
+        .job("crashy")
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(job.status, JobStatus::Failed);
     let error = job.last_error.unwrap_or_default();
-    assert!(error.starts_with("lease_expired: worker w stopped renewing its lease during attempt 2"), "{error}");
+    assert!(
+        error.starts_with("lease_expired: worker w stopped renewing its lease during attempt 2"),
+        "{error}"
+    );
     db.drop_schema().await;
 }
 
@@ -93,7 +145,10 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
     let claimed = store.claim("w", 10, LEASE).await.expect("claim");
     let releases: Vec<Release> = claimed
         .iter()
-        .map(|job| Release { lease: job.lease.clone(), refund_attempt: job.lease.id == "unstarted" })
+        .map(|job| Release {
+            lease: job.lease.clone(),
+            refund_attempt: job.lease.id == "unstarted",
+        })
         .collect();
     assert_eq!(store.release(&releases).await.expect("release"), 2);
     for (id, attempts) in [("unstarted", 0), ("started", 1)] {
@@ -101,7 +156,11 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
         assert_eq!(job.status, JobStatus::Pending);
         assert_eq!(job.attempts, attempts, "{id}");
     }
-    assert_eq!(store.claim("w2", 10, LEASE).await.expect("claim").len(), 2, "claimable again at once");
+    assert_eq!(
+        store.claim("w2", 10, LEASE).await.expect("claim").len(),
+        2,
+        "claimable again at once"
+    );
     db.drop_schema().await;
 }
 
@@ -109,15 +168,23 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
 async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b.pool_size(8)).await;
-    let specs = (0..500).map(|i| JobSpec::by_name("mark", vec![]).job_id(format!("j{i}"))).collect();
-    scheduler.schedule_bulk(specs, ConflictResolution::Raise, 1000).await.expect("bulk");
+    let specs = (0..500)
+        .map(|i| JobSpec::by_name("mark", vec![]).job_id(format!("j{i}")))
+        .collect();
+    scheduler
+        .schedule_bulk(specs, ConflictResolution::Raise, 1000)
+        .await
+        .expect("bulk");
     let mut claimers = Vec::new();
     for worker in 0..6 {
         let store = scheduler.store().clone();
         claimers.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {
-                let claimed = store.claim(&format!("w{worker}"), 7, LEASE).await.expect("claim");
+                let claimed = store
+                    .claim(&format!("w{worker}"), 7, LEASE)
+                    .await
+                    .expect("claim");
                 if claimed.is_empty() {
                     return ids;
                 }
@@ -132,6 +199,10 @@ async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
     let total = all.len();
     all.sort();
     all.dedup();
-    assert_eq!((total, all.len()), (500, 500), "every job claimed exactly once");
+    assert_eq!(
+        (total, all.len()),
+        (500, 500),
+        "every job claimed exactly once"
+    );
     db.drop_schema().await;
 }

@@ -11,23 +11,48 @@ async fn due_jobs_run_most_urgent_first() {
     let db = TestDb::new();
     let rec = Recorder::default();
     let scheduler = db
-        .scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(1).batch_claim_limit(1))
+        .scheduler(|b| {
+            b.state(rec.clone())
+                .max_concurrent_jobs(1)
+                .batch_claim_limit(1)
+        })
         .await;
     let at = Utc::now();
     // Scheduled least urgent first, so insertion order cannot explain the result.
-    for (value, priority) in [(8, Priority::Low), (5, Priority::Normal), (3, Priority::High), (1, Priority::Critical)] {
-        mark::schedule(at, mark::Args { label: "p".into(), value })
-            .priority(priority)
-            .on(&scheduler)
-            .await
-            .expect("scheduled");
-    }
-    let high = mark::schedule(at + chrono::Duration::hours(1), mark::Args { label: "later".into(), value: 0 })
-        .priority(Priority::High)
+    for (value, priority) in [
+        (8, Priority::Low),
+        (5, Priority::Normal),
+        (3, Priority::High),
+        (1, Priority::Critical),
+    ] {
+        mark::schedule(
+            at,
+            mark::Args {
+                label: "p".into(),
+                value,
+            },
+        )
+        .priority(priority)
         .on(&scheduler)
         .await
         .expect("scheduled");
-    let stored = scheduler.job(high.as_str()).await.expect("inspect").expect("exists");
+    }
+    let high = mark::schedule(
+        at + chrono::Duration::hours(1),
+        mark::Args {
+            label: "later".into(),
+            value: 0,
+        },
+    )
+    .priority(Priority::High)
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
+    let stored = scheduler
+        .job(high.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(stored.priority.db_value(), 3);
     scheduler.start().await.expect("worker");
     assert_eq!(rec.wait_for("p", 4).await, [1, 3, 5, 8]);
@@ -39,20 +64,38 @@ async fn due_jobs_run_most_urgent_first() {
 async fn due_time_gates_priority() {
     let db = TestDb::new();
     let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(1)).await;
+    let scheduler = db
+        .scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(1))
+        .await;
     let now = Utc::now();
-    mark::schedule(now + chrono::Duration::milliseconds(800), mark::Args { label: "g".into(), value: 1 })
-        .priority(Priority::Critical)
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
-    mark::schedule(now, mark::Args { label: "g".into(), value: 8 })
-        .priority(Priority::Low)
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
+    mark::schedule(
+        now + chrono::Duration::milliseconds(800),
+        mark::Args {
+            label: "g".into(),
+            value: 1,
+        },
+    )
+    .priority(Priority::Critical)
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
+    mark::schedule(
+        now,
+        mark::Args {
+            label: "g".into(),
+            value: 8,
+        },
+    )
+    .priority(Priority::Low)
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     scheduler.start().await.expect("worker");
-    assert_eq!(rec.wait_for("g", 2).await, [8, 1], "a due Low job runs before a not-yet-due Critical one");
+    assert_eq!(
+        rec.wait_for("g", 2).await,
+        [8, 1],
+        "a due Low job runs before a not-yet-due Critical one"
+    );
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }

@@ -19,7 +19,10 @@ async fn a_scheduled_job_runs_exactly_once_with_its_arguments() {
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker starts");
 
-    let id = add::schedule(soon(300), add::Args { a: 5, b: 3 }).on(&scheduler).await.expect("scheduled");
+    let id = add::schedule(soon(300), add::Args { a: 5, b: 3 })
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     assert!(!id.as_str().is_empty());
     assert_eq!(rec.wait_for("sum", 1).await, [8]);
 
@@ -31,7 +34,10 @@ async fn a_scheduled_job_runs_exactly_once_with_its_arguments() {
     assert_eq!(job.attempts, 1);
     assert_eq!(job.name, "add");
     assert!(job.finished_at.is_some() && job.started_at.is_some());
-    assert!(job.started_at >= Some(job.run_at), "never starts before it is due");
+    assert!(
+        job.started_at >= Some(job.run_at),
+        "never starts before it is due"
+    );
     scheduler.shutdown().await.expect("shutdown");
     assert_eq!(rec.values("sum"), [8], "ran exactly once");
     db.drop_schema().await;
@@ -45,15 +51,27 @@ async fn jobs_due_at_the_same_time_all_run_and_past_jobs_run_at_once() {
     scheduler.start().await.expect("worker starts");
     let at = soon(200);
     for value in 0..5 {
-        mark::schedule(at, mark::Args { label: "same".into(), value })
-            .on(&scheduler)
-            .await
-            .expect("scheduled");
-    }
-    mark::schedule(Utc::now() - chrono::Duration::seconds(5), mark::Args { label: "past".into(), value: 1 })
+        mark::schedule(
+            at,
+            mark::Args {
+                label: "same".into(),
+                value,
+            },
+        )
         .on(&scheduler)
         .await
         .expect("scheduled");
+    }
+    mark::schedule(
+        Utc::now() - chrono::Duration::seconds(5),
+        mark::Args {
+            label: "past".into(),
+            value: 1,
+        },
+    )
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     let mut values = rec.wait_for("same", 5).await;
     values.sort_unstable();
     assert_eq!(values, [0, 1, 2, 3, 4]);
@@ -66,13 +84,21 @@ async fn jobs_due_at_the_same_time_all_run_and_past_jobs_run_at_once() {
 async fn jobs_run_in_due_time_order() {
     let db = TestDb::new();
     let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(1)).await;
+    let scheduler = db
+        .scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(1))
+        .await;
     scheduler.start().await.expect("worker starts");
     for (value, delay) in [(3, 900), (1, 300), (2, 600)] {
-        mark::schedule(soon(delay), mark::Args { label: "order".into(), value })
-            .on(&scheduler)
-            .await
-            .expect("scheduled");
+        mark::schedule(
+            soon(delay),
+            mark::Args {
+                label: "order".into(),
+                value,
+            },
+        )
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     }
     assert_eq!(rec.wait_for("order", 3).await, [1, 2, 3]);
     scheduler.shutdown().await.expect("shutdown");
@@ -85,17 +111,29 @@ async fn conflict_modes_raise_ignore_and_replace() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     let later = soon(60_000);
-    let id = mark::schedule(later, mark::Args { label: "v".into(), value: 1 })
-        .job_id("welcome:42")
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
+    let id = mark::schedule(
+        later,
+        mark::Args {
+            label: "v".into(),
+            value: 1,
+        },
+    )
+    .job_id("welcome:42")
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     assert_eq!(id, "welcome:42", "a custom id is returned unchanged");
 
-    let raised = mark::schedule(later, mark::Args { label: "v".into(), value: 2 })
-        .job_id("welcome:42")
-        .on(&scheduler)
-        .await;
+    let raised = mark::schedule(
+        later,
+        mark::Args {
+            label: "v".into(),
+            value: 2,
+        },
+    )
+    .job_id("welcome:42")
+    .on(&scheduler)
+    .await;
     match raised {
         Err(Error::AlreadyExists { id, status }) => {
             assert_eq!(id, "welcome:42");
@@ -104,23 +142,39 @@ async fn conflict_modes_raise_ignore_and_replace() {
         other => panic!("expected AlreadyExists, got {other:?}"),
     }
 
-    let ignored = mark::schedule(later, mark::Args { label: "v".into(), value: 3 })
-        .job_id("welcome:42")
-        .conflict(ConflictResolution::Ignore)
-        .on(&scheduler)
-        .await
-        .expect("ignore returns the existing id");
+    let ignored = mark::schedule(
+        later,
+        mark::Args {
+            label: "v".into(),
+            value: 3,
+        },
+    )
+    .job_id("welcome:42")
+    .conflict(ConflictResolution::Ignore)
+    .on(&scheduler)
+    .await
+    .expect("ignore returns the existing id");
     assert_eq!(ignored, "welcome:42");
 
-    let replaced = mark::schedule(soon(100), mark::Args { label: "v".into(), value: 4 })
-        .job_id("welcome:42")
-        .priority(Priority::High)
-        .conflict(ConflictResolution::Replace)
-        .on(&scheduler)
-        .await
-        .expect("replace");
+    let replaced = mark::schedule(
+        soon(100),
+        mark::Args {
+            label: "v".into(),
+            value: 4,
+        },
+    )
+    .job_id("welcome:42")
+    .priority(Priority::High)
+    .conflict(ConflictResolution::Replace)
+    .on(&scheduler)
+    .await
+    .expect("replace");
     assert_eq!(replaced, "welcome:42");
-    let job = scheduler.job("welcome:42").await.expect("inspect").expect("exists");
+    let job = scheduler
+        .job("welcome:42")
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(job.priority, Priority::High);
 
     scheduler.start().await.expect("worker starts");
@@ -147,8 +201,15 @@ async fn replace_leaves_a_running_job_alone_and_says_so() {
         .conflict(ConflictResolution::Replace)
         .on(&scheduler)
         .await;
-    assert!(matches!(replaced, Err(Error::JobRunning { .. })), "{replaced:?}");
-    assert_eq!(rec.wait_for("end", 1).await, [1500], "the running attempt finished untouched");
+    assert!(
+        matches!(replaced, Err(Error::JobRunning { .. })),
+        "{replaced:?}"
+    );
+    assert_eq!(
+        rec.wait_for("end", 1).await,
+        [1500],
+        "the running attempt finished untouched"
+    );
     let job = eventually("the job to complete", || async {
         let job = scheduler.job("busy").await.expect("inspect")?;
         (job.status == JobStatus::Completed).then_some(job)
@@ -165,19 +226,29 @@ async fn a_completed_job_id_can_be_replaced_and_runs_again() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker starts");
-    mark::enqueue(mark::Args { label: "again".into(), value: 1 }).job_id("daily").on(&scheduler).await.expect("scheduled");
+    mark::enqueue(mark::Args {
+        label: "again".into(),
+        value: 1,
+    })
+    .job_id("daily")
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     rec.wait_for("again", 1).await;
     eventually("completion", || async {
         let job = scheduler.job("daily").await.expect("inspect")?;
         (job.status == JobStatus::Completed).then_some(())
     })
     .await;
-    mark::enqueue(mark::Args { label: "again".into(), value: 2 })
-        .job_id("daily")
-        .conflict(ConflictResolution::Replace)
-        .on(&scheduler)
-        .await
-        .expect("replace a finished job");
+    mark::enqueue(mark::Args {
+        label: "again".into(),
+        value: 2,
+    })
+    .job_id("daily")
+    .conflict(ConflictResolution::Replace)
+    .on(&scheduler)
+    .await
+    .expect("replace a finished job");
     assert_eq!(rec.wait_for("again", 2).await, [1, 2]);
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
@@ -187,9 +258,14 @@ async fn a_completed_job_id_can_be_replaced_and_runs_again() {
 async fn concurrency_never_exceeds_max_concurrent_jobs() {
     let db = TestDb::new();
     let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(2)).await;
+    let scheduler = db
+        .scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(2))
+        .await;
     for _ in 0..5 {
-        nap::enqueue(nap::Args { millis: 300 }).on(&scheduler).await.expect("scheduled");
+        nap::enqueue(nap::Args { millis: 300 })
+            .on(&scheduler)
+            .await
+            .expect("scheduled");
     }
     scheduler.start().await.expect("worker starts");
     rec.wait_for("end", 5).await;
@@ -212,24 +288,42 @@ async fn transactional_enqueue_exists_only_if_the_transaction_commits() {
     scheduler.start().await.expect("worker starts");
 
     let mut tx = scheduler.pool().begin().await.expect("begin");
-    let rolled_back = mark::enqueue(mark::Args { label: "tx".into(), value: 1 })
-        .on(&scheduler)
-        .in_tx(&mut tx)
-        .await
-        .expect("scheduled in tx");
+    let rolled_back = mark::enqueue(mark::Args {
+        label: "tx".into(),
+        value: 1,
+    })
+    .on(&scheduler)
+    .in_tx(&mut tx)
+    .await
+    .expect("scheduled in tx");
     tx.rollback().await.expect("rollback");
 
     let mut tx = scheduler.pool().begin().await.expect("begin");
-    let committed = mark::enqueue(mark::Args { label: "tx".into(), value: 2 })
-        .on(&scheduler)
-        .in_tx(&mut tx)
-        .await
-        .expect("scheduled in tx");
+    let committed = mark::enqueue(mark::Args {
+        label: "tx".into(),
+        value: 2,
+    })
+    .on(&scheduler)
+    .in_tx(&mut tx)
+    .await
+    .expect("scheduled in tx");
     tx.commit().await.expect("commit");
 
     assert_eq!(rec.wait_for("tx", 1).await, [2]);
-    assert!(scheduler.job(rolled_back.as_str()).await.expect("inspect").is_none());
-    assert!(scheduler.job(committed.as_str()).await.expect("inspect").is_some());
+    assert!(
+        scheduler
+            .job(rolled_back.as_str())
+            .await
+            .expect("inspect")
+            .is_none()
+    );
+    assert!(
+        scheduler
+            .job(committed.as_str())
+            .await
+            .expect("inspect")
+            .is_some()
+    );
     scheduler.shutdown().await.expect("shutdown");
     assert_eq!(rec.values("tx"), [2], "the rolled-back job never ran");
     db.drop_schema().await;
@@ -240,15 +334,21 @@ async fn a_notification_wakes_an_idle_worker_long_before_its_poll() {
     let db = TestDb::new();
     let rec = Recorder::default();
     let scheduler = db
-        .scheduler(|b| b.state(rec.clone()).poll_interval(Duration::from_secs(3600)))
+        .scheduler(|b| {
+            b.state(rec.clone())
+                .poll_interval(Duration::from_secs(3600))
+        })
         .await;
     scheduler.start().await.expect("worker starts");
     // Let the worker finish its first (empty) claim and go idle on the hour-long poll.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    mark::enqueue(mark::Args { label: "woken".into(), value: 1 })
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
+    mark::enqueue(mark::Args {
+        label: "woken".into(),
+        value: 1,
+    })
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     // Only LISTEN/NOTIFY can wake it within the test's deadline.
     assert_eq!(rec.wait_for("woken", 1).await, [1]);
     scheduler.shutdown().await.expect("shutdown");
@@ -260,20 +360,47 @@ async fn cancelled_pending_jobs_never_run() {
     let db = TestDb::new();
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
-    let id = mark::schedule(soon(500), mark::Args { label: "cancel".into(), value: 1 })
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
+    let id = mark::schedule(
+        soon(500),
+        mark::Args {
+            label: "cancel".into(),
+            value: 1,
+        },
+    )
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     assert!(scheduler.cancel_job(id.as_str()).await.expect("cancel"));
-    assert!(!scheduler.cancel_job(id.as_str()).await.expect("cancel twice"), "already cancelled");
-    assert!(!scheduler.cancel_job("no-such-job").await.expect("cancel unknown"));
-    mark::schedule(soon(600), mark::Args { label: "after".into(), value: 1 })
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
+    assert!(
+        !scheduler
+            .cancel_job(id.as_str())
+            .await
+            .expect("cancel twice"),
+        "already cancelled"
+    );
+    assert!(
+        !scheduler
+            .cancel_job("no-such-job")
+            .await
+            .expect("cancel unknown")
+    );
+    mark::schedule(
+        soon(600),
+        mark::Args {
+            label: "after".into(),
+            value: 1,
+        },
+    )
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     scheduler.start().await.expect("worker starts");
     rec.wait_for("after", 1).await;
-    let job = scheduler.job(id.as_str()).await.expect("inspect").expect("exists");
+    let job = scheduler
+        .job(id.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(job.status, JobStatus::Cancelled);
     assert!(rec.values("cancel").is_empty());
     scheduler.shutdown().await.expect("shutdown");
@@ -284,17 +411,29 @@ async fn cancelled_pending_jobs_never_run() {
 async fn payloads_over_the_limit_are_refused_and_nothing_is_written() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b.max_payload_bytes(64)).await;
-    let result = mark::enqueue(mark::Args { label: "x".repeat(100), value: 1 })
-        .job_id("big")
-        .on(&scheduler)
-        .await;
+    let result = mark::enqueue(mark::Args {
+        label: "x".repeat(100),
+        value: 1,
+    })
+    .job_id("big")
+    .on(&scheduler)
+    .await;
     assert!(
         matches!(result, Err(Error::PayloadTooLarge { limit: 64, .. })),
         "{result:?}"
     );
     assert!(scheduler.job("big").await.expect("inspect").is_none());
-    let bad_id = mark::enqueue(mark::Args { label: "x".into(), value: 1 }).job_id("a\0b").on(&scheduler).await;
-    assert!(matches!(bad_id, Err(Error::InvalidInput { what: "job id", .. })), "{bad_id:?}");
+    let bad_id = mark::enqueue(mark::Args {
+        label: "x".into(),
+        value: 1,
+    })
+    .job_id("a\0b")
+    .on(&scheduler)
+    .await;
+    assert!(
+        matches!(bad_id, Err(Error::InvalidInput { what: "job id", .. })),
+        "{bad_id:?}"
+    );
     db.drop_schema().await;
 }
 
@@ -302,12 +441,24 @@ async fn payloads_over_the_limit_are_refused_and_nothing_is_written() {
 async fn hostile_ids_round_trip_as_data() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b).await;
-    for id in ["'; DROP TABLE jobs;--", "\"quoted\"", "$1 %s %I \\", "\u{5e9}\u{202e}abc", &"long".repeat(100)] {
-        let stored = mark::schedule(soon(60_000), mark::Args { label: id.into(), value: 1 })
-            .job_id(id)
-            .on(&scheduler)
-            .await
-            .expect("scheduled");
+    for id in [
+        "'; DROP TABLE jobs;--",
+        "\"quoted\"",
+        "$1 %s %I \\",
+        "\u{5e9}\u{202e}abc",
+        &"long".repeat(100),
+    ] {
+        let stored = mark::schedule(
+            soon(60_000),
+            mark::Args {
+                label: id.into(),
+                value: 1,
+            },
+        )
+        .job_id(id)
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
         assert_eq!(stored, id);
         let job = scheduler.job(id).await.expect("inspect").expect("exists");
         assert_eq!(job.id, id);

@@ -13,13 +13,24 @@ async fn shutdown_waits_for_running_jobs_within_the_grace_period() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     scheduler.start().await.expect("worker");
-    let id = nap::enqueue(nap::Args { millis: 400 }).on(&scheduler).await.expect("scheduled");
+    let id = nap::enqueue(nap::Args { millis: 400 })
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     rec.wait_for("start", 1).await;
     let report = scheduler.shutdown().await.expect("shutdown");
     assert_eq!(report.cancelled, 0);
     assert_eq!(rec.values("end"), [400], "the running job finished");
-    let job = scheduler.job(id.as_str()).await.expect("inspect").expect("exists");
-    assert_eq!(job.status, JobStatus::Completed, "its outcome was written before returning");
+    let job = scheduler
+        .job(id.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(
+        job.status,
+        JobStatus::Completed,
+        "its outcome was written before returning"
+    );
     db.drop_schema().await;
 }
 
@@ -28,14 +39,24 @@ async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
     let db = TestDb::new();
     let rec = Recorder::default();
     let scheduler = db
-        .scheduler(|b| b.state(rec.clone()).shutdown_grace(Duration::from_millis(200)))
+        .scheduler(|b| {
+            b.state(rec.clone())
+                .shutdown_grace(Duration::from_millis(200))
+        })
         .await;
     scheduler.start().await.expect("worker");
-    let id = wait_for_cancel::enqueue(wait_for_cancel::Args {}).on(&scheduler).await.expect("scheduled");
+    let id = wait_for_cancel::enqueue(wait_for_cancel::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
     rec.wait_for("waiting", 1).await;
     let report = scheduler.shutdown().await.expect("shutdown");
     assert_eq!(report.cancelled, 1);
-    let job = scheduler.job(id.as_str()).await.expect("inspect").expect("exists");
+    let job = scheduler
+        .job(id.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
     assert_eq!(job.status, JobStatus::Pending, "released, not left running");
     assert_eq!(job.attempts, 1, "a started attempt counts");
 
@@ -53,15 +74,19 @@ async fn jobs_of_a_dead_worker_are_recovered_and_run() {
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
     let store = scheduler.store();
-    mark::enqueue(mark::Args { label: "orphan".into(), value: 1 })
-        .job_id("orphan")
-        .on(&scheduler)
-        .await
-        .expect("scheduled");
+    mark::enqueue(mark::Args {
+        label: "orphan".into(),
+        value: 1,
+    })
+    .job_id("orphan")
+    .on(&scheduler)
+    .await
+    .expect("scheduled");
     // A worker that claims and then vanishes: a 1 s lease nobody renews.
-    let claimed = pgsched_core::store::JobStore::claim(store, "dead-worker", 1, Duration::from_secs(1))
-        .await
-        .expect("claim");
+    let claimed =
+        pgsched_core::store::JobStore::claim(store, "dead-worker", 1, Duration::from_secs(1))
+            .await
+            .expect("claim");
     assert_eq!(claimed.len(), 1);
     scheduler.start().await.expect("worker");
     assert_eq!(rec.wait_for("orphan", 1).await, [1]);

@@ -5,8 +5,8 @@
 //! throwaway cluster started for this test binary (see `pgsched-devdb`).
 
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pgsched::{Scheduler, SchedulerBuilder};
@@ -40,7 +40,9 @@ impl TestDb {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let nonce = uuid::Uuid::now_v7().simple().to_string();
-        TestDb { schema: format!("t_{}_{n}_{}", std::process::id(), &nonce[24..]) }
+        TestDb {
+            schema: format!("t_{}_{n}_{}", std::process::id(), &nonce[24..]),
+        }
     }
 
     /// The schema's name.
@@ -75,14 +77,19 @@ impl TestDb {
         &self,
         configure: impl FnOnce(SchedulerBuilder) -> SchedulerBuilder,
     ) -> Scheduler {
-        let scheduler = configure(self.builder()).build().await.expect("scheduler builds");
+        let scheduler = configure(self.builder())
+            .build()
+            .await
+            .expect("scheduler builds");
         scheduler.initialize_db().await.expect("migrations run");
         scheduler
     }
 
     /// A direct connection (for inspecting and arranging rows).
     pub async fn connect(&self) -> PgConnection {
-        PgConnection::connect(database_url()).await.expect("connects")
+        PgConnection::connect(database_url())
+            .await
+            .expect("connects")
     }
 
     /// Drops the schema and everything in it.
@@ -129,13 +136,21 @@ impl Recorder {
     /// Every event so far.
     #[must_use]
     pub fn events(&self) -> Vec<(String, i64)> {
-        self.inner.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.inner
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The values recorded under `label`, in order.
     #[must_use]
     pub fn values(&self, label: &str) -> Vec<i64> {
-        self.events().into_iter().filter(|(l, _)| l == label).map(|(_, v)| v).collect()
+        self.events()
+            .into_iter()
+            .filter(|(l, _)| l == label)
+            .map(|(_, v)| v)
+            .collect()
     }
 
     /// Waits until `label` has at least `count` events; panics after [`DEADLINE`].
@@ -172,7 +187,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(start.elapsed() < DEADLINE, "timed out after {DEADLINE:?} waiting for {what}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out after {DEADLINE:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

@@ -90,14 +90,19 @@ impl Bench {
     }
 
     fn figure(&self, workload: &str) -> Option<f64> {
-        self.figures.iter().find(|(name, _)| name == workload).map(|(_, v)| *v)
+        self.figures
+            .iter()
+            .find(|(name, _)| name == workload)
+            .map(|(_, v)| *v)
     }
 
     async fn fresh_scheduler(&self, schema: &str, probe: &Arc<Probe>) -> BenchResult<Scheduler> {
         let mut connection = PgConnection::connect(&self.url).await?;
-        sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
-            .execute(&mut connection)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&mut connection)
+        .await?;
         connection.close().await?;
         let scheduler = Scheduler::builder()
             .url(&self.url)
@@ -113,9 +118,17 @@ impl Bench {
 /// Runs the selected workloads (all when `selected` is empty).
 pub(crate) async fn run(selected: &[String]) -> BenchResult {
     let database = pgsched_devdb::DevDatabase::find_or_start()?;
-    eprintln!("bench: PostgreSQL {} ({})", database.url(), database.source());
-    let mut bench = Bench { url: database.url().to_owned(), figures: Vec::new() };
-    let wants = |name: &str| selected.is_empty() || selected.iter().any(|s| name.starts_with(s.as_str()));
+    eprintln!(
+        "bench: PostgreSQL {} ({})",
+        database.url(),
+        database.source()
+    );
+    let mut bench = Bench {
+        url: database.url().to_owned(),
+        figures: Vec::new(),
+    };
+    let wants =
+        |name: &str| selected.is_empty() || selected.iter().any(|s| name.starts_with(s.as_str()));
 
     if wants("enqueue_single") {
         enqueue_single(&mut bench).await?;
@@ -132,7 +145,10 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
     if wants("latency") {
         latency(&mut bench).await?;
     }
-    if let (Some(drain), Some(ceiling)) = (bench.figure("drain"), bench.figure("ceiling_claim_complete")) {
+    if let (Some(drain), Some(ceiling)) = (
+        bench.figure("drain"),
+        bench.figure("ceiling_claim_complete"),
+    ) {
         println!("ratio drain/ceiling_claim_complete {:.3}", drain / ceiling);
     }
     Ok(())
@@ -140,10 +156,14 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
 
 async fn enqueue_single(bench: &mut Bench) -> BenchResult {
     let probe = Arc::new(Probe::default());
-    let scheduler = bench.fresh_scheduler("bench_enqueue_single", &probe).await?;
+    let scheduler = bench
+        .fresh_scheduler("bench_enqueue_single", &probe)
+        .await?;
     let start = Instant::now();
     for _ in 0..ENQUEUE_SINGLE_JOBS {
-        bench_noop::enqueue(bench_noop::Args {}).on(&scheduler).await?;
+        bench_noop::enqueue(bench_noop::Args {})
+            .on(&scheduler)
+            .await?;
     }
     let rate = ENQUEUE_SINGLE_JOBS as f64 / start.elapsed().as_secs_f64();
     bench.report("enqueue_single", rate, "jobs/s");
@@ -154,10 +174,16 @@ async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
     let probe = Arc::new(Probe::default());
     let scheduler = bench.fresh_scheduler("bench_enqueue_bulk", &probe).await?;
     let at = Utc::now();
-    let specs: Vec<_> = (0..ENQUEUE_BULK_JOBS).map(|_| bench_noop::spec(at, bench_noop::Args {})).collect();
+    let specs: Vec<_> = (0..ENQUEUE_BULK_JOBS)
+        .map(|_| bench_noop::spec(at, bench_noop::Args {}))
+        .collect();
     let start = Instant::now();
     let results = scheduler
-        .schedule_bulk(specs, ConflictResolution::Ignore, pgsched::BULK_BATCH_SIZE_DEFAULT)
+        .schedule_bulk(
+            specs,
+            ConflictResolution::Ignore,
+            pgsched::BULK_BATCH_SIZE_DEFAULT,
+        )
         .await?;
     let rate = results.len() as f64 / start.elapsed().as_secs_f64();
     bench.report("enqueue_bulk", rate, "jobs/s");
@@ -166,12 +192,19 @@ async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
 
 async fn fill(scheduler: &Scheduler, jobs: usize) -> BenchResult {
     let at = Utc::now() - chrono::Duration::seconds(1);
-    let specs: Vec<_> = (0..jobs).map(|_| bench_noop::spec(at, bench_noop::Args {})).collect();
-    scheduler.schedule_bulk(specs, ConflictResolution::Ignore, 5000).await?;
-    let mut connection = scheduler.pool().acquire().await?;
-    sqlx::query(AssertSqlSafe(format!("ANALYZE \"{}\".jobs", scheduler.store().schema())))
-        .execute(&mut *connection)
+    let specs: Vec<_> = (0..jobs)
+        .map(|_| bench_noop::spec(at, bench_noop::Args {}))
+        .collect();
+    scheduler
+        .schedule_bulk(specs, ConflictResolution::Ignore, 5000)
         .await?;
+    let mut connection = scheduler.pool().acquire().await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "ANALYZE \"{}\".jobs",
+        scheduler.store().schema()
+    )))
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 
@@ -209,7 +242,11 @@ async fn latency(bench: &mut Bench) -> BenchResult {
     let mut ticker = tokio::time::interval(LATENCY_SPACING);
     for _ in 0..LATENCY_JOBS {
         ticker.tick().await;
-        bench_probe::enqueue(bench_probe::Args { sent_us: now_micros() }).on(&scheduler).await?;
+        bench_probe::enqueue(bench_probe::Args {
+            sent_us: now_micros(),
+        })
+        .on(&scheduler)
+        .await?;
     }
     probe.wait_for_runs(LATENCY_JOBS).await;
     scheduler.shutdown().await?;
@@ -244,7 +281,9 @@ async fn ceiling_claim_complete(bench: &mut Bench) -> BenchResult {
     .bind(CEILING_ROWS)
     .execute(&mut connection)
     .await?;
-    sqlx::query(AssertSqlSafe(format!("ANALYZE {schema}.jobs"))).execute(&mut connection).await?;
+    sqlx::query(AssertSqlSafe(format!("ANALYZE {schema}.jobs")))
+        .execute(&mut connection)
+        .await?;
     connection.close().await?;
 
     let claim = format!(

@@ -14,7 +14,9 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]).await,
         _ => {
-            eprintln!("usage: cargo xtask bench [enqueue_single|enqueue_bulk|drain|latency|ceiling_claim_complete]…");
+            eprintln!(
+                "usage: cargo xtask bench [enqueue_single|enqueue_bulk|drain|latency|ceiling_claim_complete]…"
+            );
             return ExitCode::from(2);
         }
     };

@@ -24,12 +24,18 @@ struct RunLog {
 impl RunLog {
     fn push(&self, line: String) {
         println!("  ran: {line}");
-        self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line);
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(line);
         self.changed.notify_waiters();
     }
 
     fn len(&self) -> usize {
-        self.lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -47,12 +53,21 @@ async fn add(a: i64, b: i64, log: State<Arc<RunLog>>) {
 
 /// Fails on its first attempt and succeeds on the retry.
 #[job(max_retries = 2)]
-async fn flaky_upload(file: String, ctx: JobContext, log: State<Arc<RunLog>>) -> Result<(), String> {
+async fn flaky_upload(
+    file: String,
+    ctx: JobContext,
+    log: State<Arc<RunLog>>,
+) -> Result<(), String> {
     if ctx.attempt() == 1 {
-        log.push(format!("flaky_upload: {file} failed on attempt 1 (will retry)"));
+        log.push(format!(
+            "flaky_upload: {file} failed on attempt 1 (will retry)"
+        ));
         return Err(format!("connection reset while uploading {file}"));
     }
-    log.push(format!("flaky_upload: {file} uploaded on attempt {}", ctx.attempt()));
+    log.push(format!(
+        "flaky_upload: {file} uploaded on attempt {}",
+        ctx.attempt()
+    ));
     Ok(())
 }
 
@@ -76,45 +91,70 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .url(database.url())
         .schema("pgsched_quickstart")
         .state(Arc::clone(&log))
-        .retry_policy(RetryPolicy { initial: Duration::from_millis(200), ..RetryPolicy::default() })
+        .retry_policy(RetryPolicy {
+            initial: Duration::from_millis(200),
+            ..RetryPolicy::default()
+        })
         .build()
         .await?;
     scheduler.start().await?; // creates the tables in schema pgsched_quickstart, then runs jobs
     println!("worker started; scheduling jobs");
 
     let run = Utc::now().timestamp_millis();
-    let greeting = greet::enqueue(greet::Args { name: "world".into() }).on(&scheduler).await?;
-    let sum = add::schedule(Utc::now() + chrono::Duration::seconds(1), add::Args { a: 2, b: 40 })
-        .on(&scheduler)
-        .await?;
-    let upload = flaky_upload::enqueue(flaky_upload::Args { file: "report.pdf".into() })
-        .priority(Priority::Critical)
-        .job_id(format!("upload:report.pdf:{run}"))
-        .on(&scheduler)
-        .await?;
+    let greeting = greet::enqueue(greet::Args {
+        name: "world".into(),
+    })
+    .on(&scheduler)
+    .await?;
+    let sum = add::schedule(
+        Utc::now() + chrono::Duration::seconds(1),
+        add::Args { a: 2, b: 40 },
+    )
+    .on(&scheduler)
+    .await?;
+    let upload = flaky_upload::enqueue(flaky_upload::Args {
+        file: "report.pdf".into(),
+    })
+    .priority(Priority::Critical)
+    .job_id(format!("upload:report.pdf:{run}"))
+    .on(&scheduler)
+    .await?;
 
     // The same id again: Ignore keeps the job already scheduled instead of failing.
-    let same = flaky_upload::enqueue(flaky_upload::Args { file: "report.pdf".into() })
-        .job_id(upload.as_str())
-        .conflict(ConflictResolution::Ignore)
-        .on(&scheduler)
-        .await?;
+    let same = flaky_upload::enqueue(flaky_upload::Args {
+        file: "report.pdf".into(),
+    })
+    .job_id(upload.as_str())
+    .conflict(ConflictResolution::Ignore)
+    .on(&scheduler)
+    .await?;
     assert_eq!(same, upload);
 
     // Several at once, in one statement.
     let names = ["Ada", "Grace", "Edsger"];
     let specs = names
         .iter()
-        .map(|name| greet::spec(Utc::now(), greet::Args { name: (*name).into() }))
+        .map(|name| {
+            greet::spec(
+                Utc::now(),
+                greet::Args {
+                    name: (*name).into(),
+                },
+            )
+        })
         .collect();
-    let bulk = scheduler.schedule_bulk(specs, ConflictResolution::Raise, 1000).await?;
+    let bulk = scheduler
+        .schedule_bulk(specs, ConflictResolution::Raise, 1000)
+        .await?;
 
     // Inside your own transaction: the job exists only if the transaction commits.
     let mut tx = scheduler.pool().begin().await?;
-    let in_tx = greet::enqueue(greet::Args { name: "transaction".into() })
-        .on(&scheduler)
-        .in_tx(&mut tx)
-        .await?;
+    let in_tx = greet::enqueue(greet::Args {
+        name: "transaction".into(),
+    })
+    .on(&scheduler)
+    .in_tx(&mut tx)
+    .await?;
     tx.commit().await?;
 
     tokio::time::timeout(Duration::from_secs(30), async {
@@ -131,7 +171,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("worker stopped ({report:?})");
 
     println!("final states:");
-    let ids = [greeting, sum, upload, in_tx].into_iter().chain(bulk.into_iter().map(|s| s.id().clone()));
+    let ids = [greeting, sum, upload, in_tx]
+        .into_iter()
+        .chain(bulk.into_iter().map(|s| s.id().clone()));
     for id in ids {
         if let Some(job) = scheduler.job(id.as_str()).await? {
             println!(

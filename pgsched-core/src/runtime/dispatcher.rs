@@ -56,7 +56,10 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 claimed
             }
             Err(error) => {
-                tracing::warn!(retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
+                tracing::warn!(
+                    retry_in_ms = retry_delay.as_millis() as u64,
+                    "claim failed: {error}"
+                );
                 tokio::select! {
                     () = tokio::time::sleep(retry_delay) => {}
                     () = stop.cancelled() => return,
@@ -79,7 +82,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             };
             match permit {
                 Some(permit) => {
-                    shared.tasks.spawn(executor::execute(Arc::clone(&shared), job, abort, permit));
+                    shared
+                        .tasks
+                        .spawn(executor::execute(Arc::clone(&shared), job, abort, permit));
                 }
                 None => {
                     // Shutdown began while claiming: give the job back, attempt not consumed.
@@ -100,7 +105,9 @@ pub(crate) async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
         match shared.store.listen().await {
             Ok(listener) => break listener,
             Err(error) => {
-                tracing::warn!("could not subscribe to notifications (polling still runs): {error}");
+                tracing::warn!(
+                    "could not subscribe to notifications (polling still runs): {error}"
+                );
                 tokio::select! {
                     () = tokio::time::sleep(CLAIM_RETRY_MAX) => {}
                     () = stop.cancelled() => return,

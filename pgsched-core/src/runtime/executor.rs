@@ -45,7 +45,9 @@ pub(crate) async fn execute(
         priority = %job.priority,
         queue_lag_ms = u64::try_from(job.queue_lag().as_millis()).unwrap_or(u64::MAX),
     );
-    let end = attempt(&shared, &job, &abort).instrument(span.clone()).await;
+    let end = attempt(&shared, &job, &abort)
+        .instrument(span.clone())
+        .await;
     // The slot is free as soon as the job's future is done; its outcome is written in the
     // background while the lease stays held.
     drop(permit);
@@ -63,7 +65,10 @@ pub(crate) async fn execute(
         }
         AttemptEnd::Abandoned(AbortReason::Shutdown) => {
             tracing::info!("shutdown grace elapsed: attempt cancelled, job released");
-            Message::Release(Release { lease: job.lease, refund_attempt: false })
+            Message::Release(Release {
+                lease: job.lease,
+                refund_attempt: false,
+            })
         }
     };
     shared.finisher.send(message);
@@ -73,8 +78,7 @@ async fn attempt(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd
     let Some(definition) = shared.registry.get(&job.name) else {
         return AttemptEnd::Finished(Err(FailureReason::UnknownJob(job.name.clone())));
     };
-    if let Err(reason) = check_schema(job.schema_hash, definition.schema_hash, definition.schema)
-    {
+    if let Err(reason) = check_schema(job.schema_hash, definition.schema_hash, definition.schema) {
         return AttemptEnd::Finished(Err(reason));
     }
     let context = JobContext::new(

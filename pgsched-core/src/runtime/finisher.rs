@@ -104,11 +104,13 @@ async fn write(shared: &Shared, batch: Vec<Message>, give_up: &CancellationToken
             }
         }
     }
-    if !releases.is_empty() {
-        if with_retry("release", give_up, || shared.store.release(&releases)).await.is_some() {
-            for release in &releases {
-                shared.leases.remove(release.lease.token);
-            }
+    if !releases.is_empty()
+        && with_retry("release", give_up, || shared.store.release(&releases))
+            .await
+            .is_some()
+    {
+        for release in &releases {
+            shared.leases.remove(release.lease.token);
         }
     }
 }
@@ -124,7 +126,10 @@ where
         match operation().await {
             Ok(value) => return Some(value),
             Err(error) => {
-                tracing::warn!(retry_in_ms = delay.as_millis() as u64, "{what} failed: {error}");
+                tracing::warn!(
+                    retry_in_ms = delay.as_millis() as u64,
+                    "{what} failed: {error}"
+                );
             }
         }
         tokio::select! {

@@ -15,7 +15,9 @@ use super::Shared;
 
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let config = &shared.config;
-    let max_unrenewed = config.lease_duration.saturating_sub(config.heartbeat_interval);
+    let max_unrenewed = config
+        .lease_duration
+        .saturating_sub(config.heartbeat_interval);
     let mut ticker = tokio::time::interval(config.heartbeat_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -25,7 +27,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             () = stop.cancelled() => return,
         }
         beat(&shared).await;
-        let abandoned = shared.leases.expire_unrenewed(max_unrenewed, Instant::now());
+        let abandoned = shared
+            .leases
+            .expire_unrenewed(max_unrenewed, Instant::now());
         for lease in abandoned {
             tracing::warn!(id = %lease.id, token = lease.token, "lease lost: not renewed in time, attempt abandoned");
         }
@@ -42,7 +46,10 @@ async fn beat(shared: &Shared) {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
-        shared.store.renew_leases(&leases, shared.config.lease_duration).await
+        shared
+            .store
+            .renew_leases(&leases, shared.config.lease_duration)
+            .await
     };
     match tokio::time::timeout(shared.config.heartbeat_interval, renewal).await {
         Ok(Ok(held)) => {

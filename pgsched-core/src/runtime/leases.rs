@@ -64,14 +64,20 @@ impl LeaseTable {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Held>> {
         // A panic while holding this lock cannot leave the map half-updated (each operation is
         // a single insert/remove), so a poisoned lock is still safe to use.
-        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn insert(&self, lease: &Lease, claimed_at: Instant) -> Arc<Abort> {
         let abort = Arc::new(Abort::default());
         self.lock().insert(
             lease.token,
-            Held { id: lease.id.clone(), renewed_at: claimed_at, abort: Arc::clone(&abort) },
+            Held {
+                id: lease.id.clone(),
+                renewed_at: claimed_at,
+                abort: Arc::clone(&abort),
+            },
         );
         abort
     }
@@ -83,7 +89,10 @@ impl LeaseTable {
     pub(crate) fn snapshot(&self) -> Vec<Lease> {
         self.lock()
             .iter()
-            .map(|(token, held)| Lease { id: held.id.clone(), token: *token })
+            .map(|(token, held)| Lease {
+                id: held.id.clone(),
+                token: *token,
+            })
             .collect()
     }
 
@@ -143,7 +152,10 @@ mod tests {
     use super::*;
 
     fn lease(token: i64) -> Lease {
-        Lease { id: JobId::from_stored(format!("j{token}")), token }
+        Lease {
+            id: JobId::from_stored(format!("j{token}")),
+            token,
+        }
     }
 
     #[test]
@@ -166,7 +178,8 @@ mod tests {
         let start = Instant::now();
         let old = table.insert(&lease(1), start);
         let fresh = table.insert(&lease(2), start + Duration::from_secs(5));
-        let expired = table.expire_unrenewed(Duration::from_secs(4), start + Duration::from_secs(6));
+        let expired =
+            table.expire_unrenewed(Duration::from_secs(4), start + Duration::from_secs(6));
         assert_eq!(expired, [lease(1)]);
         assert!(old.token().is_cancelled());
         assert!(!fresh.token().is_cancelled());

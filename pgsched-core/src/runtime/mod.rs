@@ -69,7 +69,12 @@ impl Worker {
         config: WorkerConfig,
         states: States,
     ) -> Worker {
-        Worker { store, registry, config, states }
+        Worker {
+            store,
+            registry,
+            config,
+            states,
+        }
     }
 
     /// Registers the worker, recovers orphaned jobs once, and starts claiming.
@@ -112,12 +117,17 @@ impl Worker {
         let give_up = CancellationToken::new();
         let background = vec![
             tokio::spawn(heartbeat::run(Arc::clone(&shared), stop_background.clone())),
-            tokio::spawn(maintenance::run(Arc::clone(&shared), stop_background.clone())),
+            tokio::spawn(maintenance::run(
+                Arc::clone(&shared),
+                stop_background.clone(),
+            )),
         ];
-        let listener = shared
-            .config
-            .listen
-            .then(|| tokio::spawn(dispatcher::listen(Arc::clone(&shared), stop_claiming.clone())));
+        let listener = shared.config.listen.then(|| {
+            tokio::spawn(dispatcher::listen(
+                Arc::clone(&shared),
+                stop_claiming.clone(),
+            ))
+        });
         let dispatcher = tokio::spawn(dispatcher::run(Arc::clone(&shared), stop_claiming.clone()));
         let finisher = tokio::spawn(finisher::run(
             Arc::clone(&shared),
@@ -151,7 +161,11 @@ impl WorkerRecord {
             .unwrap_or_else(|| "localhost".to_owned());
         let pid = std::process::id();
         let nonce: u32 = rand::random();
-        WorkerRecord { id: format!("{host}:{pid}:{nonce:08x}"), host, pid }
+        WorkerRecord {
+            id: format!("{host}:{pid}:{nonce:08x}"),
+            host,
+            pid,
+        }
     }
 }
 
@@ -207,9 +221,15 @@ impl WorkerHandle {
         }
         self.shared.tasks.close();
         let mut report = ShutdownReport::default();
-        if tokio::time::timeout(grace, self.shared.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.shared.tasks.wait())
+            .await
+            .is_err()
+        {
             report.cancelled = self.shared.tasks.len();
-            tracing::warn!(running = report.cancelled, "grace period over: cancelling and releasing");
+            tracing::warn!(
+                running = report.cancelled,
+                "grace period over: cancelling and releasing"
+            );
             self.shared.leases.abort_all(AbortReason::Shutdown);
             let _ = tokio::time::timeout(ABORT_WAIT, self.shared.tasks.wait()).await;
         }
@@ -227,7 +247,12 @@ impl WorkerHandle {
             let _ = task.await;
         }
         report.unwritten = self.shared.leases.len();
-        if let Err(error) = self.shared.store.deregister_worker(&self.shared.worker_id).await {
+        if let Err(error) = self
+            .shared
+            .store
+            .deregister_worker(&self.shared.worker_id)
+            .await
+        {
             tracing::warn!("could not deregister the worker: {error}");
         }
         tracing::info!(?report, "worker stopped");
