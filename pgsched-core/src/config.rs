@@ -10,6 +10,9 @@ pub const MAX_CONCURRENT_JOBS_DEFAULT: usize = 25;
 pub const BATCH_CLAIM_LIMIT_DEFAULT: u32 = 10;
 /// Default lease length (the seed's `LEASE_DURATION`).
 pub const LEASE_DURATION_DEFAULT: Duration = Duration::from_secs(60);
+/// Default time after which a silent worker is considered dead (the seed's
+/// `HEARTBEAT_THRESHOLD`).
+pub const DEAD_WORKER_AFTER_DEFAULT: Duration = Duration::from_secs(120);
 /// Default misfire grace (the seed's `misfire_grace_time`).
 pub const MISFIRE_GRACE_DEFAULT: Duration = Duration::from_secs(300);
 /// Default payload limit: 256 KiB.
@@ -42,6 +45,9 @@ pub struct WorkerConfig {
     /// Attempts a job whose name this worker does not know gets before it fails (a rolling
     /// deploy may bring a worker that knows it). Default 5.
     pub unknown_job_attempts: u32,
+    /// A worker not seen for this long is considered dead and its registration is removed
+    /// (the seed's `HEARTBEAT_THRESHOLD`). Default 120 s.
+    pub dead_worker_after: Duration,
     /// Whether to subscribe to notifications (disable behind a transaction pooler).
     /// Default true.
     pub listen: bool,
@@ -60,6 +66,7 @@ impl Default for WorkerConfig {
             shutdown_grace: Duration::from_secs(30),
             retry: RetryPolicy::default(),
             unknown_job_attempts: 5,
+            dead_worker_after: DEAD_WORKER_AFTER_DEFAULT,
             listen: true,
         }
     }
@@ -88,6 +95,12 @@ impl WorkerConfig {
                     "must be positive and at most half of lease_duration ({:?})",
                     self.lease_duration
                 ),
+            ));
+        }
+        if self.dead_worker_after <= self.heartbeat_interval {
+            return Err(Error::config(
+                "dead_worker_after",
+                "must be longer than heartbeat_interval, or live workers would be pruned",
             ));
         }
         if self.sweep_interval.is_zero() || self.sweep_batch == 0 {

@@ -170,6 +170,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// Removes a worker's registration (graceful exit).
     async fn deregister_worker(&self, worker_id: &str) -> Result<()>;
 
+    /// Deletes the registrations of workers not seen for `older_than`; returns their ids.
+    async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>>;
+
     /// Subscribes to "jobs were written" notifications.
     async fn listen(&self) -> Result<Box<dyn Listener>>;
 }

@@ -13,9 +13,37 @@ use crate::schema_name::SchemaName;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
-/// Runs every pending migration in `schema`.
+/// Whether every embedded migration is already applied in `schema`. Read-only, so a worker
+/// role without DDL rights can start against a migrated schema.
+async fn up_to_date(pool: &PgPool, schema: &SchemaName) -> Result<bool, sqlx::Error> {
+    let table = format!("{}._pgsched_migrations", schema.quoted());
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(&table)
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(false);
+    }
+    let applied: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT version FROM {table} WHERE success"
+    )))
+    .fetch_all(pool)
+    .await?;
+    Ok(MIGRATIONS
+        .iter()
+        .filter(|migration| !migration.migration_type.is_down_migration())
+        .all(|migration| applied.contains(&migration.version)))
+}
+
+/// Runs every pending migration in `schema` (nothing, and no DDL, when it is up to date).
 pub(crate) async fn run(pool: &PgPool, schema: &SchemaName) -> Result<(), Error> {
     let operation = "migrate";
+    if up_to_date(pool, schema)
+        .await
+        .map_err(|e| Error::store(operation, e))?
+    {
+        return Ok(());
+    }
     let options = pool.connect_options();
     let mut connection = PgConnection::connect_with(&options)
         .await

@@ -51,6 +51,7 @@ statements!(
     register_worker,
     touch_worker,
     deregister_worker,
+    prune_workers,
 );
 
 #[cfg(test)]

@@ -438,6 +438,14 @@ impl JobStore for PgStore {
         Ok(())
     }
 
+    async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>> {
+        sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.prune_workers)))
+            .bind(to_millis(older_than))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("prune_workers"))
+    }
+
     async fn listen(&self) -> Result<Box<dyn Listener>> {
         let wakeups = PgWakeups::connect(self.pool.clone(), self.schema.channel())
             .await

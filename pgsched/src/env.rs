@@ -13,6 +13,7 @@
 //! | `PGSCHED_HEARTBEAT_INTERVAL` | lease renewal period | 20s |
 //! | `PGSCHED_SWEEP_INTERVAL` | orphan recovery / misfire expiry period | 5s |
 //! | `PGSCHED_SHUTDOWN_GRACE` | time running jobs get at shutdown | 30s |
+//! | `PGSCHED_DEAD_WORKER_AFTER` | silence after which a worker's registration is removed | 120s |
 //! | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded payload | 262144 |
 //! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true |
 
@@ -69,6 +70,7 @@ pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Sc
         ("PGSCHED_HEARTBEAT_INTERVAL", &mut worker.heartbeat_interval),
         ("PGSCHED_SWEEP_INTERVAL", &mut worker.sweep_interval),
         ("PGSCHED_SHUTDOWN_GRACE", &mut worker.shutdown_grace),
+        ("PGSCHED_DEAD_WORKER_AFTER", &mut worker.dead_worker_after),
     ] {
         if let Some(value) = get(key) {
             *field = duration(key, &value)?;

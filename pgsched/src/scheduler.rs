@@ -439,6 +439,14 @@ impl SchedulerBuilder {
         self
     }
 
+    /// A worker not seen for this long is considered dead and its registration removed
+    /// (the seed's `HEARTBEAT_THRESHOLD`). Default 120 s.
+    #[must_use]
+    pub fn dead_worker_after(mut self, after: Duration) -> Self {
+        self.worker.dead_worker_after = after;
+        self
+    }
+
     /// Retries a job gets at least after its worker died mid-attempt. Default 2.
     #[must_use]
     pub fn lost_lease_retries(mut self, retries: u32) -> Self {

@@ -8,5 +8,6 @@ mod failures;
 mod fencing;
 mod jobs;
 mod priorities;
+mod privileges;
 mod scheduling;
 mod shutdown;

@@ -23,8 +23,25 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
-/// One sweep: orphans first (they may still run), then misfires.
+/// One sweep: orphans first (they may still run), then misfires, then dead workers' rows.
 pub(crate) async fn sweep(shared: &Shared) {
+    recover(shared).await;
+    expire(shared).await;
+    match shared
+        .store
+        .prune_workers(shared.config.dead_worker_after)
+        .await
+    {
+        Ok(pruned) => {
+            for worker in pruned {
+                tracing::info!(%worker, "worker not seen for too long; registration removed");
+            }
+        }
+        Err(error) => tracing::warn!("pruning dead workers failed: {error}"),
+    }
+}
+
+async fn recover(shared: &Shared) {
     let batch = shared.config.sweep_batch;
     for _ in 0..MAX_BATCHES_PER_SWEEP {
         match shared.store.recover_orphans(batch).await {
@@ -49,6 +66,10 @@ pub(crate) async fn sweep(shared: &Shared) {
             }
         }
     }
+}
+
+async fn expire(shared: &Shared) {
+    let batch = shared.config.sweep_batch;
     for _ in 0..MAX_BATCHES_PER_SWEEP {
         match shared.store.expire_misfired(batch).await {
             Ok(expired) => {
