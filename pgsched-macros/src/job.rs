@@ -2,6 +2,9 @@
 //!
 //! Every check reports on the token the user has to change, phrased as the fix. All problems
 //! found are combined into one `syn::Error`, so a single build shows them all.
+//!
+//! Attributes built on `#[job]` (`#[periodic]`) reuse all of it through [`Flavor`]: they add
+//! their own options and may refuse job arguments, and every other check is the job's.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -16,31 +19,85 @@ use syn::{
     Signature, Token, Type, TypeParamBound,
 };
 
-/// The options `#[job(...)]` accepts, in the order the error message lists them.
-const OPTIONS: &str = "name, priority, max_retries, misfire_grace, timeout";
+/// The options every job attribute accepts, in the order the error message lists them.
+const OPTIONS: [&str; 5] = [
+    "name",
+    "priority",
+    "max_retries",
+    "misfire_grace",
+    "timeout",
+];
 /// The four priority levels, as written in `priority = …`.
 const PRIORITIES: [&str; 4] = ["Critical", "High", "Normal", "Low"];
 /// The longest job name, in bytes.
 const MAX_NAME_LEN: usize = 128;
 
-const NOT_ASYNC: &str = "#[job] functions must be `async fn`";
-const RECEIVER: &str = "#[job] cannot take `self`: put the job on a free `async fn` (methods have no stable name to dispatch to)";
+// Messages about the function, each shown after the attribute's name (`#[job] functions …`).
+const NOT_ASYNC: &str = "functions must be `async fn`";
+const RECEIVER: &str = "cannot take `self`: put the job on a free `async fn` (methods have no stable name to dispatch to)";
 const GENERIC: &str =
-    "#[job] functions cannot be generic: arguments are stored as bytes and dispatched by name";
-const BORROWED: &str = "#[job] arguments must be owned types (they are deserialized from the database); use `String` instead of `&str`, `Vec<T>` instead of `&[T]`";
-const PATTERN: &str = "#[job] arguments must be plain identifiers like `to: String`";
-const CONST_FN: &str = "#[job] functions cannot be `const`: remove `const` and write `async fn`";
-const UNSAFE_FN: &str = "#[job] functions cannot be `unsafe`: the worker cannot uphold a safety contract; remove `unsafe` and check the preconditions inside the job";
+    "functions cannot be generic: arguments are stored as bytes and dispatched by name";
+const BORROWED: &str = "arguments must be owned types (they are deserialized from the database); use `String` instead of `&str`, `Vec<T>` instead of `&[T]`";
+const PATTERN: &str = "arguments must be plain identifiers like `to: String`";
+const CONST_FN: &str = "functions cannot be `const`: remove `const` and write `async fn`";
+const UNSAFE_FN: &str = "functions cannot be `unsafe`: the worker cannot uphold a safety contract; remove `unsafe` and check the preconditions inside the job";
 const EXTERN_FN: &str =
-    "#[job] functions cannot have an ABI: remove the `extern` and write a plain `async fn`";
+    "functions cannot have an ABI: remove the `extern` and write a plain `async fn`";
 const VARIADIC: &str =
-    "#[job] functions cannot be variadic: remove the `...` and take the values as a `Vec<T>`";
+    "functions cannot be variadic: remove the `...` and take the values as a `Vec<T>`";
+
 const MISFIRE_GRACE: &str = r#"expected a duration like "30s", "5m", "2h" or "never""#;
 const TIMEOUT: &str =
     r#"expected a non-zero duration like "30s", "5m" or "2h" (leave `timeout` out for no timeout)"#;
 
+/// An attribute built on the job parser: `#[job]` itself ([`Job`]) or `#[periodic]`.
+///
+/// The parser runs every job check and hands the flavor its own options; the flavor decides
+/// whether the function may take job arguments.
+pub(crate) trait Flavor {
+    /// What the flavor adds to the [`JobDef`] once everything is valid.
+    type Output;
+    /// The attribute as shown in messages and docs, like `#[job]`.
+    const ATTR: &'static str;
+    /// Its own options, listed before the job's in messages.
+    const OPTIONS: &'static [&'static str];
+    /// `Some(message)` if parameters other than context parameters are refused (each reported
+    /// on the parameter with `message`); `None` if they are the job's arguments.
+    const NO_ARGUMENTS: Option<&'static str>;
+
+    /// Takes one of [`Self::OPTIONS`]. Called in the order written, at most once per key
+    /// (unknown and duplicate keys are refused before this); problems are kept for
+    /// [`Flavor::finish`].
+    fn option(&mut self, key: &str, meta: &Meta);
+
+    /// Checks that involve several options, once all have been seen, and the result. Always
+    /// called, so its errors are reported together with the job's.
+    ///
+    /// # Errors
+    /// Every problem with the flavor's options, combined, on the tokens to change.
+    fn finish(self) -> syn::Result<Self::Output>;
+}
+
+/// Plain `#[job]`: no options of its own, parameters are arguments.
+pub(crate) struct Job;
+
+impl Flavor for Job {
+    type Output = ();
+    const ATTR: &'static str = "#[job]";
+    const OPTIONS: &'static [&'static str] = &[];
+    const NO_ARGUMENTS: Option<&'static str> = None;
+
+    fn option(&mut self, _key: &str, _meta: &Meta) {}
+
+    fn finish(self) -> syn::Result<()> {
+        Ok(())
+    }
+}
+
 /// A `#[job]` function that passed every check.
 pub(crate) struct JobDef {
+    /// The attribute that defined it, like `#[job]`, for generated docs.
+    pub(crate) attr: &'static str,
     /// The function, unchanged.
     pub(crate) item: ItemFn,
     /// The stable job name.
@@ -52,26 +109,45 @@ pub(crate) struct JobDef {
 }
 
 impl JobDef {
-    /// Parses and validates the attribute's options and the function.
+    /// Parses and validates `#[job]`'s options and the function.
     ///
     /// # Errors
     /// Every problem found, combined.
     pub(crate) fn parse(attr: TokenStream, item: &ItemFn) -> syn::Result<JobDef> {
-        let mut errors = Errors::default();
-        let options = parse_options(attr, &mut errors);
+        JobDef::parse_as(attr, item, Job).map(|(def, ())| def)
+    }
+
+    /// Parses and validates the options and the function for an attribute of `flavor`.
+    ///
+    /// # Errors
+    /// Every problem found, the flavor's included, combined.
+    pub(crate) fn parse_as<F: Flavor>(
+        attr: TokenStream,
+        item: &ItemFn,
+        mut flavor: F,
+    ) -> syn::Result<(JobDef, F::Output)> {
+        let mut errors = Errors::new(F::ATTR);
+        let options = parse_options(attr, &mut flavor, &mut errors);
+        let output = flavor.finish();
+        if let Err(error) = &output {
+            errors.push(error.clone());
+        }
         check_signature(&item.sig, &mut errors);
-        let params = parse_params(&item.sig, &mut errors);
+        let params = parse_params(&item.sig, F::NO_ARGUMENTS, &mut errors);
         errors.finish()?;
+        let output = output?;
         let name = match options.name {
             Some(name) => name,
             None => item.sig.ident.unraw().to_string(),
         };
-        Ok(JobDef {
+        let def = JobDef {
+            attr: F::ATTR,
             item: item.clone(),
             name,
             defaults: options.defaults,
             params,
-        })
+        };
+        Ok((def, output))
     }
 
     /// The parameters stored in `Args`, in order.
@@ -153,19 +229,40 @@ pub(crate) enum ParamKind {
 }
 
 /// Collects errors so that one build reports them all.
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
+pub(crate) struct Errors {
+    /// The attribute, like `#[job]`, that function messages start with.
+    attr: &'static str,
+    first: Option<syn::Error>,
+}
 
 impl Errors {
-    fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
+    /// No errors yet, for messages led by `attr`.
+    pub(crate) fn new(attr: &'static str) -> Self {
+        Errors { attr, first: None }
+    }
+
+    /// Adds an error.
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.first {
             Some(first) => first.combine(error),
-            None => self.0 = Some(error),
+            None => self.first = Some(error),
         }
     }
 
-    fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
+    /// A message about the function, led by the attribute's name, on `tokens`.
+    fn refuse(&mut self, tokens: impl ToTokens, message: &str) {
+        self.push(syn::Error::new_spanned(
+            tokens,
+            format!("{} {message}", self.attr),
+        ));
+    }
+
+    /// All errors added, combined.
+    ///
+    /// # Errors
+    /// If any was added.
+    pub(crate) fn finish(self) -> syn::Result<()> {
+        self.first.map_or(Ok(()), Err)
     }
 }
 
@@ -176,7 +273,7 @@ struct Options {
     defaults: Defaults,
 }
 
-fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
+fn parse_options<F: Flavor>(attr: TokenStream, flavor: &mut F, errors: &mut Errors) -> Options {
     let mut options = Options::default();
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(attr) {
         Ok(metas) => metas,
@@ -185,16 +282,21 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
             return options;
         }
     };
+    let known = || F::OPTIONS.iter().chain(&OPTIONS).copied();
     let mut seen = HashSet::new();
     for meta in metas {
         let path = meta.path();
         let key = match path.get_ident() {
-            Some(ident) if OPTIONS.split(", ").any(|option| ident == option) => ident.to_string(),
+            Some(ident) if known().any(|option| ident == option) => ident.to_string(),
             _ => {
                 let shown = path.to_token_stream().to_string().replace(' ', "");
+                let expected = known().collect::<Vec<_>>().join(", ");
                 errors.push(syn::Error::new_spanned(
                     path,
-                    format!("unknown #[job] option `{shown}`; expected one of: {OPTIONS}"),
+                    format!(
+                        "unknown {} option `{shown}`; expected one of: {expected}",
+                        F::ATTR
+                    ),
                 ));
                 continue;
             }
@@ -202,17 +304,18 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
         if !seen.insert(key.clone()) {
             errors.push(syn::Error::new_spanned(
                 path,
-                format!("duplicate #[job] option `{key}`: set it once"),
+                format!("duplicate {} option `{key}`: set it once", F::ATTR),
             ));
             continue;
         }
-        let value = match &meta {
-            Meta::NameValue(name_value) => &name_value.value,
-            other => {
-                errors.push(syn::Error::new_spanned(
-                    other,
-                    format!("expected a value: `{key} = {}`", example(&key)),
-                ));
+        if F::OPTIONS.contains(&key.as_str()) {
+            flavor.option(&key, &meta);
+            continue;
+        }
+        let value = match option_value(&meta, &key, example(&key)) {
+            Ok(value) => value,
+            Err(error) => {
+                errors.push(error);
                 continue;
             }
         };
@@ -232,6 +335,20 @@ fn parse_options(attr: TokenStream, errors: &mut Errors) -> Options {
     options
 }
 
+/// The value of `key = value`; any other form is refused with `key = example` as the fix.
+///
+/// # Errors
+/// On the option, when it has no `= value`.
+pub(crate) fn option_value<'a>(meta: &'a Meta, key: &str, example: &str) -> syn::Result<&'a Expr> {
+    match meta {
+        Meta::NameValue(name_value) => Ok(&name_value.value),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("expected a value: `{key} = {example}`"),
+        )),
+    }
+}
+
 /// An example value for an option, used in messages.
 fn example(key: &str) -> &'static str {
     match key {
@@ -244,14 +361,15 @@ fn example(key: &str) -> &'static str {
 }
 
 /// Looks through the invisible groups a `macro_rules!` expansion may wrap a value in.
-fn ungroup(mut expr: &Expr) -> &Expr {
+pub(crate) fn ungroup(mut expr: &Expr) -> &Expr {
     while let Expr::Group(group) = expr {
         expr = &group.expr;
     }
     expr
 }
 
-fn string_literal(value: &Expr) -> Option<&LitStr> {
+/// The string literal `value` is, if it is one.
+pub(crate) fn string_literal(value: &Expr) -> Option<&LitStr> {
     match ungroup(value) {
         Expr::Lit(syn::ExprLit {
             lit: Lit::Str(lit), ..
@@ -344,54 +462,59 @@ fn parse_timeout(value: &Expr) -> syn::Result<u64> {
 
 fn check_signature(sig: &Signature, errors: &mut Errors) {
     if let Some(token) = &sig.constness {
-        errors.push(syn::Error::new_spanned(token, CONST_FN));
+        errors.refuse(token, CONST_FN);
     }
     if sig.asyncness.is_none() {
-        errors.push(syn::Error::new_spanned(sig.fn_token, NOT_ASYNC));
+        errors.refuse(sig.fn_token, NOT_ASYNC);
     }
     if let Some(token) = &sig.unsafety {
-        errors.push(syn::Error::new_spanned(token, UNSAFE_FN));
+        errors.refuse(token, UNSAFE_FN);
     }
     if let Some(abi) = &sig.abi {
-        errors.push(syn::Error::new_spanned(abi, EXTERN_FN));
+        errors.refuse(abi, EXTERN_FN);
     }
     if let Some(variadic) = &sig.variadic {
-        errors.push(syn::Error::new_spanned(variadic, VARIADIC));
+        errors.refuse(variadic, VARIADIC);
     }
     if !sig.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(&sig.generics, GENERIC));
+        errors.refuse(&sig.generics, GENERIC);
     } else if let Some(where_clause) = &sig.generics.where_clause {
-        errors.push(syn::Error::new_spanned(where_clause, GENERIC));
+        errors.refuse(where_clause, GENERIC);
     }
 }
 
-fn parse_params(sig: &Signature, errors: &mut Errors) -> Vec<Param> {
+/// The parameters. With `no_arguments`, a parameter that is not a context parameter is
+/// refused with that message, on the whole parameter, instead of becoming an argument.
+fn parse_params(sig: &Signature, no_arguments: Option<&str>, errors: &mut Errors) -> Vec<Param> {
     let mut params = Vec::new();
     for input in &sig.inputs {
         let typed = match input {
             FnArg::Receiver(receiver) => {
-                errors.push(syn::Error::new_spanned(receiver, RECEIVER));
+                errors.refuse(receiver, RECEIVER);
                 continue;
             }
             FnArg::Typed(typed) => typed,
         };
         let kind = if is_context_type(&typed.ty) {
             ParamKind::Context
+        } else if let Some(message) = no_arguments {
+            errors.push(syn::Error::new_spanned(typed, message));
+            continue;
         } else {
             ParamKind::Arg
         };
         let mut ok = true;
         if let Some(impl_trait) = find_impl_trait(&typed.ty) {
-            errors.push(syn::Error::new_spanned(impl_trait, GENERIC));
+            errors.refuse(impl_trait, GENERIC);
             ok = false;
         } else if kind == ParamKind::Arg && is_borrowed(&typed.ty) {
-            errors.push(syn::Error::new_spanned(&typed.ty, BORROWED));
+            errors.refuse(&typed.ty, BORROWED);
             ok = false;
         }
         let ident = match &*typed.pat {
             Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
             other => {
-                errors.push(syn::Error::new_spanned(other, PATTERN));
+                errors.refuse(other, PATTERN);
                 continue;
             }
         };
@@ -585,6 +708,11 @@ mod tests {
         }
     }
 
+    /// A function message as `#[job]` shows it.
+    fn j(message: &str) -> String {
+        format!("#[job] {message}")
+    }
+
     fn message(attr: TokenStream, item: TokenStream) -> String {
         let all = messages(attr, item);
         assert_eq!(all.len(), 1, "expected exactly one error, got {all:?}");
@@ -708,7 +836,7 @@ mod tests {
                     fn f() {}
                 )
             ),
-            NOT_ASYNC
+            j(NOT_ASYNC)
         );
         assert_eq!(spans("", "fn f() {}"), ["fn"]);
         assert_eq!(
@@ -718,7 +846,7 @@ mod tests {
                     async fn f(&self, a: u8) {}
                 )
             ),
-            RECEIVER
+            j(RECEIVER)
         );
         assert_eq!(
             message(
@@ -727,7 +855,7 @@ mod tests {
                     async fn f<T: Clone>(a: T) {}
                 )
             ),
-            GENERIC
+            j(GENERIC)
         );
         assert_eq!(
             spans("", "async fn f<'a, T: Clone>() {}"),
@@ -744,7 +872,7 @@ mod tests {
                     }
                 )
             ),
-            GENERIC
+            j(GENERIC)
         );
         assert_eq!(
             message(
@@ -753,7 +881,7 @@ mod tests {
                     async fn f<const N: usize>() {}
                 )
             ),
-            GENERIC
+            j(GENERIC)
         );
         assert_eq!(
             message(
@@ -762,7 +890,7 @@ mod tests {
                     async unsafe fn f() {}
                 )
             ),
-            UNSAFE_FN
+            j(UNSAFE_FN)
         );
         assert_eq!(
             message(
@@ -771,7 +899,7 @@ mod tests {
                     async extern "C" fn f() {}
                 )
             ),
-            EXTERN_FN
+            j(EXTERN_FN)
         );
         assert_eq!(
             message(
@@ -780,7 +908,7 @@ mod tests {
                     async fn f(a: u8, ...) {}
                 )
             ),
-            VARIADIC
+            j(VARIADIC)
         );
         assert_eq!(
             messages(
@@ -789,7 +917,7 @@ mod tests {
                     const fn f() {}
                 )
             ),
-            [CONST_FN, NOT_ASYNC]
+            [j(CONST_FN), j(NOT_ASYNC)]
         );
     }
 
@@ -802,7 +930,7 @@ mod tests {
                     async fn f(a: &str) {}
                 )
             ),
-            BORROWED
+            j(BORROWED)
         );
         assert_eq!(spans("", "async fn f(a: &str) {}"), ["&str"]);
         for ty in [
@@ -814,7 +942,7 @@ mod tests {
         ] {
             assert_eq!(
                 message(quote!(), quote!(async fn f(a: #ty) {})),
-                BORROWED,
+                j(BORROWED),
                 "{ty}"
             );
         }
@@ -825,7 +953,7 @@ mod tests {
                     async fn f(a: impl Into<String>) {}
                 )
             ),
-            GENERIC
+            j(GENERIC)
         );
         assert_eq!(
             spans("", "async fn f(a: Vec<impl Clone + Send>) {}"),
@@ -838,7 +966,7 @@ mod tests {
                     async fn f((a, b): (u32, u32)) {}
                 )
             ),
-            PATTERN
+            j(PATTERN)
         );
         assert_eq!(
             message(
@@ -847,7 +975,7 @@ mod tests {
                     async fn f(_: u32) {}
                 )
             ),
-            PATTERN
+            j(PATTERN)
         );
         assert_eq!(
             message(
@@ -856,7 +984,7 @@ mod tests {
                     async fn f(ref a: u32) {}
                 )
             ),
-            PATTERN
+            j(PATTERN)
         );
         // Context parameters are not stored, so they may carry a lifetime.
         assert!(
@@ -876,7 +1004,7 @@ mod tests {
                     fn f(&self, a: &str, (b, c): (u8, u8)) {}
                 )
             ),
-            [NOT_ASYNC, RECEIVER, BORROWED, PATTERN]
+            [j(NOT_ASYNC), j(RECEIVER), j(BORROWED), j(PATTERN)]
         );
     }
 

@@ -1,12 +1,16 @@
-//! The `#[job]` attribute of [pgsched](https://example.invalid/pgsched).
+//! The `#[job]` and `#[periodic]` attributes of [pgsched](https://example.invalid/pgsched).
 //!
-//! Use it through the facade, `pgsched::job`; the code it generates names only `::pgsched::…`
-//! paths. The work is split the usual way: the `job` module parses and validates the attribute
-//! and the function into a `JobDef` (every mistake is reported on the token to change), and the
-//! `expand` module turns a `JobDef` into the function plus its generated module.
+//! Use them through the facade, `pgsched::job` and `pgsched::periodic`; the code they generate
+//! names only `::pgsched::…` paths. The work is split the usual way: the `job` module parses and
+//! validates the attribute and the function into a `JobDef` (every mistake is reported on the
+//! token to change), and the `expand` module turns a `JobDef` into the function plus its
+//! generated module. `#[periodic]` is a flavor of `#[job]`: the `periodic` module adds the
+//! schedule options to the job parser and `expand` adds the `PERIODIC` registration to the
+//! job's module.
 
 mod expand;
 mod job;
+mod periodic;
 
 use proc_macro::TokenStream;
 
@@ -82,4 +86,64 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn job(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::job(attr.into(), item.into()).into()
+}
+
+/// Turns an argument-less `async fn` into a job that the workers enqueue on a schedule: on a
+/// cron expression or every fixed interval.
+///
+/// ```ignore
+/// use pgsched::{periodic, JobContext, State};
+///
+/// /// Sends the daily digest on weekday mornings, London time.
+/// #[periodic(cron = "0 9 * * MON-FRI", tz = "Europe/London", max_retries = 3)]
+/// pub async fn daily_digest(ctx: JobContext, mailer: State<Mailer>) -> Result<(), MailError> {
+///     mailer.send_digest(ctx.attempt()).await
+/// }
+///
+/// /// Clears expired sessions every 15 minutes; one replica at a time.
+/// #[periodic(every = "15m", advisory_lock)]
+/// async fn purge_sessions(db: State<Pool>) -> anyhow::Result<()> {
+///     db.purge_expired().await
+/// }
+/// ```
+///
+/// A periodic job *is* a job: the function is kept as written and gets exactly the module
+/// [`macro@job`] generates (`NAME`, `DEFINITION`, `enqueue(Args {})` to run it now, …), plus
+/// `PERIODIC`, its schedule, registered (through `inventory`) for the worker's periodic
+/// enqueuer. The function follows the rules of `#[job]`, except that it takes no arguments:
+/// only context parameters (`JobContext`, `State<T>`), since every run is the same.
+///
+/// # When it runs
+///
+/// Runs fall in windows aligned to the schedule, never to when a process started: a cron
+/// schedule's windows are its fire times (in its time zone), an interval's windows start at
+/// multiples of the interval since the Unix epoch (`every = "1h"` fires on the hour, UTC).
+/// Every replica computes the same windows, and the database lets exactly one of them enqueue
+/// each window: the run's job id is `periodic:<dedup key>:<window start, Unix ms>`. Each run
+/// is an ordinary job carrying the attribute's job options (priority, retries,
+/// `misfire_grace`, timeout).
+///
+/// Cron expressions are the standard 5-field dialect (Vixie cron / croniter): minute, hour,
+/// day of month, month, day of week; `0` and `7` are both Sunday; month and day names (`JAN`,
+/// `MON-FRI`); lists, ranges (including wrapping ones like `FRI-MON`) and steps (`*/15`,
+/// `1-30/5`); and `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`. There is no seconds
+/// field and no Quartz syntax (`L`, `W`, `#`). The expression, the time zone and the interval
+/// are checked at compile time with the parser the runtime uses.
+///
+/// # Options
+///
+/// Exactly one of `cron` and `every` is required; every other option is optional.
+///
+/// | option | value | default |
+/// |---|---|---|
+/// | `cron` | a 5-field cron expression, like `"0 9 * * MON-FRI"` or `"@daily"` | — |
+/// | `every` | a non-zero interval of whole milliseconds, like `"30s"`, `"15m"`, `"1h 30m"` | — |
+/// | `tz` | with `cron` only: an IANA time zone, like `"Europe/London"` (DST handled the way cronie does) | UTC |
+/// | `advisory_lock` | `advisory_lock` or `advisory_lock = true`: each run holds a PostgreSQL advisory lock for its whole duration, so runs never overlap (a run that cannot get it is skipped and recorded) | `false` |
+/// | `enabled` | `true` or `false`: whether the schedule starts enabled; once its state is stored in the database, that state wins | `true` |
+/// | `dedup_key` | a string literal, 1–512 bytes, no NUL: the key windows are deduplicated by, as in the run's job id `periodic:<key>:<ms>` | derived from the name and the schedule |
+/// | `name`, `priority`, `max_retries`, `misfire_grace`, `timeout` | as for [`macro@job`] | as for [`macro@job`] |
+#[proc_macro_attribute]
+pub fn periodic(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::periodic(attr.into(), item.into()).into()
 }

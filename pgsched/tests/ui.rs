@@ -1,5 +1,6 @@
-//! Compile-time behaviour of `#[job]`: what expands and runs (`pass_*`), and the exact
-//! diagnostic each mistake reports (`fail_*`, one file per diagnostic, `.stderr` beside it).
+//! Compile-time behaviour of `#[job]` and `#[periodic]`: what expands and runs (`pass_*`), and
+//! the exact diagnostic each mistake reports (`fail_*`, one file per diagnostic, `.stderr`
+//! beside it).
 //!
 //! Regenerate the snapshots with `TRYBUILD=overwrite cargo test -p pgsched --test ui`, then read
 //! every changed `.stderr`: the message and the underlined token are the point of the test.
