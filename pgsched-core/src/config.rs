@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::retention::VacuumConfig;
 use crate::retry::RetryPolicy;
 
 /// Default `max_concurrent_jobs` (the seed's).
@@ -48,6 +49,13 @@ pub struct WorkerConfig {
     /// A worker not seen for this long is considered dead and its registration is removed
     /// (the seed's `HEARTBEAT_THRESHOLD`). Default 120 s.
     pub dead_worker_after: Duration,
+    /// How often each replica checks its periodic schedules for due windows; windows due
+    /// within one tick are enqueued ahead. Default 1 s.
+    pub periodic_tick: Duration,
+    /// Retention of finished jobs.
+    pub vacuum: VacuumConfig,
+    /// Whether this worker takes part in retention passes. Default true.
+    pub vacuum_enabled: bool,
     /// Whether to subscribe to notifications (disable behind a transaction pooler).
     /// Default true.
     pub listen: bool,
@@ -67,6 +75,9 @@ impl Default for WorkerConfig {
             retry: RetryPolicy::default(),
             unknown_job_attempts: 5,
             dead_worker_after: DEAD_WORKER_AFTER_DEFAULT,
+            periodic_tick: Duration::from_secs(1),
+            vacuum: VacuumConfig::default(),
+            vacuum_enabled: true,
             listen: true,
         }
     }
@@ -102,6 +113,12 @@ impl WorkerConfig {
                 "dead_worker_after",
                 "must be longer than heartbeat_interval, or live workers would be pruned",
             ));
+        }
+        if self.vacuum.interval.is_zero() || self.vacuum.batch_size == 0 {
+            return Err(Error::config("vacuum", "retention needs a positive interval and batch size"));
+        }
+        if self.periodic_tick.is_zero() {
+            return Err(Error::config("periodic_tick", "must be positive"));
         }
         if self.sweep_interval.is_zero() || self.sweep_batch == 0 {
             return Err(Error::config(

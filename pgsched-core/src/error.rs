@@ -83,6 +83,20 @@ pub enum Error {
         /// Why it was rejected.
         reason: String,
     },
+    /// A periodic job's schedule is invalid.
+    #[error("invalid schedule of periodic job {job:?}: {reason}")]
+    InvalidSchedule {
+        /// The job's name.
+        job: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No periodic job has this dedup key.
+    #[error("no periodic job has the key {key:?}")]
+    UnknownPeriodicJob {
+        /// The key asked for.
+        key: String,
+    },
     /// The store (database) failed.
     #[error("{operation} failed: {source}")]
     Store {

@@ -13,6 +13,7 @@ use crate::context::JobContext;
 use crate::error::{Error, Result};
 use crate::job::MisfireGrace;
 use crate::outcome::{FailureReason, JobError};
+use crate::periodic::{Periodic, PeriodicDefinition};
 use crate::priority::Priority;
 
 /// The future of one attempt.
@@ -73,10 +74,11 @@ impl JobDefinition {
 
 inventory::collect!(JobDefinition);
 
-/// The jobs a worker can run, by name.
+/// The jobs a worker can run, by name, and the periodic schedules that enqueue some of them.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     by_name: HashMap<&'static str, &'static JobDefinition>,
+    periodic: Vec<Periodic>,
 }
 
 impl Registry {
@@ -85,7 +87,56 @@ impl Registry {
     /// # Errors
     /// [`Error::DuplicateJobName`] when two definitions share a name.
     pub fn from_inventory() -> Result<Registry> {
-        Registry::from_definitions(inventory::iter::<JobDefinition>)
+        Registry::from_definitions(inventory::iter::<JobDefinition>)?
+            .with_periodic(inventory::iter::<PeriodicDefinition>)
+    }
+
+    /// Adds periodic definitions (their jobs must be registered).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSchedule`] for a bad schedule or a job missing from the registry, and
+    /// [`Error::DuplicateJobName`] when two schedules share a dedup key.
+    pub fn with_periodic(
+        mut self,
+        definitions: impl IntoIterator<Item = &'static PeriodicDefinition>,
+    ) -> Result<Registry> {
+        for definition in definitions {
+            let periodic = Periodic::compile(definition)?;
+            if self.get(periodic.job_name()).is_none() {
+                return Err(Error::InvalidSchedule {
+                    job: periodic.job_name(),
+                    reason: "its job is not registered".into(),
+                });
+            }
+            if let Some(other) = self.periodic.iter().find(|p| p.key == periodic.key) {
+                return Err(Error::DuplicateJobName {
+                    name: definition.job.name,
+                    first: format!("periodic key {:?} of {}", other.key, other.definition.job.location()),
+                    second: definition.job.location(),
+                });
+            }
+            self.periodic.push(periodic);
+        }
+        self.periodic.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(self)
+    }
+
+    /// The periodic schedules, by key.
+    #[must_use]
+    pub fn periodic(&self) -> &[Periodic] {
+        &self.periodic
+    }
+
+    /// The periodic schedule with this dedup key.
+    #[must_use]
+    pub fn periodic_by_key(&self, key: &str) -> Option<&Periodic> {
+        self.periodic.iter().find(|p| p.key == key)
+    }
+
+    /// The periodic schedule that enqueues the job named `name`, if any.
+    #[must_use]
+    pub fn periodic_by_job(&self, name: &str) -> Option<&Periodic> {
+        self.periodic.iter().find(|p| p.job_name() == name)
     }
 
     /// A registry of the given definitions.
@@ -106,7 +157,7 @@ impl Registry {
                 });
             }
         }
-        Ok(Registry { by_name })
+        Ok(Registry { by_name, periodic: Vec::new() })
     }
 
     /// The definition registered under `name`.

@@ -8,10 +8,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::Result;
-use crate::job::{ConflictResolution, JobId, JobInfo, NewJob, Scheduled};
+use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
+use crate::retention::{PurgeRule, VacuumReport};
 use crate::priority::Priority;
 
 /// A claim's proof of ownership: the job and the token written when it was claimed.
@@ -66,6 +67,11 @@ pub enum Finish {
         /// `last_error` text.
         error: String,
     },
+    /// Not run, by decision (a periodic run that could not get its advisory lock).
+    Cancelled {
+        /// `last_error` text saying why.
+        error: String,
+    },
     /// Failed; run again after `delay` (by the database clock).
     Retry {
         /// How long to wait.
@@ -111,6 +117,65 @@ pub enum Wakeup {
     Notified,
     /// The notification connection was re-established; notifications may have been lost.
     Reconnected,
+}
+
+/// A periodic schedule as registered in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodicRegistration {
+    /// Its dedup key.
+    pub key: String,
+    /// The job it enqueues.
+    pub job_name: String,
+    /// The schedule as text (`cron:<expr>:tz:<zone>` or `every:<ms>ms`).
+    pub schedule: String,
+    /// Whether a new schedule starts enabled.
+    pub enabled: bool,
+}
+
+/// A periodic schedule's persisted state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodicState {
+    /// Its dedup key.
+    pub key: String,
+    /// Whether it enqueues windows (shared by every replica).
+    pub enabled: bool,
+    /// The latest window enqueued.
+    pub last_window: Option<DateTime<Utc>>,
+    /// The job of that window (or of the last manual trigger).
+    pub last_job_id: Option<JobId>,
+}
+
+/// Retention statistics of one day (UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VacuumStatsDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// Jobs deleted that day, per status.
+    pub deleted: VacuumReport,
+    /// Passes run that day.
+    pub runs: u64,
+    /// The last pass.
+    pub last_run: DateTime<Utc>,
+    /// The worker that ran it.
+    pub last_worker: String,
+}
+
+/// Retention statistics over all time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VacuumTotals {
+    /// Jobs deleted, per status.
+    pub deleted: VacuumReport,
+    /// Passes run.
+    pub runs: u64,
+    /// The last pass.
+    pub last_run: Option<DateTime<Utc>>,
+}
+
+/// An advisory lock held on a dedicated connection.
+#[async_trait]
+pub trait AdvisoryLock: Send {
+    /// Releases the lock (dropping the guard also releases it, by closing the connection).
+    async fn release(self: Box<Self>) -> Result<()>;
 }
 
 /// A live subscription to "jobs were written" notifications.
@@ -172,6 +237,55 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Deletes the registrations of workers not seen for `older_than`; returns their ids.
     async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>>;
+
+    /// How long until the earliest pending job is due, by the database clock (`None`: no
+    /// pending job). Zero when one is due already.
+    async fn next_due(&self) -> Result<Option<Duration>>;
+
+    /// Registers periodic schedules (new keys get their `enabled` default; existing keys keep
+    /// their persisted state).
+    async fn register_periodic(&self, schedules: &[PeriodicRegistration]) -> Result<()>;
+
+    /// Every schedule's state, with the database clock.
+    async fn periodic_states(&self) -> Result<(DateTime<Utc>, Vec<PeriodicState>)>;
+
+    /// One schedule's state (`None` if the key is not registered).
+    async fn periodic_state(&self, key: &str) -> Result<Option<PeriodicState>>;
+
+    /// Enqueues `job` as `window` of schedule `key`, unless that window (or a later one) was
+    /// already enqueued or the schedule is disabled. True if this call enqueued it.
+    async fn enqueue_periodic(&self, key: &str, window: DateTime<Utc>, job: &NewJob) -> Result<bool>;
+
+    /// Enables or disables a schedule (disabling cancels its not-yet-started run enqueued
+    /// ahead). False if the key is not registered.
+    async fn set_periodic_enabled(&self, key: &str, enabled: bool) -> Result<bool>;
+
+    /// Tries to take the advisory lock of periodic schedule `key` on a dedicated connection;
+    /// `None` if another session holds it.
+    async fn try_advisory_lock(&self, key: &str) -> Result<Option<Box<dyn AdvisoryLock>>>;
+
+    /// Takes this interval's retention turn for `worker`: true for exactly one caller per
+    /// `interval` across all replicas (by the database clock).
+    async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool>;
+
+    /// Deletes up to `limit` jobs of terminal `status` under `rule`, each statement bounded by
+    /// `timeout`; returns how many were deleted.
+    async fn purge(
+        &self,
+        status: JobStatus,
+        rule: PurgeRule,
+        limit: u32,
+        timeout: Duration,
+    ) -> Result<u64>;
+
+    /// Adds one retention pass to today's statistics.
+    async fn record_vacuum(&self, worker: &str, deleted: &VacuumReport) -> Result<()>;
+
+    /// Retention statistics of the last `days` days, newest first.
+    async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>>;
+
+    /// Retention statistics over all time.
+    async fn total_vacuum_stats(&self) -> Result<VacuumTotals>;
 
     /// Subscribes to "jobs were written" notifications.
     async fn listen(&self) -> Result<Box<dyn Listener>>;

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use pgsched_core::store::{ClaimedJob, Lease};
+use chrono::{DateTime, NaiveDate, Utc};
+use pgsched_core::retention::VacuumReport;
+use pgsched_core::store::{ClaimedJob, Lease, PeriodicState, VacuumStatsDay, VacuumTotals};
 use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
 
 /// Reads a non-negative count stored as `integer`.
@@ -109,6 +110,87 @@ impl TryFrom<JobRow> for JobInfo {
             finished_at: row.finished_at,
             payload: row.payload,
         })
+    }
+}
+
+/// A row returned by `periodic_states` / `periodic_state`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PeriodicRow {
+    dedup_key: String,
+    enabled: bool,
+    last_window: Option<DateTime<Utc>>,
+    last_job_id: Option<String>,
+    pub(crate) db_now: DateTime<Utc>,
+}
+
+impl From<PeriodicRow> for PeriodicState {
+    fn from(row: PeriodicRow) -> Self {
+        PeriodicState {
+            key: row.dedup_key,
+            enabled: row.enabled,
+            last_window: row.last_window,
+            last_job_id: row.last_job_id.map(JobId::from_stored),
+        }
+    }
+}
+
+fn counted(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// A row returned by `vacuum_stats`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct VacuumStatsRow {
+    stat_date: NaiveDate,
+    deleted_completed: i64,
+    deleted_failed: i64,
+    deleted_cancelled: i64,
+    deleted_expired: i64,
+    runs: i64,
+    last_run: DateTime<Utc>,
+    last_worker: String,
+}
+
+impl From<VacuumStatsRow> for VacuumStatsDay {
+    fn from(row: VacuumStatsRow) -> Self {
+        VacuumStatsDay {
+            date: row.stat_date,
+            deleted: VacuumReport {
+                completed: counted(row.deleted_completed),
+                failed: counted(row.deleted_failed),
+                cancelled: counted(row.deleted_cancelled),
+                expired: counted(row.deleted_expired),
+            },
+            runs: counted(row.runs),
+            last_run: row.last_run,
+            last_worker: row.last_worker,
+        }
+    }
+}
+
+/// The row returned by `total_vacuum_stats`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct VacuumTotalsRow {
+    deleted_completed: i64,
+    deleted_failed: i64,
+    deleted_cancelled: i64,
+    deleted_expired: i64,
+    runs: i64,
+    last_run: Option<DateTime<Utc>>,
+}
+
+impl From<VacuumTotalsRow> for VacuumTotals {
+    fn from(row: VacuumTotalsRow) -> Self {
+        VacuumTotals {
+            deleted: VacuumReport {
+                completed: counted(row.deleted_completed),
+                failed: counted(row.deleted_failed),
+                cancelled: counted(row.deleted_cancelled),
+                expired: counted(row.deleted_expired),
+            },
+            runs: counted(row.runs),
+            last_run: row.last_run,
+        }
     }
 }
 

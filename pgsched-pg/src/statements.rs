@@ -52,6 +52,21 @@ statements!(
     touch_worker,
     deregister_worker,
     prune_workers,
+    register_periodic,
+    periodic_states,
+    periodic_state,
+    enqueue_periodic,
+    set_periodic_enabled,
+    next_due,
+    try_advisory_lock,
+    advisory_unlock,
+    claim_vacuum_turn,
+    purge_finished,
+    purge_keep_last,
+    limit_statement,
+    record_vacuum,
+    vacuum_stats,
+    total_vacuum_stats,
 );
 
 #[cfg(test)]

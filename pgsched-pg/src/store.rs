@@ -8,14 +8,21 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pgsched_core::store::{
-    ClaimedJob, Finish, JobStore, Lease, Listener, Recovered, Release, WorkerRecord,
+    AdvisoryLock, ClaimedJob, Finish, JobStore, Lease, Listener, PeriodicRegistration,
+    PeriodicState, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerRecord,
 };
+use pgsched_core::retention::{PurgeRule, VacuumReport};
+use pgsched_core::JobStatus;
 use pgsched_core::{ConflictResolution, Error, JobId, JobInfo, NewJob, Result, Scheduled};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
+use crate::advisory_lock::PgAdvisoryLock;
 use crate::listener::PgWakeups;
-use crate::rows::{ClaimRow, JobRow, hash_to_db, parse_status, to_millis};
+use crate::rows::{
+    ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, hash_to_db, parse_status,
+    to_millis,
+};
 use crate::schema_name::SchemaName;
 use crate::statements::Statements;
 
@@ -308,6 +315,7 @@ impl JobStore for PgStore {
             let (status, delay, error) = match finish {
                 Finish::Completed => ("completed", None, None),
                 Finish::Failed { error } => ("failed", None, Some(error.clone())),
+                Finish::Cancelled { error } => ("cancelled", None, Some(error.clone())),
                 Finish::Retry { delay, error } => {
                     ("pending", Some(to_millis(*delay)), Some(error.clone()))
                 }
@@ -444,6 +452,177 @@ impl JobStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(store_error("prune_workers"))
+    }
+
+    async fn next_due(&self) -> Result<Option<Duration>> {
+        let millis: Option<i64> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.next_due)))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error("next_due"))?;
+        Ok(millis.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
+    }
+
+    async fn register_periodic(&self, schedules: &[PeriodicRegistration]) -> Result<()> {
+        let keys: Vec<&str> = schedules.iter().map(|s| s.key.as_str()).collect();
+        let names: Vec<&str> = schedules.iter().map(|s| s.job_name.as_str()).collect();
+        let texts: Vec<&str> = schedules.iter().map(|s| s.schedule.as_str()).collect();
+        let enabled: Vec<bool> = schedules.iter().map(|s| s.enabled).collect();
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.register_periodic)))
+            .bind(keys)
+            .bind(names)
+            .bind(texts)
+            .bind(enabled)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error("register_periodic"))?;
+        Ok(())
+    }
+
+    async fn periodic_states(&self) -> Result<(DateTime<Utc>, Vec<PeriodicState>)> {
+        let rows: Vec<PeriodicRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_states)))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("periodic_states"))?;
+        let now = match rows.first() {
+            Some(row) => row.db_now,
+            None => sqlx::query_scalar("SELECT now()")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_error("periodic_states"))?,
+        };
+        Ok((now, rows.into_iter().map(PeriodicState::from).collect()))
+    }
+
+    async fn periodic_state(&self, key: &str) -> Result<Option<PeriodicState>> {
+        let row: Option<PeriodicRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_state)))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error("periodic_state"))?;
+        Ok(row.map(PeriodicState::from))
+    }
+
+    async fn enqueue_periodic(&self, key: &str, window: DateTime<Utc>, job: &NewJob) -> Result<bool> {
+        let inserted: Option<String> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.enqueue_periodic)))
+            .bind(key)
+            .bind(window)
+            .bind(job.id.as_str())
+            .bind(&job.name)
+            .bind(&job.payload)
+            .bind(job.schema_hash.map(hash_to_db))
+            .bind(job.priority.db_value())
+            .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
+            .bind(job.misfire_grace.map(to_millis))
+            .bind(job.timeout.map(to_millis))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error("enqueue_periodic"))?;
+        Ok(inserted.is_some())
+    }
+
+    async fn set_periodic_enabled(&self, key: &str, enabled: bool) -> Result<bool> {
+        let changed: i64 = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.set_periodic_enabled)))
+            .bind(key)
+            .bind(enabled)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error("set_periodic_enabled"))?;
+        Ok(changed > 0)
+    }
+
+    async fn try_advisory_lock(&self, key: &str) -> Result<Option<Box<dyn AdvisoryLock>>> {
+        let lock_key = format!("pgsched:{}:{key}", self.schema);
+        let mut connection = PgConnection::connect_with(&self.pool.connect_options())
+            .await
+            .map_err(store_error("try_advisory_lock"))?;
+        let locked: bool = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.try_advisory_lock)))
+            .bind(&lock_key)
+            .fetch_one(&mut connection)
+            .await
+            .map_err(store_error("try_advisory_lock"))?;
+        if !locked {
+            let _ = connection.close().await;
+            return Ok(None);
+        }
+        Ok(Some(Box::new(PgAdvisoryLock {
+            connection,
+            key: lock_key,
+            unlock_sql: Arc::clone(&self.sql.advisory_unlock),
+        })))
+    }
+
+    async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool> {
+        let won: Option<bool> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.claim_vacuum_turn)))
+            .bind(worker)
+            .bind(to_millis(interval))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error("claim_vacuum_turn"))?;
+        Ok(won.is_some())
+    }
+
+    async fn purge(
+        &self,
+        status: JobStatus,
+        rule: PurgeRule,
+        limit: u32,
+        timeout: Duration,
+    ) -> Result<u64> {
+        let (operation, statement, bound) = match rule {
+            PurgeRule::FinishedBefore(age) => {
+                ("purge_finished", Arc::clone(&self.sql.purge_finished), to_millis(age))
+            }
+            PurgeRule::KeepLast(count) => {
+                ("purge_keep_last", Arc::clone(&self.sql.purge_keep_last), i64::from(count))
+            }
+        };
+        let mut transaction = self.pool.begin().await.map_err(store_error(operation))?;
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.limit_statement)))
+            .bind(format!("{}ms", timeout.as_millis().max(1)))
+            .execute(&mut *transaction)
+            .await
+            .map_err(store_error(operation))?;
+        let deleted = sqlx::query(AssertSqlSafe(statement))
+            .bind(status.as_str())
+            .bind(bound)
+            .bind(i64::from(limit))
+            .execute(&mut *transaction)
+            .await
+            .map_err(store_error(operation))?
+            .rows_affected();
+        transaction.commit().await.map_err(store_error(operation))?;
+        Ok(deleted)
+    }
+
+    async fn record_vacuum(&self, worker: &str, deleted: &VacuumReport) -> Result<()> {
+        let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.record_vacuum)))
+            .bind(count(deleted.completed))
+            .bind(count(deleted.failed))
+            .bind(count(deleted.cancelled))
+            .bind(count(deleted.expired))
+            .bind(worker)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error("record_vacuum"))?;
+        Ok(())
+    }
+
+    async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
+        let rows: Vec<VacuumStatsRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.vacuum_stats)))
+            .bind(i32::try_from(days).unwrap_or(i32::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("vacuum_stats"))?;
+        Ok(rows.into_iter().map(VacuumStatsDay::from).collect())
+    }
+
+    async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
+        let row: VacuumTotalsRow = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.total_vacuum_stats)))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(store_error("total_vacuum_stats"))?;
+        Ok(row.into())
     }
 
     async fn listen(&self) -> Result<Box<dyn Listener>> {

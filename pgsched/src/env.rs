@@ -15,6 +15,9 @@
 //! | `PGSCHED_SHUTDOWN_GRACE` | time running jobs get at shutdown | 30s |
 //! | `PGSCHED_DEAD_WORKER_AFTER` | silence after which a worker's registration is removed | 120s |
 //! | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded payload | 262144 |
+//! | `PGSCHED_VACUUM_ENABLED` | run retention passes (`true`/`false`) | true |
+//! | `PGSCHED_VACUUM_INTERVAL` | time between retention passes (all replicas together) | 60m |
+//! | `PGSCHED_PERIODIC_TICK` | how often periodic schedules are checked | 1s |
 //! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true |
 
 use std::str::FromStr;
@@ -64,6 +67,9 @@ pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Sc
     if let Some(listen) = parse(&get, "PGSCHED_LISTEN")? {
         worker.listen = listen;
     }
+    if let Some(enabled) = parse(&get, "PGSCHED_VACUUM_ENABLED")? {
+        worker.vacuum_enabled = enabled;
+    }
     for (key, field) in [
         ("PGSCHED_POLL_INTERVAL", &mut worker.poll_interval),
         ("PGSCHED_LEASE_DURATION", &mut worker.lease_duration),
@@ -71,6 +77,8 @@ pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Sc
         ("PGSCHED_SWEEP_INTERVAL", &mut worker.sweep_interval),
         ("PGSCHED_SHUTDOWN_GRACE", &mut worker.shutdown_grace),
         ("PGSCHED_DEAD_WORKER_AFTER", &mut worker.dead_worker_after),
+        ("PGSCHED_VACUUM_INTERVAL", &mut worker.vacuum.interval),
+        ("PGSCHED_PERIODIC_TICK", &mut worker.periodic_tick),
     ] {
         if let Some(value) = get(key) {
             *field = duration(key, &value)?;

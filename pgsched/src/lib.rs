@@ -35,17 +35,20 @@
 //! model and runtime come from `pgsched-core`, the SQL from `pgsched-pg`.
 
 mod env;
+mod periodic;
 mod run;
 mod scheduler;
 mod spec;
 
-pub use pgsched_core::store::Recovered;
+pub use pgsched_core::store::{Recovered, VacuumStatsDay, VacuumTotals};
 pub use pgsched_core::{
     ConflictResolution, Error, JobContext, JobError, JobId, JobInfo, JobStatus, MisfireGrace,
-    Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, WorkerConfig,
+    Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig, VacuumPolicy,
+    VacuumReport, VacuumTrigger, WorkerConfig,
 };
-pub use pgsched_macros::job;
+pub use pgsched_macros::{job, periodic};
 pub use pgsched_pg::SchemaName;
+pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use run::run;
 pub use scheduler::{BULK_BATCH_SIZE_DEFAULT, POOL_SIZE_DEFAULT, Scheduler, SchedulerBuilder};
 pub use spec::{JobSpec, ScheduleBuilder};
@@ -58,7 +61,7 @@ pub mod __private {
     pub use pgsched_core::codec::{decode_args, schema_hash};
     pub use pgsched_core::{
         FailureReason, FromContext, IntoJobResult, JobContext, JobDefaults, JobDefinition,
-        JobFuture,
+        JobFuture, PeriodicDefinition, PeriodicSchedule,
     };
     pub use serde;
 }

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use pgsched_core::store::{JobStore, Recovered};
+use pgsched_core::store::{JobStore, Recovered, VacuumStatsDay, VacuumTotals};
 use pgsched_core::{
     BulkPlan, ConflictResolution, Error, JobId, JobInfo, NewJob, Registry, Result, RetryPolicy,
-    ScheduleDefaults, Scheduled, ShutdownReport, States, Worker, WorkerConfig, WorkerHandle,
+    ScheduleDefaults, Scheduled, ShutdownReport, States, VacuumConfig, VacuumReport, Worker,
+    WorkerConfig, WorkerHandle,
 };
 use pgsched_pg::{PgStore, SchemaName};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -47,6 +48,7 @@ pub struct Scheduler {
 
 struct Inner {
     store: PgStore,
+    registry: std::sync::OnceLock<std::result::Result<Registry, String>>,
     worker_config: WorkerConfig,
     defaults: ScheduleDefaults,
     states: States,
@@ -123,6 +125,24 @@ impl Scheduler {
         self.inner.store.pool()
     }
 
+    /// The jobs and periodic schedules linked into this binary (read once).
+    ///
+    /// # Errors
+    /// [`Error::DuplicateJobName`] or [`Error::InvalidSchedule`], as text.
+    pub fn registry(&self) -> Result<&Registry> {
+        self.inner
+            .registry
+            .get_or_init(|| Registry::from_inventory().map_err(|error| error.to_string()))
+            .as_ref()
+            .map_err(|reason| Error::config("job registry", reason.clone()))
+    }
+
+    /// Defaults applied to scheduled jobs.
+    #[must_use]
+    pub fn schedule_defaults(&self) -> &ScheduleDefaults {
+        &self.inner.defaults
+    }
+
     /// The worker settings.
     #[must_use]
     pub fn worker_config(&self) -> &WorkerConfig {
@@ -157,6 +177,7 @@ impl Scheduler {
             store,
             registry,
             self.inner.worker_config.clone(),
+            self.inner.defaults,
             self.inner.states.clone(),
         )
         .start()
@@ -313,6 +334,36 @@ impl Scheduler {
     }
 }
 
+impl Scheduler {
+    /// Runs a retention pass now, whatever the interval (each status's policy, in bounded
+    /// batches); returns what it deleted. Records statistics when `track_metrics` is on.
+    ///
+    /// # Errors
+    /// A store error; what was deleted before it stays deleted.
+    pub async fn run_vacuum(&self) -> Result<VacuumReport> {
+        let worker = format!("manual:{}", std::process::id());
+        pgsched_core::retention::run_pass(self.store(), &self.inner.worker_config.vacuum, &worker)
+            .await
+    }
+
+    /// Retention statistics of the last `days` days (UTC), newest first (kept when
+    /// `track_metrics` is on).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
+        self.store().vacuum_stats(days).await
+    }
+
+    /// Retention statistics over all time and workers.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
+        self.store().total_vacuum_stats().await
+    }
+}
+
 fn single(results: &mut Vec<Scheduled>) -> Result<JobId> {
     results
         .pop()
@@ -447,6 +498,27 @@ impl SchedulerBuilder {
         self
     }
 
+    /// Retention of finished jobs (per-status policies, interval, statistics).
+    #[must_use]
+    pub fn vacuum(mut self, config: VacuumConfig) -> Self {
+        self.worker.vacuum = config;
+        self
+    }
+
+    /// Whether this process's worker runs retention passes on its timer. Default true.
+    #[must_use]
+    pub fn vacuum_enabled(mut self, enabled: bool) -> Self {
+        self.worker.vacuum_enabled = enabled;
+        self
+    }
+
+    /// How often each replica checks its periodic schedules. Default 1 s.
+    #[must_use]
+    pub fn periodic_tick(mut self, tick: Duration) -> Self {
+        self.worker.periodic_tick = tick;
+        self
+    }
+
     /// Retries a job gets at least after its worker died mid-attempt. Default 2.
     #[must_use]
     pub fn lost_lease_retries(mut self, retries: u32) -> Self {
@@ -515,6 +587,7 @@ impl SchedulerBuilder {
         Ok(Scheduler {
             inner: Arc::new(Inner {
                 store,
+                registry: std::sync::OnceLock::new(),
                 worker_config: self.worker,
                 defaults: self.defaults,
                 states: self.states,

@@ -9,5 +9,6 @@ mod fencing;
 mod jobs;
 mod priorities;
 mod privileges;
+mod retention;
 mod scheduling;
 mod shutdown;

@@ -18,6 +18,8 @@ use crate::store::Release;
 /// Backoff after a failed claim: starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
 const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
+/// Shortest idle sleep between claims.
+const MIN_IDLE_WAIT: Duration = Duration::from_millis(10);
 
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut backlog = true;
@@ -27,9 +29,10 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             return;
         }
         if !backlog {
+            let wait = idle_wait(&shared).await;
             tokio::select! {
                 () = shared.work_available.notified() => {}
-                () = tokio::time::sleep(shared.config.poll_interval) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = stop.cancelled() => return,
             }
         }
@@ -94,6 +97,21 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     }));
                 }
             }
+        }
+    }
+}
+
+/// How long to sleep without a wake-up: until the earliest pending job is due (so jobs
+/// scheduled for later start on time), at most the poll interval, at least `MIN_IDLE_WAIT`
+/// (a due job that another worker is claiming right now must not make this loop spin).
+async fn idle_wait(shared: &Shared) -> Duration {
+    let poll = shared.config.poll_interval;
+    match shared.store.next_due().await {
+        Ok(Some(due)) => due.clamp(MIN_IDLE_WAIT, poll.max(MIN_IDLE_WAIT)),
+        Ok(None) => poll,
+        Err(error) => {
+            tracing::debug!("next due time unknown: {error}");
+            poll
         }
     }
 }

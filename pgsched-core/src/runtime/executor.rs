@@ -28,6 +28,8 @@ enum AttemptEnd {
     Finished(Result<(), FailureReason>),
     /// It was told to stop before it ended.
     Abandoned(AbortReason),
+    /// It was not run, by decision (a periodic run whose advisory lock is held elsewhere).
+    Skipped(String),
 }
 
 /// Runs `job` and hands its outcome to the finisher. `permit` is this job's concurrency slot.
@@ -59,6 +61,10 @@ pub(crate) async fn execute(
             let finish = decide(&shared, &job, result);
             Message::Finish(job.lease, finish)
         }
+        AttemptEnd::Skipped(error) => {
+            tracing::info!("{error}");
+            Message::Finish(job.lease, Finish::Cancelled { error })
+        }
         AttemptEnd::Abandoned(AbortReason::LeaseLost) => {
             tracing::warn!("lease lost: attempt abandoned, nothing written");
             return;
@@ -75,6 +81,35 @@ pub(crate) async fn execute(
 }
 
 async fn attempt(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
+    let locked = match shared.registry.periodic_by_job(&job.name) {
+        Some(periodic) if periodic.definition.advisory_lock => {
+            match shared.store.try_advisory_lock(&periodic.key).await {
+                Ok(Some(lock)) => Some(lock),
+                Ok(None) => {
+                    return AttemptEnd::Skipped(format!(
+                        "skipped: the advisory lock of periodic job {:?} is held by another session",
+                        periodic.key
+                    ));
+                }
+                Err(error) => {
+                    return AttemptEnd::Finished(Err(FailureReason::Error(format!(
+                        "could not take the advisory lock: {error}"
+                    ))));
+                }
+            }
+        }
+        _ => None,
+    };
+    let end = run(shared, job, abort).await;
+    if let Some(lock) = locked {
+        if let Err(error) = lock.release().await {
+            tracing::warn!("releasing the advisory lock failed (closing its connection released it): {error}");
+        }
+    }
+    end
+}
+
+async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
     let Some(definition) = shared.registry.get(&job.name) else {
         return AttemptEnd::Finished(Err(FailureReason::UnknownJob(job.name.clone())));
     };

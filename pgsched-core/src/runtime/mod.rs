@@ -15,6 +15,8 @@ mod finisher;
 mod heartbeat;
 mod leases;
 mod maintenance;
+mod periodic;
+mod retention;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +26,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::WorkerConfig;
+use crate::config::{ScheduleDefaults, WorkerConfig};
 use crate::context::States;
 use crate::error::Result;
 use crate::registry::Registry;
@@ -42,6 +44,7 @@ struct Shared {
     store: Arc<dyn JobStore>,
     registry: Registry,
     config: WorkerConfig,
+    schedule_defaults: ScheduleDefaults,
     states: States,
     worker_id: String,
     slots: Arc<Semaphore>,
@@ -57,22 +60,26 @@ pub struct Worker {
     store: Arc<dyn JobStore>,
     registry: Registry,
     config: WorkerConfig,
+    schedule_defaults: ScheduleDefaults,
     states: States,
 }
 
 impl Worker {
-    /// A worker that runs the jobs in `registry` from `store`.
+    /// A worker that runs the jobs in `registry` from `store`, and enqueues the windows of
+    /// its periodic schedules with `schedule_defaults`.
     #[must_use]
     pub fn new(
         store: Arc<dyn JobStore>,
         registry: Registry,
         config: WorkerConfig,
+        schedule_defaults: ScheduleDefaults,
         states: States,
     ) -> Worker {
         Worker {
             store,
             registry,
             config,
+            schedule_defaults,
             states,
         }
     }
@@ -101,6 +108,7 @@ impl Worker {
             registry: self.registry,
             slots: Arc::new(Semaphore::new(self.config.max_concurrent_jobs)),
             config: self.config,
+            schedule_defaults: self.schedule_defaults,
             states: self.states,
             worker_id: record.id,
             leases: LeaseTable::default(),
@@ -121,6 +129,9 @@ impl Worker {
                 Arc::clone(&shared),
                 stop_background.clone(),
             )),
+            tokio::spawn(retention::run(Arc::clone(&shared), stop_background.clone())),
+            // Stops with claiming: a stopping worker enqueues no more windows.
+            tokio::spawn(periodic::run(Arc::clone(&shared), stop_claiming.clone())),
         ];
         let listener = shared.config.listen.then(|| {
             tokio::spawn(dispatcher::listen(

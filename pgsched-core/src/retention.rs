@@ -1,0 +1,340 @@
+//! Retention ("vacuum") policies: how long finished jobs are kept, per terminal status.
+//!
+//! The seed's policies, with its gaps closed: a policy for `expired` too, ages measured from
+//! when a job *finished* (not when it was created), and `keep_last(n)` counted per job name.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::job::JobStatus;
+use crate::store::JobStore;
+
+/// How a policy decides what to delete (the seed's `VacuumTrigger`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VacuumTrigger {
+    /// Delete as soon as the job finished.
+    Immediate,
+    /// Delete a number of days after the job finished.
+    TimeBased,
+    /// Keep only the newest jobs per job name.
+    CountBased,
+    /// Never delete.
+    Never,
+}
+
+impl VacuumTrigger {
+    /// The seed's label ("immediate", "time_based", "count_based", "never").
+    #[must_use]
+    pub const fn label(self) -> &'static str {
+        match self {
+            VacuumTrigger::Immediate => "immediate",
+            VacuumTrigger::TimeBased => "time_based",
+            VacuumTrigger::CountBased => "count_based",
+            VacuumTrigger::Never => "never",
+        }
+    }
+}
+
+impl fmt::Display for VacuumTrigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The retention policy of one terminal status.
+///
+/// ```
+/// use pgsched_core::retention::{VacuumPolicy, VacuumTrigger};
+/// assert_eq!(VacuumPolicy::after_days(7).trigger(), VacuumTrigger::TimeBased);
+/// assert_eq!(VacuumPolicy::after_days(7).days(), Some(7));
+/// assert_eq!(VacuumPolicy::keep_last(100).keep_count(), Some(100));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VacuumPolicy {
+    /// Delete jobs as soon as they reach the status.
+    Immediate,
+    /// Delete jobs this many days after they finished.
+    AfterDays(u32),
+    /// Keep only the newest `n` jobs (by finish time) per job name.
+    KeepLast(u32),
+    /// Never delete.
+    Never,
+}
+
+impl VacuumPolicy {
+    /// Delete as soon as finished.
+    #[must_use]
+    pub const fn immediate() -> VacuumPolicy {
+        VacuumPolicy::Immediate
+    }
+
+    /// Delete `days` days after the job finished.
+    #[must_use]
+    pub const fn after_days(days: u32) -> VacuumPolicy {
+        VacuumPolicy::AfterDays(days)
+    }
+
+    /// Keep the newest `count` per job name.
+    #[must_use]
+    pub const fn keep_last(count: u32) -> VacuumPolicy {
+        VacuumPolicy::KeepLast(count)
+    }
+
+    /// Keep forever.
+    #[must_use]
+    pub const fn never() -> VacuumPolicy {
+        VacuumPolicy::Never
+    }
+
+    /// Its trigger kind.
+    #[must_use]
+    pub const fn trigger(self) -> VacuumTrigger {
+        match self {
+            VacuumPolicy::Immediate => VacuumTrigger::Immediate,
+            VacuumPolicy::AfterDays(_) => VacuumTrigger::TimeBased,
+            VacuumPolicy::KeepLast(_) => VacuumTrigger::CountBased,
+            VacuumPolicy::Never => VacuumTrigger::Never,
+        }
+    }
+
+    /// The days of a time-based policy.
+    #[must_use]
+    pub const fn days(self) -> Option<u32> {
+        match self {
+            VacuumPolicy::AfterDays(days) => Some(days),
+            _ => None,
+        }
+    }
+
+    /// The count of a count-based policy.
+    #[must_use]
+    pub const fn keep_count(self) -> Option<u32> {
+        match self {
+            VacuumPolicy::KeepLast(count) => Some(count),
+            _ => None,
+        }
+    }
+
+    /// What to delete, as the store understands it (`None`: nothing).
+    #[must_use]
+    pub fn rule(self) -> Option<PurgeRule> {
+        match self {
+            VacuumPolicy::Immediate => Some(PurgeRule::FinishedBefore(Duration::ZERO)),
+            VacuumPolicy::AfterDays(days) => {
+                Some(PurgeRule::FinishedBefore(Duration::from_secs(u64::from(days) * 86_400)))
+            }
+            VacuumPolicy::KeepLast(count) => Some(PurgeRule::KeepLast(count)),
+            VacuumPolicy::Never => None,
+        }
+    }
+}
+
+/// A deletion rule for one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurgeRule {
+    /// Jobs that finished at least this long ago (by the database clock).
+    FinishedBefore(Duration),
+    /// All but the newest `n` per job name.
+    KeepLast(u32),
+}
+
+/// Default retention of completed jobs: 1 day (the seed's).
+pub const COMPLETED_DEFAULT: VacuumPolicy = VacuumPolicy::AfterDays(1);
+/// Default retention of failed jobs: 7 days (the seed's).
+pub const FAILED_DEFAULT: VacuumPolicy = VacuumPolicy::AfterDays(7);
+/// Default retention of cancelled jobs: 3 days (the seed's).
+pub const CANCELLED_DEFAULT: VacuumPolicy = VacuumPolicy::AfterDays(3);
+/// Default retention of expired jobs: 7 days, like failures (the seed kept them forever).
+pub const EXPIRED_DEFAULT: VacuumPolicy = VacuumPolicy::AfterDays(7);
+/// Default interval between retention passes: 60 minutes.
+pub const INTERVAL_DEFAULT: Duration = Duration::from_secs(3600);
+
+/// Retention of finished jobs (the seed's `VacuumConfig`).
+///
+/// ```
+/// use std::time::Duration;
+/// use pgsched_core::retention::{VacuumConfig, VacuumPolicy};
+/// let config = VacuumConfig {
+///     completed: VacuumPolicy::immediate(),
+///     failed: VacuumPolicy::keep_last(1000),
+///     ..VacuumConfig::default()
+/// };
+/// assert_eq!(config.cancelled, VacuumPolicy::after_days(3));
+/// assert_eq!(config.interval, Duration::from_secs(3600));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VacuumConfig {
+    /// Completed jobs. Default: after 1 day.
+    pub completed: VacuumPolicy,
+    /// Failed jobs. Default: after 7 days.
+    pub failed: VacuumPolicy,
+    /// Cancelled jobs. Default: after 3 days.
+    pub cancelled: VacuumPolicy,
+    /// Expired jobs. Default: after 7 days.
+    pub expired: VacuumPolicy,
+    /// Time between passes, across all replicas together. Default 60 minutes.
+    pub interval: Duration,
+    /// Whether per-day statistics are kept. Default false.
+    pub track_metrics: bool,
+    /// Most rows one delete statement removes. Default 1,000.
+    pub batch_size: u32,
+    /// Longest one delete statement may run (it is cancelled, not waited for). Default 5 s.
+    pub statement_timeout: Duration,
+}
+
+impl Default for VacuumConfig {
+    fn default() -> Self {
+        VacuumConfig {
+            completed: COMPLETED_DEFAULT,
+            failed: FAILED_DEFAULT,
+            cancelled: CANCELLED_DEFAULT,
+            expired: EXPIRED_DEFAULT,
+            interval: INTERVAL_DEFAULT,
+            track_metrics: false,
+            batch_size: 1000,
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl VacuumConfig {
+    /// The policy of each terminal status.
+    #[must_use]
+    pub fn policies(&self) -> [(JobStatus, VacuumPolicy); 4] {
+        [
+            (JobStatus::Completed, self.completed),
+            (JobStatus::Failed, self.failed),
+            (JobStatus::Cancelled, self.cancelled),
+            (JobStatus::Expired, self.expired),
+        ]
+    }
+}
+
+/// What one retention pass deleted, per status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VacuumReport {
+    /// Completed jobs deleted.
+    pub completed: u64,
+    /// Failed jobs deleted.
+    pub failed: u64,
+    /// Cancelled jobs deleted.
+    pub cancelled: u64,
+    /// Expired jobs deleted.
+    pub expired: u64,
+}
+
+impl VacuumReport {
+    /// Adds `deleted` jobs of `status`.
+    pub fn add(&mut self, status: JobStatus, deleted: u64) {
+        match status {
+            JobStatus::Completed => self.completed += deleted,
+            JobStatus::Failed => self.failed += deleted,
+            JobStatus::Cancelled => self.cancelled += deleted,
+            JobStatus::Expired => self.expired += deleted,
+            JobStatus::Pending | JobStatus::Running => {}
+        }
+    }
+
+    /// All deleted jobs.
+    #[must_use]
+    pub fn total(&self) -> u64 {
+        self.completed + self.failed + self.cancelled + self.expired
+    }
+}
+
+/// Most batches one status gets in one pass, so a pass always ends (the next one continues).
+const MAX_BATCHES_PER_STATUS: u32 = 1000;
+
+/// One retention pass: each status's policy, in bounded batches. Safe to run on several
+/// replicas at once (each row is deleted once); statistics are recorded when `track_metrics`.
+///
+/// # Errors
+/// A store error; what was deleted before it stays deleted.
+pub async fn run_pass(
+    store: &dyn JobStore,
+    config: &VacuumConfig,
+    worker: &str,
+) -> crate::Result<VacuumReport> {
+    let mut report = VacuumReport::default();
+    let batch = config.batch_size.max(1);
+    for (status, policy) in config.policies() {
+        let Some(rule) = policy.rule() else { continue };
+        for _ in 0..MAX_BATCHES_PER_STATUS {
+            let deleted = store.purge(status, rule, batch, config.statement_timeout).await?;
+            report.add(status, deleted);
+            if deleted < u64::from(batch) {
+                break;
+            }
+        }
+    }
+    if config.track_metrics {
+        store.record_vacuum(worker, &report).await?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trigger_labels_are_the_seeds() {
+        let labels: Vec<_> = [
+            VacuumTrigger::Immediate,
+            VacuumTrigger::TimeBased,
+            VacuumTrigger::CountBased,
+            VacuumTrigger::Never,
+        ]
+        .iter()
+        .map(|t| t.label())
+        .collect();
+        assert_eq!(labels, ["immediate", "time_based", "count_based", "never"]);
+    }
+
+    #[test]
+    fn factories_set_their_fields() {
+        assert_eq!(VacuumPolicy::immediate().trigger(), VacuumTrigger::Immediate);
+        assert_eq!(VacuumPolicy::after_days(3).days(), Some(3));
+        assert_eq!(VacuumPolicy::after_days(3).keep_count(), None);
+        assert_eq!(VacuumPolicy::keep_last(5).keep_count(), Some(5));
+        assert_eq!(VacuumPolicy::never().trigger(), VacuumTrigger::Never);
+        assert_eq!(VacuumPolicy::never().rule(), None);
+        assert_eq!(
+            VacuumPolicy::after_days(2).rule(),
+            Some(PurgeRule::FinishedBefore(Duration::from_secs(172_800)))
+        );
+        assert_eq!(VacuumPolicy::immediate().rule(), Some(PurgeRule::FinishedBefore(Duration::ZERO)));
+    }
+
+    #[test]
+    fn defaults_are_the_seeds_plus_expired() {
+        let config = VacuumConfig::default();
+        assert_eq!(config.completed, VacuumPolicy::after_days(1));
+        assert_eq!(config.failed, VacuumPolicy::after_days(7));
+        assert_eq!(config.cancelled, VacuumPolicy::after_days(3));
+        assert_eq!(config.expired, VacuumPolicy::after_days(7));
+        assert_eq!(config.interval, Duration::from_secs(3600));
+        assert!(!config.track_metrics);
+    }
+
+    #[test]
+    fn partial_configs_keep_the_other_defaults() {
+        let config = VacuumConfig { failed: VacuumPolicy::never(), ..VacuumConfig::default() };
+        assert_eq!(config.completed, COMPLETED_DEFAULT);
+        assert_eq!(config.failed, VacuumPolicy::Never);
+        let statuses: Vec<_> = config.policies().iter().map(|(s, _)| *s).collect();
+        assert_eq!(
+            statuses,
+            [JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled, JobStatus::Expired]
+        );
+    }
+
+    #[test]
+    fn reports_add_up_per_status() {
+        let mut report = VacuumReport::default();
+        report.add(JobStatus::Completed, 3);
+        report.add(JobStatus::Expired, 2);
+        report.add(JobStatus::Pending, 100);
+        assert_eq!((report.completed, report.expired, report.total()), (3, 2, 5));
+    }
+}

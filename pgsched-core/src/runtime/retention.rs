@@ -1,0 +1,47 @@
+//! The retention timer: each replica checks regularly whether this interval's pass is due,
+//! and the one that wins the database's compare-and-set runs it. No thundering herd: at most
+//! one pass per interval across all replicas.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use crate::retention::run_pass;
+
+/// Longest time between two checks of whether a pass is due.
+const CHECK_EVERY_AT_MOST: Duration = Duration::from_secs(60);
+
+pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    if !shared.config.vacuum_enabled {
+        return;
+    }
+    let config = shared.config.vacuum;
+    let mut ticker = tokio::time::interval(config.interval.min(CHECK_EVERY_AT_MOST));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        match shared.store.claim_vacuum_turn(&shared.worker_id, config.interval).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!("retention: could not check whether a pass is due: {error}");
+                continue;
+            }
+        }
+        let pass = run_pass(shared.store.as_ref(), &config, &shared.worker_id);
+        let report = tokio::select! {
+            report = pass => report,
+            () = stop.cancelled() => return,
+        };
+        match report {
+            Ok(report) if report.total() > 0 => tracing::info!(?report, "retention pass deleted finished jobs"),
+            Ok(report) => tracing::debug!(?report, "retention pass"),
+            Err(error) => tracing::warn!("retention pass failed: {error}"),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Managing periodic jobs: list them, enable or disable them for every replica, trigger a run
+//! now, and read their status.
+
+use chrono::{DateTime, Utc};
+use pgsched_core::periodic::Periodic;
+use pgsched_core::store::JobStore;
+use pgsched_core::{Error, JobId, JobInfo, Priority, Result};
+
+use crate::scheduler::Scheduler;
+
+/// A periodic job as configured in code, with its persisted enabled state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodicJobInfo {
+    /// Its dedup key (the management API's handle).
+    pub key: String,
+    /// The job it enqueues.
+    pub job_name: &'static str,
+    /// Its schedule: `cron:<expr>:tz:<zone>` or `every:<ms>ms`.
+    pub schedule: String,
+    /// The priority of its runs.
+    pub priority: Priority,
+    /// Retries of a failed run.
+    pub max_retries: u32,
+    /// Whether a run holds an advisory lock for its whole duration.
+    pub advisory_lock: bool,
+    /// Whether it enqueues windows (persisted, shared by every replica).
+    pub enabled: bool,
+    /// Its next window after now (by the database clock).
+    pub next_fire: Option<DateTime<Utc>>,
+}
+
+/// A periodic job's status: its configuration, its last window and that window's run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodicJobStatus {
+    /// Configuration and enabled state.
+    pub info: PeriodicJobInfo,
+    /// The latest window enqueued (by any replica).
+    pub last_window: Option<DateTime<Utc>>,
+    /// The job of that window, if it still exists (retention may have deleted it).
+    pub last_run: Option<JobInfo>,
+}
+
+impl Scheduler {
+    /// Writes every periodic schedule of this binary to the store (new ones get their
+    /// attribute's `enabled`), so management calls work before any worker started.
+    async fn register_periodic(&self) -> Result<()> {
+        let registrations: Vec<_> =
+            self.registry()?.periodic().iter().map(Periodic::registration).collect();
+        if registrations.is_empty() {
+            return Ok(());
+        }
+        self.store().register_periodic(&registrations).await
+    }
+
+    fn periodic(&self, key: &str) -> Result<&Periodic> {
+        self.registry()?
+            .periodic_by_key(key)
+            .ok_or_else(|| Error::UnknownPeriodicJob { key: key.to_owned() })
+    }
+
+    /// Every periodic job of this binary, with its persisted state and next fire time.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn periodic_jobs(&self) -> Result<Vec<PeriodicJobInfo>> {
+        self.register_periodic().await?;
+        let (now, states) = self.store().periodic_states().await?;
+        Ok(self
+            .registry()?
+            .periodic()
+            .iter()
+            .map(|periodic| {
+                let enabled = states
+                    .iter()
+                    .find(|state| state.key == periodic.key)
+                    .map_or(periodic.definition.enabled, |state| state.enabled);
+                info(periodic, enabled, now)
+            })
+            .collect())
+    }
+
+    /// Enables a periodic job on every replica. False if it was not registered.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeriodicJob`], or a store error.
+    pub async fn enable_periodic_job(&self, key: &str) -> Result<bool> {
+        self.periodic(key)?;
+        self.register_periodic().await?;
+        self.store().set_periodic_enabled(key, true).await
+    }
+
+    /// Disables a periodic job on every replica; its run enqueued ahead (not yet started) is
+    /// cancelled. A run in progress finishes.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeriodicJob`], or a store error.
+    pub async fn disable_periodic_job(&self, key: &str) -> Result<bool> {
+        self.periodic(key)?;
+        self.register_periodic().await?;
+        self.store().set_periodic_enabled(key, false).await
+    }
+
+    /// Runs a periodic job now, outside its schedule (its windows are unaffected). Returns
+    /// the id of the run (`manual:<key>:<uuid>`).
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeriodicJob`], or a store error.
+    pub async fn trigger_periodic_job(&self, key: &str) -> Result<JobId> {
+        let periodic = self.periodic(key)?;
+        let id = JobId::from_stored(format!("manual:{key}:{}", JobId::generate()));
+        let job = periodic.new_job(id, None, self.schedule_defaults());
+        self.store()
+            .schedule(&[job], pgsched_core::ConflictResolution::Raise, 1)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::store("trigger_periodic_job", "no result for the triggered run"))?
+            .into_result()
+    }
+
+    /// A periodic job's configuration, state, last window and that window's run.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeriodicJob`], or a store error.
+    pub async fn periodic_job_status(&self, key: &str) -> Result<PeriodicJobStatus> {
+        let periodic = self.periodic(key)?;
+        self.register_periodic().await?;
+        let (now, states) = self.store().periodic_states().await?;
+        let state = states.into_iter().find(|state| state.key == key);
+        let enabled = state.as_ref().map_or(periodic.definition.enabled, |s| s.enabled);
+        let last_run = match state.as_ref().and_then(|s| s.last_job_id.as_ref()) {
+            Some(id) => self.store().job(id).await?,
+            None => None,
+        };
+        Ok(PeriodicJobStatus {
+            info: info(periodic, enabled, now),
+            last_window: state.and_then(|s| s.last_window),
+            last_run,
+        })
+    }
+}
+
+fn info(periodic: &Periodic, enabled: bool, now: DateTime<Utc>) -> PeriodicJobInfo {
+    let job = periodic.definition.job;
+    PeriodicJobInfo {
+        key: periodic.key.clone(),
+        job_name: job.name,
+        schedule: periodic.description.clone(),
+        priority: job.defaults.priority,
+        max_retries: job.defaults.max_retries,
+        advisory_lock: periodic.definition.advisory_lock,
+        enabled,
+        next_fire: periodic.schedule.next_after(now),
+    }
+}
