@@ -59,6 +59,67 @@ pub fn decode_args<A: DeserializeOwned>(payload: &[u8]) -> Result<A, FailureReas
     }
 }
 
+/// Decodes a stored payload as `A` and renders it as JSON (what `#[job]` registers as
+/// [`crate::JobDefinition::args_to_json`], for inspection tools).
+///
+/// # Errors
+/// The decode error (the payload does not fit `A`), or why `A` has no JSON form (for example
+/// a map with non-string keys), as text.
+pub fn args_to_json<A: Serialize + DeserializeOwned>(
+    payload: &[u8],
+) -> Result<serde_json::Value, String> {
+    let args: A = decode_args(payload).map_err(|reason| reason.to_string())?;
+    serde_json::to_value(&args).map_err(|error| error.to_string())
+}
+
+/// Reads `A` from JSON and encodes it as the postcard payload stored for the job (what
+/// `#[job]` registers as [`crate::JobDefinition::args_from_json`], for tools that take
+/// arguments as text).
+///
+/// The value must be a JSON object. The error names the field at fault: `` field `width`:
+/// invalid type: string "x", expected u32 ``, `` unknown field `tos`, expected `to` or
+/// `subject` `` (generated `Args` deny unknown fields), `` missing field `subject` ``.
+///
+/// # Errors
+/// The message above; or the postcard encoder's error.
+pub fn args_from_json<A: Serialize + DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<Vec<u8>, String> {
+    if !value.is_object() {
+        let kind = match value {
+            serde_json::Value::Null => "null",
+            serde_json::Value::Bool(_) => "a boolean",
+            serde_json::Value::Number(_) => "a number",
+            serde_json::Value::String(_) => "a string",
+            serde_json::Value::Array(_) => "an array",
+            serde_json::Value::Object(_) => "an object",
+        };
+        return Err(format!(
+            "expected a JSON object with one field per argument, got {kind}"
+        ));
+    }
+    let args: A = serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = strip_position(&inner.to_string());
+        if path == "." || message.contains(&format!("`{path}`")) {
+            message
+        } else {
+            format!("field `{path}`: {message}")
+        }
+    })?;
+    postcard::to_allocvec(&args).map_err(|error| error.to_string())
+}
+
+/// serde_json appends ` at line L column C` to messages of errors read from text; a `Value`
+/// has no position, but trim it if present so messages stay about fields.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) if message[index..].contains(" column ") => message[..index].to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
 /// Checks that a stored payload's schema hash matches the running binary's.
 ///
 /// A stored `None` (a job scheduled by name without a hash) is accepted.
@@ -139,6 +200,68 @@ mod tests {
         assert_ne!(base, schema_hash("subject:String,to:String,n:u32"));
         assert_ne!(base, schema_hash("to:String,subject:String,n:i32"));
         assert_eq!(base, schema_hash("to:String,subject:String,n:u32"));
+    }
+
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Resize {
+        path: String,
+        width: u32,
+        tags: Vec<String>,
+    }
+
+    #[test]
+    fn json_round_trips_through_postcard() {
+        let value = serde_json::json!({"path": "a.png", "width": 640, "tags": ["x"]});
+        let payload = args_from_json::<Resize>(value.clone()).expect("fits");
+        assert_eq!(
+            decode_args::<Resize>(&payload).expect("postcard"),
+            Resize {
+                path: "a.png".into(),
+                width: 640,
+                tags: vec!["x".into()]
+            }
+        );
+        assert_eq!(args_to_json::<Resize>(&payload).expect("decodes"), value);
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let err =
+            args_from_json::<Resize>(serde_json::json!({"path": "a", "width": "wide", "tags": []}))
+                .expect_err("wrong type");
+        assert_eq!(
+            err,
+            "field `width`: invalid type: string \"wide\", expected u32"
+        );
+        let err =
+            args_from_json::<Resize>(serde_json::json!({"path": "a", "widht": 3, "tags": []}))
+                .expect_err("unknown field");
+        assert!(
+            err.starts_with("unknown field `widht`, expected one of"),
+            "{err}"
+        );
+        let err =
+            args_from_json::<Resize>(serde_json::json!({"path": "a"})).expect_err("missing field");
+        assert_eq!(err, "missing field `width`");
+        let err =
+            args_from_json::<Resize>(serde_json::json!({"path": "a", "width": 1, "tags": [1]}))
+                .expect_err("nested");
+        assert_eq!(
+            err,
+            "field `tags[0]`: invalid type: integer `1`, expected a string"
+        );
+        let err = args_from_json::<Resize>(serde_json::json!([1])).expect_err("not an object");
+        assert_eq!(
+            err,
+            "expected a JSON object with one field per argument, got an array"
+        );
+    }
+
+    #[test]
+    fn json_of_an_undecodable_payload_is_an_error() {
+        let err = args_to_json::<Resize>(&[9, 9]).expect_err("truncated");
+        assert!(!err.is_empty());
     }
 
     #[test]

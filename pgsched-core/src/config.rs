@@ -115,7 +115,10 @@ impl WorkerConfig {
             ));
         }
         if self.vacuum.interval.is_zero() || self.vacuum.batch_size == 0 {
-            return Err(Error::config("vacuum", "retention needs a positive interval and batch size"));
+            return Err(Error::config(
+                "vacuum",
+                "retention needs a positive interval and batch size",
+            ));
         }
         if self.periodic_tick.is_zero() {
             return Err(Error::config("periodic_tick", "must be positive"));

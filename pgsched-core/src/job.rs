@@ -343,6 +343,9 @@ pub struct JobInfo {
     pub finished_at: Option<DateTime<Utc>>,
     /// The encoded arguments.
     pub payload: Vec<u8>,
+    /// Hash of the argument schema the payload was written with (`None`: scheduled by name
+    /// without one).
+    pub schema_hash: Option<u64>,
 }
 
 #[cfg(test)]

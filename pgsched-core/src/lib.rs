@@ -14,6 +14,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod job;
+pub mod metrics;
 pub mod outcome;
 pub mod periodic;
 pub mod priority;

@@ -14,8 +14,8 @@ use pgsched_cron::CronSchedule;
 
 use crate::codec::schema_hash;
 use crate::config::ScheduleDefaults;
-use crate::job::{JobId, NewJob};
 use crate::error::{Error, Result};
+use crate::job::{JobId, NewJob};
 use crate::registry::JobDefinition;
 use crate::store::PeriodicRegistration;
 
@@ -78,7 +78,9 @@ impl CompiledSchedule {
     pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
             CompiledSchedule::Cron(cron) => cron.prev_at_or_before(t),
-            CompiledSchedule::Every(interval) => Some(pgsched_cron::interval_window_start(t, *interval)),
+            CompiledSchedule::Every(interval) => {
+                Some(pgsched_cron::interval_window_start(t, *interval))
+            }
         }
     }
 }
@@ -103,18 +105,27 @@ impl Periodic {
     /// [`Error::InvalidSchedule`] for an invalid cron, zone or interval (the macro catches these
     /// at compile time; this guards hand-written definitions).
     pub fn compile(definition: &'static PeriodicDefinition) -> Result<Periodic> {
-        let invalid = |reason: String| Error::InvalidSchedule { job: definition.job.name, reason };
+        let invalid = |reason: String| Error::InvalidSchedule {
+            job: definition.job.name,
+            reason,
+        };
         let (schedule, description) = match definition.schedule {
             PeriodicSchedule::Cron { expr, tz } => {
                 let cron = CronSchedule::parse(expr, tz).map_err(|e| invalid(e.to_string()))?;
                 let zone = tz.unwrap_or("UTC");
-                (CompiledSchedule::Cron(Box::new(cron)), format!("cron:{expr}:tz:{zone}"))
+                (
+                    CompiledSchedule::Cron(Box::new(cron)),
+                    format!("cron:{expr}:tz:{zone}"),
+                )
             }
             PeriodicSchedule::Every(interval) => {
                 if interval.as_millis() == 0 {
                     return Err(invalid("the interval must be at least 1 ms".into()));
                 }
-                (CompiledSchedule::Every(interval), format!("every:{}ms", interval.as_millis()))
+                (
+                    CompiledSchedule::Every(interval),
+                    format!("every:{}ms", interval.as_millis()),
+                )
             }
         };
         let key = match definition.dedup_key {
@@ -124,7 +135,12 @@ impl Periodic {
             }
             None => default_key(definition.job.name, &description),
         };
-        Ok(Periodic { definition, key, schedule, description })
+        Ok(Periodic {
+            definition,
+            key,
+            schedule,
+            description,
+        })
     }
 
     /// The job id of `window`'s run: `periodic:<key>:<unix ms>`.
@@ -142,7 +158,11 @@ impl Periodic {
     /// The misfire grace of its runs: the job's, else the scheduler default.
     #[must_use]
     pub fn grace(&self, defaults: &ScheduleDefaults) -> Option<Duration> {
-        self.definition.job.defaults.misfire_grace.resolve(defaults.misfire_grace)
+        self.definition
+            .job
+            .defaults
+            .misfire_grace
+            .resolve(defaults.misfire_grace)
     }
 
     /// A run of this schedule with the job's defaults: `run_at` is the window (or `None`,
@@ -244,7 +264,10 @@ pub fn decide(
         candidate = resumed;
     }
     if candidate <= now + lookahead {
-        WindowDecision::Enqueue { window: candidate, skipped }
+        WindowDecision::Enqueue {
+            window: candidate,
+            skipped,
+        }
     } else {
         WindowDecision::Wait(Some(candidate))
     }
@@ -257,7 +280,9 @@ mod tests {
     use super::*;
 
     fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 28, h, m, s).single().expect("valid time")
+        Utc.with_ymd_and_hms(2026, 11, 28, h, m, s)
+            .single()
+            .expect("valid time")
     }
 
     const LATE: Duration = Duration::from_secs(300);
@@ -267,8 +292,15 @@ mod tests {
     fn interval_windows_are_epoch_aligned() {
         let every = CompiledSchedule::Every(Duration::from_secs(900));
         assert_eq!(every.next_after(at(10, 4, 59)), Some(at(10, 15, 0)));
-        assert_eq!(every.next_after(at(10, 5, 1)), Some(at(10, 15, 0)), "start time does not matter");
-        assert_eq!(every.latest_at_or_before(at(10, 15, 0)), Some(at(10, 15, 0)));
+        assert_eq!(
+            every.next_after(at(10, 5, 1)),
+            Some(at(10, 15, 0)),
+            "start time does not matter"
+        );
+        assert_eq!(
+            every.latest_at_or_before(at(10, 15, 0)),
+            Some(at(10, 15, 0))
+        );
     }
 
     #[test]
@@ -276,7 +308,10 @@ mod tests {
         let every = CompiledSchedule::Every(Duration::from_secs(60));
         assert_eq!(
             decide(&every, None, at(10, 0, 30), LATE, AHEAD),
-            WindowDecision::Enqueue { window: at(10, 0, 0), skipped: None }
+            WindowDecision::Enqueue {
+                window: at(10, 0, 0),
+                skipped: None
+            }
         );
         let hourly = CompiledSchedule::Every(Duration::from_secs(3600));
         assert_eq!(
@@ -291,7 +326,10 @@ mod tests {
         let every = CompiledSchedule::Every(Duration::from_secs(10));
         assert_eq!(
             decide(&every, Some(at(10, 0, 0)), at(10, 0, 9), LATE, AHEAD),
-            WindowDecision::Enqueue { window: at(10, 0, 10), skipped: None }
+            WindowDecision::Enqueue {
+                window: at(10, 0, 10),
+                skipped: None
+            }
         );
         assert_eq!(
             decide(&every, Some(at(10, 0, 0)), at(10, 0, 5), LATE, AHEAD),
@@ -305,7 +343,10 @@ mod tests {
         let decision = decide(&every, Some(at(8, 0, 0)), at(10, 0, 30), LATE, AHEAD);
         assert_eq!(
             decision,
-            WindowDecision::Enqueue { window: at(10, 0, 0), skipped: Some((at(8, 1, 0), at(10, 0, 0))) }
+            WindowDecision::Enqueue {
+                window: at(10, 0, 0),
+                skipped: Some((at(8, 1, 0), at(10, 0, 0)))
+            }
         );
     }
 
@@ -316,7 +357,10 @@ mod tests {
         ));
         assert_eq!(
             decide(&cron, Some(at(10, 0, 0)), at(10, 14, 59), LATE, AHEAD),
-            WindowDecision::Enqueue { window: at(10, 15, 0), skipped: None }
+            WindowDecision::Enqueue {
+                window: at(10, 15, 0),
+                skipped: None
+            }
         );
     }
 

@@ -120,9 +120,9 @@ impl VacuumPolicy {
     pub fn rule(self) -> Option<PurgeRule> {
         match self {
             VacuumPolicy::Immediate => Some(PurgeRule::FinishedBefore(Duration::ZERO)),
-            VacuumPolicy::AfterDays(days) => {
-                Some(PurgeRule::FinishedBefore(Duration::from_secs(u64::from(days) * 86_400)))
-            }
+            VacuumPolicy::AfterDays(days) => Some(PurgeRule::FinishedBefore(Duration::from_secs(
+                u64::from(days) * 86_400,
+            ))),
             VacuumPolicy::KeepLast(count) => Some(PurgeRule::KeepLast(count)),
             VacuumPolicy::Never => None,
         }
@@ -260,7 +260,9 @@ pub async fn run_pass(
     for (status, policy) in config.policies() {
         let Some(rule) = policy.rule() else { continue };
         for _ in 0..MAX_BATCHES_PER_STATUS {
-            let deleted = store.purge(status, rule, batch, config.statement_timeout).await?;
+            let deleted = store
+                .purge(status, rule, batch, config.statement_timeout)
+                .await?;
             report.add(status, deleted);
             if deleted < u64::from(batch) {
                 break;
@@ -293,7 +295,10 @@ mod tests {
 
     #[test]
     fn factories_set_their_fields() {
-        assert_eq!(VacuumPolicy::immediate().trigger(), VacuumTrigger::Immediate);
+        assert_eq!(
+            VacuumPolicy::immediate().trigger(),
+            VacuumTrigger::Immediate
+        );
         assert_eq!(VacuumPolicy::after_days(3).days(), Some(3));
         assert_eq!(VacuumPolicy::after_days(3).keep_count(), None);
         assert_eq!(VacuumPolicy::keep_last(5).keep_count(), Some(5));
@@ -303,7 +308,10 @@ mod tests {
             VacuumPolicy::after_days(2).rule(),
             Some(PurgeRule::FinishedBefore(Duration::from_secs(172_800)))
         );
-        assert_eq!(VacuumPolicy::immediate().rule(), Some(PurgeRule::FinishedBefore(Duration::ZERO)));
+        assert_eq!(
+            VacuumPolicy::immediate().rule(),
+            Some(PurgeRule::FinishedBefore(Duration::ZERO))
+        );
     }
 
     #[test]
@@ -319,13 +327,21 @@ mod tests {
 
     #[test]
     fn partial_configs_keep_the_other_defaults() {
-        let config = VacuumConfig { failed: VacuumPolicy::never(), ..VacuumConfig::default() };
+        let config = VacuumConfig {
+            failed: VacuumPolicy::never(),
+            ..VacuumConfig::default()
+        };
         assert_eq!(config.completed, COMPLETED_DEFAULT);
         assert_eq!(config.failed, VacuumPolicy::Never);
         let statuses: Vec<_> = config.policies().iter().map(|(s, _)| *s).collect();
         assert_eq!(
             statuses,
-            [JobStatus::Completed, JobStatus::Failed, JobStatus::Cancelled, JobStatus::Expired]
+            [
+                JobStatus::Completed,
+                JobStatus::Failed,
+                JobStatus::Cancelled,
+                JobStatus::Expired
+            ]
         );
     }
 
@@ -335,6 +351,9 @@ mod tests {
         report.add(JobStatus::Completed, 3);
         report.add(JobStatus::Expired, 2);
         report.add(JobStatus::Pending, 100);
-        assert_eq!((report.completed, report.expired, report.total()), (3, 2, 5));
+        assert_eq!(
+            (report.completed, report.expired, report.total()),
+            (3, 2, 5)
+        );
     }
 }

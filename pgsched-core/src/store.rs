@@ -12,8 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::Result;
 use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
-use crate::retention::{PurgeRule, VacuumReport};
 use crate::priority::Priority;
+use crate::retention::{PurgeRule, VacuumReport};
 
 /// A claim's proof of ownership: the job and the token written when it was claimed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -108,6 +108,45 @@ pub struct WorkerRecord {
     pub host: String,
     /// OS process id.
     pub pid: u32,
+}
+
+/// A live worker process and the jobs it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerInfo {
+    /// Unique per process: `host:pid:nonce`.
+    pub id: String,
+    /// Host name.
+    pub host: String,
+    /// OS process id.
+    pub pid: u32,
+    /// When it registered.
+    pub started_at: DateTime<Utc>,
+    /// Its last heartbeat.
+    pub last_seen_at: DateTime<Utc>,
+    /// The running jobs whose lease it holds, by id.
+    pub jobs: Vec<JobId>,
+}
+
+/// Which jobs [`JobStore::list_jobs`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only jobs in this status.
+    pub status: Option<JobStatus>,
+    /// Only jobs of this name.
+    pub name: Option<String>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+impl Default for JobFilter {
+    /// Every status and name, the newest 50.
+    fn default() -> Self {
+        JobFilter {
+            status: None,
+            name: None,
+            limit: 50,
+        }
+    }
 }
 
 /// A wake-up from the store's notification channel.
@@ -226,6 +265,18 @@ pub trait JobStore: Send + Sync + 'static {
     /// One job as inspection shows it.
     async fn job(&self, id: &JobId) -> Result<Option<JobInfo>>;
 
+    /// Jobs matching `filter`, newest (by creation) first.
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>>;
+
+    /// Puts a failed or expired job back to pending, due now by the database clock, with its
+    /// attempts reset and its lease cleared (`last_error` is kept as history); wakes workers.
+    /// False if the job is not failed or expired.
+    async fn retry_job(&self, id: &JobId) -> Result<bool>;
+
+    /// Workers seen within `seen_within`, oldest registration first, with the running jobs
+    /// each holds.
+    async fn list_workers(&self, seen_within: Duration) -> Result<Vec<WorkerInfo>>;
+
     /// Registers a worker process.
     async fn register_worker(&self, worker: &WorkerRecord) -> Result<()>;
 
@@ -254,7 +305,12 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Enqueues `job` as `window` of schedule `key`, unless that window (or a later one) was
     /// already enqueued or the schedule is disabled. True if this call enqueued it.
-    async fn enqueue_periodic(&self, key: &str, window: DateTime<Utc>, job: &NewJob) -> Result<bool>;
+    async fn enqueue_periodic(
+        &self,
+        key: &str,
+        window: DateTime<Utc>,
+        job: &NewJob,
+    ) -> Result<bool>;
 
     /// Enables or disables a schedule (disabling cancels its not-yet-started run enqueued
     /// ahead). False if the key is not registered.

@@ -120,7 +120,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                 ::pgsched::__private::serde::Serialize,
                 ::pgsched::__private::serde::Deserialize
             )]
-            #[serde(crate = "::pgsched::__private::serde")]
+            #[serde(crate = "::pgsched::__private::serde", deny_unknown_fields)]
             pub struct Args {
                 #(#fields),*
             }
@@ -142,6 +142,8 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                     schema_hash: SCHEMA_HASH,
                     defaults: #defaults,
                     run: __pgsched_run,
+                    args_to_json: ::pgsched::__private::args_to_json::<Args>,
+                    args_from_json: ::pgsched::__private::args_from_json::<Args>,
                     #location
                 };
 
@@ -377,7 +379,7 @@ mod tests {
         assert_has(
             &out,
             quote! {
-                #[serde(crate = "::pgsched::__private::serde")]
+                #[serde(crate = "::pgsched::__private::serde", deny_unknown_fields)]
                 pub struct Args {
                     #[doc = " Argument `to`."]
                     pub to: String,
@@ -414,6 +416,8 @@ mod tests {
                     timeout: ::core::option::Option::None,
                 },
                 run: __pgsched_run,
+                args_to_json: ::pgsched::__private::args_to_json::<Args>,
+                args_from_json: ::pgsched::__private::args_from_json::<Args>,
                 file: ::core::file!(),
                 line: ::core::line!(),
             },

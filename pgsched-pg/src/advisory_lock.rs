@@ -19,7 +19,11 @@ pub(crate) struct PgAdvisoryLock {
 #[async_trait]
 impl AdvisoryLock for PgAdvisoryLock {
     async fn release(self: Box<Self>) -> Result<()> {
-        let PgAdvisoryLock { mut connection, key, unlock_sql } = *self;
+        let PgAdvisoryLock {
+            mut connection,
+            key,
+            unlock_sql,
+        } = *self;
         let unlocked: Result<bool> = sqlx::query_scalar(AssertSqlSafe(unlock_sql))
             .bind(&key)
             .fetch_one(&mut connection)

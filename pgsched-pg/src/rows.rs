@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pgsched_core::retention::VacuumReport;
-use pgsched_core::store::{ClaimedJob, Lease, PeriodicState, VacuumStatsDay, VacuumTotals};
+use pgsched_core::store::{
+    ClaimedJob, Lease, PeriodicState, VacuumStatsDay, VacuumTotals, WorkerInfo,
+};
 use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
 
 /// Reads a non-negative count stored as `integer`.
@@ -69,7 +71,7 @@ impl From<ClaimRow> for ClaimedJob {
     }
 }
 
-/// A row returned by `get_job`.
+/// A row returned by `get_job` and `list_jobs`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct JobRow {
     id: String,
@@ -87,6 +89,7 @@ pub(crate) struct JobRow {
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
     payload: Vec<u8>,
+    schema_hash: Option<i64>,
 }
 
 impl TryFrom<JobRow> for JobInfo {
@@ -109,7 +112,32 @@ impl TryFrom<JobRow> for JobInfo {
             started_at: row.started_at,
             finished_at: row.finished_at,
             payload: row.payload,
+            schema_hash: row.schema_hash.map(hash_from_db),
         })
+    }
+}
+
+/// A row returned by `list_workers`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct WorkerRow {
+    id: String,
+    host: String,
+    pid: i32,
+    started_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
+    job_ids: Vec<String>,
+}
+
+impl From<WorkerRow> for WorkerInfo {
+    fn from(row: WorkerRow) -> Self {
+        WorkerInfo {
+            id: row.id,
+            host: row.host,
+            pid: u32::try_from(row.pid).unwrap_or(0),
+            started_at: row.started_at,
+            last_seen_at: row.last_seen_at,
+            jobs: row.job_ids.into_iter().map(JobId::from_stored).collect(),
+        }
     }
 }
 

@@ -67,6 +67,9 @@ statements!(
     record_vacuum,
     vacuum_stats,
     total_vacuum_stats,
+    list_jobs,
+    retry_job,
+    list_workers,
 );
 
 #[cfg(test)]

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pgsched_core::store::{
-    AdvisoryLock, ClaimedJob, Finish, JobStore, Lease, Listener, PeriodicRegistration,
-    PeriodicState, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerRecord,
-};
-use pgsched_core::retention::{PurgeRule, VacuumReport};
 use pgsched_core::JobStatus;
+use pgsched_core::retention::{PurgeRule, VacuumReport};
+use pgsched_core::store::{
+    AdvisoryLock, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
+    PeriodicState, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
+};
 use pgsched_core::{ConflictResolution, Error, JobId, JobInfo, NewJob, Result, Scheduled};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
@@ -20,8 +20,8 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 use crate::advisory_lock::PgAdvisoryLock;
 use crate::listener::PgWakeups;
 use crate::rows::{
-    ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, hash_to_db, parse_status,
-    to_millis,
+    ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow, hash_to_db,
+    parse_status, to_millis,
 };
 use crate::schema_name::SchemaName;
 use crate::statements::Statements;
@@ -105,97 +105,95 @@ impl PgStore {
             return Ok(Vec::new());
         }
         // Rows are written in id order so concurrent bulk writers lock them in the same order
-        // (no deadlocks); results are put back in input order by id.
+        // (no deadlocks); results are matched back to the input by id.
         let mut order: Vec<&NewJob> = jobs.iter().collect();
         order.sort_by(|a, b| a.id.cmp(&b.id));
         let columns = Columns::of(&order);
-        let ids: Vec<String> = order.iter().map(|job| job.id.as_str().to_owned()).collect();
-        let outcome: HashMap<String, Scheduled> = match conflict {
-            ConflictResolution::Replace => {
-                let rows = columns
-                    .bind(
-                        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.upsert_jobs))),
-                        ids.clone(),
-                    )
-                    .fetch_all(&mut *connection)
-                    .await
+        if conflict == ConflictResolution::Replace {
+            let rows = columns
+                .bind(sqlx::query(AssertSqlSafe(Arc::clone(
+                    &self.sql.upsert_jobs,
+                ))))
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(store_error("upsert_jobs"))?;
+            let mut written: HashMap<String, bool> = HashMap::with_capacity(rows.len());
+            for row in rows {
+                let id: String = row.try_get("id").map_err(store_error("upsert_jobs"))?;
+                let inserted: bool = row
+                    .try_get("inserted")
                     .map_err(store_error("upsert_jobs"))?;
-                let mut outcome = HashMap::with_capacity(rows.len());
-                for row in rows {
-                    let id: String = row.try_get("id").map_err(store_error("upsert_jobs"))?;
-                    let inserted: bool = row
-                        .try_get("inserted")
-                        .map_err(store_error("upsert_jobs"))?;
-                    let job_id = JobId::from_stored(id.clone());
-                    let scheduled = if inserted {
-                        Scheduled::Inserted(job_id)
-                    } else {
-                        Scheduled::Replaced(job_id)
-                    };
-                    outcome.insert(id, scheduled);
-                }
-                outcome
+                written.insert(id, inserted);
             }
-            ConflictResolution::Raise | ConflictResolution::Ignore => {
-                let inserted: Vec<String> = columns
-                    .bind(
-                        sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_jobs))),
-                        ids.clone(),
-                    )
-                    .fetch_all(&mut *connection)
-                    .await
-                    .map_err(store_error("insert_jobs"))?;
-                let mut outcome: HashMap<String, Scheduled> = inserted
-                    .into_iter()
-                    .map(|id| (id.clone(), Scheduled::Inserted(JobId::from_stored(id))))
-                    .collect();
-                let existing: Vec<String> = ids
-                    .iter()
-                    .filter(|id| !outcome.contains_key(*id))
-                    .cloned()
-                    .collect();
-                if conflict == ConflictResolution::Raise && !existing.is_empty() {
-                    let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
-                        .bind(&existing)
-                        .fetch_all(&mut *connection)
-                        .await
-                        .map_err(store_error("job_statuses"))?;
-                    for row in rows {
-                        let id: String = row.try_get("id").map_err(store_error("job_statuses"))?;
-                        let status: String =
-                            row.try_get("status").map_err(store_error("job_statuses"))?;
-                        let scheduled = Scheduled::AlreadyExists {
-                            id: JobId::from_stored(id.clone()),
-                            status: parse_status(&status)?,
-                        };
-                        outcome.insert(id, scheduled);
-                    }
-                }
-                outcome
+            return Ok(jobs
+                .iter()
+                .map(|job| match written.get(job.id.as_str()) {
+                    Some(true) => Scheduled::Inserted(job.id.clone()),
+                    Some(false) => Scheduled::Replaced(job.id.clone()),
+                    // No row came back: the existing job is running and was left alone.
+                    None => Scheduled::Running(job.id.clone()),
+                })
+                .collect());
+        }
+        let inserted: Vec<String> = columns
+            .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(
+                &self.sql.insert_jobs,
+            ))))
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(store_error("insert_jobs"))?;
+        if inserted.len() == jobs.len() {
+            return Ok(jobs
+                .iter()
+                .map(|job| Scheduled::Inserted(job.id.clone()))
+                .collect());
+        }
+        let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
+        let existing: Vec<&str> = jobs
+            .iter()
+            .map(|job| job.id.as_str())
+            .filter(|id| !inserted.contains(id))
+            .collect();
+        let mut statuses: HashMap<String, JobStatus> = HashMap::new();
+        if conflict == ConflictResolution::Raise {
+            let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
+                .bind(&existing)
+                .fetch_all(&mut *connection)
+                .await
+                .map_err(store_error("job_statuses"))?;
+            for row in rows {
+                let id: String = row.try_get("id").map_err(store_error("job_statuses"))?;
+                let status: String = row.try_get("status").map_err(store_error("job_statuses"))?;
+                statuses.insert(id, parse_status(&status)?);
             }
-        };
+        }
         Ok(jobs
             .iter()
-            .map(|job| match outcome.get(job.id.as_str()) {
-                Some(scheduled) => scheduled.clone(),
-                None if conflict == ConflictResolution::Replace => {
-                    Scheduled::Running(job.id.clone())
+            .map(|job| {
+                let id = job.id.clone();
+                if inserted.contains(job.id.as_str()) {
+                    Scheduled::Inserted(id)
+                } else if conflict == ConflictResolution::Ignore {
+                    Scheduled::Kept(id)
+                } else {
+                    // Raise; a conflicting row that vanished before its status was read
+                    // reads as pending.
+                    let status = statuses
+                        .get(job.id.as_str())
+                        .copied()
+                        .unwrap_or(JobStatus::Pending);
+                    Scheduled::AlreadyExists { id, status }
                 }
-                None if conflict == ConflictResolution::Ignore => Scheduled::Kept(job.id.clone()),
-                // Raise, and the conflicting row vanished before its status was read.
-                None => Scheduled::AlreadyExists {
-                    id: job.id.clone(),
-                    status: pgsched_core::JobStatus::Pending,
-                },
             })
             .collect())
     }
 }
 
-/// The column arrays of one batch of jobs.
-struct Columns {
-    names: Vec<String>,
-    payloads: Vec<Vec<u8>>,
+/// The column arrays of one batch of jobs (borrowed from the jobs: no copies of payloads).
+struct Columns<'a> {
+    ids: Vec<&'a str>,
+    names: Vec<&'a str>,
+    payloads: Vec<&'a [u8]>,
     hashes: Vec<Option<i64>>,
     run_at: Vec<Option<DateTime<Utc>>>,
     priorities: Vec<i16>,
@@ -204,11 +202,12 @@ struct Columns {
     timeout_ms: Vec<Option<i64>>,
 }
 
-impl Columns {
-    fn of(jobs: &[&NewJob]) -> Columns {
+impl<'a> Columns<'a> {
+    fn of(jobs: &[&'a NewJob]) -> Columns<'a> {
         Columns {
-            names: jobs.iter().map(|job| job.name.clone()).collect(),
-            payloads: jobs.iter().map(|job| job.payload.clone()).collect(),
+            ids: jobs.iter().map(|job| job.id.as_str()).collect(),
+            names: jobs.iter().map(|job| job.name.as_str()).collect(),
+            payloads: jobs.iter().map(|job| job.payload.as_slice()).collect(),
             hashes: jobs
                 .iter()
                 .map(|job| job.schema_hash.map(hash_to_db))
@@ -227,9 +226,9 @@ impl Columns {
         }
     }
 
-    fn bind<'q, Q: Bindable<'q>>(self, query: Q, ids: Vec<String>) -> Q {
+    fn bind<Q: Bindable<'a>>(self, query: Q) -> Q {
         query
-            .bind_value(ids)
+            .bind_value(self.ids)
             .bind_value(self.names)
             .bind_value(self.payloads)
             .bind_value(self.hashes)
@@ -286,9 +285,15 @@ impl JobStore for PgStore {
         conflict: ConflictResolution,
         batch_size: usize,
     ) -> Result<Vec<Scheduled>> {
+        let batch_size = batch_size.max(1);
+        if jobs.len() <= batch_size {
+            // One statement is atomic on its own: no BEGIN/COMMIT round trips.
+            let mut connection = self.pool.acquire().await.map_err(store_error("acquire"))?;
+            return self.schedule_on(&mut connection, jobs, conflict).await;
+        }
         let mut transaction = self.pool.begin().await.map_err(store_error("begin"))?;
         let mut results = Vec::with_capacity(jobs.len());
-        for batch in jobs.chunks(batch_size.max(1)) {
+        for batch in jobs.chunks(batch_size) {
             results.extend(self.schedule_on(&mut transaction, batch, conflict).await?);
         }
         transaction.commit().await.map_err(store_error("commit"))?;
@@ -417,6 +422,38 @@ impl JobStore for PgStore {
         row.map(JobInfo::try_from).transpose()
     }
 
+    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>> {
+        let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.list_jobs)))
+            .bind(filter.status.map(JobStatus::as_str))
+            .bind(filter.name.as_deref())
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(store_error("list_jobs"))?;
+        rows.into_iter().map(JobInfo::try_from).collect()
+    }
+
+    async fn retry_job(&self, id: &JobId) -> Result<bool> {
+        let retried: Option<String> =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.retry_job)))
+                .bind(id.as_str())
+                .bind(self.schema.channel())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error("retry_job"))?;
+        Ok(retried.is_some())
+    }
+
+    async fn list_workers(&self, seen_within: Duration) -> Result<Vec<WorkerInfo>> {
+        let rows: Vec<WorkerRow> =
+            sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.list_workers)))
+                .bind(to_millis(seen_within))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error("list_workers"))?;
+        Ok(rows.into_iter().map(WorkerInfo::from).collect())
+    }
+
     async fn register_worker(&self, worker: &WorkerRecord) -> Result<()> {
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.register_worker)))
             .bind(&worker.id)
@@ -479,10 +516,11 @@ impl JobStore for PgStore {
     }
 
     async fn periodic_states(&self) -> Result<(DateTime<Utc>, Vec<PeriodicState>)> {
-        let rows: Vec<PeriodicRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_states)))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error("periodic_states"))?;
+        let rows: Vec<PeriodicRow> =
+            sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_states)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error("periodic_states"))?;
         let now = match rows.first() {
             Some(row) => row.db_now,
             None => sqlx::query_scalar("SELECT now()")
@@ -494,39 +532,47 @@ impl JobStore for PgStore {
     }
 
     async fn periodic_state(&self, key: &str) -> Result<Option<PeriodicState>> {
-        let row: Option<PeriodicRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_state)))
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error("periodic_state"))?;
+        let row: Option<PeriodicRow> =
+            sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_state)))
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error("periodic_state"))?;
         Ok(row.map(PeriodicState::from))
     }
 
-    async fn enqueue_periodic(&self, key: &str, window: DateTime<Utc>, job: &NewJob) -> Result<bool> {
-        let inserted: Option<String> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.enqueue_periodic)))
-            .bind(key)
-            .bind(window)
-            .bind(job.id.as_str())
-            .bind(&job.name)
-            .bind(&job.payload)
-            .bind(job.schema_hash.map(hash_to_db))
-            .bind(job.priority.db_value())
-            .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
-            .bind(job.misfire_grace.map(to_millis))
-            .bind(job.timeout.map(to_millis))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error("enqueue_periodic"))?;
+    async fn enqueue_periodic(
+        &self,
+        key: &str,
+        window: DateTime<Utc>,
+        job: &NewJob,
+    ) -> Result<bool> {
+        let inserted: Option<String> =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.enqueue_periodic)))
+                .bind(key)
+                .bind(window)
+                .bind(job.id.as_str())
+                .bind(&job.name)
+                .bind(&job.payload)
+                .bind(job.schema_hash.map(hash_to_db))
+                .bind(job.priority.db_value())
+                .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
+                .bind(job.misfire_grace.map(to_millis))
+                .bind(job.timeout.map(to_millis))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error("enqueue_periodic"))?;
         Ok(inserted.is_some())
     }
 
     async fn set_periodic_enabled(&self, key: &str, enabled: bool) -> Result<bool> {
-        let changed: i64 = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.set_periodic_enabled)))
-            .bind(key)
-            .bind(enabled)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error("set_periodic_enabled"))?;
+        let changed: i64 =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.set_periodic_enabled)))
+                .bind(key)
+                .bind(enabled)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_error("set_periodic_enabled"))?;
         Ok(changed > 0)
     }
 
@@ -535,11 +581,12 @@ impl JobStore for PgStore {
         let mut connection = PgConnection::connect_with(&self.pool.connect_options())
             .await
             .map_err(store_error("try_advisory_lock"))?;
-        let locked: bool = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.try_advisory_lock)))
-            .bind(&lock_key)
-            .fetch_one(&mut connection)
-            .await
-            .map_err(store_error("try_advisory_lock"))?;
+        let locked: bool =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.try_advisory_lock)))
+                .bind(&lock_key)
+                .fetch_one(&mut connection)
+                .await
+                .map_err(store_error("try_advisory_lock"))?;
         if !locked {
             let _ = connection.close().await;
             return Ok(None);
@@ -552,12 +599,13 @@ impl JobStore for PgStore {
     }
 
     async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool> {
-        let won: Option<bool> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.claim_vacuum_turn)))
-            .bind(worker)
-            .bind(to_millis(interval))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error("claim_vacuum_turn"))?;
+        let won: Option<bool> =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.claim_vacuum_turn)))
+                .bind(worker)
+                .bind(to_millis(interval))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error("claim_vacuum_turn"))?;
         Ok(won.is_some())
     }
 
@@ -569,12 +617,16 @@ impl JobStore for PgStore {
         timeout: Duration,
     ) -> Result<u64> {
         let (operation, statement, bound) = match rule {
-            PurgeRule::FinishedBefore(age) => {
-                ("purge_finished", Arc::clone(&self.sql.purge_finished), to_millis(age))
-            }
-            PurgeRule::KeepLast(count) => {
-                ("purge_keep_last", Arc::clone(&self.sql.purge_keep_last), i64::from(count))
-            }
+            PurgeRule::FinishedBefore(age) => (
+                "purge_finished",
+                Arc::clone(&self.sql.purge_finished),
+                to_millis(age),
+            ),
+            PurgeRule::KeepLast(count) => (
+                "purge_keep_last",
+                Arc::clone(&self.sql.purge_keep_last),
+                i64::from(count),
+            ),
         };
         let mut transaction = self.pool.begin().await.map_err(store_error(operation))?;
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.limit_statement)))
@@ -609,19 +661,21 @@ impl JobStore for PgStore {
     }
 
     async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
-        let rows: Vec<VacuumStatsRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.vacuum_stats)))
-            .bind(i32::try_from(days).unwrap_or(i32::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(store_error("vacuum_stats"))?;
+        let rows: Vec<VacuumStatsRow> =
+            sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.vacuum_stats)))
+                .bind(i32::try_from(days).unwrap_or(i32::MAX))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(store_error("vacuum_stats"))?;
         Ok(rows.into_iter().map(VacuumStatsDay::from).collect())
     }
 
     async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
-        let row: VacuumTotalsRow = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.total_vacuum_stats)))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(store_error("total_vacuum_stats"))?;
+        let row: VacuumTotalsRow =
+            sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.total_vacuum_stats)))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(store_error("total_vacuum_stats"))?;
         Ok(row.into())
     }
 

@@ -16,6 +16,7 @@
 //! | `PGSCHED_DEAD_WORKER_AFTER` | silence after which a worker's registration is removed | 120s |
 //! | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded payload | 262144 |
 //! | `PGSCHED_VACUUM_ENABLED` | run retention passes (`true`/`false`) | true |
+//! | `PGSCHED_VACUUM_TRACK_METRICS` | keep per-day retention statistics (`true`/`false`) | false |
 //! | `PGSCHED_VACUUM_INTERVAL` | time between retention passes (all replicas together) | 60m |
 //! | `PGSCHED_PERIODIC_TICK` | how often periodic schedules are checked | 1s |
 //! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true |
@@ -69,6 +70,9 @@ pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Sc
     }
     if let Some(enabled) = parse(&get, "PGSCHED_VACUUM_ENABLED")? {
         worker.vacuum_enabled = enabled;
+    }
+    if let Some(track) = parse(&get, "PGSCHED_VACUUM_TRACK_METRICS")? {
+        worker.vacuum.track_metrics = track;
     }
     for (key, field) in [
         ("PGSCHED_POLL_INTERVAL", &mut worker.poll_interval),

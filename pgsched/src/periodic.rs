@@ -44,8 +44,12 @@ impl Scheduler {
     /// Writes every periodic schedule of this binary to the store (new ones get their
     /// attribute's `enabled`), so management calls work before any worker started.
     async fn register_periodic(&self) -> Result<()> {
-        let registrations: Vec<_> =
-            self.registry()?.periodic().iter().map(Periodic::registration).collect();
+        let registrations: Vec<_> = self
+            .registry()?
+            .periodic()
+            .iter()
+            .map(Periodic::registration)
+            .collect();
         if registrations.is_empty() {
             return Ok(());
         }
@@ -55,7 +59,9 @@ impl Scheduler {
     fn periodic(&self, key: &str) -> Result<&Periodic> {
         self.registry()?
             .periodic_by_key(key)
-            .ok_or_else(|| Error::UnknownPeriodicJob { key: key.to_owned() })
+            .ok_or_else(|| Error::UnknownPeriodicJob {
+                key: key.to_owned(),
+            })
     }
 
     /// Every periodic job of this binary, with its persisted state and next fire time.
@@ -126,7 +132,9 @@ impl Scheduler {
         self.register_periodic().await?;
         let (now, states) = self.store().periodic_states().await?;
         let state = states.into_iter().find(|state| state.key == key);
-        let enabled = state.as_ref().map_or(periodic.definition.enabled, |s| s.enabled);
+        let enabled = state
+            .as_ref()
+            .map_or(periodic.definition.enabled, |s| s.enabled);
         let last_run = match state.as_ref().and_then(|s| s.last_job_id.as_ref()) {
             Some(id) => self.store().job(id).await?,
             None => None,

@@ -4,7 +4,10 @@ use pgsched_core::{Error, Registry, Result};
 
 use crate::scheduler::Scheduler;
 
-/// Runs a worker until SIGINT or SIGTERM, then shuts down gracefully.
+/// Runs a worker until SIGINT or SIGTERM, then shuts down gracefully — or, when the process
+/// was given arguments, runs the admin command line ([`crate::cli`]: `jobs list`, `jobs
+/// enqueue NAME --args JSON`, `periodic list`, …; `--help` lists them) and exits the process
+/// with its exit code.
 ///
 /// Reads `DATABASE_URL` and `PGSCHED_*` (through [`Scheduler::global`]), checks that jobs are
 /// registered, migrates, and runs every `#[job]` linked into the binary. A second signal
@@ -22,10 +25,16 @@ use crate::scheduler::Scheduler;
 /// [`Error::EmptyRegistry`] with no job in the binary, [`Error::Config`] for a bad setting, or a
 /// store error when the database cannot be reached.
 pub async fn run() -> Result<()> {
+    if std::env::args_os().len() > 1 {
+        let code = crate::cli::run_from(std::env::args_os()).await;
+        std::process::exit(i32::from(code));
+    }
     let registry = Registry::from_inventory()?;
     if registry.is_empty() {
         return Err(Error::EmptyRegistry);
     }
+    #[cfg(feature = "prometheus")]
+    install_prometheus_exporter()?;
     let scheduler = Scheduler::global().await?;
     scheduler.start().await?;
     let signal = wait_for_signal().await?;
@@ -36,6 +45,25 @@ pub async fn run() -> Result<()> {
             tracing::warn!(signal = second?, "second signal: stopping without waiting for running jobs");
         }
     }
+    Ok(())
+}
+
+/// With the `prometheus` feature: serves the metrics on `PGSCHED_METRICS_ADDR` (e.g.
+/// `0.0.0.0:9464`), if set.
+#[cfg(feature = "prometheus")]
+fn install_prometheus_exporter() -> Result<()> {
+    const KEY: &str = "PGSCHED_METRICS_ADDR";
+    let Ok(address) = std::env::var(KEY) else {
+        return Ok(());
+    };
+    let address: std::net::SocketAddr = address
+        .parse()
+        .map_err(|error| Error::config(KEY, format!("{address:?}: {error}")))?;
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(address)
+        .install()
+        .map_err(|error| Error::config(KEY, error.to_string()))?;
+    tracing::info!(%address, "serving Prometheus metrics");
     Ok(())
 }
 

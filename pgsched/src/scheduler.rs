@@ -251,6 +251,7 @@ impl Scheduler {
             .store
             .schedule(&sent, conflict, batch_size)
             .await?;
+        Self::record_enqueued(&sent, &results);
         Ok(plan.assemble(&results))
     }
 
@@ -285,6 +286,7 @@ impl Scheduler {
     ) -> Result<JobId> {
         let job = self.prepare(vec![spec])?;
         let mut results = self.inner.store.schedule(&job, conflict, 1).await?;
+        Self::record_enqueued(&job, &results);
         single(&mut results)
     }
 
@@ -300,7 +302,26 @@ impl Scheduler {
             .store
             .schedule_on(connection, &job, conflict)
             .await?;
+        Self::record_enqueued(&job, &results);
         single(&mut results)
+    }
+
+    /// Counts what a schedule call wrote, per job name, and traces it.
+    fn record_enqueued(jobs: &[NewJob], results: &[Scheduled]) {
+        let mut written: Vec<(&str, u64)> = Vec::new();
+        for (job, result) in jobs.iter().zip(results) {
+            if result.is_written() {
+                match written.iter_mut().find(|(name, _)| *name == job.name) {
+                    Some((_, count)) => *count += 1,
+                    None => written.push((&job.name, 1)),
+                }
+            }
+            tracing::debug!(id = %job.id, name = %job.name, run_at = ?job.run_at, priority = %job.priority, ?result, "enqueue");
+        }
+        for (name, count) in written {
+            ::metrics::counter!(pgsched_core::metrics::ENQUEUED, "job" => name.to_owned())
+                .increment(count);
+        }
     }
 
     fn prepare(&self, specs: Vec<JobSpec>) -> Result<Vec<NewJob>> {

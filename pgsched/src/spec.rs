@@ -40,9 +40,24 @@ impl JobSpec {
         at: Option<DateTime<Utc>>,
         args: &A,
     ) -> JobSpec {
+        match encode_args(definition.name, args) {
+            Ok(payload) => JobSpec::encoded(definition, at, payload),
+            Err(error) => JobSpec {
+                request: Err(error.to_string()),
+            },
+        }
+    }
+
+    /// A job of a registered definition with its already encoded arguments (the command
+    /// line's `jobs enqueue`): the definition's name, schema hash and defaults.
+    pub(crate) fn encoded(
+        definition: &'static JobDefinition,
+        at: Option<DateTime<Utc>>,
+        payload: Vec<u8>,
+    ) -> JobSpec {
         let defaults = definition.defaults;
-        let request = encode_args(definition.name, args)
-            .map(|payload| JobRequest {
+        JobSpec {
+            request: Ok(JobRequest {
                 name: definition.name.to_owned(),
                 payload,
                 schema_hash: Some(definition.schema_hash),
@@ -52,9 +67,8 @@ impl JobSpec {
                 job_id: None,
                 misfire_grace: defaults.misfire_grace,
                 timeout: defaults.timeout,
-            })
-            .map_err(|error| error.to_string());
-        JobSpec { request }
+            }),
+        }
     }
 
     /// A job by name with its postcard-encoded arguments. Without

@@ -14,7 +14,11 @@ use sqlx::AssertSqlSafe;
 /// rows get no finish time).
 async fn job(db: &TestDb, id: &str, name: &str, status: &str, age_hours: f64) {
     let mut connection = db.connect().await;
-    let finished = if matches!(status, "pending" | "running") { "NULL" } else { "now() - $4 * interval '1 hour'" };
+    let finished = if matches!(status, "pending" | "running") {
+        "NULL"
+    } else {
+        "now() - $4 * interval '1 hour'"
+    };
     let statement = format!(
         "INSERT INTO \"{}\".jobs (id, name, payload, run_at, status, created_at, finished_at) \
          VALUES ($1, $2, '\\x', now(), $3, now() - $4 * interval '1 hour' - interval '1 hour', {finished})",
@@ -32,10 +36,13 @@ async fn job(db: &TestDb, id: &str, name: &str, status: &str, age_hours: f64) {
 
 async fn remaining(db: &TestDb) -> Vec<String> {
     let mut connection = db.connect().await;
-    sqlx::query_scalar(AssertSqlSafe(format!("SELECT id FROM \"{}\".jobs ORDER BY id", db.schema())))
-        .fetch_all(&mut connection)
-        .await
-        .expect("select")
+    sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT id FROM \"{}\".jobs ORDER BY id",
+        db.schema()
+    )))
+    .fetch_all(&mut connection)
+    .await
+    .expect("select")
 }
 
 async fn scheduler(db: &TestDb, vacuum: VacuumConfig) -> Scheduler {
@@ -62,10 +69,25 @@ async fn default_policies_delete_by_age_since_finishing_and_never_touch_live_job
         job(&db, id, "j", status, hours).await;
     }
     let report = scheduler.run_vacuum().await.expect("vacuum");
-    assert_eq!((report.completed, report.failed, report.cancelled, report.expired), (1, 1, 1, 1));
+    assert_eq!(
+        (
+            report.completed,
+            report.failed,
+            report.cancelled,
+            report.expired
+        ),
+        (1, 1, 1, 1)
+    );
     assert_eq!(
         remaining(&db).await,
-        ["cancelled-new", "completed-new", "expired-new", "failed-new", "pending-ancient", "running-ancient"]
+        [
+            "cancelled-new",
+            "completed-new",
+            "expired-new",
+            "failed-new",
+            "pending-ancient",
+            "running-ancient"
+        ]
     );
     db.drop_schema().await;
 }
@@ -89,10 +111,24 @@ async fn immediate_never_and_keep_last_per_name() {
         job(&db, &format!("b-failed-{i}"), "b", "failed", hours).await;
     }
     let report = scheduler.run_vacuum().await.expect("vacuum");
-    assert_eq!((report.completed, report.failed, report.cancelled, report.expired), (1, 4, 0, 1));
+    assert_eq!(
+        (
+            report.completed,
+            report.failed,
+            report.cancelled,
+            report.expired
+        ),
+        (1, 4, 0, 1)
+    );
     assert_eq!(
         remaining(&db).await,
-        ["a-failed-2", "a-failed-3", "b-failed-2", "b-failed-3", "cancelled-ancient"],
+        [
+            "a-failed-2",
+            "a-failed-3",
+            "b-failed-2",
+            "b-failed-3",
+            "cancelled-ancient"
+        ],
         "the newest two failures of each name are kept"
     );
     db.drop_schema().await;
@@ -101,13 +137,26 @@ async fn immediate_never_and_keep_last_per_name() {
 #[tokio::test]
 async fn deletes_are_bounded_batches() {
     let db = TestDb::new();
-    let scheduler = scheduler(&db, VacuumConfig { completed: VacuumPolicy::immediate(), batch_size: 10, ..VacuumConfig::default() }).await;
+    let scheduler = scheduler(
+        &db,
+        VacuumConfig {
+            completed: VacuumPolicy::immediate(),
+            batch_size: 10,
+            ..VacuumConfig::default()
+        },
+    )
+    .await;
     for i in 0..35 {
         job(&db, &format!("c{i:02}"), "j", "completed", 1.0).await;
     }
     let one = scheduler
         .store()
-        .purge(JobStatus::Completed, PurgeRule::FinishedBefore(Duration::ZERO), 10, Duration::from_secs(5))
+        .purge(
+            JobStatus::Completed,
+            PurgeRule::FinishedBefore(Duration::ZERO),
+            10,
+            Duration::from_secs(5),
+        )
         .await
         .expect("purge");
     assert_eq!(one, 10, "one statement deletes at most its batch");
@@ -139,7 +188,11 @@ async fn concurrent_passes_delete_each_row_once_and_record_stats_once_per_pass()
     .expect("insert");
     let (a, b) = tokio::join!(first.run_vacuum(), second.run_vacuum());
     let (a, b) = (a.expect("vacuum"), b.expect("vacuum"));
-    assert_eq!(a.completed + b.completed, 2000, "every row deleted exactly once: {a:?} {b:?}");
+    assert_eq!(
+        a.completed + b.completed,
+        2000,
+        "every row deleted exactly once: {a:?} {b:?}"
+    );
     assert!(remaining(&db).await.is_empty());
 
     let totals = first.total_vacuum_stats().await.expect("totals");
@@ -161,11 +214,26 @@ async fn one_replica_per_interval_takes_the_retention_turn() {
     let interval = Duration::from_secs(3600);
     let turns = futures_turns(store, interval).await;
     assert_eq!(turns.iter().filter(|won| **won).count(), 1, "{turns:?}");
-    assert!(!store.claim_vacuum_turn("late", interval).await.expect("turn"), "not again within the interval");
-    assert!(store.claim_vacuum_turn("soon", Duration::from_millis(1)).await.expect("turn") || {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        store.claim_vacuum_turn("soon", Duration::from_millis(1)).await.expect("turn")
-    });
+    assert!(
+        !store
+            .claim_vacuum_turn("late", interval)
+            .await
+            .expect("turn"),
+        "not again within the interval"
+    );
+    assert!(
+        store
+            .claim_vacuum_turn("soon", Duration::from_millis(1))
+            .await
+            .expect("turn")
+            || {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                store
+                    .claim_vacuum_turn("soon", Duration::from_millis(1))
+                    .await
+                    .expect("turn")
+            }
+    );
     db.drop_schema().await;
 }
 
@@ -173,7 +241,9 @@ async fn futures_turns(store: &pgsched_pg::PgStore, interval: Duration) -> Vec<b
     let mut handles = Vec::new();
     for i in 0..6 {
         let store = store.clone();
-        handles.push(tokio::spawn(async move { store.claim_vacuum_turn(&format!("w{i}"), interval).await }));
+        handles.push(tokio::spawn(async move {
+            store.claim_vacuum_turn(&format!("w{i}"), interval).await
+        }));
     }
     let mut turns = Vec::new();
     for handle in handles {
@@ -191,10 +261,15 @@ async fn a_worker_runs_retention_on_its_timer() {
         track_metrics: true,
         ..VacuumConfig::default()
     };
-    let scheduler = db.scheduler(|b| b.vacuum(vacuum).state(pgsched_tests::Recorder::default())).await;
+    let scheduler = db
+        .scheduler(|b| b.vacuum(vacuum).state(pgsched_tests::Recorder::default()))
+        .await;
     job(&db, "finished", "j", "completed", 0.0).await;
     scheduler.start().await.expect("worker");
-    pgsched_tests::eventually("the timer's pass", || async { remaining(&db).await.is_empty().then_some(()) }).await;
+    pgsched_tests::eventually("the timer's pass", || async {
+        remaining(&db).await.is_empty().then_some(())
+    })
+    .await;
     let totals = pgsched_tests::eventually("the pass's statistics", || async {
         let totals = scheduler.total_vacuum_stats().await.expect("totals");
         (totals.runs >= 1).then_some(totals)

@@ -46,7 +46,12 @@ async fn locked(ctx: JobContext, rec: State<Recorder>) {
 }
 
 fn window_ms(ctx: &JobContext) -> i64 {
-    ctx.id().as_str().rsplit(':').next().and_then(|ms| ms.parse().ok()).unwrap_or(-1)
+    ctx.id()
+        .as_str()
+        .rsplit(':')
+        .next()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(-1)
 }
 
 fn key_of(scheduler_jobs: &[pgsched::PeriodicJobInfo], job: &str) -> String {
@@ -58,7 +63,12 @@ fn key_of(scheduler_jobs: &[pgsched::PeriodicJobInfo], job: &str) -> String {
 }
 
 async fn worker(db: &TestDb, rec: &Recorder) -> Scheduler {
-    let scheduler = db.scheduler(|b| b.state(rec.clone()).periodic_tick(Duration::from_millis(200))).await;
+    let scheduler = db
+        .scheduler(|b| {
+            b.state(rec.clone())
+                .periodic_tick(Duration::from_millis(200))
+        })
+        .await;
     scheduler.start().await.expect("worker");
     scheduler
 }
@@ -76,8 +86,15 @@ async fn interval_windows_are_aligned_and_run_once_each_across_two_workers() {
 
     let windows = rec.values("every_second");
     let distinct: HashSet<i64> = windows.iter().copied().collect();
-    assert_eq!(distinct.len(), windows.len(), "one run per window: {windows:?}");
-    assert!(windows.iter().all(|w| w % 1000 == 0), "aligned to whole seconds: {windows:?}");
+    assert_eq!(
+        distinct.len(),
+        windows.len(),
+        "one run per window: {windows:?}"
+    );
+    assert!(
+        windows.iter().all(|w| w % 1000 == 0),
+        "aligned to whole seconds: {windows:?}"
+    );
     let mut sorted = windows.clone();
     sorted.sort_unstable();
     assert!(
@@ -115,7 +132,11 @@ async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
     assert!(Utc::now() - at < chrono::Duration::seconds(75));
     let runs = rec.values("every_minute_ny");
     let distinct: HashSet<i64> = runs.iter().copied().collect();
-    assert_eq!(distinct.len(), runs.len(), "each minute at most once: {runs:?}");
+    assert_eq!(
+        distinct.len(),
+        runs.len(),
+        "each minute at most once: {runs:?}"
+    );
     db.drop_schema().await;
 }
 
@@ -125,7 +146,10 @@ async fn enable_disable_trigger_and_status() {
     let rec = Recorder::default();
     let scheduler = worker(&db, &rec).await;
     let jobs = scheduler.periodic_jobs().await.expect("list");
-    let dormant = jobs.iter().find(|info| info.key == "dormant").expect("listed");
+    let dormant = jobs
+        .iter()
+        .find(|info| info.key == "dormant")
+        .expect("listed");
     assert!(!dormant.enabled);
     assert_eq!(dormant.schedule, "every:1000ms");
     assert!(dormant.next_fire.is_some());
@@ -133,27 +157,55 @@ async fn enable_disable_trigger_and_status() {
     assert_eq!(every_key.len(), 16, "derived keys are 16 hex digits");
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(rec.values("dormant").is_empty(), "disabled schedules never run");
+    assert!(
+        rec.values("dormant").is_empty(),
+        "disabled schedules never run"
+    );
 
-    let triggered = scheduler.trigger_periodic_job("dormant").await.expect("trigger");
+    let triggered = scheduler
+        .trigger_periodic_job("dormant")
+        .await
+        .expect("trigger");
     assert!(triggered.as_str().starts_with("manual:dormant:"));
     rec.wait_for("dormant", 1).await;
 
-    assert!(scheduler.enable_periodic_job("dormant").await.expect("enable"));
+    assert!(
+        scheduler
+            .enable_periodic_job("dormant")
+            .await
+            .expect("enable")
+    );
     rec.wait_for("dormant", 3).await;
-    assert!(scheduler.disable_periodic_job("dormant").await.expect("disable"));
+    assert!(
+        scheduler
+            .disable_periodic_job("dormant")
+            .await
+            .expect("disable")
+    );
     tokio::time::sleep(Duration::from_millis(600)).await; // a run already started may finish
     let settled = rec.values("dormant").len();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(rec.values("dormant").len(), settled, "disabling stops the schedule");
+    assert_eq!(
+        rec.values("dormant").len(),
+        settled,
+        "disabling stops the schedule"
+    );
 
-    let status = scheduler.periodic_job_status(&every_key).await.expect("status");
+    let status = scheduler
+        .periodic_job_status(&every_key)
+        .await
+        .expect("status");
     assert!(status.info.enabled);
     assert!(status.last_window.is_some());
     assert!(status.info.next_fire > status.last_window);
     let last_run = eventually("the last window to run", || async {
-        let status = scheduler.periodic_job_status(&every_key).await.expect("status");
-        status.last_run.filter(|job| job.status == JobStatus::Completed)
+        let status = scheduler
+            .periodic_job_status(&every_key)
+            .await
+            .expect("status");
+        status
+            .last_run
+            .filter(|job| job.status == JobStatus::Completed)
     })
     .await;
     assert_eq!(last_run.name, "every_second");
@@ -172,8 +224,14 @@ async fn a_failing_run_does_not_end_the_chain() {
     let scheduler = worker(&db, &rec).await;
     let windows = rec.wait_for("always_failing", 3).await;
     scheduler.shutdown().await.expect("shutdown");
-    assert!(windows.windows(2).all(|pair| pair[1] > pair[0]), "{windows:?}");
-    let status = scheduler.periodic_job_status("always_failing").await.expect("status");
+    assert!(
+        windows.windows(2).all(|pair| pair[1] > pair[0]),
+        "{windows:?}"
+    );
+    let status = scheduler
+        .periodic_job_status("always_failing")
+        .await
+        .expect("status");
     assert!(status.info.enabled);
     db.drop_schema().await;
 }
@@ -194,7 +252,10 @@ async fn an_advisory_locked_run_holds_its_lock_and_a_contended_run_is_skipped_an
     .fetch_one(&mut observer)
     .await
     .expect("pg_locks");
-    assert_eq!(held, 1, "the lock is held, by another connection, while the run is in progress");
+    assert_eq!(
+        held, 1,
+        "the lock is held, by another connection, while the run is in progress"
+    );
 
     // A hostile holder: the next runs cannot get the lock; they are skipped and recorded.
     rec.wait_for("locked_end", 1).await;
@@ -216,8 +277,14 @@ async fn an_advisory_locked_run_holds_its_lock_and_a_contended_run_is_skipped_an
         .expect("query")
     })
     .await;
-    assert!(skipped.starts_with("skipped: the advisory lock of periodic job \"locked\""), "{skipped}");
-    assert!(rec.values("locked_start").len() <= started + 1, "skipped runs do not run");
+    assert!(
+        skipped.starts_with("skipped: the advisory lock of periodic job \"locked\""),
+        "{skipped}"
+    );
+    assert!(
+        rec.values("locked_start").len() <= started + 1,
+        "skipped runs do not run"
+    );
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }
@@ -238,7 +305,11 @@ async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
         let db = db.clone();
         async move {
             let scheduler = db
-                .scheduler(|b| b.state(rec).periodic_tick(Duration::from_millis(200)).vacuum(vacuum))
+                .scheduler(|b| {
+                    b.state(rec)
+                        .periodic_tick(Duration::from_millis(200))
+                        .vacuum(vacuum)
+                })
                 .await;
             scheduler.start().await.expect("worker");
             scheduler
@@ -259,8 +330,15 @@ async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
     let runs = windows.len();
     windows.sort_unstable();
     windows.dedup();
-    assert_eq!(windows.len(), runs, "one run per window although finished runs were deleted");
-    assert!(windows.windows(2).all(|pair| pair[1] - pair[0] == 1000), "{windows:?}");
+    assert_eq!(
+        windows.len(),
+        runs,
+        "one run per window although finished runs were deleted"
+    );
+    assert!(
+        windows.windows(2).all(|pair| pair[1] - pair[0] == 1000),
+        "{windows:?}"
+    );
     println!("immediate retention: {runs} windows, {deleted} finished runs deleted, 0 duplicates");
     db.drop_schema().await;
 }

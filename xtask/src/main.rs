@@ -1,8 +1,8 @@
 //! `cargo xtask`: developer tasks for pgsched.
 //!
 //! - `cargo xtask bench [workload…]`: the benchmarks, printed as `bench <workload> <value>
-//!   <unit>` and `ratio <name> <value>` lines. Run against `DATABASE_URL`, else the server on
-//!   127.0.0.1:5432, else a throwaway cluster.
+//!   <unit>` and `ratio <name> <value>` lines (see `BENCHMARKS.md`). Against `DATABASE_URL`,
+//!   else the server on 127.0.0.1:5432, else a throwaway cluster.
 
 mod bench;
 
@@ -13,9 +13,10 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]).await,
+        Some("bench-worker") if args.len() == 3 => bench::worker::serve(&args[1], &args[2]).await,
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [enqueue_single|enqueue_bulk|drain|latency|ceiling_claim_complete]…"
+                "usage: cargo xtask bench [workload…]\n  workloads: ceiling_insert enqueue_single ceiling_bulk enqueue_bulk ceiling_claim_complete drain drain_4proc drain_history latency peak_rss"
             );
             return ExitCode::from(2);
         }

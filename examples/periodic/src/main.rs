@@ -26,7 +26,11 @@ async fn nightly_backup() {
 /// Every two seconds; windows are aligned to the Unix epoch, so every replica agrees.
 #[periodic(every = "2s", dedup_key = "heartbeat-demo")]
 async fn heartbeat(ctx: JobContext) {
-    println!("  heartbeat window {} (attempt {})", ctx.run_at().format("%H:%M:%S"), ctx.attempt());
+    println!(
+        "  heartbeat window {} (attempt {})",
+        ctx.run_at().format("%H:%M:%S"),
+        ctx.attempt()
+    );
 }
 
 #[tokio::main]
@@ -47,18 +51,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("periodic jobs:");
     for info in scheduler.periodic_jobs().await? {
-        let Some(first) = info.next_fire else { continue };
+        let Some(first) = info.next_fire else {
+            continue;
+        };
         println!(
             "  {:<15} key={} {} priority={} enabled={}",
             info.job_name, info.key, info.schedule, info.priority, info.enabled
         );
-        let zone = info.schedule.rsplit(":tz:").next().and_then(|z| z.parse::<chrono_tz::Tz>().ok());
+        let zone = info
+            .schedule
+            .rsplit(":tz:")
+            .next()
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok());
         let mut next = Some(first);
         for _ in 0..3 {
             let Some(at) = next else { break };
             match zone {
                 Some(zone) if info.schedule.starts_with("cron:") => {
-                    println!("      next: {} UTC = {}", at.format("%a %F %R"), at.with_timezone(&zone).format("%a %F %R %Z"));
+                    println!(
+                        "      next: {} UTC = {}",
+                        at.format("%a %F %R"),
+                        at.with_timezone(&zone).format("%a %F %R %Z")
+                    );
                 }
                 _ => println!("      next: {} UTC", at.format("%a %F %T")),
             }
@@ -68,7 +82,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .and_then(|periodic| periodic.schedule.next_after(at));
         }
     }
-    assert!(scheduler.periodic_jobs().await?.iter().any(|info| info.priority == Priority::High));
+    assert!(
+        scheduler
+            .periodic_jobs()
+            .await?
+            .iter()
+            .any(|info| info.priority == Priority::High)
+    );
 
     println!("running a worker for 5 seconds:");
     scheduler.start().await?;

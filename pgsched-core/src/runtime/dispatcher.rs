@@ -1,104 +1,179 @@
 //! The claim loop: claims due jobs into free slots and starts them.
 //!
-//! It never claims more jobs than it has free slots, so every claimed job starts at once. It
-//! claims again straight away while claims come back full (a backlog), waits for a slot when
-//! all are busy, and otherwise sleeps until a notification, a freed slot after a backlog, or
-//! the poll interval.
+//! It never claims more jobs than it has free slots (a claim reserves its slots before it is
+//! sent), so every claimed job starts at once. While claims come back full (a backlog) it
+//! claims again straight away, with up to [`PIPELINE_DEPTH`] claims in flight so a busy worker
+//! is not limited to one claim per database round trip; it waits for a slot when all are busy,
+//! and otherwise sleeps until a notification, the next due job, or the poll interval.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::executor;
 use super::finisher::Message;
-use crate::store::Release;
+use crate::metrics;
+use crate::store::{ClaimedJob, Release};
 
 /// Backoff after a failed claim: starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
 const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
 /// Shortest idle sleep between claims.
 const MIN_IDLE_WAIT: Duration = Duration::from_millis(10);
+/// Claims in flight at once. A second claim is only sent when it can be a full batch.
+pub(crate) const PIPELINE_DEPTH: usize = 2;
+
+/// A claim on its way: its result, the slots it reserved, what it asked for, when it left.
+type ClaimFuture = Pin<Box<dyn Future<Output = Claim> + Send>>;
+
+struct Claim {
+    result: crate::Result<Vec<ClaimedJob>>,
+    slots: OwnedSemaphorePermit,
+    requested: usize,
+    sent_at: Instant,
+}
 
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
-    let mut backlog = true;
+    let mut claims: FuturesUnordered<ClaimFuture> = FuturesUnordered::new();
+    // A reason to claim: a backlog, a notification, a due job or the poll interval.
+    let mut wanted = true;
+    // A notification arrived after the claims in flight were sent (they may not see its job).
+    let mut woken = false;
     let mut retry_delay = CLAIM_RETRY_MIN;
+    let mut retry_at: Option<Instant> = None;
+    let batch = usize::try_from(shared.config.batch_claim_limit).unwrap_or(usize::MAX);
     loop {
-        if stop.is_cancelled() {
-            return;
-        }
-        if !backlog {
-            let wait = idle_wait(&shared).await;
-            tokio::select! {
-                () = shared.work_available.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-                () = stop.cancelled() => return,
+        let retry_pending = retry_at.is_some_and(|at| Instant::now() < at);
+        while wanted && !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {
+            let free = shared.slots.available_permits();
+            let size = free.min(batch);
+            if size == 0 || (!claims.is_empty() && size < batch) {
+                break;
             }
-        }
-        let free = shared.slots.available_permits();
-        if free == 0 {
-            tokio::select! {
-                () = shared.slot_freed.notified() => {}
-                () = stop.cancelled() => return,
-            }
-            backlog = true;
-            continue;
-        }
-        let limit = u32::try_from(free)
-            .unwrap_or(u32::MAX)
-            .min(shared.config.batch_claim_limit);
-        let sent_at = Instant::now();
-        let claimed = match shared
-            .store
-            .claim(&shared.worker_id, limit, shared.config.lease_duration)
-            .await
-        {
-            Ok(claimed) => {
-                retry_delay = CLAIM_RETRY_MIN;
-                claimed
-            }
-            Err(error) => {
-                tracing::warn!(
-                    retry_in_ms = retry_delay.as_millis() as u64,
-                    "claim failed: {error}"
-                );
-                tokio::select! {
-                    () = tokio::time::sleep(retry_delay) => {}
-                    () = stop.cancelled() => return,
-                }
-                retry_delay = (retry_delay * 2).min(CLAIM_RETRY_MAX);
-                backlog = true;
-                continue;
-            }
-        };
-        backlog = claimed.len() == limit as usize;
-        if !claimed.is_empty() {
-            tracing::debug!(count = claimed.len(), "claimed");
-        }
-        for job in claimed {
-            let abort = shared.leases.insert(&job.lease, sent_at);
-            let permit = if stop.is_cancelled() {
-                None
-            } else {
-                Arc::clone(&shared.slots).try_acquire_owned().ok()
+            let Ok(slots) = Arc::clone(&shared.slots).try_acquire_many_owned(size_u32(size)) else {
+                break;
             };
-            match permit {
-                Some(permit) => {
-                    shared
-                        .tasks
-                        .spawn(executor::execute(Arc::clone(&shared), job, abort, permit));
+            woken = false;
+            claims.push(send_claim(&shared, size, slots));
+        }
+        let idle = claims.is_empty() && !wanted;
+        let retry_in = retry_at
+            .filter(|_| retry_pending)
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        tokio::select! {
+            Some(claim) = claims.next(), if !claims.is_empty() => {
+                let full = claim.result.as_ref().is_ok_and(|jobs| jobs.len() == claim.requested);
+                match claim.result {
+                    Ok(jobs) => {
+                        retry_delay = CLAIM_RETRY_MIN;
+                        retry_at = None;
+                        start(&shared, jobs, claim.slots, claim.sent_at, &stop);
+                    }
+                    Err(error) => {
+                        tracing::warn!(retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
+                        retry_at = Some(Instant::now() + retry_delay);
+                        retry_delay = (retry_delay * 2).min(CLAIM_RETRY_MAX);
+                    }
                 }
-                None => {
-                    // Shutdown began while claiming: give the job back, attempt not consumed.
-                    shared.finisher.send(Message::Release(Release {
-                        lease: job.lease,
-                        refund_attempt: true,
-                    }));
-                }
+                wanted = full || woken || retry_at.is_some();
+            }
+            () = shared.work_available.notified() => {
+                wanted = true;
+                woken = true;
+            }
+            () = shared.slot_freed.notified() => {}
+            // Idle: sleep until the next due job (asking the store is part of the wait, so a
+            // notification interrupts it at once).
+            () = async { tokio::time::sleep(idle_wait(&shared).await).await }, if idle => wanted = true,
+            () = sleep_or_forever(retry_in) => wanted = true,
+            () = stop.cancelled() => break,
+        }
+    }
+    // Claims still in flight at shutdown: give their jobs back, attempts not consumed.
+    while let Some(claim) = claims.next().await {
+        if let Ok(jobs) = claim.result {
+            start(&shared, jobs, claim.slots, claim.sent_at, &stop);
+        }
+    }
+}
+
+fn size_u32(size: usize) -> u32 {
+    u32::try_from(size).unwrap_or(u32::MAX)
+}
+
+fn send_claim(shared: &Arc<Shared>, size: usize, slots: OwnedSemaphorePermit) -> ClaimFuture {
+    let shared = Arc::clone(shared);
+    Box::pin(async move {
+        let sent_at = Instant::now();
+        let result = shared
+            .store
+            .claim(
+                &shared.worker_id,
+                size_u32(size),
+                shared.config.lease_duration,
+            )
+            .await;
+        Claim {
+            result,
+            slots,
+            requested: size,
+            sent_at,
+        }
+    })
+}
+
+async fn sleep_or_forever(duration: Option<Duration>) {
+    match duration {
+        Some(duration) => tokio::time::sleep(duration).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts claimed jobs on the slots their claim reserved (returning the unused ones), or
+/// releases them if shutdown began meanwhile.
+fn start(
+    shared: &Arc<Shared>,
+    jobs: Vec<ClaimedJob>,
+    mut slots: OwnedSemaphorePermit,
+    sent_at: Instant,
+    stop: &CancellationToken,
+) {
+    if !jobs.is_empty() {
+        tracing::debug!(count = jobs.len(), "claimed");
+    }
+    for job in jobs {
+        ::metrics::counter!(metrics::CLAIMED, "job" => job.name.clone()).increment(1);
+        let abort = shared.leases.insert(&job.lease, sent_at);
+        let slot = if stop.is_cancelled() {
+            None
+        } else {
+            slots.split(1)
+        };
+        match slot {
+            Some(slot) => {
+                shared
+                    .tasks
+                    .spawn(executor::execute(Arc::clone(shared), job, abort, slot));
+            }
+            None => {
+                // Shutdown began while claiming: give the job back, attempt not consumed.
+                shared.finisher.send(Message::Release(Release {
+                    lease: job.lease,
+                    refund_attempt: true,
+                }));
             }
         }
     }
+    drop(slots);
+    shared.report_slots();
+    shared.slot_freed.notify_one();
 }
 
 /// How long to sleep without a wake-up: until the earliest pending job is due (so jobs

@@ -15,6 +15,7 @@ use super::finisher::Message;
 use super::leases::{Abort, AbortReason};
 use crate::codec::check_schema;
 use crate::context::{AttemptFacts, JobContext};
+use crate::metrics;
 use crate::outcome::FailureReason;
 use crate::store::{ClaimedJob, Finish, Release};
 
@@ -47,12 +48,18 @@ pub(crate) async fn execute(
         priority = %job.priority,
         queue_lag_ms = u64::try_from(job.queue_lag().as_millis()).unwrap_or(u64::MAX),
     );
+    let lag = job.queue_lag().as_secs_f64();
+    ::metrics::histogram!(metrics::QUEUE_LAG, "job" => job.name.clone()).record(lag);
+    let started = std::time::Instant::now();
     let end = attempt(&shared, &job, &abort)
         .instrument(span.clone())
         .await;
+    ::metrics::histogram!(metrics::DURATION, "job" => job.name.clone())
+        .record(started.elapsed().as_secs_f64());
     // The slot is free as soon as the job's future is done; its outcome is written in the
     // background while the lease stays held.
     drop(permit);
+    shared.report_slots();
     shared.slot_freed.notify_one();
 
     let _entered = span.enter();
@@ -63,6 +70,7 @@ pub(crate) async fn execute(
         }
         AttemptEnd::Skipped(error) => {
             tracing::info!("{error}");
+            ::metrics::counter!(metrics::CANCELLED, "job" => job.name.clone()).increment(1);
             Message::Finish(job.lease, Finish::Cancelled { error })
         }
         AttemptEnd::Abandoned(AbortReason::LeaseLost) => {
@@ -101,10 +109,12 @@ async fn attempt(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd
         _ => None,
     };
     let end = run(shared, job, abort).await;
-    if let Some(lock) = locked {
-        if let Err(error) = lock.release().await {
-            tracing::warn!("releasing the advisory lock failed (closing its connection released it): {error}");
-        }
+    if let Some(lock) = locked
+        && let Err(error) = lock.release().await
+    {
+        tracing::warn!(
+            "releasing the advisory lock failed (closing its connection released it): {error}"
+        );
     }
     end
 }
@@ -169,6 +179,7 @@ fn decide(shared: &Shared, job: &ClaimedJob, result: Result<(), FailureReason>) 
     let reason = match result {
         Ok(()) => {
             tracing::debug!("completed");
+            ::metrics::counter!(metrics::COMPLETED, "job" => job.name.clone()).increment(1);
             return Finish::Completed;
         }
         Err(reason) => reason,
@@ -187,9 +198,13 @@ fn decide(shared: &Shared, job: &ClaimedJob, result: Result<(), FailureReason>) 
             delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
             "attempt failed; retrying: {error}"
         );
+        ::metrics::counter!(metrics::RETRIED, "job" => job.name.clone(), "reason" => reason.kind())
+            .increment(1);
         Finish::Retry { delay, error }
     } else {
         tracing::warn!(reason = reason.kind(), "job failed: {error}");
+        ::metrics::counter!(metrics::FAILED, "job" => job.name.clone(), "reason" => reason.kind())
+            .increment(1);
         Finish::Failed { error }
     }
 }

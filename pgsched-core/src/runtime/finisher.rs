@@ -95,6 +95,7 @@ async fn write(shared: &Shared, batch: Vec<Message>, give_up: &CancellationToken
                 if applied {
                     tracing::trace!(id = %lease.id, ?finish, "outcome written");
                 } else {
+                    ::metrics::counter!(crate::metrics::LEASE_LOST).increment(1);
                     tracing::warn!(
                         id = %lease.id,
                         token = lease.token,

@@ -31,6 +31,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             .leases
             .expire_unrenewed(max_unrenewed, Instant::now());
         for lease in abandoned {
+            ::metrics::counter!(crate::metrics::LEASE_LOST).increment(1);
             tracing::warn!(id = %lease.id, token = lease.token, "lease lost: not renewed in time, attempt abandoned");
         }
     }
@@ -54,6 +55,7 @@ async fn beat(shared: &Shared) {
     match tokio::time::timeout(shared.config.heartbeat_interval, renewal).await {
         Ok(Ok(held)) => {
             for lease in shared.leases.renewed(&leases, &held, sent_at) {
+                ::metrics::counter!(crate::metrics::LEASE_LOST).increment(1);
                 tracing::warn!(id = %lease.id, token = lease.token, "lease lost: another worker or a cancel took the job; attempt abandoned");
             }
         }

@@ -52,6 +52,10 @@ async fn recover(shared: &Shared) {
                 for id in &recovered.failed {
                     tracing::warn!(%id, "recovered: lease expired on its last attempt, job failed");
                 }
+                ::metrics::counter!(crate::metrics::RECOVERED, "outcome" => "requeued")
+                    .increment(recovered.requeued.len() as u64);
+                ::metrics::counter!(crate::metrics::RECOVERED, "outcome" => "failed")
+                    .increment(recovered.failed.len() as u64);
                 let touched = recovered.requeued.len() + recovered.failed.len();
                 if touched > 0 {
                     shared.work_available.notify_one();
@@ -73,6 +77,7 @@ async fn expire(shared: &Shared) {
     for _ in 0..MAX_BATCHES_PER_SWEEP {
         match shared.store.expire_misfired(batch).await {
             Ok(expired) => {
+                ::metrics::counter!(crate::metrics::EXPIRED).increment(expired.len() as u64);
                 for id in &expired {
                     tracing::info!(%id, "expired: not started within its misfire grace");
                 }

@@ -64,6 +64,19 @@ pub struct Worker {
     states: States,
 }
 
+impl Shared {
+    /// Publishes the running and free-slot gauges.
+    fn report_slots(&self) {
+        let free = self.slots.available_permits();
+        #[allow(clippy::cast_precision_loss)] // slot counts are far below 2^52
+        {
+            ::metrics::gauge!(crate::metrics::FREE_SLOTS).set(free as f64);
+            ::metrics::gauge!(crate::metrics::RUNNING)
+                .set(self.config.max_concurrent_jobs.saturating_sub(free) as f64);
+        }
+    }
+}
+
 impl Worker {
     /// A worker that runs the jobs in `registry` from `store`, and enqueues the windows of
     /// its periodic schedules with `schedule_defaults`.
@@ -94,6 +107,7 @@ impl Worker {
         if self.registry.is_empty() {
             return Err(crate::Error::EmptyRegistry);
         }
+        crate::metrics::describe();
         let record = WorkerRecord::for_this_process();
         self.store.register_worker(&record).await?;
         tracing::info!(

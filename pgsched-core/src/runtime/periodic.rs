@@ -33,8 +33,12 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             () = stop.cancelled() => return,
         }
         if !registered {
-            let registrations: Vec<_> =
-                shared.registry.periodic().iter().map(Periodic::registration).collect();
+            let registrations: Vec<_> = shared
+                .registry
+                .periodic()
+                .iter()
+                .map(Periodic::registration)
+                .collect();
             match shared.store.register_periodic(&registrations).await {
                 Ok(()) => registered = true,
                 Err(error) => {
@@ -74,14 +78,22 @@ async fn enqueue_due(
     let grace = periodic.grace(&shared.schedule_defaults);
     let late_limit = grace.unwrap_or(LATE_LIMIT_FOR_NEVER_EXPIRING);
     for _ in 0..MAX_WINDOWS_PER_TICK {
-        let WindowDecision::Enqueue { window, skipped } =
-            decide(&periodic.schedule, last, now, late_limit, shared.config.periodic_tick)
-        else {
+        let WindowDecision::Enqueue { window, skipped } = decide(
+            &periodic.schedule,
+            last,
+            now,
+            late_limit,
+            shared.config.periodic_tick,
+        ) else {
             return;
         };
         let id = JobId::from_stored(periodic.job_id(window));
         let job = periodic.new_job(id, Some(window), &shared.schedule_defaults);
-        match shared.store.enqueue_periodic(&periodic.key, window, &job).await {
+        match shared
+            .store
+            .enqueue_periodic(&periodic.key, window, &job)
+            .await
+        {
             Ok(true) => {
                 if let Some((from, to)) = skipped {
                     tracing::info!(key = %periodic.key, %from, %to, "skipped periodic windows missed while no worker ran");

@@ -25,7 +25,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             _ = ticker.tick() => {}
             () = stop.cancelled() => return,
         }
-        match shared.store.claim_vacuum_turn(&shared.worker_id, config.interval).await {
+        match shared
+            .store
+            .claim_vacuum_turn(&shared.worker_id, config.interval)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => continue,
             Err(error) => {
@@ -39,7 +43,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             () = stop.cancelled() => return,
         };
         match report {
-            Ok(report) if report.total() > 0 => tracing::info!(?report, "retention pass deleted finished jobs"),
+            Ok(report) if report.total() > 0 => {
+                tracing::info!(?report, "retention pass deleted finished jobs")
+            }
             Ok(report) => tracing::debug!(?report, "retention pass"),
             Err(error) => tracing::warn!("retention pass failed: {error}"),
         }

@@ -1,0 +1,48 @@
+//! Operating a queue: list jobs, retry failed ones, see the live workers. What the command
+//! line (`crate::cli`) is built on.
+
+use pgsched_core::store::{JobFilter, JobStore, WorkerInfo};
+use pgsched_core::{JobId, JobInfo, Result};
+
+use crate::scheduler::Scheduler;
+
+impl Scheduler {
+    /// Jobs matching `filter` (status, name, limit), newest first.
+    ///
+    /// ```no_run
+    /// # async fn demo(scheduler: &pgsched::Scheduler) -> pgsched::Result<()> {
+    /// use pgsched::{JobFilter, JobStatus};
+    /// let failed = scheduler
+    ///     .list_jobs(&JobFilter { status: Some(JobStatus::Failed), ..JobFilter::default() })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>> {
+        self.store().list_jobs(filter).await
+    }
+
+    /// Puts a failed or expired job back to pending, due now, with its attempts reset
+    /// (`last_error` stays until the next attempt). False if the job does not exist or is not
+    /// failed or expired.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn retry_job(&self, id: &str) -> Result<bool> {
+        self.store()
+            .retry_job(&JobId::from_stored(id.to_owned()))
+            .await
+    }
+
+    /// The live workers (seen within `dead_worker_after`) and the running jobs each holds.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn workers(&self) -> Result<Vec<WorkerInfo>> {
+        self.store()
+            .list_workers(self.worker_config().dead_worker_after)
+            .await
+    }
+}

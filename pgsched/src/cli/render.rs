@@ -1,0 +1,231 @@
+//! Text and JSON renderings shared by the commands: aligned tables, field lists, times, and a
+//! job as JSON with its arguments decoded through the registry.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use pgsched_core::{JobInfo, Registry};
+use serde_json::{Value, json};
+
+/// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
+pub(super) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (index, cell) in row.iter().enumerate() {
+            if index + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<width$}  ", width = widths[index]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `label  value` lines, values aligned.
+pub(super) fn fields(pairs: &[(&str, String)]) -> String {
+    let width = pairs
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (label, value) in pairs {
+        let _ = writeln!(out, "{label:<width$}  {value}");
+    }
+    out
+}
+
+/// A time for people: RFC 3339 to the second, UTC (`2030-01-01T09:00:00Z`).
+pub(super) fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// An optional time for people (`-` when absent).
+pub(super) fn maybe_time(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(|| "-".to_owned(), time)
+}
+
+/// A time for scripts: RFC 3339 to the millisecond, UTC, or `null`.
+pub(super) fn time_json(at: Option<DateTime<Utc>>) -> Value {
+    at.map_or(Value::Null, |at| {
+        Value::String(at.to_rfc3339_opts(SecondsFormat::Millis, true))
+    })
+}
+
+/// A duration for people (`5m`, `1h 30m`), or `none`.
+pub(super) fn duration(value: Option<Duration>, none: &str) -> String {
+    value.map_or_else(
+        || none.to_owned(),
+        |d| humantime::format_duration(d).to_string(),
+    )
+}
+
+/// A duration for scripts: milliseconds, or `null`.
+pub(super) fn millis_json(value: Option<Duration>) -> Value {
+    value.map_or(Value::Null, |d| {
+        json!(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    })
+}
+
+/// Text on one line, at most `max` characters (`…` marks a cut).
+pub(super) fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() <= max {
+        flat
+    } else {
+        let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
+/// A job's arguments as JSON, decoded by the job's registered definition; the error says why
+/// they cannot be shown (unknown name, another argument schema, undecodable payload).
+pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<Value, String> {
+    let Some(definition) = registry.and_then(|registry| registry.get(&job.name)) else {
+        return Err(format!(
+            "the job name {:?} is unknown to this binary",
+            job.name
+        ));
+    };
+    if let Some(stored) = job.schema_hash
+        && stored != definition.schema_hash
+    {
+        return Err(format!(
+            "the payload was written for another argument list (schema hash {stored:016x}; this binary's {} has {:016x}: {:?})",
+            job.name, definition.schema_hash, definition.schema
+        ));
+    }
+    (definition.args_to_json)(&job.payload).map_err(|error| format!("undecodable payload: {error}"))
+}
+
+/// A job for scripts. Field names are stable: `args` holds the decoded arguments (or `null`,
+/// with `args_error` saying why), `payload_hex` the stored bytes.
+pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
+    let (args, args_error) = match decode_args(job, registry) {
+        Ok(args) => (args, Value::Null),
+        Err(reason) => (Value::Null, Value::String(reason)),
+    };
+    json!({
+        "id": job.id.as_str(),
+        "name": job.name,
+        "status": job.status.as_str(),
+        "priority": job.priority.label(),
+        "attempts": job.attempts,
+        "max_retries": job.max_retries,
+        "run_at": time_json(Some(job.run_at)),
+        "created_at": time_json(Some(job.created_at)),
+        "started_at": time_json(job.started_at),
+        "finished_at": time_json(job.finished_at),
+        "worker_id": job.worker_id,
+        "last_error": job.last_error,
+        "misfire_grace_ms": millis_json(job.misfire_grace),
+        "timeout_ms": millis_json(job.timeout),
+        "schema_hash": job.schema_hash.map(|hash| format!("{hash:016x}")),
+        "args": args,
+        "args_error": args_error,
+        "payload_hex": hex(&job.payload),
+    })
+}
+
+/// A job for people: every field, one per line.
+pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
+    let args = match decode_args(job, registry) {
+        Ok(args) => ("args", args.to_string()),
+        Err(reason) => (
+            "payload",
+            format!("{} (hex; {reason})", or_dash(hex(&job.payload))),
+        ),
+    };
+    fields(&[
+        ("id", job.id.to_string()),
+        ("name", job.name.clone()),
+        ("status", job.status.to_string()),
+        ("priority", job.priority.to_string()),
+        (
+            "attempts",
+            format!("{} (max retries {})", job.attempts, job.max_retries),
+        ),
+        ("run at", time(job.run_at)),
+        ("created at", time(job.created_at)),
+        ("started at", maybe_time(job.started_at)),
+        ("finished at", maybe_time(job.finished_at)),
+        (
+            "worker",
+            job.worker_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "misfire grace",
+            duration(job.misfire_grace, "never expires"),
+        ),
+        ("timeout", duration(job.timeout, "none")),
+        (
+            "last error",
+            job.last_error.clone().unwrap_or_else(|| "-".into()),
+        ),
+        args,
+    ])
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() { "-".into() } else { text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_and_do_not_pad_the_last() {
+        let out = table(
+            &["ID", "NAME", "NOTE"],
+            &[
+                vec!["1".into(), "send_email".into(), "x".into()],
+                vec!["22".into(), "a".into(), String::new()],
+            ],
+        );
+        assert_eq!(out, "ID  NAME        NOTE\n1   send_email  x\n22  a\n");
+    }
+
+    #[test]
+    fn one_line_flattens_and_cuts() {
+        assert_eq!(one_line("a\nb", 10), "a b");
+        assert_eq!(one_line("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn times_and_hex() {
+        let at = DateTime::parse_from_rfc3339("2030-01-01T09:00:00.250Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        assert_eq!(time(at), "2030-01-01T09:00:00Z");
+        assert_eq!(time_json(Some(at)), json!("2030-01-01T09:00:00.250Z"));
+        assert_eq!(hex(&[0, 0xab, 7]), "00ab07");
+        assert_eq!(duration(Some(Duration::from_secs(300)), "never"), "5m");
+        assert_eq!(duration(None, "never"), "never");
+    }
+}

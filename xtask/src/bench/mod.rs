@@ -1,0 +1,123 @@
+//! `cargo xtask bench`: pgsched's workloads and the PostgreSQL ceilings they are compared to,
+//! measured in the same run on the same database.
+//!
+//! Each workload uses a schema of its own (`bench_<workload>`, recreated each run). Output:
+//! one `bench <workload> <value> <unit>` line per figure and `ratio <name> <value>` lines;
+//! progress goes to stderr. Worker processes are this binary started again as
+//! `xtask bench-worker <schema>` (see [`worker`]).
+
+mod ceilings;
+pub(crate) mod worker;
+mod workloads;
+
+use std::error::Error;
+
+use pgsched::Scheduler;
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+pub(crate) type BenchResult<T = ()> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// The figures of one run.
+pub(crate) struct Bench {
+    pub(crate) url: String,
+    figures: Vec<(String, f64)>,
+}
+
+impl Bench {
+    pub(crate) fn report(&mut self, workload: &str, value: f64, unit: &str) {
+        println!("bench {workload} {value:.2} {unit}");
+        self.figures.push((workload.to_owned(), value));
+    }
+
+    fn figure(&self, workload: &str) -> Option<f64> {
+        self.figures
+            .iter()
+            .find(|(name, _)| name == workload)
+            .map(|(_, v)| *v)
+    }
+
+    fn ratio(&self, name: &str, numerator: &str, denominator: &str) {
+        if let (Some(n), Some(d)) = (self.figure(numerator), self.figure(denominator)) {
+            println!("ratio {name} {:.3}", n / d);
+        }
+    }
+
+    /// A migrated scheduler on a freshly recreated schema `schema` (no worker started).
+    pub(crate) async fn fresh_schema(&self, schema: &str) -> BenchResult<Scheduler> {
+        let mut connection = PgConnection::connect(&self.url).await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&mut connection)
+        .await?;
+        connection.close().await?;
+        let scheduler = Scheduler::builder()
+            .url(&self.url)
+            .schema(schema)
+            .build()
+            .await?;
+        scheduler.initialize_db().await?;
+        Ok(scheduler)
+    }
+}
+
+/// Every workload, in run order: (name used to select it, function).
+const WORKLOADS: &[&str] = &[
+    "ceiling_insert",
+    "enqueue_single",
+    "ceiling_bulk",
+    "enqueue_bulk",
+    "ceiling_claim_complete",
+    "drain",
+    "drain_4proc",
+    "drain_history",
+    "latency",
+    "peak_rss",
+];
+
+/// Runs the selected workloads (all when `selected` is empty; a prefix selects several).
+pub(crate) async fn run(selected: &[String]) -> BenchResult {
+    let database = pgsched_devdb::DevDatabase::find_or_start()?;
+    eprintln!(
+        "bench: PostgreSQL {} ({})",
+        database.url(),
+        database.source()
+    );
+    let mut bench = Bench {
+        url: database.url().to_owned(),
+        figures: Vec::new(),
+    };
+    for workload in WORKLOADS {
+        if !(selected.is_empty() || selected.iter().any(|s| workload.starts_with(s.as_str()))) {
+            continue;
+        }
+        eprintln!("bench: {workload}…");
+        match *workload {
+            "ceiling_insert" => ceilings::insert(&mut bench).await?,
+            "enqueue_single" => workloads::enqueue_single(&mut bench).await?,
+            "ceiling_bulk" => ceilings::bulk(&mut bench).await?,
+            "enqueue_bulk" => workloads::enqueue_bulk(&mut bench).await?,
+            "ceiling_claim_complete" => ceilings::claim_complete(&mut bench).await?,
+            "drain" => workloads::drain(&mut bench, 1, "drain").await?,
+            "drain_4proc" => workloads::drain(&mut bench, 4, "drain_4proc").await?,
+            "drain_history" => workloads::drain_history(&mut bench).await?,
+            "latency" => workloads::latency(&mut bench).await?,
+            "peak_rss" => workloads::peak_rss(&mut bench).await?,
+            _ => {}
+        }
+    }
+    bench.ratio(
+        "drain/ceiling_claim_complete",
+        "drain",
+        "ceiling_claim_complete",
+    );
+    bench.ratio(
+        "enqueue_single/ceiling_insert",
+        "enqueue_single",
+        "ceiling_insert",
+    );
+    bench.ratio("enqueue_bulk/ceiling_bulk", "enqueue_bulk", "ceiling_bulk");
+    bench.ratio("drain_4proc/drain", "drain_4proc", "drain");
+    bench.ratio("drain_history/drain", "drain_history", "drain");
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! pgsched's own workloads: enqueue one at a time and in bulk, drain with one and with four
+//! worker processes (and with a large history), enqueue-to-start latency, worker memory.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::Utc;
+use pgsched::{ConflictResolution, Scheduler, State, job};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokio::sync::Notify;
+
+use super::worker::{Workers, bench_noop, peak_rss_mib};
+use super::{Bench, BenchResult};
+
+const ENQUEUE_SINGLE_JOBS: usize = 10_000;
+const ENQUEUE_BULK_JOBS: usize = 100_000;
+const DRAIN_JOBS: usize = 20_000;
+const HISTORY_ROWS: i64 = 1_000_000;
+const RSS_PENDING_ROWS: i64 = 1_000_000;
+const RSS_DRAIN_TIME: Duration = Duration::from_secs(5);
+const LATENCY_JOBS: usize = 500;
+const LATENCY_SPACING: Duration = Duration::from_millis(10);
+/// Drain jobs become due this long after they are written, so insert time and worker start-up
+/// are outside the measurement.
+const DRAIN_LEAD: Duration = Duration::from_secs(2);
+
+pub(crate) async fn enqueue_single(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_enqueue_single").await?;
+    let start = Instant::now();
+    for _ in 0..ENQUEUE_SINGLE_JOBS {
+        bench_noop::enqueue(bench_noop::Args {})
+            .on(&scheduler)
+            .await?;
+    }
+    let rate = ENQUEUE_SINGLE_JOBS as f64 / start.elapsed().as_secs_f64();
+    bench.report("enqueue_single", rate, "jobs/s");
+    Ok(())
+}
+
+pub(crate) async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_enqueue_bulk").await?;
+    let at = Utc::now();
+    let specs: Vec<_> = (0..ENQUEUE_BULK_JOBS)
+        .map(|_| bench_noop::spec(at, bench_noop::Args {}))
+        .collect();
+    let start = Instant::now();
+    let results = scheduler
+        .schedule_bulk(
+            specs,
+            ConflictResolution::Ignore,
+            pgsched::BULK_BATCH_SIZE_DEFAULT,
+        )
+        .await?;
+    let rate = results.len() as f64 / start.elapsed().as_secs_f64();
+    bench.report("enqueue_bulk", rate, "jobs/s");
+    Ok(())
+}
+
+/// Writes `jobs` no-op jobs due `DRAIN_LEAD` from now; returns when they become due.
+async fn fill_due_soon(scheduler: &Scheduler, jobs: usize) -> BenchResult<Instant> {
+    let due = Utc::now() + chrono::Duration::from_std(DRAIN_LEAD)?;
+    let due_local = Instant::now() + DRAIN_LEAD;
+    let specs: Vec<_> = (0..jobs)
+        .map(|_| bench_noop::spec(due, bench_noop::Args {}))
+        .collect();
+    scheduler
+        .schedule_bulk(specs, ConflictResolution::Ignore, 5000)
+        .await?;
+    analyze(scheduler).await?;
+    Ok(due_local)
+}
+
+async fn analyze(scheduler: &Scheduler) -> BenchResult {
+    let mut connection = scheduler.pool().acquire().await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "ANALYZE {}.jobs",
+        scheduler.store().schema().quoted()
+    )))
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// Waits until nothing is pending or running (both probes use partial indexes, so this stays
+/// cheap with a large history); returns when.
+async fn wait_drained(scheduler: &Scheduler) -> BenchResult<Instant> {
+    let done_sql = format!(
+        "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
+            AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'running')",
+        schema = scheduler.store().schema().quoted()
+    );
+    loop {
+        let done: bool = sqlx::query_scalar(AssertSqlSafe(done_sql.clone()))
+            .fetch_one(scheduler.pool())
+            .await?;
+        if done {
+            return Ok(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Ready no-op jobs drained by `processes` worker processes (default settings: 25 concurrent
+/// jobs each): jobs/s from the moment they are due to the last completion.
+pub(crate) async fn drain(bench: &mut Bench, processes: usize, name: &str) -> BenchResult {
+    let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
+    let _workers = Workers::start(&scheduler, &bench.url, processes).await?;
+    let due = fill_due_soon(&scheduler, DRAIN_JOBS).await?;
+    let done = wait_drained(&scheduler).await?;
+    let rate = DRAIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
+    bench.report(name, rate, "jobs/s");
+    Ok(())
+}
+
+/// `drain` with 1,000,000 finished jobs in the table: the claim path must not slow down as
+/// history grows (partial indexes, not scans).
+pub(crate) async fn drain_history(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_drain_history").await?;
+    let mut connection = PgConnection::connect(&bench.url).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {schema}.jobs (id, name, payload, run_at, status, attempts, started_at, finished_at) \
+         SELECT 'h' || g, 'bench_noop', '\\x'::bytea, now() - interval '2 hours', \
+                (ARRAY['completed','completed','completed','failed','cancelled','expired'])[1 + g % 6], \
+                1, now() - interval '1 hour', now() - interval '1 hour' + g * interval '1 microsecond' \
+         FROM generate_series(1, $1) g",
+        schema = scheduler.store().schema().quoted()
+    )))
+    .bind(HISTORY_ROWS)
+    .execute(&mut connection)
+    .await?;
+    connection.close().await?;
+    let _workers = Workers::start(&scheduler, &bench.url, 1).await?;
+    let due = fill_due_soon(&scheduler, DRAIN_JOBS).await?;
+    let done = wait_drained(&scheduler).await?;
+    let rate = DRAIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
+    bench.report("drain_history", rate, "jobs/s");
+    Ok(())
+}
+
+/// A worker process's peak resident memory while it drains with 1,000,000 pending jobs in
+/// the table.
+pub(crate) async fn peak_rss(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_peak_rss").await?;
+    let mut connection = PgConnection::connect(&bench.url).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {schema}.jobs (id, name, payload, schema_hash, run_at) \
+         SELECT 'p' || g, 'bench_noop', '\\x'::bytea, $2, now() - interval '1 second' \
+         FROM generate_series(1, $1) g",
+        schema = scheduler.store().schema().quoted()
+    )))
+    .bind(RSS_PENDING_ROWS)
+    .bind(i64::from_ne_bytes(bench_noop::SCHEMA_HASH.to_ne_bytes()))
+    .execute(&mut connection)
+    .await?;
+    connection.close().await?;
+    analyze(&scheduler).await?;
+    let workers = Workers::start(&scheduler, &bench.url, 1).await?;
+    tokio::time::sleep(RSS_DRAIN_TIME).await;
+    let pid = workers.pids()[0];
+    let peak = peak_rss_mib(pid)?;
+    let drained: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT count(*) FROM {}.jobs WHERE status = 'completed'",
+        scheduler.store().schema().quoted()
+    )))
+    .fetch_one(scheduler.pool())
+    .await?;
+    eprintln!("bench: peak_rss worker drained {drained} jobs in {RSS_DRAIN_TIME:?}");
+    bench.report("peak_rss_mb", peak, "MiB");
+    Ok(())
+}
+
+/// Collects enqueue-to-start latencies of the probe job.
+#[derive(Default)]
+struct Probe {
+    latencies_us: Mutex<Vec<i64>>,
+    changed: Notify,
+}
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The latency probe: records enqueue-to-start time.
+#[job]
+async fn bench_probe(sent_us: i64, probe: State<Arc<Probe>>) {
+    let latency = now_micros() - sent_us;
+    probe
+        .latencies_us
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(latency);
+    probe.changed.notify_waiters();
+}
+
+/// 500 jobs scheduled for now, one every 10 ms, into an idle running worker (in this
+/// process): milliseconds from before the enqueue call to the job's first instruction.
+pub(crate) async fn latency(bench: &mut Bench) -> BenchResult {
+    bench.fresh_schema("bench_latency").await?;
+    let probe = Arc::new(Probe::default());
+    let scheduler = Scheduler::builder()
+        .url(&bench.url)
+        .schema("bench_latency")
+        .state(Arc::clone(&probe))
+        .build()
+        .await?;
+    scheduler.start().await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut ticker = tokio::time::interval(LATENCY_SPACING);
+    for _ in 0..LATENCY_JOBS {
+        ticker.tick().await;
+        bench_probe::enqueue(bench_probe::Args {
+            sent_us: now_micros(),
+        })
+        .on(&scheduler)
+        .await?;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut latencies = loop {
+        let changed = probe.changed.notified();
+        let latencies = probe
+            .latencies_us
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if latencies.len() >= LATENCY_JOBS || Instant::now() > deadline {
+            break latencies;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(50), changed).await;
+    };
+    scheduler.shutdown().await?;
+    if latencies.len() < LATENCY_JOBS {
+        return Err(format!("only {} of {LATENCY_JOBS} probes ran", latencies.len()).into());
+    }
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[index] as f64 / 1000.0
+    };
+    bench.report("latency_p50", percentile(0.50), "ms");
+    bench.report("latency_p99", percentile(0.99), "ms");
+    Ok(())
+}
