@@ -2,7 +2,7 @@
 //! line (`crate::cli`) is built on.
 
 use pgsched_core::store::{JobFilter, JobStore, WorkerInfo};
-use pgsched_core::{JobId, JobInfo, Result};
+use pgsched_core::{JobInfo, Result};
 
 use crate::scheduler::Scheduler;
 
@@ -31,9 +31,10 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn retry_job(&self, id: &str) -> Result<bool> {
-        self.store()
-            .retry_job(&JobId::from_stored(id.to_owned()))
-            .await
+        match crate::scheduler::existing_id(id) {
+            Some(id) => self.store().retry_job(&id).await,
+            None => Ok(false),
+        }
     }
 
     /// The live workers (seen within `dead_worker_after`) and the running jobs each holds.

@@ -337,10 +337,10 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn cancel_job(&self, id: &str) -> Result<bool> {
-        self.inner
-            .store
-            .cancel(&JobId::from_stored(id.to_owned()))
-            .await
+        match existing_id(id) {
+            Some(id) => self.inner.store.cancel(&id).await,
+            None => Ok(false),
+        }
     }
 
     /// One job: status, priority, attempts, due time, last error, timestamps.
@@ -348,10 +348,10 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn job(&self, id: &str) -> Result<Option<JobInfo>> {
-        self.inner
-            .store
-            .job(&JobId::from_stored(id.to_owned()))
-            .await
+        match existing_id(id) {
+            Some(id) => self.inner.store.job(&id).await,
+            None => Ok(None),
+        }
     }
 }
 
@@ -383,6 +383,12 @@ impl Scheduler {
     pub async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
         self.store().total_vacuum_stats().await
     }
+}
+
+/// An id that could belong to a job: one that [`JobId::new`] refuses (empty, too long, NUL)
+/// can never have been written, so looking it up is answered without the database.
+pub(crate) fn existing_id(id: &str) -> Option<JobId> {
+    JobId::new(id).ok()
 }
 
 fn single(results: &mut Vec<Scheduled>) -> Result<JobId> {

@@ -63,6 +63,7 @@ pub(crate) async fn execute(
     shared.slot_freed.notify_one();
 
     let _entered = span.enter();
+    let token = job.lease.token;
     let message = match end {
         AttemptEnd::Finished(result) => {
             let finish = decide(&shared, &job, result);
@@ -85,6 +86,7 @@ pub(crate) async fn execute(
             })
         }
     };
+    shared.leases.finishing(token);
     shared.finisher.send(message);
 }
 
@@ -146,7 +148,9 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
     tracing::debug!("attempt started");
     let guarded = AssertUnwindSafe(future).catch_unwind();
     let limited = async {
-        match job.timeout {
+        // The timeout stored with the job, else the job's attribute (a job scheduled by name
+        // carries none of its own).
+        match job.timeout.or(definition.defaults.timeout) {
             Some(limit) => tokio::time::timeout(limit, guarded)
                 .await
                 .map_err(|_| FailureReason::Timeout(limit)),
@@ -190,7 +194,7 @@ fn decide(shared: &Shared, job: &ClaimedJob, result: Result<(), FailureReason>) 
             .max(shared.config.unknown_job_attempts.saturating_sub(1)),
         _ => job.max_retries,
     };
-    let error = reason.to_string();
+    let error = storable_error(&reason);
     if reason.is_retryable() && job.attempt <= retries_allowed {
         let delay = shared.config.retry.delay(job.attempt);
         tracing::info!(
@@ -209,6 +213,24 @@ fn decide(shared: &Shared, job: &ClaimedJob, result: Result<(), FailureReason>) 
     }
 }
 
+/// Longest `last_error` written, in bytes (errors can carry whole payloads or backtraces).
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// `last_error` text PostgreSQL accepts: no NUL (text cannot hold it), at most
+/// [`MAX_ERROR_BYTES`], cut on a character boundary.
+fn storable_error(reason: &FailureReason) -> String {
+    let mut text = reason.to_string().replace('\0', "\\0");
+    if text.len() > MAX_ERROR_BYTES {
+        let mut end = MAX_ERROR_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(" …(truncated)");
+    }
+    text
+}
+
 /// The text of a panic payload (`panic!("…")` gives a `&str` or a `String`).
 fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
@@ -223,6 +245,14 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_errors_have_no_nul_and_are_bounded() {
+        let text = storable_error(&FailureReason::Error("a\0b".into()));
+        assert_eq!(text, "error: a\\0b");
+        let long = storable_error(&FailureReason::Panic("é".repeat(40_000)));
+        assert!(long.len() <= MAX_ERROR_BYTES + 20 && long.ends_with("(truncated)"));
+    }
 
     #[test]
     fn panic_payloads_become_text() {

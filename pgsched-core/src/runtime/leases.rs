@@ -52,6 +52,9 @@ struct Held {
     /// in the database runs at least `lease_duration` from then.
     renewed_at: Instant,
     abort: Arc<Abort>,
+    /// The attempt ended and its outcome is queued for writing: once written, the lease is
+    /// gone from the database, so a renewal that misses it is not a lost lease.
+    finishing: bool,
 }
 
 /// Leases held by this worker, keyed by token.
@@ -77,9 +80,17 @@ impl LeaseTable {
                 id: lease.id.clone(),
                 renewed_at: claimed_at,
                 abort: Arc::clone(&abort),
+                finishing: false,
             },
         );
         abort
+    }
+
+    /// Marks a lease whose outcome is queued for writing (see [`Held::finishing`]).
+    pub(crate) fn finishing(&self, token: i64) {
+        if let Some(held) = self.lock().get_mut(&token) {
+            held.finishing = true;
+        }
     }
 
     pub(crate) fn remove(&self, token: i64) {
@@ -111,9 +122,14 @@ impl LeaseTable {
                 if let Some(entry) = table.get_mut(&lease.token) {
                     entry.renewed_at = sent_at;
                 }
-            } else if let Some(entry) = table.remove(&lease.token) {
-                entry.abort.trigger(AbortReason::LeaseLost);
-                lost.push(lease.clone());
+            } else if table
+                .get(&lease.token)
+                .is_some_and(|entry| !entry.finishing)
+            {
+                if let Some(entry) = table.remove(&lease.token) {
+                    entry.abort.trigger(AbortReason::LeaseLost);
+                    lost.push(lease.clone());
+                }
             }
         }
         lost
@@ -170,6 +186,17 @@ mod tests {
         assert!(lost.token().is_cancelled());
         assert_eq!(lost.reason(), AbortReason::LeaseLost);
         assert_eq!(table.snapshot(), [lease(1)]);
+    }
+
+    #[test]
+    fn a_lease_whose_outcome_is_being_written_is_not_reported_lost() {
+        let table = LeaseTable::default();
+        let start = Instant::now();
+        let abort = table.insert(&lease(1), start);
+        table.finishing(1);
+        assert!(table.renewed(&[lease(1)], &[], start).is_empty());
+        assert!(!abort.token().is_cancelled());
+        assert_eq!(table.len(), 1, "the finisher removes it once written");
     }
 
     #[test]

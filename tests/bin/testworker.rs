@@ -1,0 +1,218 @@
+//! `pgsched-testworker`: a real worker process for the chaos tests (`tests/chaos`).
+//!
+//! It runs pgsched's worker over one schema until SIGTERM or SIGINT, then shuts down
+//! gracefully and exits 0. Every setting comes from `--name=value` arguments or, failing that,
+//! from `TESTWORKER_<NAME>` environment variables (durations in milliseconds):
+//!
+//! | setting | meaning | default |
+//! |---|---|---|
+//! | `database_url` (or `DATABASE_URL`) | PostgreSQL URL | required |
+//! | `schema` | pgsched schema, which also holds the oracle table `effects` | required |
+//! | `concurrency` | `max_concurrent_jobs` | 8 |
+//! | `batch` | `batch_claim_limit` | 16 |
+//! | `pool_size` | main pool connections | 4 |
+//! | `oracle_pool_size` | connections of the pool the jobs write `effects` with | 2 |
+//! | `lease_ms`, `heartbeat_ms`, `sweep_ms`, `poll_ms`, `grace_ms` | timings | 3000, 1000, 1000, 500, 5000 |
+//! | `retry_initial_ms`, `retry_max_ms` | retry backoff (factor 2, no jitter) | 50, 200 |
+//! | `unknown_job_attempts` | attempts of an unknown job name | 2 |
+//! | `lost_lease_retries` | retries after a lost lease | 2 |
+//! | `listen` | LISTEN/NOTIFY wake-ups | true |
+//!
+//! Jobs: `work(key, millis)` records one row per attempt in `<schema>.effects` (the test
+//! oracle), on its own autocommit connection: inserted at the start, `t_end` set at the end, so
+//! an attempt that was killed leaves `t_end` NULL. `panics`, `hangs` and `fails` are poison.
+//! Logs go to stderr (`RUST_LOG`, default `info`), without colours, so tests can grep them.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use pgsched::{JobContext, RetryPolicy, Scheduler, State, job};
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio::signal::unix::{SignalKind, signal};
+
+/// How long a job keeps retrying an oracle write while the database is away.
+const ORACLE_PATIENCE: Duration = Duration::from_secs(20);
+
+/// The unit of work of the chaos tests: records its attempt in `effects`, sleeps `millis`,
+/// records its end. With `millis == 0` one statement records both.
+#[job]
+async fn work(
+    key: String,
+    millis: u64,
+    ctx: JobContext,
+    oracle: State<PgPool>,
+) -> Result<(), String> {
+    let attempt = i32::try_from(ctx.attempt()).unwrap_or(i32::MAX);
+    let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+    let done_at_once = millis == 0;
+    let row: i64 = with_patience("effects insert", || {
+        sqlx::query_scalar(
+            "INSERT INTO effects (job_id, attempt, lease_token, pid, key, t_end) \
+             VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN clock_timestamp() END) RETURNING id",
+        )
+        .bind(ctx.id().as_str())
+        .bind(attempt)
+        .bind(ctx.lease_token())
+        .bind(pid)
+        .bind(key.as_bytes())
+        .bind(done_at_once)
+        .fetch_one(&*oracle)
+    })
+    .await?;
+    if done_at_once {
+        return Ok(());
+    }
+    tokio::time::sleep(Duration::from_millis(millis)).await;
+    with_patience("effects update", || {
+        sqlx::query("UPDATE effects SET t_end = clock_timestamp() WHERE id = $1")
+            .bind(row)
+            .execute(&*oracle)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Poison: panics on every attempt.
+#[job]
+async fn panics() {
+    panic!("poisoned on purpose");
+}
+
+/// Poison: ignores cancellation and sleeps far past its 1 s timeout.
+#[job(timeout = "1s")]
+async fn hangs() {
+    tokio::time::sleep(Duration::from_secs(60)).await;
+}
+
+/// Poison: fails with `msg` on every attempt.
+#[job]
+async fn fails(msg: String) -> Result<(), String> {
+    Err(msg)
+}
+
+/// Retries a database call for up to [`ORACLE_PATIENCE`] (PostgreSQL may be restarting).
+async fn with_patience<T, F, Fut>(what: &str, mut call: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, sqlx::Error>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) if start.elapsed() < ORACLE_PATIENCE => {
+                eprintln!("testworker: {what} failed, retrying: {error}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+            Err(error) => return Err(format!("{what} failed: {error}")),
+        }
+    }
+}
+
+/// `--name=value` from the arguments, else `TESTWORKER_<NAME>` from the environment.
+fn setting(name: &str) -> Option<String> {
+    let flag = format!("--{name}=");
+    std::env::args()
+        .skip(1)
+        .find_map(|arg| arg.strip_prefix(&flag).map(str::to_owned))
+        .or_else(|| std::env::var(format!("TESTWORKER_{}", name.to_ascii_uppercase())).ok())
+}
+
+fn number(name: &str, default: u64) -> Result<u64, String> {
+    match setting(name) {
+        Some(value) => value
+            .parse()
+            .map_err(|error| format!("{name}={value:?}: {error}")),
+        None => Ok(default),
+    }
+}
+
+fn millis(name: &str, default: u64) -> Result<Duration, String> {
+    number(name, default).map(Duration::from_millis)
+}
+
+fn small(name: &str, default: u64) -> Result<u32, String> {
+    u32::try_from(number(name, default)?).map_err(|error| format!("{name}: {error}"))
+}
+
+async fn run() -> Result<(), String> {
+    let url = setting("database_url")
+        .or_else(|| std::env::var("DATABASE_URL").ok())
+        .ok_or("no database: pass --database_url=… or set DATABASE_URL")?;
+    let schema = setting("schema").ok_or("no schema: pass --schema=…")?;
+    let listen = setting("listen").is_none_or(|value| value != "false");
+
+    // Register for the signals before the worker starts, so an early SIGTERM is not fatal.
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+
+    let options: PgConnectOptions = url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let oracle = PgPoolOptions::new()
+        .max_connections(small("oracle_pool_size", 2)?)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(options.options([("search_path", schema.as_str())]));
+
+    let scheduler = Scheduler::builder()
+        .url(url)
+        .schema(schema.clone())
+        .pool_size(small("pool_size", 4)?)
+        .max_concurrent_jobs(usize::try_from(number("concurrency", 8)?).unwrap_or(8))
+        .batch_claim_limit(small("batch", 16)?)
+        .lease_duration(millis("lease_ms", 3000)?)
+        .heartbeat_interval(millis("heartbeat_ms", 1000)?)
+        .sweep_interval(millis("sweep_ms", 1000)?)
+        .poll_interval(millis("poll_ms", 500)?)
+        .shutdown_grace(millis("grace_ms", 5000)?)
+        .retry_policy(RetryPolicy {
+            initial: millis("retry_initial_ms", 50)?,
+            factor: 2.0,
+            max: millis("retry_max_ms", 200)?,
+            jitter: 0.0,
+        })
+        .unknown_job_attempts(small("unknown_job_attempts", 2)?)
+        .lost_lease_retries(small("lost_lease_retries", 2)?)
+        .listen(listen)
+        .state(oracle)
+        .build()
+        .await
+        .map_err(|e| format!("build: {e}"))?;
+    scheduler.start().await.map_err(|e| format!("start: {e}"))?;
+    eprintln!(
+        "testworker ready: pid {} schema {schema}",
+        std::process::id()
+    );
+
+    let signal = tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    };
+    eprintln!("testworker: {signal} received, shutting down");
+    let report = scheduler
+        .shutdown()
+        .await
+        .map_err(|e| format!("shutdown: {e}"))?;
+    eprintln!("testworker: shutdown done: {report:?}");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("testworker: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
