@@ -125,11 +125,10 @@ impl LeaseTable {
             } else if table
                 .get(&lease.token)
                 .is_some_and(|entry| !entry.finishing)
+                && let Some(entry) = table.remove(&lease.token)
             {
-                if let Some(entry) = table.remove(&lease.token) {
-                    entry.abort.trigger(AbortReason::LeaseLost);
-                    lost.push(lease.clone());
-                }
+                entry.abort.trigger(AbortReason::LeaseLost);
+                lost.push(lease.clone());
             }
         }
         lost
