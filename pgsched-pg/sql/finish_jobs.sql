@@ -1,6 +1,9 @@
 -- finish: write many attempt outcomes at once. Each row is fenced by its lease token: a
 -- worker that lost its lease (recovered, cancelled, replaced) changes nothing, and its token
--- is missing from the result.
+-- is missing from the result. A lease token is set only while a job is running (every
+-- statement that ends or undoes a claim clears it), so the token alone is the fence; not
+-- naming status keeps the planner on primary-key lookups instead of walking the (churning)
+-- partial index of running jobs.
 -- status 'pending' is a retry: due again after delay_ms by the database clock.
 UPDATE __SCHEMA__.jobs AS j
    SET status = d.status,
@@ -14,5 +17,4 @@ UPDATE __SCHEMA__.jobs AS j
        AS d(id, token, status, delay_ms, error)
  WHERE j.id = d.id
    AND j.lease_token = d.token
-   AND j.status = 'running'
 RETURNING d.token

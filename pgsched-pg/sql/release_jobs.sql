@@ -10,7 +10,6 @@ WITH released AS (
       FROM unnest($1::text[], $2::int8[], $3::bool[]) AS d(id, token, refund)
      WHERE j.id = d.id
        AND j.lease_token = d.token
-       AND j.status = 'running'
     RETURNING j.id
 )
 SELECT count(*) AS released, pg_notify($4, '') IS NULL AS notified FROM released

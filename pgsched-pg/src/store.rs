@@ -60,6 +60,7 @@ impl PgStore {
         let heartbeat_pool = PgPoolOptions::new()
             .max_connections(HEARTBEAT_POOL_SIZE)
             .min_connections(0)
+            .test_before_acquire(false)
             .connect_lazy_with((*pool.connect_options()).clone());
         PgStore {
             sql: Arc::new(Statements::render(&schema)),
@@ -135,25 +136,15 @@ impl PgStore {
                 })
                 .collect());
         }
-        let inserted: Vec<String> = columns
-            .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(
-                &self.sql.insert_jobs,
-            ))))
+        let existing: Vec<String> = columns
+            .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_jobs))))
             .fetch_all(&mut *connection)
             .await
             .map_err(store_error("insert_jobs"))?;
-        if inserted.len() == jobs.len() {
-            return Ok(jobs
-                .iter()
-                .map(|job| Scheduled::Inserted(job.id.clone()))
-                .collect());
+        if existing.is_empty() {
+            return Ok(jobs.iter().map(|job| Scheduled::Inserted(job.id.clone())).collect());
         }
-        let inserted: HashSet<&str> = inserted.iter().map(String::as_str).collect();
-        let existing: Vec<&str> = jobs
-            .iter()
-            .map(|job| job.id.as_str())
-            .filter(|id| !inserted.contains(id))
-            .collect();
+        let not_inserted: HashSet<&str> = existing.iter().map(String::as_str).collect();
         let mut statuses: HashMap<String, JobStatus> = HashMap::new();
         if conflict == ConflictResolution::Raise {
             let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
@@ -171,7 +162,7 @@ impl PgStore {
             .iter()
             .map(|job| {
                 let id = job.id.clone();
-                if inserted.contains(job.id.as_str()) {
+                if !not_inserted.contains(job.id.as_str()) {
                     Scheduled::Inserted(id)
                 } else if conflict == ConflictResolution::Ignore {
                     Scheduled::Kept(id)
