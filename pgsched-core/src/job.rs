@@ -239,6 +239,9 @@ impl From<Duration> for MisfireGrace {
 pub struct NewJob {
     /// Its id.
     pub id: JobId,
+    /// Whether the id was generated for this job (a UUIDv7): no other job can have it, so it
+    /// is written without a conflict check.
+    pub fresh_id: bool,
     /// The registered job name that will run it.
     pub name: String,
     /// The postcard-encoded arguments.

@@ -177,6 +177,7 @@ impl Periodic {
         let definition = self.definition.job;
         NewJob {
             id,
+            fresh_id: false,
             name: definition.name.to_owned(),
             // A periodic job has no arguments: its `Args` is an empty struct, zero bytes.
             payload: Vec::new(),

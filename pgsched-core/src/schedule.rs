@@ -54,12 +54,14 @@ impl JobRequest {
                 limit: defaults.max_payload_bytes,
             });
         }
+        let fresh_id = self.job_id.is_none();
         let id = match self.job_id {
             Some(id) => JobId::new(id)?,
             None => JobId::generate(),
         };
         Ok(NewJob {
             id,
+            fresh_id,
             name: self.name,
             payload: self.payload,
             schema_hash: self.schema_hash,

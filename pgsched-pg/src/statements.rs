@@ -38,6 +38,9 @@ macro_rules! statements {
 
 statements!(
     insert_jobs,
+    insert_job,
+    insert_new_jobs,
+    insert_new_job,
     upsert_jobs,
     job_statuses,
     claim_jobs,

@@ -105,44 +105,116 @@ impl PgStore {
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
-        // Rows are written in id order so concurrent bulk writers lock them in the same order
-        // (no deadlocks); results are matched back to the input by id.
-        let mut order: Vec<&NewJob> = jobs.iter().collect();
-        order.sort_by(|a, b| a.id.cmp(&b.id));
-        let columns = Columns::of(&order);
-        if conflict == ConflictResolution::Replace {
-            let rows = columns
-                .bind(sqlx::query(AssertSqlSafe(Arc::clone(
-                    &self.sql.upsert_jobs,
-                ))))
-                .fetch_all(&mut *connection)
-                .await
-                .map_err(store_error("upsert_jobs"))?;
-            let mut written: HashMap<String, bool> = HashMap::with_capacity(rows.len());
-            for row in rows {
-                let id: String = row.try_get("id").map_err(store_error("upsert_jobs"))?;
-                let inserted: bool = row
-                    .try_get("inserted")
-                    .map_err(store_error("upsert_jobs"))?;
-                written.insert(id, inserted);
+        let (fresh, chosen): (Vec<&NewJob>, Vec<&NewJob>) =
+            jobs.iter().partition(|job| job.fresh_id);
+        self.insert_new(connection, &fresh).await?;
+        let mut results: HashMap<&str, Scheduled> = if chosen.is_empty() {
+            HashMap::new()
+        } else if conflict == ConflictResolution::Replace {
+            self.upsert(connection, &chosen).await?
+        } else {
+            let existing: Vec<String> = if let [job] = chosen.as_slice() {
+                self.insert_one(connection, job).await?
+            } else {
+                Columns::of(&chosen)
+                    .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(
+                        &self.sql.insert_jobs,
+                    ))))
+                    .fetch_all(&mut *connection)
+                    .await
+                    .map_err(store_error("insert_jobs"))?
+            };
+            self.conflicts(connection, &chosen, conflict, &existing)
+                .await?
+        };
+        Ok(jobs
+            .iter()
+            .map(|job| {
+                results
+                    .remove(job.id.as_str())
+                    .unwrap_or_else(|| Scheduled::Inserted(job.id.clone()))
+            })
+            .collect())
+    }
+
+    /// Inserts jobs whose ids were generated for them: no conflict is possible.
+    async fn insert_new(&self, connection: &mut PgConnection, jobs: &[&NewJob]) -> Result<()> {
+        match jobs {
+            [] => Ok(()),
+            [job] => {
+                sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.insert_new_job)))
+                    .bind(job.id.as_str())
+                    .bind(&job.name)
+                    .bind(&job.payload)
+                    .bind(job.schema_hash.map(hash_to_db))
+                    .bind(job.run_at)
+                    .bind(job.priority.db_value())
+                    .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
+                    .bind(job.misfire_grace.map(to_millis))
+                    .bind(job.timeout.map(to_millis))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(store_error("insert_new_job"))?;
+                Ok(())
             }
-            return Ok(jobs
-                .iter()
-                .map(|job| match written.get(job.id.as_str()) {
+            _ => {
+                Columns::of(jobs)
+                    .bind(sqlx::query(AssertSqlSafe(Arc::clone(
+                        &self.sql.insert_new_jobs,
+                    ))))
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(store_error("insert_new_jobs"))?;
+                Ok(())
+            }
+        }
+    }
+
+    /// `Replace`: inserts new jobs and rewrites existing ones that are not running.
+    async fn upsert<'j>(
+        &self,
+        connection: &mut PgConnection,
+        jobs: &[&'j NewJob],
+    ) -> Result<HashMap<&'j str, Scheduled>> {
+        let rows = Columns::of(jobs)
+            .bind(sqlx::query(AssertSqlSafe(Arc::clone(
+                &self.sql.upsert_jobs,
+            ))))
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(store_error("upsert_jobs"))?;
+        let mut written: HashMap<String, bool> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id").map_err(store_error("upsert_jobs"))?;
+            let inserted: bool = row
+                .try_get("inserted")
+                .map_err(store_error("upsert_jobs"))?;
+            written.insert(id, inserted);
+        }
+        Ok(jobs
+            .iter()
+            .map(|job| {
+                let result = match written.get(job.id.as_str()) {
                     Some(true) => Scheduled::Inserted(job.id.clone()),
                     Some(false) => Scheduled::Replaced(job.id.clone()),
                     // No row came back: the existing job is running and was left alone.
                     None => Scheduled::Running(job.id.clone()),
-                })
-                .collect());
-        }
-        let existing: Vec<String> = columns
-            .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_jobs))))
-            .fetch_all(&mut *connection)
-            .await
-            .map_err(store_error("insert_jobs"))?;
+                };
+                (job.id.as_str(), result)
+            })
+            .collect())
+    }
+
+    /// Turns the ids a Raise/Ignore insert did not write into per-job results.
+    async fn conflicts<'j>(
+        &self,
+        connection: &mut PgConnection,
+        jobs: &[&'j NewJob],
+        conflict: ConflictResolution,
+        existing: &[String],
+    ) -> Result<HashMap<&'j str, Scheduled>> {
         if existing.is_empty() {
-            return Ok(jobs.iter().map(|job| Scheduled::Inserted(job.id.clone())).collect());
+            return Ok(HashMap::new());
         }
         let not_inserted: HashSet<&str> = existing.iter().map(String::as_str).collect();
         let mut statuses: HashMap<String, JobStatus> = HashMap::new();
@@ -162,7 +234,7 @@ impl PgStore {
             .iter()
             .map(|job| {
                 let id = job.id.clone();
-                if !not_inserted.contains(job.id.as_str()) {
+                let result = if !not_inserted.contains(job.id.as_str()) {
                     Scheduled::Inserted(id)
                 } else if conflict == ConflictResolution::Ignore {
                     Scheduled::Kept(id)
@@ -174,9 +246,35 @@ impl PgStore {
                         .copied()
                         .unwrap_or(JobStatus::Pending);
                     Scheduled::AlreadyExists { id, status }
-                }
+                };
+                (job.id.as_str(), result)
             })
             .collect())
+    }
+}
+
+impl PgStore {
+    /// Inserts one job with scalar parameters (the common case of `my_job::schedule`);
+    /// returns its id if it already existed, like `insert_jobs` does for a batch.
+    async fn insert_one(&self, connection: &mut PgConnection, job: &NewJob) -> Result<Vec<String>> {
+        let inserted: Option<String> =
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_job)))
+                .bind(job.id.as_str())
+                .bind(&job.name)
+                .bind(&job.payload)
+                .bind(job.schema_hash.map(hash_to_db))
+                .bind(job.run_at)
+                .bind(job.priority.db_value())
+                .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
+                .bind(job.misfire_grace.map(to_millis))
+                .bind(job.timeout.map(to_millis))
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(store_error("insert_job"))?;
+        Ok(match inserted {
+            Some(_) => Vec::new(),
+            None => vec![job.id.as_str().to_owned()],
+        })
     }
 }
 
@@ -194,7 +292,11 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
+    /// The columns of `jobs`, in id order: concurrent bulk writers then lock rows in the same
+    /// order (no deadlocks); results are matched back to the input by id.
     fn of(jobs: &[&'a NewJob]) -> Columns<'a> {
+        let mut jobs: Vec<&'a NewJob> = jobs.to_vec();
+        jobs.sort_by(|a, b| a.id.cmp(&b.id));
         Columns {
             ids: jobs.iter().map(|job| job.id.as_str()).collect(),
             names: jobs.iter().map(|job| job.name.as_str()).collect(),

@@ -243,9 +243,24 @@ impl Scheduler {
         batch_size: usize,
     ) -> Result<Vec<Scheduled>> {
         let jobs = self.prepare(specs)?;
+        if jobs.iter().all(|job| job.fresh_id) {
+            // Generated ids are unique: nothing to de-duplicate, results are already aligned.
+            let results = self
+                .inner
+                .store
+                .schedule(&jobs, conflict, batch_size)
+                .await?;
+            Self::record_enqueued(&jobs, &results);
+            return Ok(results);
+        }
         let ids: Vec<&JobId> = jobs.iter().map(|job| &job.id).collect();
         let plan = BulkPlan::new(&ids, conflict);
-        let sent: Vec<NewJob> = plan.sent.iter().map(|&index| jobs[index].clone()).collect();
+        let mut slots: Vec<Option<NewJob>> = jobs.into_iter().map(Some).collect();
+        let sent: Vec<NewJob> = plan
+            .sent
+            .iter()
+            .filter_map(|&index| slots[index].take())
+            .collect();
         let results = self
             .inner
             .store

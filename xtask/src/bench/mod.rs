@@ -61,6 +61,19 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// Drops a workload's schema, so its dead rows leave no autovacuum work behind to
+    /// disturb the next workload.
+    pub(crate) async fn drop_schema(&self, schema: &str) -> BenchResult {
+        let mut connection = PgConnection::connect(&self.url).await?;
+        sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
+            .execute(&mut connection)
+            .await?;
+        connection.close().await?;
+        Ok(())
+    }
+}
+
 /// Every workload, in run order: (name used to select it, function).
 const WORKLOADS: &[&str] = &[
     "ceiling_insert",
@@ -73,6 +86,20 @@ const WORKLOADS: &[&str] = &[
     "drain_history",
     "latency",
     "peak_rss",
+];
+
+/// Every schema the workloads create.
+const SCHEMAS: &[&str] = &[
+    "bench_ceiling_insert",
+    "bench_enqueue_single",
+    "bench_ceiling_bulk",
+    "bench_enqueue_bulk",
+    "bench_ceiling_claim",
+    "bench_drain",
+    "bench_drain_4proc",
+    "bench_drain_history",
+    "bench_latency",
+    "bench_peak_rss",
 ];
 
 /// Runs the selected workloads (all when `selected` is empty; a prefix selects several).
@@ -104,6 +131,9 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "latency" => workloads::latency(&mut bench).await?,
             "peak_rss" => workloads::peak_rss(&mut bench).await?,
             _ => {}
+        }
+        for schema in SCHEMAS {
+            bench.drop_schema(schema).await?;
         }
     }
     bench.ratio(
