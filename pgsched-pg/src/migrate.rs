@@ -53,6 +53,11 @@ pub(crate) async fn run(pool: &PgPool, schema: &SchemaName) -> Result<(), Error>
         sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {quoted}")))
             .execute(&mut connection)
             .await?;
+        // Concurrent migrators wait for each other's lock; a migrator stuck behind a
+        // forgotten session fails with a clear error instead of hanging a start-up forever.
+        sqlx::query("SET lock_timeout = '60s'")
+            .execute(&mut connection)
+            .await?;
         let mut migrator = Migrator {
             migrations: MIGRATIONS.migrations.clone(),
             ..Migrator::DEFAULT

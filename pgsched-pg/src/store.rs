@@ -28,11 +28,16 @@ use crate::statements::Statements;
 
 /// Connections in the heartbeat pool: renewals must not queue behind busy jobs.
 const HEARTBEAT_POOL_SIZE: u32 = 2;
+/// Connections in the worker pool: two claims in flight, the finisher, the sweeps.
+const WORKER_POOL_SIZE: u32 = 4;
 
 /// The PostgreSQL store of one schema.
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Claims, outcomes, releases and sweeps, with `synchronous_commit = off` (see
+    /// [`PgStore::new`]).
+    worker_pool: PgPool,
     heartbeat_pool: PgPool,
     schema: SchemaName,
     sql: Arc<Statements>,
@@ -53,18 +58,32 @@ fn store_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
 }
 
 impl PgStore {
-    /// A store over `pool`, in `schema`. Heartbeats get a separate small pool with the same
-    /// connection options, so busy jobs holding connections cannot starve lease renewals.
+    /// A store over `pool`, in `schema`.
+    ///
+    /// Two small pools with the same connection options sit beside it. Heartbeats get their
+    /// own, so busy jobs holding connections cannot starve lease renewals. The worker's claims,
+    /// outcome writes, releases and sweeps get another, whose sessions run with
+    /// `synchronous_commit = off`: those commits do not wait for the WAL flush. That is safe
+    /// because pgsched promises at least once: if PostgreSQL crashes before such a commit is
+    /// flushed, the claim or the outcome is lost and the job simply runs again. Enqueues,
+    /// periodic windows and management statements stay on `pool`, fully durable.
     #[must_use]
     pub fn new(pool: PgPool, schema: SchemaName) -> PgStore {
+        let options = (*pool.connect_options()).clone();
         let heartbeat_pool = PgPoolOptions::new()
             .max_connections(HEARTBEAT_POOL_SIZE)
             .min_connections(0)
             .test_before_acquire(false)
-            .connect_lazy_with((*pool.connect_options()).clone());
+            .connect_lazy_with(options.clone());
+        let worker_pool = PgPoolOptions::new()
+            .max_connections(WORKER_POOL_SIZE)
+            .min_connections(0)
+            .test_before_acquire(false)
+            .connect_lazy_with(options.options([("synchronous_commit", "off")]));
         PgStore {
             sql: Arc::new(Statements::render(&schema)),
             pool,
+            worker_pool,
             heartbeat_pool,
             schema,
             lost_lease_retries: 2,
@@ -220,7 +239,7 @@ impl PgStore {
         let mut statuses: HashMap<String, JobStatus> = HashMap::new();
         if conflict == ConflictResolution::Raise {
             let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
-                .bind(&existing)
+                .bind(existing)
                 .fetch_all(&mut *connection)
                 .await
                 .map_err(store_error("job_statuses"))?;
@@ -398,7 +417,7 @@ impl JobStore for PgStore {
             .bind(i64::from(limit))
             .bind(to_millis(lease))
             .bind(worker)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.worker_pool)
             .await
             .map_err(store_error("claim_jobs"))?;
         Ok(rows.into_iter().map(ClaimedJob::from).collect())
@@ -429,7 +448,7 @@ impl JobStore for PgStore {
                 .bind(statuses)
                 .bind(delays)
                 .bind(errors)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.worker_pool)
                 .await
                 .map_err(store_error("finish_jobs"))?;
         let written: HashSet<i64> = written.into_iter().collect();
@@ -458,7 +477,7 @@ impl JobStore for PgStore {
             .bind(tokens)
             .bind(refunds)
             .bind(self.schema.channel())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.worker_pool)
             .await
             .map_err(store_error("release_jobs"))?;
         Ok(u64::try_from(released).unwrap_or(0))
@@ -468,7 +487,7 @@ impl JobStore for PgStore {
         let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.recover_orphans)))
             .bind(i64::from(limit))
             .bind(i32::try_from(self.lost_lease_retries).unwrap_or(i32::MAX))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.worker_pool)
             .await
             .map_err(store_error("recover_orphans"))?;
         let mut recovered = Recovered::default();
@@ -490,7 +509,7 @@ impl JobStore for PgStore {
         let ids: Vec<String> =
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(&self.worker_pool)
                 .await
                 .map_err(store_error("expire_misfired"))?;
         Ok(ids.into_iter().map(JobId::from_stored).collect())

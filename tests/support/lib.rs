@@ -77,12 +77,21 @@ impl TestDb {
         &self,
         configure: impl FnOnce(SchedulerBuilder) -> SchedulerBuilder,
     ) -> Scheduler {
-        let scheduler = configure(self.builder())
-            .build()
-            .await
-            .expect("scheduler builds");
-        scheduler.initialize_db().await.expect("migrations run");
-        scheduler
+        let ready = async {
+            let scheduler = configure(self.builder())
+                .build()
+                .await
+                .expect("scheduler builds");
+            scheduler.initialize_db().await.expect("migrations run");
+            scheduler
+        };
+        match tokio::time::timeout(Duration::from_secs(90), ready).await {
+            Ok(scheduler) => scheduler,
+            Err(_) => panic!(
+                "building and migrating the scheduler of {} took over 90 s",
+                self.schema
+            ),
+        }
     }
 
     /// A direct connection (for inspecting and arranging rows).

@@ -66,9 +66,11 @@ impl Bench {
     /// disturb the next workload.
     pub(crate) async fn drop_schema(&self, schema: &str) -> BenchResult {
         let mut connection = PgConnection::connect(&self.url).await?;
-        sqlx::query(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
-            .execute(&mut connection)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&mut connection)
+        .await?;
         connection.close().await?;
         Ok(())
     }
@@ -81,6 +83,7 @@ const WORKLOADS: &[&str] = &[
     "ceiling_bulk",
     "enqueue_bulk",
     "ceiling_claim_complete",
+    "ceiling_claim_complete_async",
     "drain",
     "drain_4proc",
     "drain_history",
@@ -124,7 +127,8 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "enqueue_single" => workloads::enqueue_single(&mut bench).await?,
             "ceiling_bulk" => ceilings::bulk(&mut bench).await?,
             "enqueue_bulk" => workloads::enqueue_bulk(&mut bench).await?,
-            "ceiling_claim_complete" => ceilings::claim_complete(&mut bench).await?,
+            "ceiling_claim_complete" => ceilings::claim_complete(&mut bench, false).await?,
+            "ceiling_claim_complete_async" => ceilings::claim_complete(&mut bench, true).await?,
             "drain" => workloads::drain(&mut bench, 1, "drain").await?,
             "drain_4proc" => workloads::drain(&mut bench, 4, "drain_4proc").await?,
             "drain_history" => workloads::drain_history(&mut bench).await?,
@@ -140,6 +144,11 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
         "drain/ceiling_claim_complete",
         "drain",
         "ceiling_claim_complete",
+    );
+    bench.ratio(
+        "drain/ceiling_claim_complete_async",
+        "drain",
+        "ceiling_claim_complete_async",
     );
     bench.ratio(
         "enqueue_single/ceiling_insert",
