@@ -7,6 +7,8 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::job::JobStatus;
+use tokio_util::sync::CancellationToken;
+
 use crate::store::JobStore;
 
 /// How a policy decides what to delete (the seed's `VacuumTrigger`).
@@ -245,8 +247,9 @@ impl VacuumReport {
 /// Most batches one status gets in one pass, so a pass always ends (the next one continues).
 const MAX_BATCHES_PER_STATUS: u32 = 1000;
 
-/// One retention pass: each status's policy, in bounded batches. Safe to run on several
-/// replicas at once (each row is deleted once); statistics are recorded when `track_metrics`.
+/// One retention pass: each status's policy, in bounded batches, until done or `stop` is
+/// cancelled (checked between batches). Safe to run on several replicas at once (each row is
+/// deleted once); statistics are recorded when `track_metrics`.
 ///
 /// # Errors
 /// A store error; what was deleted before it stays deleted.
@@ -254,12 +257,18 @@ pub async fn run_pass(
     store: &dyn JobStore,
     config: &VacuumConfig,
     worker: &str,
+    stop: &CancellationToken,
 ) -> crate::Result<VacuumReport> {
     let mut report = VacuumReport::default();
     let batch = config.batch_size.max(1);
     for (status, policy) in config.policies() {
         let Some(rule) = policy.rule() else { continue };
         for _ in 0..MAX_BATCHES_PER_STATUS {
+            // Stop between batches, never inside one: a batch is a short transaction that is
+            // left to finish rather than abandoned half-way.
+            if stop.is_cancelled() {
+                return Ok(report);
+            }
             let deleted = store
                 .purge(status, rule, batch, config.statement_timeout)
                 .await?;

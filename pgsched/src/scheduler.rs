@@ -378,8 +378,13 @@ impl Scheduler {
     /// A store error; what was deleted before it stays deleted.
     pub async fn run_vacuum(&self) -> Result<VacuumReport> {
         let worker = format!("manual:{}", std::process::id());
-        pgsched_core::retention::run_pass(self.store(), &self.inner.worker_config.vacuum, &worker)
-            .await
+        pgsched_core::retention::run_pass(
+            self.store(),
+            &self.inner.worker_config.vacuum,
+            &worker,
+            &tokio_util::sync::CancellationToken::new(),
+        )
+        .await
     }
 
     /// Retention statistics of the last `days` days (UTC), newest first (kept when

@@ -37,11 +37,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 continue;
             }
         }
-        let pass = run_pass(shared.store.as_ref(), &config, &shared.worker_id);
-        let report = tokio::select! {
-            report = pass => report,
-            () = stop.cancelled() => return,
-        };
+        // Not raced against `stop`: the pass checks it between batches, so a shutdown never
+        // abandons a delete transaction half-way.
+        let report = run_pass(shared.store.as_ref(), &config, &shared.worker_id, &stop).await;
         match report {
             Ok(report) if report.total() > 0 => {
                 tracing::info!(?report, "retention pass deleted finished jobs")
