@@ -161,19 +161,13 @@ impl PgStore {
         match jobs {
             [] => Ok(()),
             [job] => {
-                sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.insert_new_job)))
-                    .bind(job.id.as_str())
-                    .bind(&job.name)
-                    .bind(&job.payload)
-                    .bind(job.schema_hash.map(hash_to_db))
-                    .bind(job.run_at)
-                    .bind(job.priority.db_value())
-                    .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
-                    .bind(job.misfire_grace.map(to_millis))
-                    .bind(job.timeout.map(to_millis))
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(store_error("insert_new_job"))?;
+                bind_job(
+                    sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.insert_new_job))),
+                    job,
+                )
+                .execute(&mut *connection)
+                .await
+                .map_err(store_error("insert_new_job"))?;
                 Ok(())
             }
             _ => {
@@ -276,20 +270,13 @@ impl PgStore {
     /// Inserts one job with scalar parameters (the common case of `my_job::schedule`);
     /// returns its id if it already existed, like `insert_jobs` does for a batch.
     async fn insert_one(&self, connection: &mut PgConnection, job: &NewJob) -> Result<Vec<String>> {
-        let inserted: Option<String> =
-            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_job)))
-                .bind(job.id.as_str())
-                .bind(&job.name)
-                .bind(&job.payload)
-                .bind(job.schema_hash.map(hash_to_db))
-                .bind(job.run_at)
-                .bind(job.priority.db_value())
-                .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
-                .bind(job.misfire_grace.map(to_millis))
-                .bind(job.timeout.map(to_millis))
-                .fetch_optional(&mut *connection)
-                .await
-                .map_err(store_error("insert_job"))?;
+        let inserted: Option<String> = bind_job(
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_job))),
+            job,
+        )
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(store_error("insert_job"))?;
         Ok(match inserted {
             Some(_) => Vec::new(),
             None => vec![job.id.as_str().to_owned()],
@@ -350,6 +337,20 @@ impl<'a> Columns<'a> {
             .bind_value(self.misfire_ms)
             .bind_value(self.timeout_ms)
     }
+}
+
+/// Binds one job's columns as scalars, in the order of `insert_job.sql`/`insert_new_job.sql`.
+fn bind_job<'q, Q: Bindable<'q>>(query: Q, job: &'q NewJob) -> Q {
+    query
+        .bind_value(job.id.as_str())
+        .bind_value(job.name.as_str())
+        .bind_value(job.payload.as_slice())
+        .bind_value(job.schema_hash.map(hash_to_db))
+        .bind_value(job.run_at)
+        .bind_value(job.priority.db_value())
+        .bind_value(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
+        .bind_value(job.misfire_grace.map(to_millis))
+        .bind_value(job.timeout.map(to_millis))
 }
 
 /// `bind` for both `query` and `query_scalar`, so the column list is written once.
