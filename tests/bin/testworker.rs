@@ -26,7 +26,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pgsched::{JobContext, RetryPolicy, Scheduler, State, job};
+use pgsched::{
+    JobContext, RetryPolicy, Scheduler, State, VacuumConfig, VacuumPolicy, job, periodic,
+};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::signal::unix::{SignalKind, signal};
@@ -71,6 +73,54 @@ async fn work(
     })
     .await?;
     Ok(())
+}
+
+/// Records one run of a periodic window in `effects` (key = the dedup key).
+async fn record_window(ctx: &JobContext, key: &str, oracle: &PgPool) -> Result<(), String> {
+    let attempt = i32::try_from(ctx.attempt()).unwrap_or(i32::MAX);
+    let pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
+    with_patience("periodic effects insert", || {
+        sqlx::query(
+            "INSERT INTO effects (job_id, attempt, lease_token, pid, key, t_end) \
+             VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
+        )
+        .bind(ctx.id().as_str())
+        .bind(attempt)
+        .bind(ctx.lease_token())
+        .bind(pid)
+        .bind(key.as_bytes())
+        .execute(oracle)
+    })
+    .await
+    .map(|_| ())
+}
+
+/// Every second, for the multi-replica periodic scenario (enabled by the test).
+#[periodic(every = "1s", enabled = false, dedup_key = "replica_tick")]
+async fn replica_tick(ctx: JobContext, oracle: State<PgPool>) -> Result<(), String> {
+    record_window(&ctx, "replica_tick", &oracle).await
+}
+
+/// Every minute in Berlin, for the multi-replica periodic scenario (enabled by the test).
+#[periodic(
+    cron = "* * * * *",
+    tz = "Europe/Berlin",
+    enabled = false,
+    dedup_key = "replica_minute"
+)]
+async fn replica_minute(ctx: JobContext, oracle: State<PgPool>) -> Result<(), String> {
+    record_window(&ctx, "replica_minute", &oracle).await
+}
+
+/// Every second under an advisory lock, for the multi-replica periodic scenario.
+#[periodic(
+    every = "1s",
+    advisory_lock,
+    enabled = false,
+    dedup_key = "replica_locked_tick"
+)]
+async fn replica_locked_tick(ctx: JobContext, oracle: State<PgPool>) -> Result<(), String> {
+    record_window(&ctx, "replica_locked_tick", &oracle).await
 }
 
 /// Poison: panics on every attempt.
@@ -149,6 +199,16 @@ async fn run() -> Result<(), String> {
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
 
+    // `--vacuum_immediate=true`: completed jobs are deleted as soon as a pass runs (200 ms).
+    let vacuum = if setting("vacuum_immediate").is_some_and(|value| value == "true") {
+        VacuumConfig {
+            completed: VacuumPolicy::immediate(),
+            interval: Duration::from_millis(200),
+            ..VacuumConfig::default()
+        }
+    } else {
+        VacuumConfig::default()
+    };
     let options: PgConnectOptions = url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
     let oracle = PgPoolOptions::new()
         .max_connections(small("oracle_pool_size", 2)?)
@@ -175,6 +235,8 @@ async fn run() -> Result<(), String> {
         .unknown_job_attempts(small("unknown_job_attempts", 2)?)
         .lost_lease_retries(small("lost_lease_retries", 2)?)
         .listen(listen)
+        .periodic_tick(millis("periodic_tick_ms", 1000)?)
+        .vacuum(vacuum)
         .state(oracle)
         .build()
         .await
