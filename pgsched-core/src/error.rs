@@ -3,8 +3,6 @@
 //! What a *job* returns is a separate thing ([`crate::JobError`]); this type is for the
 //! library's own operations (scheduling, inspecting, running a worker).
 
-use std::time::Duration;
-
 use crate::job::{JobId, JobStatus};
 
 /// A boxed error from a store backend (for PostgreSQL: an `sqlx::Error`).
@@ -108,9 +106,6 @@ pub enum Error {
     /// The worker is already running for this scheduler.
     #[error("the worker is already running")]
     AlreadyRunning,
-    /// Shutdown did not finish within the grace period plus its release deadline.
-    #[error("shutdown did not finish within {0:?}")]
-    ShutdownTimeout(Duration),
 }
 
 impl Error {
