@@ -257,14 +257,25 @@ async fn an_advisory_locked_run_holds_its_lock_and_a_contended_run_is_skipped_an
         "the lock is held, by another connection, while the run is in progress"
     );
 
-    // A hostile holder: the next runs cannot get the lock; they are skipped and recorded.
+    // A hostile holder takes the lock between two runs (each holds it ~400 ms a second);
+    // the next runs cannot get it, so they are skipped and recorded. `_holder` keeps that
+    // connection (and so the lock) until the end of the test.
     rec.wait_for("locked_end", 1).await;
-    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-        .bind(&lock_key)
-        .fetch_one(&mut observer)
-        .await
-        .expect("lock");
-    assert!(taken);
+    let _holder = eventually("the lock between two runs", || {
+        let lock_key = lock_key.clone();
+        let db = &db;
+        async move {
+            let mut observer = db.connect().await;
+            let taken: bool =
+                sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                    .bind(&lock_key)
+                    .fetch_one(&mut observer)
+                    .await
+                    .expect("lock");
+            taken.then_some(observer)
+        }
+    })
+    .await;
     let started = rec.values("locked_start").len();
     let skipped = eventually("a skipped run", || async {
         let mut connection = db.connect().await;
