@@ -4,6 +4,7 @@
 //! the scheduler as state.
 
 mod bulk;
+mod claim_wait;
 mod failures;
 mod fencing;
 mod jobs;
