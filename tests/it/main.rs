@@ -13,3 +13,4 @@ mod privileges;
 mod retention;
 mod scheduling;
 mod shutdown;
+mod starvation;
