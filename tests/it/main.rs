@@ -8,6 +8,7 @@ mod claim_wait;
 mod failures;
 mod fencing;
 mod jobs;
+mod outcomes;
 mod priorities;
 mod privileges;
 mod retention;
