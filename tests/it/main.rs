@@ -5,6 +5,7 @@
 
 mod bulk;
 mod claim_wait;
+mod decode_panic;
 mod failures;
 mod fencing;
 mod jobs;
