@@ -16,3 +16,4 @@ mod retention;
 mod scheduling;
 mod shutdown;
 mod starvation;
+mod workers;
