@@ -288,7 +288,7 @@ async fn a_brand_new_schedule_runs_no_window_from_before_its_registration() {
     worker.shutdown().await.expect("shutdown");
     assert!(
         first >= before.timestamp_millis(),
-        "the first window ({first}) is not before the registration ({})",
+        "the first window ({first}) must not be before the registration ({})",
         before.timestamp_millis()
     );
     db.drop_schema().await;
