@@ -54,7 +54,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 .collect();
             match shared
                 .store
-                .register_periodic(&registrations, Some(&shared.worker_id))
+                .register_periodic(&registrations, Some(&shared.worker.id))
                 .await
             {
                 Ok(()) => registered = true,
@@ -115,7 +115,7 @@ fn in_force(
         };
         tracing::warn!(
             key = %periodic.key,
-            worker = %shared.worker_id,
+            worker = %shared.worker.id,
             "periodic schedule {key:?}: this replica has {ours} of job {job}, but the one in \
              force is {in_force}, registered more recently (by {by}); the most recently \
              started registration wins, so this replica enqueues nothing for {key:?} until it \
