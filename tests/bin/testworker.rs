@@ -12,6 +12,7 @@
 //! | `batch` | `batch_claim_limit` | 16 |
 //! | `pool_size` | main pool connections | 4 |
 //! | `oracle_pool_size` | connections of the pool the jobs write `effects` with | 2 |
+//! | `oracle_url` | where `<schema>.effects` lives, e.g. a server the test does not fail over | `database_url` |
 //! | `lease_ms`, `heartbeat_ms`, `sweep_ms`, `poll_ms`, `grace_ms` | timings | 3000, 1000, 1000, 500, 5000 |
 //! | `retry_initial_ms`, `retry_max_ms` | retry backoff (factor 2, no jitter) | 50, 200 |
 //! | `unknown_job_attempts` | attempts of an unknown job name | 2 |
@@ -251,7 +252,8 @@ async fn run() -> Result<(), String> {
     } else {
         VacuumConfig::default()
     };
-    let options: PgConnectOptions = url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let oracle_url = setting("oracle_url").unwrap_or_else(|| url.clone());
+    let options: PgConnectOptions = oracle_url.parse().map_err(|e| format!("oracle URL: {e}"))?;
     let oracle = PgPoolOptions::new()
         .max_connections(small("oracle_pool_size", 2)?)
         .acquire_timeout(Duration::from_secs(5))
