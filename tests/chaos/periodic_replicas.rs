@@ -28,6 +28,16 @@ async fn enable(lab: &Lab, keys: &[&str]) {
                 lab.t("periodic_schedules")
             ))
             .await;
+            // A schedule runs no window from before its registration, so a per-minute cron
+            // registered just now would see a window only if the scenario (~8 s) crossed a
+            // minute. As if registered before this minute began: its current window, missed
+            // while it was disabled, is enqueued at once (late, within its misfire grace).
+            lab.exec(&format!(
+                "UPDATE {} SET schedule_since = date_trunc('minute', now()) \
+                 WHERE dedup_key = 'replica_minute'",
+                lab.t("periodic_schedules")
+            ))
+            .await;
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
