@@ -16,7 +16,9 @@
 //! window. When replicas disagree about the expression (a rolling deploy), **the most recently
 //! started registration wins**: every worker writes its expression, the time and its worker id
 //! into the row when it starts; a replica whose expression differs from the row's enqueues
-//! nothing for that key (and says so in its log, once) until the row agrees with it again.
+//! nothing for that key (and says so in its log, once) until the row agrees with it again,
+//! which takes a (re)start of a replica with its expression: stopping the winners alone leaves
+//! the key without an enqueuer.
 //! Windows that fell before the expression in force was first recorded (`since`) are never
 //! run: neither the window just before a brand-new schedule was registered, nor windows of a
 //! new expression that fell before the change.
