@@ -18,6 +18,7 @@
 //! | `unknown_job_attempts` | attempts of an unknown job name | 2 |
 //! | `lost_lease_retries` | retries after a lost lease | 2 |
 //! | `listen` | LISTEN/NOTIFY wake-ups | true |
+//! | `drift_every_ms` | adds the periodic schedule of `drift` (key `drift`, enabled) every that many ms, so that two processes can disagree about one job's schedule | none |
 //!
 //! Jobs: `work(key, millis)` records one row per attempt in `<schema>.effects` (the test
 //! oracle), on its own autocommit connection: inserted at the start, `t_end` set at the end, so
@@ -25,11 +26,14 @@
 //! Logs go to stderr (`RUST_LOG`, default `info`), without colours, so tests can grep them.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pgsched::{
     JobContext, RetryPolicy, Scheduler, State, VacuumConfig, VacuumPolicy, job, periodic,
 };
+use pgsched_core::periodic::{PeriodicDefinition, PeriodicSchedule};
+use pgsched_core::{Registry, States, Worker, WorkerHandle};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::signal::unix::{SignalKind, signal};
@@ -135,6 +139,31 @@ async fn replica_locked_tick(ctx: JobContext, oracle: State<PgPool>) -> Result<(
 )]
 async fn replica_locked_slow(ctx: JobContext, oracle: State<PgPool>) -> Result<(), String> {
     work("replica_locked_slow".to_owned(), 3_000, ctx, oracle).await
+}
+
+/// Records its window in `effects` (key `drift`). Its schedule is not in an attribute but
+/// built at start from `drift_every_ms`, so processes can run it on different schedules.
+#[job]
+async fn drift(ctx: JobContext, oracle: State<PgPool>) -> Result<(), String> {
+    record_window(&ctx, "drift", &oracle).await
+}
+
+/// The `drift` schedule every `millis`, leaked for the `&'static` the registry wants.
+fn drift_schedule(millis: u64) -> &'static PeriodicDefinition {
+    Box::leak(Box::new(PeriodicDefinition {
+        job: &drift::DEFINITION,
+        schedule: PeriodicSchedule::Every(Duration::from_millis(millis)),
+        dedup_key: None,
+        advisory_lock: false,
+        enabled: true,
+    }))
+}
+
+/// The worker this process runs: the scheduler's own, or (with `drift_every_ms`) one over
+/// this binary's registry plus the `drift` schedule.
+enum Running {
+    Scheduler,
+    Custom(WorkerHandle),
 }
 
 /// Poison: panics on every attempt.
@@ -252,11 +281,37 @@ async fn run() -> Result<(), String> {
         .listen(listen)
         .periodic_tick(millis("periodic_tick_ms", 1000)?)
         .vacuum(vacuum)
-        .state(oracle)
+        .state(oracle.clone())
         .build()
         .await
         .map_err(|e| format!("build: {e}"))?;
-    scheduler.start().await.map_err(|e| format!("start: {e}"))?;
+    let running = match setting("drift_every_ms") {
+        None => {
+            scheduler.start().await.map_err(|e| format!("start: {e}"))?;
+            Running::Scheduler
+        }
+        Some(_) => {
+            scheduler
+                .initialize_db()
+                .await
+                .map_err(|e| format!("migrate: {e}"))?;
+            let drift = drift_schedule(number("drift_every_ms", 1000)?);
+            let registry = Registry::from_inventory()
+                .and_then(|registry| registry.with_periodic([drift]))
+                .map_err(|e| format!("registry: {e}"))?;
+            let handle = Worker::new(
+                Arc::new(scheduler.store().clone()),
+                registry,
+                scheduler.worker_config().clone(),
+                *scheduler.schedule_defaults(),
+                States::default().with(oracle),
+            )
+            .start()
+            .await
+            .map_err(|e| format!("start: {e}"))?;
+            Running::Custom(handle)
+        }
+    };
     eprintln!(
         "testworker ready: pid {} schema {schema}",
         std::process::id()
@@ -267,10 +322,11 @@ async fn run() -> Result<(), String> {
         _ = interrupt.recv() => "SIGINT",
     };
     eprintln!("testworker: {signal} received, shutting down");
-    let report = scheduler
-        .shutdown()
-        .await
-        .map_err(|e| format!("shutdown: {e}"))?;
+    let report = match running {
+        Running::Scheduler => scheduler.shutdown().await,
+        Running::Custom(handle) => handle.shutdown().await,
+    }
+    .map_err(|e| format!("shutdown: {e}"))?;
     eprintln!("testworker: shutdown done: {report:?}");
     Ok(())
 }
