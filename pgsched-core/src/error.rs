@@ -3,7 +3,10 @@
 //! What a *job* returns is a separate thing ([`crate::JobError`]); this type is for the
 //! library's own operations (scheduling, inspecting, running a worker).
 
+use std::fmt;
+
 use crate::job::{JobId, JobStatus};
+use crate::shown::Shown;
 
 /// A boxed error from a store backend (for PostgreSQL: an `sqlx::Error`).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -12,11 +15,15 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything a pgsched operation can fail with.
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is the message followed by its causes, one per line, so
+/// `main() -> Result<(), pgsched::Error>` prints something a person can read; match on the
+/// variants to tell errors apart.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// A job with this id already exists and the conflict resolution was `Raise`.
-    #[error("a job with id {id:?} already exists (status {status})")]
+    #[error("a job with id {} already exists (status {status})", Shown(id.as_str()))]
     AlreadyExists {
         /// The id that was asked for.
         id: JobId,
@@ -25,13 +32,16 @@ pub enum Error {
     },
     /// `Replace` met a job that is running: the running attempt is left alone and the new
     /// definition is not applied.
-    #[error("job {id:?} is running; Replace only rewrites jobs that have not started")]
+    #[error("job {} is running; Replace only rewrites jobs that have not started", Shown(id.as_str()))]
     JobRunning {
         /// The id of the running job.
         id: JobId,
     },
     /// The encoded arguments are bigger than the configured limit; nothing was inserted.
-    #[error("payload of job {job:?} is {size} bytes, over the limit of {limit} bytes")]
+    #[error(
+        "payload of job {} is {size} bytes, over the limit of {limit} bytes",
+        Shown(job)
+    )]
     PayloadTooLarge {
         /// The job's name.
         job: String,
@@ -49,7 +59,7 @@ pub enum Error {
         reason: String,
     },
     /// The arguments could not be encoded with postcard.
-    #[error("could not encode the arguments of job {job:?}: {source}")]
+    #[error("could not encode the arguments of job {}: {source}", Shown(job))]
     Encode {
         /// The job's name.
         job: String,
@@ -58,7 +68,8 @@ pub enum Error {
     },
     /// Two `#[job]` functions share a name.
     #[error(
-        "two jobs are named {name:?} ({first} and {second}); give one a distinct `#[job(name = \"...\")]`"
+        "two jobs are named {} ({first} and {second}); give one a distinct `#[job(name = \"...\")]`",
+        Shown(name)
     )]
     DuplicateJobName {
         /// The shared name.
@@ -82,7 +93,7 @@ pub enum Error {
         reason: String,
     },
     /// A periodic job's schedule is invalid.
-    #[error("invalid schedule of periodic job {job:?}: {reason}")]
+    #[error("invalid schedule of periodic job {}: {reason}", Shown(job))]
     InvalidSchedule {
         /// The job's name.
         job: &'static str,
@@ -90,7 +101,7 @@ pub enum Error {
         reason: String,
     },
     /// No periodic job has this dedup key.
-    #[error("no periodic job has the key {key:?}")]
+    #[error("no periodic job has the key {}", Shown(key))]
     UnknownPeriodicJob {
         /// The key asked for.
         key: String,
@@ -110,6 +121,27 @@ pub enum Error {
         /// The store operation that was refused (for PostgreSQL: the statement's name).
         operation: &'static str,
         /// The database's reason.
+        source: BoxError,
+    },
+    /// pgsched's tables do not exist in this schema: nothing migrated it yet.
+    #[error(
+        "pgsched's schema {} does not exist or was never migrated: run a worker once (it migrates on start), call `Scheduler::initialize_db()`, or run the `migrate` command first",
+        Shown(schema)
+    )]
+    NotMigrated {
+        /// The schema that was used.
+        schema: String,
+        /// The database's error.
+        source: BoxError,
+    },
+    /// The database could not be reached or refused the connection.
+    #[error("cannot connect to PostgreSQL at {url}: {reason}")]
+    Connect {
+        /// The URL that was used, its password redacted ([`crate::redact_url`]).
+        url: String,
+        /// What went wrong, phrased for a person (e.g. `connection refused at 127.0.0.1:5433`).
+        reason: String,
+        /// The underlying error.
         source: BoxError,
     },
     /// The worker is already running for this scheduler.
@@ -140,5 +172,90 @@ impl Error {
             key: key.into(),
             reason: reason.into(),
         }
+    }
+}
+
+/// The message, then each cause not already part of it, one per line.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.to_string();
+        f.write_str(&shown)?;
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            let text = error.to_string();
+            if !shown.contains(&text) {
+                write!(f, "\n  caused by: {text}")?;
+                shown.push_str(&text);
+            }
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer: {source}")]
+    struct Outer {
+        source: Inner,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("inner detail")]
+    struct Inner {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn debug_is_the_message_and_its_causes() {
+        let error = Error::store(
+            "get_job",
+            Outer {
+                source: Inner {
+                    source: std::io::Error::other("disk on fire"),
+                },
+            },
+        );
+        assert_eq!(
+            format!("{error:?}"),
+            "get_job failed: outer: inner detail\n  caused by: disk on fire"
+        );
+        let error = Error::config("PGSCHED_POOL_SIZE", "\"x\": not a number");
+        assert_eq!(
+            format!("{error:?}"),
+            "invalid configuration PGSCHED_POOL_SIZE: \"x\": not a number"
+        );
+        // Matching on variants is unaffected.
+        assert!(matches!(error, Error::Config { .. }));
+    }
+
+    #[test]
+    fn names_and_ids_are_shown_as_written() {
+        let error = Error::PayloadTooLarge {
+            job: "send_email".into(),
+            size: 10,
+            limit: 5,
+        };
+        assert_eq!(
+            error.to_string(),
+            "payload of job `send_email` is 10 bytes, over the limit of 5 bytes"
+        );
+        let error = Error::JobRunning {
+            id: JobId::new("welcome:42").expect("valid id"),
+        };
+        assert_eq!(
+            error.to_string(),
+            "job `welcome:42` is running; Replace only rewrites jobs that have not started"
+        );
+        let error = Error::UnknownPeriodicJob {
+            key: "evil\n\u{1b}[2J".into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "no periodic job has the key `evil\\n\\u{1b}[2J`"
+        );
     }
 }

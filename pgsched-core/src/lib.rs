@@ -23,7 +23,9 @@ pub mod retention;
 pub mod retry;
 pub mod runtime;
 pub mod schedule;
+pub mod shown;
 pub mod store;
+pub mod url;
 
 pub use config::{ScheduleDefaults, WorkerConfig};
 pub use context::{FromContext, JobContext, State, States};
@@ -37,7 +39,9 @@ pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};
 pub use retry::RetryPolicy;
 pub use runtime::{ShutdownReport, Worker, WorkerHandle};
 pub use schedule::{BulkPlan, JobRequest};
+pub use shown::Shown;
 pub use store::JobStore;
+pub use url::redact_url;
 
 #[doc(hidden)]
 pub mod __private {

@@ -73,12 +73,22 @@ impl fmt::Display for Source {
 }
 
 /// A PostgreSQL that examples/tests can use. Keeps a throwaway cluster alive while it lives
-/// (dropping it stops the server and removes its directory).
-#[derive(Debug)]
+/// (dropping it stops the server and removes its directory). Its `Debug` form shows the URL
+/// with its password redacted.
 pub struct DevDatabase {
     url: String,
     source: Source,
     cluster: Option<Cluster>,
+}
+
+impl std::fmt::Debug for DevDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevDatabase")
+            .field("url", &pgsched_core::redact_url(&self.url))
+            .field("source", &self.source)
+            .field("cluster", &self.cluster)
+            .finish()
+    }
 }
 
 /// What [`DevDatabase::find_or_start`] decided to do.
@@ -285,6 +295,18 @@ mod tests {
         };
         let err = db.restart("fast").expect_err("not a throwaway cluster");
         assert!(matches!(err, DevDbError::NotThrowaway { .. }), "{err}");
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let db = DevDatabase {
+            url: "postgres://app:s3cretpw@db:5432/jobs".to_owned(),
+            source: Source::EnvVar,
+            cluster: None,
+        };
+        let shown = format!("{db:?}");
+        assert!(shown.contains("postgres://app:***@db:5432/jobs"), "{shown}");
+        assert!(!shown.contains("s3cretpw"), "{shown}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! Tables (in the schema): `jobs` (one row per job, with its lease), `workers` (live worker
 //! processes), `_pgsched_migrations` (applied migrations).
 
+mod errors;
 mod listener;
 mod migrate;
 mod rows;

@@ -8,13 +8,16 @@ use pgsched_core::Error;
 /// identifier limit, because it is the notification channel.
 pub const MAX_SCHEMA_NAME_LEN: usize = 50;
 
-/// A validated PostgreSQL schema name: `^[a-z_][a-z0-9_]{0,49}$`, always emitted quoted.
+/// A validated PostgreSQL schema name: `^[a-z_][a-z0-9_]{0,49}$`, not starting with `pg_`
+/// (PostgreSQL reserves those for its own schemas and refuses to create them), always emitted
+/// quoted.
 ///
 /// ```
 /// use pgsched_pg::SchemaName;
 /// assert_eq!(SchemaName::new("pgsched").unwrap().quoted(), "\"pgsched\"");
 /// assert!(SchemaName::new("public; DROP TABLE jobs").is_err());
 /// assert!(SchemaName::new("Jobs").is_err());
+/// assert!(SchemaName::new("pg_jobs").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SchemaName(String);
@@ -34,6 +37,14 @@ impl SchemaName {
             .next()
             .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
         let valid_rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if name.starts_with("pg_") {
+            return Err(Error::InvalidInput {
+                what: "schema name",
+                reason: format!(
+                    "{name:?} starts with `pg_`, which PostgreSQL reserves for system schemas; choose another name"
+                ),
+            });
+        }
         if !valid_start || !valid_rest || name.len() > MAX_SCHEMA_NAME_LEN {
             return Err(Error::InvalidInput {
                 what: "schema name",
@@ -83,7 +94,15 @@ mod tests {
 
     #[test]
     fn accepts_plain_lowercase_names() {
-        for name in ["pgsched", "_x", "t_123", &"a".repeat(MAX_SCHEMA_NAME_LEN)] {
+        for name in [
+            "pgsched",
+            "_x",
+            "t_123",
+            "pg",
+            "pgx",
+            "_pg_x",
+            &"a".repeat(MAX_SCHEMA_NAME_LEN),
+        ] {
             let schema = SchemaName::new(name).expect("valid");
             assert_eq!(schema.quoted(), format!("\"{name}\""));
             assert!(schema.channel().len() <= 63);
@@ -102,6 +121,9 @@ mod tests {
             "a b",
             "ünï",
             "a\0",
+            "pg_x",
+            "pg_",
+            "pg_catalog",
             &"a".repeat(MAX_SCHEMA_NAME_LEN + 1),
         ] {
             assert!(SchemaName::new(name).is_err(), "{name:?} must be rejected");

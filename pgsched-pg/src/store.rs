@@ -19,6 +19,7 @@ use pgsched_core::{
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 
+use crate::errors::refusal_or_store_error;
 use crate::listener::PgWakeups;
 use crate::rows::{
     ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow, hash_to_db,
@@ -71,23 +72,9 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
+/// [`crate::errors::store_error`] as a closure, for `map_err`.
 fn store_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
-    move |error| Error::store(operation, error)
-}
-
-/// [`Error::Rejected`] when PostgreSQL refused the values themselves (SQLSTATE class 22, data
-/// exception: a character the database encoding cannot hold, an interval out of range; class
-/// 23, a constraint), which no retry can fix; otherwise a plain store error.
-fn refusal_or_store_error(operation: &'static str, error: sqlx::Error) -> Error {
-    let refused = error
-        .as_database_error()
-        .and_then(|db| db.code())
-        .is_some_and(|code| code.starts_with("22") || code.starts_with("23"));
-    if refused {
-        Error::rejected(operation, error)
-    } else {
-        Error::store(operation, error)
-    }
+    move |error| crate::errors::store_error(operation, error)
 }
 
 impl PgStore {
@@ -492,7 +479,7 @@ impl JobStore for PgStore {
                     tracing::debug!("claim raced another for an exclusive key; claiming again");
                     attempt += 1;
                 }
-                Err(error) => return Err(Error::store("claim_jobs", error)),
+                Err(error) => return Err(store_error("claim_jobs")(error)),
             }
         }
     }

@@ -26,12 +26,12 @@ impl Scheduler {
 
     /// Puts a failed or expired job back to pending, due now, with its attempts reset
     /// (`last_error` stays until the next attempt). False if the job does not exist or is not
-    /// failed or expired.
+    /// failed or expired. Takes the id as text or as a [`pgsched_core::JobId`].
     ///
     /// # Errors
     /// A store error.
-    pub async fn retry_job(&self, id: &str) -> Result<bool> {
-        match crate::scheduler::existing_id(id) {
+    pub async fn retry_job(&self, id: impl AsRef<str>) -> Result<bool> {
+        match crate::scheduler::existing_id(id.as_ref()) {
             Some(id) => self.store().retry_job(&id).await,
             None => Ok(false),
         }

@@ -36,24 +36,32 @@
 
 mod admin;
 pub mod cli;
+mod connect;
 mod env;
 mod periodic;
 mod run;
 mod scheduler;
 mod spec;
 
+/// The `chrono` pgsched's API takes and returns times in (`DateTime<Utc>`), re-exported so an
+/// application uses the same version without matching it by hand.
+pub use chrono;
 pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
     ConflictResolution, Error, JobContext, JobError, JobId, JobInfo, JobStatus, MisfireGrace,
     Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig, VacuumPolicy,
-    VacuumReport, VacuumTrigger, WorkerConfig,
+    VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
 };
 pub use pgsched_macros::{job, periodic};
 pub use pgsched_pg::SchemaName;
 pub use run::run;
 pub use scheduler::{BULK_BATCH_SIZE_DEFAULT, POOL_SIZE_DEFAULT, Scheduler, SchedulerBuilder};
 pub use spec::{JobSpec, ScheduleBuilder};
+/// The `sqlx` pgsched's API takes (`PgPool` for [`SchedulerBuilder::pool`], `PgConnection` and
+/// transactions for scheduling inside your own transaction), re-exported so an application
+/// uses the same version without matching it by hand.
+pub use sqlx;
 
 #[doc(hidden)]
 pub mod __private {

@@ -19,7 +19,8 @@ use crate::spec::JobSpec;
 
 /// Default pool size of a scheduler that opens its own pool.
 pub const POOL_SIZE_DEFAULT: u32 = 10;
-/// Default `batch_size` of [`Scheduler::schedule_bulk`] (the seed's).
+/// Jobs per statement of [`Scheduler::schedule_many`], and a good `batch_size` for
+/// [`Scheduler::schedule_bulk`] (the seed's default).
 pub const BULK_BATCH_SIZE_DEFAULT: usize = 1000;
 
 static GLOBAL: OnceCell<Scheduler> = OnceCell::const_new();
@@ -230,7 +231,31 @@ impl Scheduler {
             .map(|expired| expired.into_iter().map(|(id, _)| id).collect())
     }
 
-    /// Schedules many jobs in one transaction, `batch_size` per statement. The results are
+    /// Schedules many jobs in one transaction, [`BULK_BATCH_SIZE_DEFAULT`] (1000) per
+    /// statement: [`Scheduler::schedule_bulk`] for callers that do not tune the batch size.
+    ///
+    /// ```no_run
+    /// # async fn demo(scheduler: &pgsched::Scheduler, specs: Vec<pgsched::JobSpec>) -> pgsched::Result<()> {
+    /// let results = scheduler
+    ///     .schedule_many(specs, pgsched::ConflictResolution::Ignore)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Scheduler::schedule_bulk`].
+    pub async fn schedule_many(
+        &self,
+        specs: Vec<JobSpec>,
+        conflict: ConflictResolution,
+    ) -> Result<Vec<Scheduled>> {
+        self.schedule_bulk(specs, conflict, BULK_BATCH_SIZE_DEFAULT)
+            .await
+    }
+
+    /// Schedules many jobs in one transaction, `batch_size` per statement
+    /// ([`BULK_BATCH_SIZE_DEFAULT`], 1000, is a good default; [`Scheduler::schedule_many`]
+    /// uses it). Larger batches mean fewer round trips and bigger statements. The results are
     /// aligned with `specs` index by index; entries sharing an id behave as if scheduled one
     /// after another. Conflicts are reported per entry, never as an error.
     ///
@@ -348,23 +373,25 @@ impl Scheduler {
     }
 
     /// Cancels a pending or running job (a running attempt is stopped at its worker's next
-    /// heartbeat). False if the job does not exist or already finished.
+    /// heartbeat). False if the job does not exist or already finished. Takes the id as text
+    /// or as the [`JobId`] that scheduling returned.
     ///
     /// # Errors
     /// A store error.
-    pub async fn cancel_job(&self, id: &str) -> Result<bool> {
-        match existing_id(id) {
+    pub async fn cancel_job(&self, id: impl AsRef<str>) -> Result<bool> {
+        match existing_id(id.as_ref()) {
             Some(id) => self.inner.store.cancel(&id).await,
             None => Ok(false),
         }
     }
 
-    /// One job: status, priority, attempts, due time, last error, timestamps.
+    /// One job: status, priority, attempts, due time, last error, timestamps. Takes the id as
+    /// text or as the [`JobId`] that scheduling returned.
     ///
     /// # Errors
     /// A store error.
-    pub async fn job(&self, id: &str) -> Result<Option<JobInfo>> {
-        match existing_id(id) {
+    pub async fn job(&self, id: impl AsRef<str>) -> Result<Option<JobInfo>> {
+        match existing_id(id.as_ref()) {
             Some(id) => self.inner.store.job(&id).await,
             None => Ok(None),
         }
@@ -456,7 +483,9 @@ impl SchedulerBuilder {
         self
     }
 
-    /// The PostgreSQL schema of pgsched's tables. Default `pgsched`.
+    /// The PostgreSQL schema of pgsched's tables. Default `pgsched`. It must match
+    /// `^[a-z_][a-z0-9_]{0,49}$` and not start with `pg_` (reserved by PostgreSQL);
+    /// [`SchedulerBuilder::build`] refuses any other name with [`Error::InvalidInput`].
     #[must_use]
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = Some(schema.into());
@@ -622,9 +651,12 @@ impl SchedulerBuilder {
                     // statement; a broken connection fails its statement, which is retried.
                     .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(options)
+                    .connect_with({
+                        crate::connect::probe(&url, &options).await?;
+                        options.clone()
+                    })
                     .await
-                    .map_err(|error| Error::store("connect", error))?
+                    .map_err(|error| crate::connect::connect_error(&url, &options, error))?
             }
             (None, None) => {
                 return Err(Error::config(

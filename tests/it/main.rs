@@ -16,4 +16,5 @@ mod retention;
 mod scheduling;
 mod shutdown;
 mod starvation;
+mod usage_errors;
 mod workers;

@@ -84,7 +84,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let database = pgsched_devdb::DevDatabase::find_or_start()?;
-    println!("PostgreSQL: {} ({})", database.url(), database.source());
+    println!(
+        "PostgreSQL: {} ({})",
+        pgsched::redact_url(database.url()),
+        database.source()
+    );
 
     let log = Arc::new(RunLog::default());
     let scheduler = Scheduler::builder()
