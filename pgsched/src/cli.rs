@@ -31,7 +31,7 @@ use std::ffi::OsString;
 use std::io::Write;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use pgsched_core::{Error, JobStatus, Priority};
+use pgsched_core::{Error, JobStatus, Priority, Shown};
 
 use crate::scheduler::Scheduler;
 
@@ -282,8 +282,8 @@ impl From<Error> for Failure {
         };
         let mut message = match &error {
             Error::AlreadyExists { id, status } => format!(
-                "a job with the id {:?} already exists (status {status}); choose another --id",
-                id.as_str()
+                "a job with the id {} already exists (status {status}); choose another --id",
+                Shown(id.as_str())
             ),
             _ => error.to_string(),
         };

@@ -408,7 +408,7 @@ fn list_filters_by_status_and_name_newest_first_with_a_limit() {
 fn enqueue_refuses_unknown_names_bad_json_wrong_fields_bad_times_and_taken_ids() {
     let db = Db::migrated();
     let stderr = db.fails(&["jobs", "enqueue", "send_mail", "--args", "{}"], NOT_FOUND);
-    assert!(stderr.contains("no job named \"send_mail\""), "{stderr}");
+    assert!(stderr.contains("no job named `send_mail`"), "{stderr}");
     assert!(
         stderr.contains("cleanup_temp_files, export_report, resize_image, send_email"),
         "{stderr}"
@@ -530,7 +530,7 @@ fn enqueue_refuses_unknown_names_bad_json_wrong_fields_bad_times_and_taken_ids()
         CONFLICT,
     );
     assert!(
-        stderr.contains("a job with the id \"once\" already exists (status pending)"),
+        stderr.contains("a job with the id `once` already exists (status pending)"),
         "{stderr}"
     );
     assert_eq!(
@@ -545,7 +545,7 @@ fn unknown_ids_are_not_found() {
     for command in ["show", "cancel", "retry"] {
         let stderr = db.fails(&["jobs", command, "no-such-job"], NOT_FOUND);
         assert_eq!(
-            stderr, "error: no job has the id \"no-such-job\"\n",
+            stderr, "error: no job has the id `no-such-job`\n",
             "{command}"
         );
     }
@@ -563,14 +563,14 @@ fn show_gives_the_payload_as_hex_when_the_job_name_is_unknown_to_this_binary() {
     assert_eq!(job["args"], Value::Null);
     assert_eq!(
         job["args_error"],
-        "the job name \"legacy_job\" is unknown to this binary"
+        "the job name `legacy_job` is unknown to this binary"
     );
     assert_eq!(job["payload_hex"], "0102ff");
     assert_eq!(job["schema_hash"], Value::Null);
     let text = db.ok(&["jobs", "show", "legacy-1"]);
     assert!(
         text.contains(
-            "payload        0102ff (hex; the job name \"legacy_job\" is unknown to this binary)\n"
+            "payload        0102ff (hex; the job name `legacy_job` is unknown to this binary)\n"
         ),
         "{text}"
     );
@@ -612,8 +612,7 @@ fn cancel_stops_pending_jobs_and_refuses_finished_ones() {
 
     let stderr = db.fails(&["jobs", "cancel", "later"], CONFLICT);
     assert!(
-        stderr
-            .contains("job \"later\" is cancelled; only pending or running jobs can be cancelled"),
+        stderr.contains("job `later` is cancelled; only pending or running jobs can be cancelled"),
         "{stderr}"
     );
     let stderr = db.fails(&["jobs", "retry", "later"], CONFLICT);
@@ -834,7 +833,7 @@ fn periodic_list_status_enable_disable_and_trigger() {
     for command in ["status", "enable", "disable", "trigger"] {
         let stderr = db.fails(&["periodic", command, "no-such-key"], NOT_FOUND);
         assert_eq!(
-            stderr, "error: no periodic job has the key \"no-such-key\"\n",
+            stderr, "error: no periodic job has the key `no-such-key`\n",
             "{command}"
         );
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use pgsched_core::store::JobFilter;
-use pgsched_core::{ConflictResolution, JobId, JobInfo, JobStatus, Priority};
+use pgsched_core::{ConflictResolution, JobId, JobInfo, JobStatus, Priority, Shown};
 use serde_json::json;
 
 use super::render::{self, job_json, job_text};
@@ -75,7 +75,8 @@ pub(super) async fn cancel(scheduler: &Scheduler, id: &str) -> Result<Report, Fa
     if !scheduler.cancel_job(id).await? {
         let job = existing(scheduler, id).await?;
         return Err(Failure::conflict(format!(
-            "job {id:?} is {}; only pending or running jobs can be cancelled",
+            "job {} is {}; only pending or running jobs can be cancelled",
+            Shown(id),
             job.status
         )));
     }
@@ -89,7 +90,8 @@ pub(super) async fn retry(scheduler: &Scheduler, id: &str) -> Result<Report, Fai
     if !scheduler.retry_job(id).await? {
         let job = existing(scheduler, id).await?;
         return Err(Failure::conflict(format!(
-            "job {id:?} is {}; only failed or expired jobs can be retried",
+            "job {} is {}; only failed or expired jobs can be retried",
+            Shown(id),
             job.status
         )));
     }
@@ -116,8 +118,8 @@ pub(super) async fn enqueue(scheduler: &Scheduler, request: Enqueue) -> Result<R
     let Some(definition) = registry.get(&request.name) else {
         let names = registry.names();
         return Err(Failure::not_found(format!(
-            "no job named {:?} in this binary; its jobs are: {}",
-            request.name,
+            "no job named {} in this binary; its jobs are: {}",
+            Shown(&request.name),
             if names.is_empty() {
                 "none".to_owned()
             } else {
@@ -181,7 +183,7 @@ async fn existing(scheduler: &Scheduler, id: &str) -> Result<JobInfo, Failure> {
     scheduler
         .job(id)
         .await?
-        .ok_or_else(|| Failure::not_found(format!("no job has the id {id:?}")))
+        .ok_or_else(|| Failure::not_found(format!("no job has the id {}", Shown(id))))
 }
 
 /// A job as `jobs show` prints it.

@@ -1,5 +1,6 @@
 //! `periodic list|status|enable|disable|trigger`.
 
+use pgsched_core::Shown;
 use serde_json::{Value, json};
 
 use super::render::{self, job_json};
@@ -127,7 +128,8 @@ pub(super) async fn set_enabled(
     };
     if !changed {
         return Err(Failure::not_found(format!(
-            "no periodic job has the key {key:?}"
+            "no periodic job has the key {}",
+            Shown(key)
         )));
     }
     let word = if enabled { "enabled" } else { "disabled" };

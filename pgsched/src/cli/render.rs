@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use pgsched_core::{JobInfo, Registry};
+use pgsched_core::{JobInfo, Registry, Shown};
 use serde_json::{Value, json};
 
 /// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
@@ -108,8 +108,8 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<Value, String> {
     let Some(definition) = registry.and_then(|registry| registry.get(&job.name)) else {
         return Err(format!(
-            "the job name {:?} is unknown to this binary",
-            job.name
+            "the job name {} is unknown to this binary",
+            Shown(&job.name)
         ));
     };
     if let Some(stored) = job.schema_hash
