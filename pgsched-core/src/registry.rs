@@ -124,8 +124,8 @@ impl Registry {
                 return Err(Error::DuplicateJobName {
                     name: definition.job.name,
                     first: format!(
-                        "periodic key {:?} of {}",
-                        other.key,
+                        "periodic key {} of {}",
+                        crate::shown::Shown(&other.key),
                         other.definition.job.location()
                     ),
                     second: definition.job.location(),

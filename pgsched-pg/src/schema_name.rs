@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use pgsched_core::Error;
+use pgsched_core::{Error, Shown};
 
 /// Longest accepted schema name. `pgsched_jobs_<schema>` must fit PostgreSQL's 63-byte
 /// identifier limit, because it is the notification channel.
@@ -41,7 +41,8 @@ impl SchemaName {
             return Err(Error::InvalidInput {
                 what: "schema name",
                 reason: format!(
-                    "{name:?} starts with `pg_`, which PostgreSQL reserves for system schemas; choose another name"
+                    "{} starts with `pg_`, which PostgreSQL reserves for system schemas; choose another name",
+                    Shown(&name)
                 ),
             });
         }
@@ -49,7 +50,8 @@ impl SchemaName {
             return Err(Error::InvalidInput {
                 what: "schema name",
                 reason: format!(
-                    "{name:?} must start with a lowercase letter or `_`, continue with lowercase letters, digits or `_`, and be at most {MAX_SCHEMA_NAME_LEN} characters"
+                    "{} must start with a lowercase letter or `_`, continue with lowercase letters, digits or `_`, and be at most {MAX_SCHEMA_NAME_LEN} characters",
+                    Shown(&name)
                 ),
             });
         }
