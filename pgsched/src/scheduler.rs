@@ -76,7 +76,8 @@ impl Scheduler {
     /// Connects to `url` with every default.
     ///
     /// # Errors
-    /// A store error if the database cannot be reached.
+    /// [`Error::Connect`] if the database cannot be reached (the message names the address and
+    /// shows the URL with its password redacted).
     pub async fn connect(url: &str) -> Result<Scheduler> {
         Scheduler::builder().url(url).build().await
     }
@@ -84,7 +85,8 @@ impl Scheduler {
     /// Builds from `DATABASE_URL` and the `PGSCHED_*` variables (see the README).
     ///
     /// # Errors
-    /// [`Error::Config`] for a missing or invalid variable, or a store error.
+    /// [`Error::Config`] for a missing or invalid variable, [`Error::InvalidInput`] for an
+    /// invalid schema name, or [`Error::Connect`] if the database cannot be reached.
     pub async fn from_env() -> Result<Scheduler> {
         SchedulerBuilder::from_env(|key| std::env::var(key).ok())?
             .build()
@@ -628,11 +630,14 @@ impl SchedulerBuilder {
         crate::env::builder_from(lookup)
     }
 
-    /// Connects (unless given a pool) and builds the scheduler.
+    /// Connects (unless given a pool) and builds the scheduler. It does not migrate: call
+    /// [`Scheduler::initialize_db`] or start a worker before scheduling into a new schema
+    /// (until then, calls fail with [`Error::NotMigrated`]).
     ///
     /// # Errors
-    /// [`Error::Config`] for inconsistent settings, or a store error if the database cannot be
-    /// reached.
+    /// [`Error::Config`] for inconsistent settings, [`Error::InvalidInput`] for an invalid
+    /// schema name, or [`Error::Connect`] if the database cannot be reached: at once when the
+    /// server refuses the connection, after 10 s when it does not answer.
     pub async fn build(self) -> Result<Scheduler> {
         self.worker.validate()?;
         let schema = match &self.schema {
