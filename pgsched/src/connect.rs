@@ -12,6 +12,17 @@ use pgsched_core::{Error, Result, redact_url};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 
+/// A database URL as a builder keeps it: its `Debug` form hides the password, so printing a
+/// `SchedulerBuilder` cannot leak it.
+#[derive(Clone)]
+pub(crate) struct DatabaseUrl(pub(crate) String);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
 /// How long the first connection may take before the server counts as unreachable.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -84,5 +95,13 @@ mod tests {
             "cannot connect to PostgreSQL at postgres://app:***@127.0.0.1:1/jobs: connection refused at 127.0.0.1:1 (is PostgreSQL running and accepting connections there?)"
         );
         assert!(!format!("{error:?}").contains("s3cretpw"));
+    }
+
+    #[test]
+    fn a_builder_prints_its_url_without_the_password() {
+        let builder = crate::Scheduler::builder().url("postgres://app:s3cretpw@db:5432/jobs");
+        let shown = format!("{builder:?}");
+        assert!(shown.contains("postgres://app:***@db:5432/jobs"), "{shown}");
+        assert!(!shown.contains("s3cretpw"), "{shown}");
     }
 }

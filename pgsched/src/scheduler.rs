@@ -451,7 +451,7 @@ fn single(results: &mut Vec<Scheduled>) -> Result<JobId> {
 /// Builds a [`Scheduler`]; every setting has the seed's default.
 #[derive(Debug, Clone, Default)]
 pub struct SchedulerBuilder {
-    url: Option<String>,
+    url: Option<crate::connect::DatabaseUrl>,
     pool: Option<PgPool>,
     pool_size: Option<u32>,
     schema: Option<String>,
@@ -465,7 +465,7 @@ impl SchedulerBuilder {
     /// Connect to this URL (`postgres://user:password@host:port/database`).
     #[must_use]
     pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
+        self.url = Some(crate::connect::DatabaseUrl(url.into()));
         self
     }
 
@@ -646,7 +646,7 @@ impl SchedulerBuilder {
         };
         let pool = match (self.pool, self.url) {
             (Some(pool), _) => pool,
-            (None, Some(url)) => {
+            (None, Some(crate::connect::DatabaseUrl(url))) => {
                 let options: PgConnectOptions = url
                     .parse()
                     .map_err(|error| Error::config("DATABASE_URL", format!("{error}")))?;
