@@ -19,6 +19,7 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::advisory_lock::PgAdvisoryLock;
 use crate::listener::PgWakeups;
+use crate::pooler::{OnConnection, Route, TransactionPooler};
 use crate::rows::{
     ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow, hash_to_db,
     parse_status, to_millis,
@@ -43,6 +44,8 @@ pub struct PgStore {
     sql: Arc<Statements>,
     /// How many times a job whose worker died is retried at least, whatever its max_retries.
     lost_lease_retries: u32,
+    /// Set behind a transaction pooler: every statement runs in a transaction of its own.
+    pooler: Option<TransactionPooler>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -87,6 +90,7 @@ impl PgStore {
             heartbeat_pool,
             schema,
             lost_lease_retries: 2,
+            pooler: None,
         }
     }
 
@@ -96,6 +100,63 @@ impl PgStore {
     pub fn with_lost_lease_retries(mut self, retries: u32) -> PgStore {
         self.lost_lease_retries = retries;
         self
+    }
+
+    /// Works behind a transaction pooler (PgBouncer's `pool_mode = transaction`): every
+    /// statement runs in a transaction of its own, prepared unnamed, so its Parse and Bind
+    /// meet the same server connection; the side pools carry no startup options and no
+    /// statement cache (the worker's `synchronous_commit = off` is set per transaction);
+    /// migrations take a transaction-scoped lock. Costs a BEGIN and a COMMIT round trip per
+    /// statement. Build `pool` with [`crate::transaction_pooler_options`], and do not LISTEN
+    /// through the pooler.
+    #[must_use]
+    pub fn behind_transaction_pooler(mut self) -> PgStore {
+        let options =
+            crate::pooler::transaction_pooler_options((*self.pool.connect_options()).clone());
+        self.heartbeat_pool = PgPoolOptions::new()
+            .max_connections(HEARTBEAT_POOL_SIZE)
+            .min_connections(0)
+            .test_before_acquire(false)
+            .connect_lazy_with(options.clone());
+        self.worker_pool = PgPoolOptions::new()
+            .max_connections(WORKER_POOL_SIZE)
+            .min_connections(0)
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
+        self.pooler = Some(TransactionPooler::new(&self.sql.async_commit));
+        self
+    }
+
+    /// Where statements of the main pool run (every statement goes through one of
+    /// `main`, `worker`, `heartbeat` or `on`: straight, or in a transaction behind a pooler).
+    fn main(&self) -> Route<'_> {
+        self.route(&self.pool, false)
+    }
+
+    /// Where the worker's claims, outcomes, releases and sweeps run.
+    fn worker(&self) -> Route<'_> {
+        self.route(&self.worker_pool, true)
+    }
+
+    /// Where lease renewals and worker heartbeats run.
+    fn heartbeat(&self) -> Route<'_> {
+        self.route(&self.heartbeat_pool, false)
+    }
+
+    fn route<'a>(&'a self, pool: &'a PgPool, async_commit: bool) -> Route<'a> {
+        match &self.pooler {
+            None => Route::direct(pool),
+            Some(pooler) if async_commit => Route::in_transaction(pool, &pooler.begin_async_commit),
+            Some(pooler) => Route::in_transaction(pool, &pooler.begin),
+        }
+    }
+
+    /// Statements on a connection the caller holds (in a transaction behind a pooler).
+    fn on<'c>(&self, connection: &'c mut PgConnection) -> OnConnection<'c> {
+        OnConnection {
+            connection,
+            unnamed: self.pooler.is_some(),
+        }
     }
 
     /// The main connection pool.
@@ -111,11 +172,28 @@ impl PgStore {
     }
 
     /// Writes jobs on the caller's connection (inside their transaction, if one is open):
-    /// they exist only if that transaction commits, and wake workers only then.
+    /// they exist only if that transaction commits, and wake workers only then. Behind a
+    /// transaction pooler, a connection outside a transaction gets one for these writes.
     ///
     /// # Errors
     /// A store error if a statement fails.
     pub async fn schedule_on(
+        &self,
+        connection: &mut PgConnection,
+        jobs: &[NewJob],
+        conflict: ConflictResolution,
+    ) -> Result<Vec<Scheduled>> {
+        if self.pooler.is_none() || connection.is_in_transaction() {
+            return self.schedule_in(connection, jobs, conflict).await;
+        }
+        let mut transaction = connection.begin().await.map_err(store_error("begin"))?;
+        let results = self.schedule_in(&mut transaction, jobs, conflict).await?;
+        transaction.commit().await.map_err(store_error("commit"))?;
+        Ok(results)
+    }
+
+    /// [`PgStore::schedule_on`] on a connection that needs nothing more.
+    async fn schedule_in(
         &self,
         connection: &mut PgConnection,
         jobs: &[NewJob],
@@ -139,7 +217,7 @@ impl PgStore {
                     .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(
                         &self.sql.insert_jobs,
                     ))))
-                    .fetch_all(&mut *connection)
+                    .fetch_all(self.on(&mut *connection))
                     .await
                     .map_err(store_error("insert_jobs"))?
             };
@@ -165,7 +243,7 @@ impl PgStore {
                     sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.insert_new_job))),
                     job,
                 )
-                .execute(&mut *connection)
+                .execute(self.on(&mut *connection))
                 .await
                 .map_err(store_error("insert_new_job"))?;
                 Ok(())
@@ -175,7 +253,7 @@ impl PgStore {
                     .bind(sqlx::query(AssertSqlSafe(Arc::clone(
                         &self.sql.insert_new_jobs,
                     ))))
-                    .execute(&mut *connection)
+                    .execute(self.on(&mut *connection))
                     .await
                     .map_err(store_error("insert_new_jobs"))?;
                 Ok(())
@@ -193,7 +271,7 @@ impl PgStore {
             .bind(sqlx::query(AssertSqlSafe(Arc::clone(
                 &self.sql.upsert_jobs,
             ))))
-            .fetch_all(&mut *connection)
+            .fetch_all(self.on(&mut *connection))
             .await
             .map_err(store_error("upsert_jobs"))?;
         let mut written: HashMap<String, bool> = HashMap::with_capacity(rows.len());
@@ -234,7 +312,7 @@ impl PgStore {
         if conflict == ConflictResolution::Raise {
             let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
                 .bind(existing)
-                .fetch_all(&mut *connection)
+                .fetch_all(self.on(&mut *connection))
                 .await
                 .map_err(store_error("job_statuses"))?;
             for row in rows {
@@ -274,7 +352,7 @@ impl PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_job))),
             job,
         )
-        .fetch_optional(&mut *connection)
+        .fetch_optional(self.on(&mut *connection))
         .await
         .map_err(store_error("insert_job"))?;
         Ok(match inserted {
@@ -389,7 +467,13 @@ fn lease_columns(leases: impl Iterator<Item = Lease>) -> (Vec<String>, Vec<i64>)
 #[async_trait]
 impl JobStore for PgStore {
     async fn migrate(&self) -> Result<()> {
-        crate::migrate::run(&self.pool, &self.schema).await
+        match &self.pooler {
+            None => crate::migrate::run(&self.pool, &self.schema).await,
+            Some(_) => {
+                crate::migrate::run_in_transaction(self.main(), &self.pool, &self.schema, &self.sql)
+                    .await
+            }
+        }
     }
 
     async fn schedule(
@@ -399,15 +483,16 @@ impl JobStore for PgStore {
         batch_size: usize,
     ) -> Result<Vec<Scheduled>> {
         let batch_size = batch_size.max(1);
-        if jobs.len() <= batch_size {
-            // One statement is atomic on its own: no BEGIN/COMMIT round trips.
+        if jobs.len() <= batch_size && self.pooler.is_none() {
+            // One statement is atomic on its own: no BEGIN/COMMIT round trips (behind a
+            // pooler, a transaction holds Parse and Bind on one server connection).
             let mut connection = self.pool.acquire().await.map_err(store_error("acquire"))?;
-            return self.schedule_on(&mut connection, jobs, conflict).await;
+            return self.schedule_in(&mut connection, jobs, conflict).await;
         }
         let mut transaction = self.pool.begin().await.map_err(store_error("begin"))?;
         let mut results = Vec::with_capacity(jobs.len());
         for batch in jobs.chunks(batch_size) {
-            results.extend(self.schedule_on(&mut transaction, batch, conflict).await?);
+            results.extend(self.schedule_in(&mut transaction, batch, conflict).await?);
         }
         transaction.commit().await.map_err(store_error("commit"))?;
         Ok(results)
@@ -418,7 +503,7 @@ impl JobStore for PgStore {
             .bind(i64::from(limit))
             .bind(to_millis(lease))
             .bind(worker)
-            .fetch_all(&self.worker_pool)
+            .fetch_all(self.worker())
             .await
             .map_err(store_error("claim_jobs"))?;
         Ok(rows.into_iter().map(ClaimedJob::from).collect())
@@ -449,7 +534,7 @@ impl JobStore for PgStore {
                 .bind(statuses)
                 .bind(delays)
                 .bind(errors)
-                .fetch_all(&self.worker_pool)
+                .fetch_all(self.worker())
                 .await
                 .map_err(store_error("finish_jobs"))?;
         let written: HashSet<i64> = written.into_iter().collect();
@@ -462,7 +547,7 @@ impl JobStore for PgStore {
             .bind(ids)
             .bind(tokens)
             .bind(to_millis(lease))
-            .fetch_all(&self.heartbeat_pool)
+            .fetch_all(self.heartbeat())
             .await
             .map_err(store_error("renew_leases"))
     }
@@ -478,7 +563,7 @@ impl JobStore for PgStore {
             .bind(tokens)
             .bind(refunds)
             .bind(self.schema.channel())
-            .fetch_one(&self.worker_pool)
+            .fetch_one(self.worker())
             .await
             .map_err(store_error("release_jobs"))?;
         Ok(u64::try_from(released).unwrap_or(0))
@@ -488,7 +573,7 @@ impl JobStore for PgStore {
         let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.recover_orphans)))
             .bind(i64::from(limit))
             .bind(i32::try_from(self.lost_lease_retries).unwrap_or(i32::MAX))
-            .fetch_all(&self.worker_pool)
+            .fetch_all(self.worker())
             .await
             .map_err(store_error("recover_orphans"))?;
         let mut recovered = Recovered::default();
@@ -510,7 +595,7 @@ impl JobStore for PgStore {
         let ids: Vec<String> =
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
                 .bind(i64::from(limit))
-                .fetch_all(&self.worker_pool)
+                .fetch_all(self.worker())
                 .await
                 .map_err(store_error("expire_misfired"))?;
         Ok(ids.into_iter().map(JobId::from_stored).collect())
@@ -520,7 +605,7 @@ impl JobStore for PgStore {
         let cancelled: Option<String> =
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.cancel_job)))
                 .bind(id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("cancel_job"))?;
         Ok(cancelled.is_some())
@@ -529,7 +614,7 @@ impl JobStore for PgStore {
     async fn job(&self, id: &JobId) -> Result<Option<JobInfo>> {
         let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.get_job)))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.main())
             .await
             .map_err(store_error("get_job"))?;
         row.map(JobInfo::try_from).transpose()
@@ -540,7 +625,7 @@ impl JobStore for PgStore {
             .bind(filter.status.map(JobStatus::as_str))
             .bind(filter.name.as_deref())
             .bind(i64::from(filter.limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.main())
             .await
             .map_err(store_error("list_jobs"))?;
         rows.into_iter().map(JobInfo::try_from).collect()
@@ -551,7 +636,7 @@ impl JobStore for PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.retry_job)))
                 .bind(id.as_str())
                 .bind(self.schema.channel())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("retry_job"))?;
         Ok(retried.is_some())
@@ -561,7 +646,7 @@ impl JobStore for PgStore {
         let rows: Vec<WorkerRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.list_workers)))
                 .bind(to_millis(seen_within))
-                .fetch_all(&self.pool)
+                .fetch_all(self.main())
                 .await
                 .map_err(store_error("list_workers"))?;
         Ok(rows.into_iter().map(WorkerInfo::from).collect())
@@ -572,7 +657,7 @@ impl JobStore for PgStore {
             .bind(&worker.id)
             .bind(&worker.host)
             .bind(i32::try_from(worker.pid).unwrap_or(i32::MAX))
-            .execute(&self.pool)
+            .execute(self.main())
             .await
             .map_err(store_error("register_worker"))?;
         Ok(())
@@ -581,7 +666,7 @@ impl JobStore for PgStore {
     async fn touch_worker(&self, worker_id: &str) -> Result<()> {
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.touch_worker)))
             .bind(worker_id)
-            .execute(&self.heartbeat_pool)
+            .execute(self.heartbeat())
             .await
             .map_err(store_error("touch_worker"))?;
         Ok(())
@@ -590,7 +675,7 @@ impl JobStore for PgStore {
     async fn deregister_worker(&self, worker_id: &str) -> Result<()> {
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.deregister_worker)))
             .bind(worker_id)
-            .execute(&self.pool)
+            .execute(self.main())
             .await
             .map_err(store_error("deregister_worker"))?;
         Ok(())
@@ -599,14 +684,14 @@ impl JobStore for PgStore {
     async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>> {
         sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.prune_workers)))
             .bind(to_millis(older_than))
-            .fetch_all(&self.pool)
+            .fetch_all(self.main())
             .await
             .map_err(store_error("prune_workers"))
     }
 
     async fn next_due(&self) -> Result<Option<Duration>> {
         let millis: Option<i64> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.next_due)))
-            .fetch_one(&self.pool)
+            .fetch_one(self.main())
             .await
             .map_err(store_error("next_due"))?;
         Ok(millis.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
@@ -622,7 +707,7 @@ impl JobStore for PgStore {
             .bind(names)
             .bind(texts)
             .bind(enabled)
-            .execute(&self.pool)
+            .execute(self.main())
             .await
             .map_err(store_error("register_periodic"))?;
         Ok(())
@@ -631,13 +716,13 @@ impl JobStore for PgStore {
     async fn periodic_states(&self) -> Result<(DateTime<Utc>, Vec<PeriodicState>)> {
         let rows: Vec<PeriodicRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_states)))
-                .fetch_all(&self.pool)
+                .fetch_all(self.main())
                 .await
                 .map_err(store_error("periodic_states"))?;
         let now = match rows.first() {
             Some(row) => row.db_now,
             None => sqlx::query_scalar("SELECT now()")
-                .fetch_one(&self.pool)
+                .fetch_one(self.main())
                 .await
                 .map_err(store_error("periodic_states"))?,
         };
@@ -648,7 +733,7 @@ impl JobStore for PgStore {
         let row: Option<PeriodicRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_state)))
                 .bind(key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("periodic_state"))?;
         Ok(row.map(PeriodicState::from))
@@ -672,7 +757,7 @@ impl JobStore for PgStore {
                 .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
                 .bind(job.misfire_grace.map(to_millis))
                 .bind(job.timeout.map(to_millis))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("enqueue_periodic"))?;
         Ok(inserted.is_some())
@@ -683,7 +768,7 @@ impl JobStore for PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.set_periodic_enabled)))
                 .bind(key)
                 .bind(enabled)
-                .fetch_one(&self.pool)
+                .fetch_one(self.main())
                 .await
                 .map_err(store_error("set_periodic_enabled"))?;
         Ok(changed > 0)
@@ -716,7 +801,7 @@ impl JobStore for PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.claim_vacuum_turn)))
                 .bind(worker)
                 .bind(to_millis(interval))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("claim_vacuum_turn"))?;
         Ok(won.is_some())
@@ -744,14 +829,14 @@ impl JobStore for PgStore {
         let mut transaction = self.pool.begin().await.map_err(store_error(operation))?;
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.limit_statement)))
             .bind(format!("{}ms", timeout.as_millis().max(1)))
-            .execute(&mut *transaction)
+            .execute(self.on(&mut transaction))
             .await
             .map_err(store_error(operation))?;
         let deleted = sqlx::query(AssertSqlSafe(statement))
             .bind(status.as_str())
             .bind(bound)
             .bind(i64::from(limit))
-            .execute(&mut *transaction)
+            .execute(self.on(&mut transaction))
             .await
             .map_err(store_error(operation))?
             .rows_affected();
@@ -767,7 +852,7 @@ impl JobStore for PgStore {
             .bind(count(deleted.cancelled))
             .bind(count(deleted.expired))
             .bind(worker)
-            .execute(&self.pool)
+            .execute(self.main())
             .await
             .map_err(store_error("record_vacuum"))?;
         Ok(())
@@ -777,7 +862,7 @@ impl JobStore for PgStore {
         let rows: Vec<VacuumStatsRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.vacuum_stats)))
                 .bind(i32::try_from(days).unwrap_or(i32::MAX))
-                .fetch_all(&self.pool)
+                .fetch_all(self.main())
                 .await
                 .map_err(store_error("vacuum_stats"))?;
         Ok(rows.into_iter().map(VacuumStatsDay::from).collect())
@@ -786,7 +871,7 @@ impl JobStore for PgStore {
     async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
         let row: VacuumTotalsRow =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.total_vacuum_stats)))
-                .fetch_one(&self.pool)
+                .fetch_one(self.main())
                 .await
                 .map_err(store_error("total_vacuum_stats"))?;
         Ok(row.into())
