@@ -84,6 +84,25 @@ impl Default for WorkerConfig {
 }
 
 impl WorkerConfig {
+    /// How long a lease may go unrenewed before this worker abandons its attempt:
+    /// `lease_duration - heartbeat_interval`, counted from when the claim or the last
+    /// successful renewal was *sent* (the database counts from when it took effect, later),
+    /// so the worker always stops before the database could hand the job to another.
+    #[must_use]
+    pub fn abandon_lease_after(&self) -> Duration {
+        self.lease_duration.saturating_sub(self.heartbeat_interval)
+    }
+
+    /// The longest a claim may take to answer for its jobs to be started: half a heartbeat
+    /// interval before [`WorkerConfig::abandon_lease_after`]. Jobs of a claim that took longer
+    /// (it waited on a lock or a stalled server) are given back at once, attempt refunded,
+    /// instead of being started with a lease about to run out.
+    #[must_use]
+    pub fn latest_start_after_claim(&self) -> Duration {
+        self.abandon_lease_after()
+            .saturating_sub(self.heartbeat_interval / 2)
+    }
+
     /// Checks the settings against each other.
     ///
     /// # Errors

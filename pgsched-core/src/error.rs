@@ -103,6 +103,15 @@ pub enum Error {
         /// The underlying error.
         source: BoxError,
     },
+    /// The database refused the values a statement carried (a data error, such as a text
+    /// the database encoding cannot hold): sending the same values again cannot succeed.
+    #[error("{operation} was refused by the database: {source}")]
+    Rejected {
+        /// The store operation that was refused (for PostgreSQL: the statement's name).
+        operation: &'static str,
+        /// The database's reason.
+        source: BoxError,
+    },
     /// The worker is already running for this scheduler.
     #[error("the worker is already running")]
     AlreadyRunning,
@@ -112,6 +121,14 @@ impl Error {
     /// Wraps a backend error with the name of the operation that failed.
     pub fn store(operation: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Store {
+            operation,
+            source: source.into(),
+        }
+    }
+
+    /// Wraps a backend's refusal of the values of `operation` (see [`Error::Rejected`]).
+    pub fn rejected(operation: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Rejected {
             operation,
             source: source.into(),
         }

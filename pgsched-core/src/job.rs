@@ -258,6 +258,9 @@ pub struct NewJob {
     pub misfire_grace: Option<Duration>,
     /// How long one attempt may run before it is cancelled; `None` is unbounded.
     pub timeout: Option<Duration>,
+    /// Jobs sharing this key never run at the same time (at most one holds a live lease);
+    /// `None`: no such limit. Periodic jobs with `advisory_lock` use their schedule's key.
+    pub exclusive_key: Option<String>,
 }
 
 /// What scheduling did with one job (bulk results are aligned with the input by index).

@@ -5,11 +5,11 @@
 //! |---|---|---|---|
 //! | `pgsched_jobs_enqueued_total` | counter | `job` | jobs written by schedule calls (inserted or replaced) |
 //! | `pgsched_jobs_claimed_total` | counter | `job` | attempts claimed by this worker |
-//! | `pgsched_jobs_completed_total` | counter | `job` | attempts that completed (outcome written) |
-//! | `pgsched_jobs_failed_total` | counter | `job`, `reason` | jobs failed for good |
-//! | `pgsched_jobs_retried_total` | counter | `job`, `reason` | failed attempts scheduled for a retry |
-//! | `pgsched_jobs_cancelled_total` | counter | `job` | attempts not run by decision (advisory lock held) |
-//! | `pgsched_jobs_expired_total` | counter | — | jobs expired by this worker's sweeps |
+//! | `pgsched_jobs_completed_total` | counter | `job` | attempts that completed (counted once the outcome is written) |
+//! | `pgsched_jobs_failed_total` | counter | `job`, `reason` | jobs failed for good (once written) |
+//! | `pgsched_jobs_retried_total` | counter | `job`, `reason` | failed attempts scheduled for a retry (once written) |
+//! | `pgsched_late_claims_total` | counter | — | claimed jobs given back unstarted because the claim answered too late to start them within their lease |
+//! | `pgsched_jobs_expired_total` | counter | `priority` | jobs expired by this worker's sweeps (not started within their misfire grace: late, or held back by higher priorities) |
 //! | `pgsched_jobs_recovered_total` | counter | `outcome` (`requeued`/`failed`) | jobs with an expired lease handled by this worker's sweeps |
 //! | `pgsched_lease_lost_total` | counter | — | attempts whose lease was lost (nothing written) |
 //! | `pgsched_job_duration_seconds` | histogram | `job` | run time of an attempt |
@@ -27,8 +27,8 @@ pub const COMPLETED: &str = "pgsched_jobs_completed_total";
 pub const FAILED: &str = "pgsched_jobs_failed_total";
 /// Attempts scheduled for a retry.
 pub const RETRIED: &str = "pgsched_jobs_retried_total";
-/// Attempts not run by decision.
-pub const CANCELLED: &str = "pgsched_jobs_cancelled_total";
+/// Claimed jobs given back unstarted: the claim answered too late to start them safely.
+pub const LATE_CLAIMS: &str = "pgsched_late_claims_total";
 /// Jobs expired (misfire).
 pub const EXPIRED: &str = "pgsched_jobs_expired_total";
 /// Orphaned jobs recovered.
@@ -55,7 +55,10 @@ pub fn describe() {
     describe_counter!(COMPLETED, "Attempts that completed");
     describe_counter!(FAILED, "Jobs failed for good");
     describe_counter!(RETRIED, "Failed attempts scheduled for a retry");
-    describe_counter!(CANCELLED, "Attempts not run by decision");
+    describe_counter!(
+        LATE_CLAIMS,
+        "Claimed jobs given back unstarted: the claim answered too late to start them within their lease"
+    );
     describe_counter!(
         EXPIRED,
         "Jobs expired (not started within their misfire grace)"

@@ -42,8 +42,9 @@ pub struct PeriodicDefinition {
     pub schedule: PeriodicSchedule,
     /// The key its windows are deduplicated by; default: derived from name and schedule.
     pub dedup_key: Option<&'static str>,
-    /// Whether a run holds a PostgreSQL advisory lock for its whole duration (runs that cannot
-    /// get it are skipped and recorded).
+    /// Whether runs never overlap: each run carries the schedule's key as its exclusive key,
+    /// and a claim never starts one while another run of the key is running (the exclusion
+    /// follows leases, so a holder that stops renewing keeps it only until its lease expires).
     pub advisory_lock: bool,
     /// Whether the schedule starts enabled (the persisted state wins once it exists).
     pub enabled: bool,
@@ -187,6 +188,9 @@ impl Periodic {
             max_retries: definition.defaults.max_retries,
             misfire_grace: self.grace(defaults),
             timeout: definition.defaults.timeout,
+            // Runs of one schedule never overlap when it asks for exclusion; the exclusion
+            // follows leases (see `NewJob::exclusive_key`).
+            exclusive_key: self.definition.advisory_lock.then(|| self.key.clone()),
         }
     }
 

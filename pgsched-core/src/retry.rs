@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+/// The longest delay a retry is scheduled with (365 days): a policy asking for more is
+/// clamped to it, so the due time always fits the database's timestamp range.
+pub const LONGEST_RETRY_DELAY: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// How long to wait before retrying a failed attempt.
 ///
 /// The delay before retry *n* (n = 1 after the first failure) is
@@ -40,7 +44,8 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The delay before retry number `retry` (1-based), with jitter applied.
+    /// The delay before retry number `retry` (1-based), with jitter applied, at most
+    /// [`LONGEST_RETRY_DELAY`].
     #[must_use]
     pub fn delay(&self, retry: u32) -> Duration {
         let spread = if self.jitter > 0.0 {
@@ -58,7 +63,9 @@ impl RetryPolicy {
         let base = self.initial.as_secs_f64() * self.factor.max(1.0).powi(exponent);
         let capped = base.min(self.max.as_secs_f64());
         let jittered = capped * (1.0 + spread.clamp(-self.jitter.abs(), self.jitter.abs()));
-        Duration::try_from_secs_f64(jittered.max(0.0)).unwrap_or(self.max)
+        Duration::try_from_secs_f64(jittered.max(0.0))
+            .unwrap_or(self.max)
+            .min(LONGEST_RETRY_DELAY)
     }
 }
 
@@ -75,6 +82,18 @@ mod tests {
         let delays: Vec<u64> = (1..=9).map(|n| policy.delay(n).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
         assert_eq!(policy.delay(u32::MAX), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn huge_policies_are_clamped_to_the_longest_delay() {
+        let policy = RetryPolicy {
+            initial: Duration::from_secs(u64::MAX / 4),
+            max: Duration::MAX,
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(policy.delay(1), LONGEST_RETRY_DELAY);
+        assert_eq!(policy.delay(40), LONGEST_RETRY_DELAY);
     }
 
     #[test]

@@ -70,6 +70,7 @@ impl JobRequest {
             max_retries: self.max_retries,
             misfire_grace: self.misfire_grace.resolve(defaults.misfire_grace),
             timeout: self.timeout,
+            exclusive_key: None,
         })
     }
 }

@@ -67,11 +67,6 @@ pub enum Finish {
         /// `last_error` text.
         error: String,
     },
-    /// Not run, by decision (a periodic run that could not get its advisory lock).
-    Cancelled {
-        /// `last_error` text saying why.
-        error: String,
-    },
     /// Failed; run again after `delay` (by the database clock).
     Retry {
         /// How long to wait.
@@ -79,6 +74,48 @@ pub enum Finish {
         /// `last_error` text.
         error: String,
     },
+}
+
+/// Longest `last_error` written, in bytes (errors can carry whole payloads or backtraces).
+pub const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+impl Finish {
+    /// This outcome in a form any database accepts, for when the database refused it
+    /// (`why`): the error text with every character outside printable ASCII escaped
+    /// (`\u{1f525}`) and a note saying why, within [`MAX_ERROR_BYTES`]; a retry delay at most
+    /// [`crate::retry::LONGEST_RETRY_DELAY`].
+    #[must_use]
+    pub fn storable(&self, why: &str) -> Finish {
+        let text = |error: &str| {
+            let mut text = ascii_escaped(&format!(
+                "[stored with non-ASCII characters escaped: the database refused the original ({why})] {error}"
+            ));
+            text.truncate(MAX_ERROR_BYTES);
+            text
+        };
+        match self {
+            Finish::Completed => Finish::Completed,
+            Finish::Failed { error } => Finish::Failed { error: text(error) },
+            Finish::Retry { delay, error } => Finish::Retry {
+                delay: (*delay).min(crate::retry::LONGEST_RETRY_DELAY),
+                error: text(error),
+            },
+        }
+    }
+}
+
+/// `text` with every character outside printable ASCII (and newline) written as `\u{…}`.
+fn ascii_escaped(text: &str) -> String {
+    use std::fmt::Write;
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if character == '\n' || character == ' ' || character.is_ascii_graphic() {
+            escaped.push(character);
+        } else {
+            let _ = write!(escaped, "\\u{{{:x}}}", u32::from(character));
+        }
+    }
+    escaped
 }
 
 /// A lease to give back without finishing the job (shutdown).
@@ -210,13 +247,6 @@ pub struct VacuumTotals {
     pub last_run: Option<DateTime<Utc>>,
 }
 
-/// An advisory lock held on a dedicated connection.
-#[async_trait]
-pub trait AdvisoryLock: Send {
-    /// Releases the lock (dropping the guard also releases it, by closing the connection).
-    async fn release(self: Box<Self>) -> Result<()>;
-}
-
 /// A live subscription to "jobs were written" notifications.
 #[async_trait]
 pub trait Listener: Send {
@@ -256,8 +286,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// at most `limit` of them.
     async fn recover_orphans(&self, limit: u32) -> Result<Recovered>;
 
-    /// Marks pending jobs past their misfire grace as expired, at most `limit` of them.
-    async fn expire_misfired(&self, limit: u32) -> Result<Vec<JobId>>;
+    /// Marks pending jobs past their misfire grace as expired, at most `limit` of them;
+    /// returns each with its priority.
+    async fn expire_misfired(&self, limit: u32) -> Result<Vec<(JobId, Priority)>>;
 
     /// Cancels a pending or running job; false if it was neither.
     async fn cancel(&self, id: &JobId) -> Result<bool>;
@@ -280,8 +311,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// Registers a worker process.
     async fn register_worker(&self, worker: &WorkerRecord) -> Result<()>;
 
-    /// Refreshes a worker's "last seen" time.
-    async fn touch_worker(&self, worker_id: &str) -> Result<()>;
+    /// Refreshes a worker's "last seen" time, registering it again if its registration was
+    /// removed meanwhile (a live worker pruned as dead after a long pause).
+    async fn touch_worker(&self, worker: &WorkerRecord) -> Result<()>;
 
     /// Removes a worker's registration (graceful exit).
     async fn deregister_worker(&self, worker_id: &str) -> Result<()>;
@@ -316,10 +348,6 @@ pub trait JobStore: Send + Sync + 'static {
     /// ahead). False if the key is not registered.
     async fn set_periodic_enabled(&self, key: &str, enabled: bool) -> Result<bool>;
 
-    /// Tries to take the advisory lock of periodic schedule `key` on a dedicated connection;
-    /// `None` if another session holds it.
-    async fn try_advisory_lock(&self, key: &str) -> Result<Option<Box<dyn AdvisoryLock>>>;
-
     /// Takes this interval's retention turn for `worker`: true for exactly one caller per
     /// `interval` across all replicas (by the database clock).
     async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool>;
@@ -345,4 +373,40 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Subscribes to "jobs were written" notifications.
     async fn listen(&self) -> Result<Box<dyn Listener>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storable_outcomes_are_printable_ascii_with_the_reason() {
+        let refused = Finish::Failed {
+            error: "boom 🔥\0é".into(),
+        };
+        let Finish::Failed { error } = refused.storable("no LATIN1 equivalent") else {
+            panic!("a failure stays a failure");
+        };
+        assert!(
+            error
+                .chars()
+                .all(|c| c == '\n' || c == ' ' || c.is_ascii_graphic())
+        );
+        assert!(error.contains("no LATIN1 equivalent"), "{error}");
+        assert!(error.ends_with("boom \\u{1f525}\\u{0}\\u{e9}"), "{error}");
+    }
+
+    #[test]
+    fn storable_retries_have_a_bounded_delay_and_text() {
+        let refused = Finish::Retry {
+            delay: Duration::MAX,
+            error: "é".repeat(MAX_ERROR_BYTES),
+        };
+        let Finish::Retry { delay, error } = refused.storable("interval out of range") else {
+            panic!("a retry stays a retry");
+        };
+        assert_eq!(delay, crate::retry::LONGEST_RETRY_DELAY);
+        assert_eq!(error.len(), MAX_ERROR_BYTES);
+        assert_eq!(Finish::Completed.storable("x"), Finish::Completed);
+    }
 }

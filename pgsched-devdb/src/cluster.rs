@@ -1,8 +1,9 @@
-//! Throwaway PostgreSQL clusters: finding the binaries, `initdb`, `pg_ctl`, cleanup.
+//! Throwaway PostgreSQL clusters: finding the binaries, `initdb`, `pg_basebackup`, `pg_ctl`,
+//! settings, cleanup. Shared by [`crate::DevDatabase`] and [`crate::PrivateCluster`].
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io;
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
@@ -21,6 +22,19 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const TAIL_LINES: usize = 20;
 /// How many times to retry when the picked port got taken before the server bound it.
 const PORT_ATTEMPTS: u32 = 3;
+
+/// Settings of every cluster started here, written to `postgresql.conf` after `initdb` (so a
+/// replica copies them and a caller's settings, appended later, override them). None of them
+/// changes what a *process* crash loses: with `fsync = off` the WAL a server wrote still
+/// survives in the OS page cache; only an OS crash (never simulated here) would lose more.
+pub(crate) const BASE_SETTINGS: [(&str, &str); 3] = [
+    ("fsync", "off"),
+    ("full_page_writes", "off"),
+    ("max_connections", "300"),
+];
+
+/// Added for [`crate::DevDatabase`] clusters only: commits do not wait for the WAL flush.
+pub(crate) const THROWAWAY_SETTINGS: [(&str, &str); 1] = [("synchronous_commit", "off")];
 
 /// Runs after the owning process exits (or is killed) and cleans up a cluster that was not
 /// dropped: stops the postmaster (SIGQUIT = immediate shutdown, like `pg_ctl stop -m
@@ -73,10 +87,68 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    /// Creates, initializes and starts a new cluster, watched on behalf of `watched_pid`
-    /// (normally our own pid).
+    /// Creates, initializes and starts a new cluster for [`crate::DevDatabase`], watched on
+    /// behalf of `watched_pid` (normally our own pid).
     pub(crate) fn start(watched_pid: u32) -> Result<Self, DevDbError> {
-        let bindir = find_bindir()?;
+        Self::start_with(watched_pid, &THROWAWAY_SETTINGS)
+    }
+
+    /// Creates, initializes and starts a new cluster on a free port, with [`BASE_SETTINGS`]
+    /// and then `settings` in its `postgresql.conf`, watched on behalf of `watched_pid`.
+    pub(crate) fn start_with(
+        watched_pid: u32,
+        settings: &[(&str, &str)],
+    ) -> Result<Self, DevDbError> {
+        check_settings(settings)?;
+        let mut cluster = Self::prepare(find_bindir()?, watched_pid)?;
+        cluster.initdb()?;
+        cluster.append_settings(&BASE_SETTINGS)?;
+        cluster.append_settings(settings)?;
+        cluster.start_server()?;
+        Ok(cluster)
+    }
+
+    /// A streaming replica of this (running) cluster: `pg_basebackup -R` into a new directory,
+    /// `settings` appended to the `postgresql.conf` it copied, started on a free port.
+    pub(crate) fn replica(
+        &self,
+        watched_pid: u32,
+        settings: &[(&str, &str)],
+    ) -> Result<Self, DevDbError> {
+        check_settings(settings)?;
+        let basebackup = self.bindir.join("pg_basebackup");
+        if !is_executable(&basebackup) {
+            return Err(DevDbError::NoPostgres {
+                details: format!(
+                    "{} has no executable pg_basebackup, which a replica is made with",
+                    self.bindir.display()
+                ),
+            });
+        }
+        let mut replica = Self::prepare(self.bindir.clone(), watched_pid)?;
+        let mut cmd = replica.command("pg_basebackup");
+        cmd.args(["-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args([
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "--checkpoint=fast",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(&replica.data);
+        replica.run(&mut cmd, false)?;
+        replica.append_settings(settings)?;
+        replica.start_server()?;
+        Ok(replica)
+    }
+
+    /// A temporary directory owned by the right user, watched for `watched_pid`'s exit; no
+    /// data directory yet.
+    fn prepare(bindir: PathBuf, watched_pid: u32) -> Result<Self, DevDbError> {
         let dir = create_temp_dir()?;
         // From here on, any error drops `cluster`, which removes the directory.
         let mut cluster = Self {
@@ -94,9 +166,70 @@ impl Cluster {
             cluster.run_as = Some(user);
         }
         cluster.watchdog = Some(spawn_watchdog(watched_pid, &cluster.data, &cluster.dir)?);
-        cluster.initdb()?;
-        cluster.start_server()?;
         Ok(cluster)
+    }
+
+    /// Appends `name = 'value'` lines to `postgresql.conf` (later lines win).
+    fn append_settings(&self, settings: &[(&str, &str)]) -> Result<(), DevDbError> {
+        if settings.is_empty() {
+            return Ok(());
+        }
+        let path = self.data.join("postgresql.conf");
+        let mut lines = String::from("\n# pgsched-devdb\n");
+        for (name, value) in settings {
+            lines.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
+        }
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| DevDbError::io(format!("could not open {}", path.display()), e))?;
+        file.write_all(lines.as_bytes())
+            .map_err(|e| DevDbError::io(format!("could not write {}", path.display()), e))
+    }
+
+    /// The data directory.
+    pub(crate) fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    /// Whether a postmaster runs on this data directory (its pid file exists).
+    pub(crate) fn is_running(&self) -> bool {
+        self.data.join("postmaster.pid").exists()
+    }
+
+    /// `pg_ctl stop -m <mode> -w`: returns once the server is gone.
+    pub(crate) fn stop_with(&self, mode: &str) -> Result<(), DevDbError> {
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg("-D")
+            .arg(&self.data)
+            .args(["stop", "-m", mode, "-w", "-t"])
+            .arg(START_TIMEOUT.as_secs().to_string());
+        self.run(&mut cmd, true)
+    }
+
+    /// Starts the stopped server on `port` and waits until it accepts connections.
+    pub(crate) fn start_on(&mut self, port: u16) -> Result<(), DevDbError> {
+        self.port = port;
+        let _ = fs::remove_file(self.log_path());
+        let mut cmd = self.pg_ctl();
+        cmd.arg("start").process_group(0);
+        self.run(&mut cmd, true)?;
+        self.wait_until_accepting()
+    }
+
+    /// `pg_ctl promote -w`: returns once the standby has left recovery.
+    pub(crate) fn promote(&self) -> Result<(), DevDbError> {
+        let mut cmd = self.command("pg_ctl");
+        cmd.arg("-D")
+            .arg(&self.data)
+            .args(["promote", "-w", "-t"])
+            .arg(START_TIMEOUT.as_secs().to_string());
+        self.run(&mut cmd, true)
+    }
+
+    /// The last `lines` lines of the server log.
+    pub(crate) fn log_tail(&self, lines: usize) -> String {
+        tail_of_file(&self.log_path(), lines)
     }
 
     /// The URL to connect to this cluster.
@@ -146,10 +279,10 @@ impl Cluster {
         cmd
     }
 
+    /// What differs per start: the address. Everything else is in `postgresql.conf`.
     fn server_options(&self) -> String {
         format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} -c fsync=off \
-             -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}",
             self.port,
             shell_quote(&self.dir.to_string_lossy()),
         )
@@ -207,7 +340,7 @@ impl Cluster {
         Err(DevDbError::NotAcceptingConnections {
             port: self.port,
             waited: START_TIMEOUT,
-            log_tail: tail_of_file(&self.log_path()),
+            log_tail: tail_of_file(&self.log_path(), TAIL_LINES),
         })
     }
 
@@ -228,7 +361,7 @@ impl Cluster {
             output.push_str(&format!(
                 "\nlast lines of {}:\n{}",
                 self.log_path().display(),
-                tail_of_file(&self.log_path())
+                tail_of_file(&self.log_path(), TAIL_LINES)
             ));
         }
         Err(DevDbError::CommandFailed {
@@ -363,6 +496,23 @@ pub(crate) fn find_bindir() -> Result<PathBuf, DevDbError> {
             looked.join(", ")
         ),
     })
+}
+
+/// Checks that every setting name is a plain identifier (it is written into
+/// `postgresql.conf` unquoted).
+fn check_settings(settings: &[(&str, &str)]) -> Result<(), DevDbError> {
+    for (name, _) in settings {
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        if !plain {
+            return Err(DevDbError::InvalidSetting {
+                name: (*name).to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn has_binaries(dir: &Path) -> bool {
@@ -567,9 +717,9 @@ pub(crate) fn tail(text: &str, n: usize) -> String {
     }
 }
 
-fn tail_of_file(path: &Path) -> String {
+fn tail_of_file(path: &Path, lines: usize) -> String {
     match fs::read(path) {
-        Ok(bytes) => tail(&String::from_utf8_lossy(&bytes), TAIL_LINES),
+        Ok(bytes) => tail(&String::from_utf8_lossy(&bytes), lines),
         Err(e) => format!("(could not read {}: {e})", path.display()),
     }
 }

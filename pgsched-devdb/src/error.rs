@@ -99,6 +99,15 @@ pub enum DevDbError {
         mode: String,
     },
 
+    /// A setting passed to [`PrivateCluster::start`](crate::PrivateCluster::start) or
+    /// [`PrivateCluster::replica`](crate::PrivateCluster::replica) has a name that is not a
+    /// plain identifier (letters, digits, `_`, `.`).
+    #[error("invalid PostgreSQL setting name {name:?}: expected letters, digits, `_` or `.`")]
+    InvalidSetting {
+        /// The name that was passed.
+        name: String,
+    },
+
     /// The first call to [`shared_url`](crate::shared_url) in this process failed; the
     /// failure is remembered and reported again.
     #[error("the shared development database could not be set up: {message}")]

@@ -24,6 +24,10 @@
 //! # Ok::<(), pgsched_devdb::DevDbError>(())
 //! ```
 //!
+//! Tests that stop, crash, replicate or promote a server use a [`PrivateCluster`] instead: a
+//! cluster of their own with the settings they choose, stopped in any [`StopMode`], started
+//! again on any port, with streaming replicas (`pg_basebackup`) and `pg_ctl promote`.
+//!
 //! Unix only. When run as root, the throwaway server runs as the `postgres` OS user, because
 //! PostgreSQL refuses to run as root.
 
@@ -33,8 +37,10 @@ use std::time::Duration;
 
 mod cluster;
 mod error;
+mod private_cluster;
 
 pub use error::DevDbError;
+pub use private_cluster::{PrivateCluster, StopMode};
 
 use cluster::Cluster;
 
@@ -323,6 +329,63 @@ mod tests {
 
         drop(db);
         assert!(!dir.exists(), "{} removed", dir.display());
+        assert!(refuses(port), "port {port} closed after drop");
+    }
+
+    #[test]
+    fn private_cluster_settings_are_checked() {
+        let err = PrivateCluster::start(&[("fsync = on #", "x")]).expect_err("bad name");
+        assert!(matches!(err, DevDbError::InvalidSetting { .. }), "{err}");
+        let err = PrivateCluster::start(&[("no_such_setting_here", "1")])
+            .expect_err("PostgreSQL refuses an unknown setting");
+        assert!(matches!(err, DevDbError::CommandFailed { .. }), "{err}");
+    }
+
+    #[test]
+    fn private_cluster_crash_replica_and_failover_on_the_same_port() {
+        let mut primary =
+            PrivateCluster::start(&[("wal_writer_delay", "10s")]).expect("start a cluster");
+        let port = primary.port();
+        let conf = std::fs::read_to_string(primary.data_dir().join("postgresql.conf"))
+            .expect("postgresql.conf");
+        assert!(conf.contains("wal_writer_delay = '10s'"), "{conf}");
+        assert_eq!(
+            primary.url(),
+            format!("postgres://postgres@127.0.0.1:{port}/postgres")
+        );
+        assert!(postgres_says_hello(port));
+
+        primary.stop(StopMode::Immediate).expect("immediate stop");
+        assert!(!primary.is_running());
+        assert!(refuses(port), "port {port} closed after the stop");
+        primary.start_again().expect("crash recovery");
+        assert!(postgres_says_hello(port), "answers after crash recovery");
+
+        let mut replica = primary.replica(&[]).expect("a streaming replica");
+        let (replica_dir, primary_dir) = (
+            replica.data_dir().to_path_buf(),
+            primary.data_dir().to_path_buf(),
+        );
+        assert_ne!(replica.port(), port);
+        assert!(replica_dir.join("standby.signal").is_file());
+        assert!(postgres_says_hello(replica.port()));
+        assert!(primary.promote().is_err(), "a primary cannot be promoted");
+
+        primary.stop(StopMode::Immediate).expect("primary crashes");
+        replica.stop(StopMode::Fast).expect("replica stops");
+        replica
+            .start_on(port)
+            .expect("replica takes the primary's port");
+        assert_eq!(replica.port(), port);
+        replica.promote().expect("promote");
+        assert!(!replica_dir.join("standby.signal").exists(), "promoted");
+        assert!(postgres_says_hello(port));
+
+        drop(replica);
+        drop(primary);
+        for dir in [replica_dir, primary_dir] {
+            assert!(!dir.exists(), "{} removed", dir.display());
+        }
         assert!(refuses(port), "port {port} closed after drop");
     }
 

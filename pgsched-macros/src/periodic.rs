@@ -42,7 +42,7 @@ pub(crate) struct PeriodicDef {
     pub(crate) schedule: Schedule,
     /// The key its windows are deduplicated by, if given.
     pub(crate) dedup_key: Option<String>,
-    /// Whether each run holds a PostgreSQL advisory lock.
+    /// Whether runs never overlap (the job row's exclusive key).
     pub(crate) advisory_lock: bool,
     /// Whether the schedule starts enabled.
     pub(crate) enabled: bool,

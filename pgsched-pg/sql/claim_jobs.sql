@@ -1,28 +1,54 @@
 -- claim: take up to $1 due jobs, most urgent first, for worker $3, with a lease of $2 ms.
 -- The inner SELECT walks the partial index jobs_claim_order in (priority, run_at) order and
 -- skips rows other workers are claiming right now (SKIP LOCKED), so workers never wait on
--- each other and never take the same row. Every decision uses the database clock.
+-- each other and never take the same row. Due times and misfires use the database clock.
 -- A job past its misfire grace is not started (the sweep marks it expired); a claim clears
 -- expires_at, so a retry or a recovered job can never expire.
+--
+-- The lease runs from clock_timestamp(), when the row is actually claimed, not from now()
+-- (when the statement started): a claim that waited on a lock or a stalled server must not
+-- hand out a lease that expired while it waited. The worker measures its side of the lease
+-- from when it sent this statement, which is earlier still, so it always gives up first.
+--
+-- The lease token is a random 64-bit value (64 bits of an MD5 of a random UUID): unlike a
+-- sequence, it cannot repeat after a crash loses this asynchronously committed claim, or
+-- after a failover to a replica that never saw it, so a zombie's token never matches a new
+-- holder's.
+--
+-- Exclusive keys: a job whose key has a running job is skipped, and at most one job per key
+-- is taken by one claim (the first in claim order). Two concurrent claims can still both
+-- pick a job of the same key (neither sees the other's uncommitted running row); the unique
+-- index jobs_exclusive_running then fails the second one, which the store retries at once.
 WITH candidates AS (
-    SELECT id
-      FROM __SCHEMA__.jobs
+    SELECT id, exclusive_key, priority, run_at
+      FROM __SCHEMA__.jobs AS pending
      WHERE status = 'pending'
        AND run_at <= now()
        AND (expires_at IS NULL OR expires_at >= now())
+       AND (exclusive_key IS NULL
+            OR NOT EXISTS (SELECT 1
+                             FROM __SCHEMA__.jobs AS holder
+                            WHERE holder.exclusive_key = pending.exclusive_key
+                              AND holder.status = 'running'))
      ORDER BY priority, run_at
      LIMIT $1
        FOR UPDATE SKIP LOCKED
+), chosen AS (
+    SELECT id
+      FROM (SELECT id, exclusive_key,
+                   row_number() OVER (PARTITION BY exclusive_key ORDER BY priority, run_at, id) AS rank
+              FROM candidates) AS ranked
+     WHERE exclusive_key IS NULL OR rank = 1
 )
 UPDATE __SCHEMA__.jobs AS j
    SET status = 'running',
        attempts = j.attempts + 1,
-       lease_token = nextval('__SCHEMA__.lease_tokens'),
-       lease_expires_at = now() + $2 * interval '1 millisecond',
+       lease_token = ('x' || substr(md5(gen_random_uuid()::text), 1, 16))::bit(64)::bigint,
+       lease_expires_at = clock_timestamp() + $2 * interval '1 millisecond',
        worker_id = $3,
        started_at = now(),
        expires_at = NULL
-  FROM candidates c
+  FROM chosen c
  WHERE j.id = c.id
 RETURNING j.id, j.name, j.payload, j.schema_hash, j.attempts, j.max_retries, j.priority,
           j.run_at, j.lease_token, j.timeout_ms, now() AS claimed_at

@@ -15,4 +15,4 @@ UPDATE __SCHEMA__.jobs AS j
        last_error = 'misfire: not started within ' || j.misfire_grace_ms || ' ms of its due time'
   FROM late
  WHERE j.id = late.id
-RETURNING j.id
+RETURNING j.id, j.priority

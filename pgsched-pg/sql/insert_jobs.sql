@@ -4,15 +4,15 @@
 WITH input AS (
     SELECT *
       FROM unnest($1::text[], $2::text[], $3::bytea[], $4::int8[], $5::timestamptz[],
-                  $6::int2[], $7::int4[], $8::int8[], $9::int8[])
-           AS d(id, name, payload, schema_hash, run_at, priority, max_retries, misfire_grace_ms, timeout_ms)
+                  $6::int2[], $7::int4[], $8::int8[], $9::int8[], $10::text[])
+           AS d(id, name, payload, schema_hash, run_at, priority, max_retries, misfire_grace_ms, timeout_ms, exclusive_key)
 ), inserted AS (
     INSERT INTO __SCHEMA__.jobs
            (id, name, payload, schema_hash, run_at, priority, max_retries,
-            misfire_grace_ms, expires_at, timeout_ms)
+            misfire_grace_ms, expires_at, timeout_ms, exclusive_key)
     SELECT id, name, payload, schema_hash, coalesce(run_at, now()), priority, max_retries,
            misfire_grace_ms, coalesce(run_at, now()) + misfire_grace_ms * interval '1 millisecond',
-           timeout_ms
+           timeout_ms, exclusive_key
       FROM input
         ON CONFLICT (id) DO NOTHING
     RETURNING id

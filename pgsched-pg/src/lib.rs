@@ -8,7 +8,6 @@
 //! Tables (in the schema): `jobs` (one row per job, with its lease), `workers` (live worker
 //! processes), `_pgsched_migrations` (applied migrations).
 
-mod advisory_lock;
 mod listener;
 mod migrate;
 mod pooler;

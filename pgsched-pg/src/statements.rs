@@ -52,7 +52,6 @@ statements!(
     cancel_job,
     get_job,
     register_worker,
-    touch_worker,
     deregister_worker,
     prune_workers,
     register_periodic,
@@ -61,8 +60,6 @@ statements!(
     enqueue_periodic,
     set_periodic_enabled,
     next_due,
-    try_advisory_lock,
-    advisory_unlock,
     claim_vacuum_turn,
     purge_finished,
     purge_keep_last,
@@ -99,7 +96,7 @@ mod tests {
         assert!(
             statements
                 .claim_jobs
-                .contains("nextval('\"tenant_7\".lease_tokens')")
+                .contains("\"tenant_7\".jobs AS holder")
         );
     }
 }

@@ -10,14 +10,15 @@ use chrono::{DateTime, Utc};
 use pgsched_core::JobStatus;
 use pgsched_core::retention::{PurgeRule, VacuumReport};
 use pgsched_core::store::{
-    AdvisoryLock, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
-    PeriodicState, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
+    ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration, PeriodicState,
+    Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
 };
-use pgsched_core::{ConflictResolution, Error, JobId, JobInfo, NewJob, Result, Scheduled};
+use pgsched_core::{
+    ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
+};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
-use crate::advisory_lock::PgAdvisoryLock;
 use crate::listener::PgWakeups;
 use crate::pooler::{OnConnection, Route, TransactionPooler};
 use crate::rows::{
@@ -27,8 +28,23 @@ use crate::rows::{
 use crate::schema_name::SchemaName;
 use crate::statements::Statements;
 
+/// How many times a claim that lost an exclusive-key race is sent again at once.
+const EXCLUSIVE_RACE_RETRIES: u32 = 3;
+/// The index that keeps jobs of one exclusive key from running at the same time.
+const EXCLUSIVE_INDEX: &str = "jobs_exclusive_running";
+
+/// Whether `error` is the unique violation of [`EXCLUSIVE_INDEX`].
+fn is_exclusive_race(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|db| {
+        db.kind() == sqlx::error::ErrorKind::UniqueViolation
+            && db.constraint() == Some(EXCLUSIVE_INDEX)
+    })
+}
+
 /// Connections in the heartbeat pool: renewals must not queue behind busy jobs.
 const HEARTBEAT_POOL_SIZE: u32 = 2;
+/// Connections in the LISTEN pool: the one listening connection.
+const LISTEN_POOL_SIZE: u32 = 1;
 /// Connections in the worker pool: two claims in flight, the finisher, the sweeps.
 const WORKER_POOL_SIZE: u32 = 4;
 
@@ -40,6 +56,8 @@ pub struct PgStore {
     /// [`PgStore::new`]).
     worker_pool: PgPool,
     heartbeat_pool: PgPool,
+    /// The LISTEN connection (and its replacement after a reconnect).
+    listen_pool: PgPool,
     schema: SchemaName,
     sql: Arc<Statements>,
     /// How many times a job whose worker died is retried at least, whatever its max_retries.
@@ -60,11 +78,28 @@ fn store_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> Error {
     move |error| Error::store(operation, error)
 }
 
+/// [`Error::Rejected`] when PostgreSQL refused the values themselves (SQLSTATE class 22, data
+/// exception: a character the database encoding cannot hold, an interval out of range; class
+/// 23, a constraint), which no retry can fix; otherwise a plain store error.
+fn refusal_or_store_error(operation: &'static str, error: sqlx::Error) -> Error {
+    let refused = error
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code.starts_with("22") || code.starts_with("23"));
+    if refused {
+        Error::rejected(operation, error)
+    } else {
+        Error::store(operation, error)
+    }
+}
+
 impl PgStore {
     /// A store over `pool`, in `schema`.
     ///
-    /// Two small pools with the same connection options sit beside it. Heartbeats get their
-    /// own, so busy jobs holding connections cannot starve lease renewals. The worker's claims,
+    /// Three small pools with the same connection options sit beside it. Heartbeats get their
+    /// own, so busy jobs holding connections cannot starve lease renewals; its connections
+    /// never idle out, because they belong to the heartbeat thread's runtime, where nothing
+    /// else would close them. LISTEN gets one connection of its own. The worker's claims,
     /// outcome writes, releases and sweeps get another, whose sessions run with
     /// `synchronous_commit = off`: those commits do not wait for the WAL flush. That is safe
     /// because pgsched promises at least once: if PostgreSQL crashes before such a commit is
@@ -76,7 +111,13 @@ impl PgStore {
         let heartbeat_pool = PgPoolOptions::new()
             .max_connections(HEARTBEAT_POOL_SIZE)
             .min_connections(0)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .test_before_acquire(false)
+            .connect_lazy_with(options.clone());
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(LISTEN_POOL_SIZE)
+            .min_connections(0)
             .connect_lazy_with(options.clone());
         let worker_pool = PgPoolOptions::new()
             .max_connections(WORKER_POOL_SIZE)
@@ -88,6 +129,7 @@ impl PgStore {
             pool,
             worker_pool,
             heartbeat_pool,
+            listen_pool,
             schema,
             lost_lease_retries: 2,
             pooler: None,
@@ -111,18 +153,14 @@ impl PgStore {
     /// through the pooler.
     #[must_use]
     pub fn behind_transaction_pooler(mut self) -> PgStore {
+        // `new`'s side pools, same settings, from the pooler's connection options (which
+        // also drops the worker pool's `synchronous_commit` startup option).
         let options =
             crate::pooler::transaction_pooler_options((*self.pool.connect_options()).clone());
-        self.heartbeat_pool = PgPoolOptions::new()
-            .max_connections(HEARTBEAT_POOL_SIZE)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .connect_lazy_with(options.clone());
-        self.worker_pool = PgPoolOptions::new()
-            .max_connections(WORKER_POOL_SIZE)
-            .min_connections(0)
-            .test_before_acquire(false)
-            .connect_lazy_with(options);
+        let rebuild = |pool: &PgPool| pool.options().clone().connect_lazy_with(options.clone());
+        self.heartbeat_pool = rebuild(&self.heartbeat_pool);
+        self.worker_pool = rebuild(&self.worker_pool);
+        self.listen_pool = rebuild(&self.listen_pool);
         self.pooler = Some(TransactionPooler::new(&self.sql.async_commit));
         self
     }
@@ -345,6 +383,18 @@ impl PgStore {
 }
 
 impl PgStore {
+    /// Registers `worker`, or refreshes its registration (see register_worker.sql).
+    async fn upsert_worker(&self, worker: &WorkerRecord, route: Route<'_>) -> Result<()> {
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.register_worker)))
+            .bind(&worker.id)
+            .bind(&worker.host)
+            .bind(i32::try_from(worker.pid).unwrap_or(i32::MAX))
+            .execute(route)
+            .await
+            .map_err(store_error("register_worker"))?;
+        Ok(())
+    }
+
     /// Inserts one job with scalar parameters (the common case of `my_job::schedule`);
     /// returns its id if it already existed, like `insert_jobs` does for a batch.
     async fn insert_one(&self, connection: &mut PgConnection, job: &NewJob) -> Result<Vec<String>> {
@@ -373,6 +423,7 @@ struct Columns<'a> {
     max_retries: Vec<i32>,
     misfire_ms: Vec<Option<i64>>,
     timeout_ms: Vec<Option<i64>>,
+    exclusive_keys: Vec<Option<&'a str>>,
 }
 
 impl<'a> Columns<'a> {
@@ -400,6 +451,10 @@ impl<'a> Columns<'a> {
                 .map(|job| job.misfire_grace.map(to_millis))
                 .collect(),
             timeout_ms: jobs.iter().map(|job| job.timeout.map(to_millis)).collect(),
+            exclusive_keys: jobs
+                .iter()
+                .map(|job| job.exclusive_key.as_deref())
+                .collect(),
         }
     }
 
@@ -414,6 +469,7 @@ impl<'a> Columns<'a> {
             .bind_value(self.max_retries)
             .bind_value(self.misfire_ms)
             .bind_value(self.timeout_ms)
+            .bind_value(self.exclusive_keys)
     }
 }
 
@@ -429,6 +485,7 @@ fn bind_job<'q, Q: Bindable<'q>>(query: Q, job: &'q NewJob) -> Q {
         .bind_value(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
         .bind_value(job.misfire_grace.map(to_millis))
         .bind_value(job.timeout.map(to_millis))
+        .bind_value(job.exclusive_key.as_deref())
 }
 
 /// `bind` for both `query` and `query_scalar`, so the column list is written once.
@@ -499,14 +556,26 @@ impl JobStore for PgStore {
     }
 
     async fn claim(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<ClaimedJob>> {
-        let rows: Vec<ClaimRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.claim_jobs)))
-            .bind(i64::from(limit))
-            .bind(to_millis(lease))
-            .bind(worker)
-            .fetch_all(self.worker())
-            .await
-            .map_err(store_error("claim_jobs"))?;
-        Ok(rows.into_iter().map(ClaimedJob::from).collect())
+        let mut attempt = 1;
+        loop {
+            let claimed: std::result::Result<Vec<ClaimRow>, sqlx::Error> =
+                sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.claim_jobs)))
+                    .bind(i64::from(limit))
+                    .bind(to_millis(lease))
+                    .bind(worker)
+                    .fetch_all(self.worker())
+                    .await;
+            match claimed {
+                Ok(rows) => return Ok(rows.into_iter().map(ClaimedJob::from).collect()),
+                // Another claim took a job of the same exclusive key after this one's snapshot
+                // (see claim_jobs.sql): the next claim sees it and skips the key.
+                Err(error) if attempt < EXCLUSIVE_RACE_RETRIES && is_exclusive_race(&error) => {
+                    tracing::debug!("claim raced another for an exclusive key; claiming again");
+                    attempt += 1;
+                }
+                Err(error) => return Err(Error::store("claim_jobs", error)),
+            }
+        }
     }
 
     async fn finish(&self, outcomes: &[(Lease, Finish)]) -> Result<Vec<bool>> {
@@ -518,7 +587,6 @@ impl JobStore for PgStore {
             let (status, delay, error) = match finish {
                 Finish::Completed => ("completed", None, None),
                 Finish::Failed { error } => ("failed", None, Some(error.clone())),
-                Finish::Cancelled { error } => ("cancelled", None, Some(error.clone())),
                 Finish::Retry { delay, error } => {
                     ("pending", Some(to_millis(*delay)), Some(error.clone()))
                 }
@@ -536,7 +604,7 @@ impl JobStore for PgStore {
                 .bind(errors)
                 .fetch_all(self.worker())
                 .await
-                .map_err(store_error("finish_jobs"))?;
+                .map_err(|error| refusal_or_store_error("finish_jobs", error))?;
         let written: HashSet<i64> = written.into_iter().collect();
         Ok(tokens.iter().map(|token| written.contains(token)).collect())
     }
@@ -591,14 +659,17 @@ impl JobStore for PgStore {
         Ok(recovered)
     }
 
-    async fn expire_misfired(&self, limit: u32) -> Result<Vec<JobId>> {
-        let ids: Vec<String> =
-            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
+    async fn expire_misfired(&self, limit: u32) -> Result<Vec<(JobId, Priority)>> {
+        let rows: Vec<(String, i16)> =
+            sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
                 .bind(i64::from(limit))
                 .fetch_all(self.worker())
                 .await
                 .map_err(store_error("expire_misfired"))?;
-        Ok(ids.into_iter().map(JobId::from_stored).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, priority)| (JobId::from_stored(id), Priority::from_db_value(priority)))
+            .collect())
     }
 
     async fn cancel(&self, id: &JobId) -> Result<bool> {
@@ -653,23 +724,11 @@ impl JobStore for PgStore {
     }
 
     async fn register_worker(&self, worker: &WorkerRecord) -> Result<()> {
-        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.register_worker)))
-            .bind(&worker.id)
-            .bind(&worker.host)
-            .bind(i32::try_from(worker.pid).unwrap_or(i32::MAX))
-            .execute(self.main())
-            .await
-            .map_err(store_error("register_worker"))?;
-        Ok(())
+        self.upsert_worker(worker, self.main()).await
     }
 
-    async fn touch_worker(&self, worker_id: &str) -> Result<()> {
-        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.touch_worker)))
-            .bind(worker_id)
-            .execute(self.heartbeat())
-            .await
-            .map_err(store_error("touch_worker"))?;
-        Ok(())
+    async fn touch_worker(&self, worker: &WorkerRecord) -> Result<()> {
+        self.upsert_worker(worker, self.heartbeat()).await
     }
 
     async fn deregister_worker(&self, worker_id: &str) -> Result<()> {
@@ -757,6 +816,7 @@ impl JobStore for PgStore {
                 .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
                 .bind(job.misfire_grace.map(to_millis))
                 .bind(job.timeout.map(to_millis))
+                .bind(job.exclusive_key.as_deref())
                 .fetch_optional(self.main())
                 .await
                 .map_err(store_error("enqueue_periodic"))?;
@@ -772,28 +832,6 @@ impl JobStore for PgStore {
                 .await
                 .map_err(store_error("set_periodic_enabled"))?;
         Ok(changed > 0)
-    }
-
-    async fn try_advisory_lock(&self, key: &str) -> Result<Option<Box<dyn AdvisoryLock>>> {
-        let lock_key = format!("pgsched:{}:{key}", self.schema);
-        let mut connection = PgConnection::connect_with(&self.pool.connect_options())
-            .await
-            .map_err(store_error("try_advisory_lock"))?;
-        let locked: bool =
-            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.try_advisory_lock)))
-                .bind(&lock_key)
-                .fetch_one(&mut connection)
-                .await
-                .map_err(store_error("try_advisory_lock"))?;
-        if !locked {
-            let _ = connection.close().await;
-            return Ok(None);
-        }
-        Ok(Some(Box::new(PgAdvisoryLock {
-            connection,
-            key: lock_key,
-            unlock_sql: Arc::clone(&self.sql.advisory_unlock),
-        })))
     }
 
     async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool> {
@@ -878,7 +916,7 @@ impl JobStore for PgStore {
     }
 
     async fn listen(&self) -> Result<Box<dyn Listener>> {
-        let wakeups = PgWakeups::connect(self.pool.clone(), self.schema.channel())
+        let wakeups = PgWakeups::connect(self.listen_pool.clone(), self.schema.channel())
             .await
             .map_err(store_error("listen"))?;
         Ok(Box::new(wakeups))

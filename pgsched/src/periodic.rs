@@ -21,7 +21,8 @@ pub struct PeriodicJobInfo {
     pub priority: Priority,
     /// Retries of a failed run.
     pub max_retries: u32,
-    /// Whether a run holds an advisory lock for its whole duration.
+    /// Whether runs never overlap (a run waits while another run of the schedule holds a live
+    /// lease).
     pub advisory_lock: bool,
     /// Whether it enqueues windows (persisted, shared by every replica).
     pub enabled: bool,

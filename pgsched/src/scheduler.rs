@@ -227,6 +227,7 @@ impl Scheduler {
             .store
             .expire_misfired(self.inner.worker_config.sweep_batch)
             .await
+            .map(|expired| expired.into_iter().map(|(id, _)| id).collect())
     }
 
     /// Schedules many jobs in one transaction, `batch_size` per statement. The results are

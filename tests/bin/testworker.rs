@@ -123,6 +123,19 @@ async fn replica_locked_tick(ctx: JobContext, oracle: State<PgPool>) -> Result<(
     record_window(&ctx, "replica_locked_tick", &oracle).await
 }
 
+/// Every second under an advisory lock, each run lasting 3 s (longer than its interval), for
+/// the exclusive-periodic scenario: records its start in `effects` (key = the dedup key) and
+/// sets `t_end` when it ends, like `work`.
+#[periodic(
+    every = "1s",
+    advisory_lock,
+    enabled = false,
+    dedup_key = "replica_locked_slow"
+)]
+async fn replica_locked_slow(ctx: JobContext, oracle: State<PgPool>) -> Result<(), String> {
+    work("replica_locked_slow".to_owned(), 3_000, ctx, oracle).await
+}
+
 /// Poison: panics on every attempt.
 #[job]
 async fn panics() {

@@ -25,6 +25,7 @@ mod harness;
 mod exclusivity;
 mod injection;
 mod listener;
+mod periodic_exclusive;
 mod periodic_replicas;
 mod pg_restart;
 mod poison;

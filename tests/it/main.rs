@@ -4,11 +4,16 @@
 //! the scheduler as state.
 
 mod bulk;
+mod claim_wait;
+mod decode_panic;
 mod failures;
 mod fencing;
 mod jobs;
+mod outcomes;
 mod priorities;
 mod privileges;
 mod retention;
 mod scheduling;
 mod shutdown;
+mod starvation;
+mod workers;

@@ -18,7 +18,6 @@ fn grants(schema: &str, role: &str) -> Vec<String> {
         format!(
             "GRANT SELECT, INSERT, UPDATE ON \"{schema}\".vacuum_state, \"{schema}\".vacuum_stats TO {role}"
         ),
-        format!("GRANT USAGE ON SEQUENCE \"{schema}\".lease_tokens TO {role}"),
         format!("GRANT SELECT ON \"{schema}\"._pgsched_migrations TO {role}"),
     ]
 }

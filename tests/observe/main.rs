@@ -1,14 +1,17 @@
 //! Observability: the span every attempt runs in, and the metrics a small run records.
 //!
 //! A test binary of its own, because the tracing subscriber and the metrics recorder it
-//! installs are process-wide.
+//! installs are process-wide. Both are installed once ([`observed`]); the tests take
+//! [`SERIAL`] so they run one at a time (some counters carry no label to tell tests apart),
+//! and start from a snapshot that resets every counter.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
-use pgsched::{JobStatus, State, job};
+use pgsched::{JobStatus, Priority, State, job};
 use pgsched_tests::{Recorder, TestDb, eventually};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -27,6 +30,30 @@ async fn observed_failing(rec: State<Recorder>) -> Result<(), String> {
     rec.record("observed_failing", 1);
     Err("nope".into())
 }
+
+/// Finishes when the test opens its gate.
+#[job]
+async fn fenced_completion(gate: State<Gate>, rec: State<Recorder>) {
+    rec.record("fenced_started", 1);
+    gate.0.notified().await;
+}
+
+/// Holds the only slot until the test opens its gate.
+#[job(priority = Critical)]
+async fn starving_critical(gate: State<Gate>, rec: State<Recorder>) {
+    rec.record("critical_started", 1);
+    gate.0.notified().await;
+}
+
+/// Held back by the critical job.
+#[job(priority = Low)]
+async fn starved_low(rec: State<Recorder>) {
+    rec.record("low_ran", 1);
+}
+
+/// Opened by the test (`notify_one`) to let a waiting job finish.
+#[derive(Clone, Default)]
+struct Gate(Arc<tokio::sync::Notify>);
 
 /// The fields of every `job` span created.
 #[derive(Clone, Default)]
@@ -86,14 +113,41 @@ fn counter(snapshot: &[Metric], name: &str, labels: &[(&str, &str)]) -> u64 {
         .sum()
 }
 
+/// What this process observes: every `job` span, and the metrics recorder's snapshots.
+struct Observed {
+    spans: JobSpans,
+    snapshotter: Snapshotter,
+}
+
+/// Installs the tracing layer and the metrics recorder, once per process.
+fn observed() -> &'static Observed {
+    static OBSERVED: OnceLock<Observed> = OnceLock::new();
+    OBSERVED.get_or_init(|| {
+        let spans = JobSpans::default();
+        let subscriber = tracing_subscriber::registry().with(spans.clone());
+        tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        recorder.install().expect("first recorder");
+        Observed { spans, snapshotter }
+    })
+}
+
+/// Held by each test for its whole run: one test at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The recorder, with every counter reset: the next snapshot holds what happens from now on.
+fn fresh_metrics() -> &'static Snapshotter {
+    let snapshotter = &observed().snapshotter;
+    drop(snapshotter.snapshot());
+    snapshotter
+}
+
 #[tokio::test]
 async fn a_job_runs_in_a_span_with_its_fields_and_the_run_is_counted() {
-    let spans = JobSpans::default();
-    let subscriber = tracing_subscriber::registry().with(spans.clone());
-    tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    recorder.install().expect("first recorder");
+    let _serial = SERIAL.lock().await;
+    let spans = &observed().spans;
+    let snapshotter = fresh_metrics();
 
     let db = TestDb::new();
     let rec = Recorder::default();
@@ -186,5 +240,153 @@ async fn a_job_runs_in_a_span_with_its_fields_and_the_run_is_counted() {
         .filter(|(key, _, _, _)| key.key().name() == "pgsched_job_duration_seconds")
         .count();
     assert!(histograms >= 2, "a duration histogram per job name");
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_completion_that_was_fenced_out_is_not_counted() {
+    let _serial = SERIAL.lock().await;
+    let snapshotter = fresh_metrics();
+    let db = TestDb::new();
+    let rec = Recorder::default();
+    let gate = Gate::default();
+    // A long heartbeat: the cancel is noticed by the completion's fenced write, not earlier.
+    let scheduler = db
+        .scheduler(|b| {
+            b.state(rec.clone())
+                .state(gate.clone())
+                .lease_duration(Duration::from_secs(20))
+                .heartbeat_interval(Duration::from_secs(10))
+        })
+        .await;
+    scheduler.start().await.expect("worker");
+
+    // One completion that is written, so the counter is known to count.
+    let written = fenced_completion::enqueue(fenced_completion::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
+    rec.wait_for("fenced_started", 1).await;
+    gate.0.notify_one();
+    eventually("the first completion written", || async {
+        let job = scheduler.job(written.as_str()).await.expect("inspect")?;
+        (job.status == JobStatus::Completed).then_some(())
+    })
+    .await;
+
+    // One whose lease is taken away while it runs (cancelled): it then returns Ok, and its
+    // completion is fenced out.
+    let fenced = fenced_completion::enqueue(fenced_completion::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
+    rec.wait_for("fenced_started", 2).await;
+    assert!(
+        scheduler.cancel_job(fenced.as_str()).await.expect("cancel"),
+        "cancelled while running"
+    );
+    gate.0.notify_one();
+    // Shutdown waits for the attempt and writes (tries to write) every queued outcome.
+    scheduler.shutdown().await.expect("shutdown");
+
+    let job = scheduler
+        .job(fenced.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(
+        job.status,
+        JobStatus::Cancelled,
+        "the completion was fenced out: {job:?}"
+    );
+    let snapshot = snapshotter.snapshot().into_vec();
+    let this_job = [("job", "fenced_completion")];
+    assert_eq!(
+        counter(&snapshot, "pgsched_jobs_completed_total", &this_job),
+        1,
+        "only the completion that was written is counted"
+    );
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_job_held_back_by_capacity_past_its_grace_expires_and_is_counted() {
+    let _serial = SERIAL.lock().await;
+    let snapshotter = fresh_metrics();
+    let db = TestDb::new();
+    let rec = Recorder::default();
+    let gate = Gate::default();
+    let scheduler = db
+        .scheduler(|b| {
+            b.state(rec.clone())
+                .state(gate.clone())
+                .max_concurrent_jobs(1)
+        })
+        .await;
+    scheduler.start().await.expect("worker");
+    let critical = starving_critical::enqueue(starving_critical::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
+    rec.wait_for("critical_started", 1).await;
+
+    // Due now, on time; only the busy slot holds it back.
+    let low = starved_low::enqueue(starved_low::Args {})
+        .misfire_grace(Duration::from_secs(1))
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
+    let expired = eventually("the low job to expire", || async {
+        let job = scheduler.job(low.as_str()).await.expect("inspect")?;
+        (job.status == JobStatus::Expired).then_some(job)
+    })
+    .await;
+    let holder = scheduler
+        .job(critical.as_str())
+        .await
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(
+        holder.status,
+        JobStatus::Running,
+        "the critical job held the only slot all along"
+    );
+    assert_eq!(expired.priority, Priority::Low);
+    assert_eq!(expired.attempts, 0, "never started");
+    assert!(rec.values("low_ran").is_empty());
+    let error = expired.last_error.clone().unwrap_or_default();
+    assert!(error.starts_with("misfire"), "{error:?}");
+
+    gate.0.notify_one();
+    eventually("the critical job to complete", || async {
+        let job = scheduler.job(critical.as_str()).await.expect("inspect")?;
+        (job.status == JobStatus::Completed).then_some(())
+    })
+    .await;
+    scheduler.shutdown().await.expect("shutdown");
+
+    let snapshot = snapshotter.snapshot().into_vec();
+    let labelled = snapshot.iter().any(|(key, _, _, _)| {
+        key.key().name() == "pgsched_jobs_expired_total"
+            && key.key().labels().any(|label| label.key() == "priority")
+    });
+    let labels: &[(&str, &str)] = if labelled {
+        &[("priority", "low")]
+    } else {
+        &[]
+    };
+    assert_eq!(
+        counter(&snapshot, "pgsched_jobs_expired_total", labels),
+        1,
+        "the expiry is counted (labels {labels:?})"
+    );
+    println!(
+        "misfire starvation: expired with {error:?}; counted{}",
+        if labelled {
+            " with priority=low"
+        } else {
+            " without a priority label"
+        }
+    );
     db.drop_schema().await;
 }

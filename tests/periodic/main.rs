@@ -1,5 +1,5 @@
 //! Periodic jobs end to end: aligned windows, exactly one run per window across schedulers,
-//! enable/disable/trigger/status, advisory locks, chains that survive failures.
+//! enable/disable/trigger/status, exclusive runs, chains that survive failures.
 //!
 //! A test binary of its own: every periodic job defined here is enqueued by every scheduler
 //! in this binary, so they must not disturb the one-off tests in `it`.
@@ -37,12 +37,21 @@ async fn always_failing(ctx: JobContext, rec: State<Recorder>) -> Result<(), Str
     Err("broken on purpose".into())
 }
 
-/// Holds the advisory lock while it runs (about 400 ms).
+/// Runs never overlap (`advisory_lock`), yet each run (1.2 s) outlasts the 1 s interval, so
+/// every window's run has to wait for the previous one. Records when each run started and
+/// ended, in ms of one monotonic clock shared by every worker of this process.
 #[periodic(every = "1s", advisory_lock, dedup_key = "locked")]
-async fn locked(ctx: JobContext, rec: State<Recorder>) {
-    rec.record("locked_start", window_ms(&ctx));
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    rec.record("locked_end", window_ms(&ctx));
+async fn locked(rec: State<Recorder>) {
+    rec.record("locked_start", monotonic_ms());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    rec.record("locked_end", monotonic_ms());
+}
+
+/// Milliseconds since this test process first asked.
+fn monotonic_ms() -> i64 {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+    i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 fn window_ms(ctx: &JobContext) -> i64 {
@@ -237,66 +246,39 @@ async fn a_failing_run_does_not_end_the_chain() {
 }
 
 #[tokio::test]
-async fn an_advisory_locked_run_holds_its_lock_and_a_contended_run_is_skipped_and_recorded() {
+async fn exclusive_runs_never_overlap_across_workers_and_none_is_skipped() {
     let db = TestDb::new();
     let rec = Recorder::default();
-    let scheduler = worker(&db, &rec).await;
-    rec.wait_for("locked_start", 1).await;
-    let lock_key = format!("pgsched:{}:locked", db.schema());
-    let mut observer = db.connect().await;
-    let held: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-         AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)",
-    )
-    .bind(&lock_key)
-    .fetch_one(&mut observer)
+    let first = worker(&db, &rec).await;
+    let second = worker(&db, &rec).await;
+    // Four runs of 1.2 s with windows every second: each window's run found the previous
+    // one running (on either worker) and had to wait for it.
+    rec.wait_for("locked_end", 4).await;
+    let mut starts = rec.values("locked_start");
+    let mut ends = rec.values("locked_end");
+    starts.sort_unstable();
+    ends.sort_unstable();
+    // No overlap: every run ended before the next one started.
+    for (end, next_start) in ends.iter().zip(starts.iter().skip(1)) {
+        assert!(
+            end <= next_start,
+            "two runs of one exclusive schedule overlapped: starts {starts:?}, ends {ends:?}"
+        );
+    }
+    let mut connection = db.connect().await;
+    let (cancelled, running): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT count(*) FILTER (WHERE status = 'cancelled'), \
+                count(*) FILTER (WHERE status = 'running') \
+           FROM \"{}\".jobs WHERE name = 'locked'",
+        db.schema()
+    )))
+    .fetch_one(&mut connection)
     .await
-    .expect("pg_locks");
-    assert_eq!(
-        held, 1,
-        "the lock is held, by another connection, while the run is in progress"
-    );
-
-    // A hostile holder takes the lock between two runs (each holds it ~400 ms a second);
-    // the next runs cannot get it, so they are skipped and recorded. `_holder` keeps that
-    // connection (and so the lock) until the end of the test.
-    rec.wait_for("locked_end", 1).await;
-    let _holder = eventually("the lock between two runs", || {
-        let lock_key = lock_key.clone();
-        let db = &db;
-        async move {
-            let mut observer = db.connect().await;
-            let taken: bool =
-                sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                    .bind(&lock_key)
-                    .fetch_one(&mut observer)
-                    .await
-                    .expect("lock");
-            taken.then_some(observer)
-        }
-    })
-    .await;
-    let started = rec.values("locked_start").len();
-    let skipped = eventually("a skipped run", || async {
-        let mut connection = db.connect().await;
-        sqlx::query_scalar::<_, String>(AssertSqlSafe(format!(
-            "SELECT last_error FROM \"{}\".jobs WHERE name = 'locked' AND status = 'cancelled' LIMIT 1",
-            db.schema()
-        )))
-        .fetch_optional(&mut connection)
-        .await
-        .expect("query")
-    })
-    .await;
-    assert!(
-        skipped.starts_with("skipped: the advisory lock of periodic job \"locked\""),
-        "{skipped}"
-    );
-    assert!(
-        rec.values("locked_start").len() <= started + 1,
-        "skipped runs do not run"
-    );
-    scheduler.shutdown().await.expect("shutdown");
+    .expect("query");
+    assert_eq!(cancelled, 0, "a run that waited is not skipped");
+    assert!(running <= 1, "at most one run of the key is running");
+    first.shutdown().await.expect("shutdown");
+    second.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }
 

@@ -104,6 +104,10 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn size_u32(size: usize) -> u32 {
     u32::try_from(size).unwrap_or(u32::MAX)
 }
@@ -115,7 +119,7 @@ fn send_claim(shared: &Arc<Shared>, size: usize, slots: OwnedSemaphorePermit) ->
         let result = shared
             .store
             .claim(
-                &shared.worker_id,
+                &shared.worker.id,
                 size_u32(size),
                 shared.config.lease_duration,
             )
@@ -137,7 +141,8 @@ async fn sleep_or_forever(duration: Option<Duration>) {
 }
 
 /// Starts claimed jobs on the slots their claim reserved (returning the unused ones), or
-/// releases them if shutdown began meanwhile.
+/// gives them back, attempt refunded, if shutdown began meanwhile or the claim answered too
+/// late to start them within their lease (see [`crate::WorkerConfig::latest_start_after_claim`]).
 fn start(
     shared: &Arc<Shared>,
     jobs: Vec<ClaimedJob>,
@@ -145,13 +150,26 @@ fn start(
     sent_at: Instant,
     stop: &CancellationToken,
 ) {
+    let waited = sent_at.elapsed();
+    let too_late = waited > shared.config.latest_start_after_claim();
     if !jobs.is_empty() {
-        tracing::debug!(count = jobs.len(), "claimed");
+        tracing::debug!(count = jobs.len(), waited_ms = millis(waited), "claimed");
+        if too_late {
+            tracing::warn!(
+                count = jobs.len(),
+                waited_ms = millis(waited),
+                "the claim answered too late to start its jobs within their lease; giving them back"
+            );
+            ::metrics::counter!(metrics::LATE_CLAIMS).increment(jobs.len() as u64);
+        } else if waited > shared.config.heartbeat_interval / 2 {
+            // The lease already aged: renew it now rather than at the next tick.
+            shared.renew_now.notify_one();
+        }
     }
     for job in jobs {
         ::metrics::counter!(metrics::CLAIMED, "job" => job.name.clone()).increment(1);
         let abort = shared.leases.insert(&job.lease, sent_at);
-        let slot = if stop.is_cancelled() {
+        let slot = if stop.is_cancelled() || too_late {
             None
         } else {
             slots.split(1)
@@ -163,7 +181,8 @@ fn start(
                     .spawn(executor::execute(Arc::clone(shared), job, abort, slot));
             }
             None => {
-                // Shutdown began while claiming: give the job back, attempt not consumed.
+                // Shutdown began while claiming, or the claim came back too late: give the
+                // job back, attempt not consumed.
                 shared.finisher.send(Message::Release(Release {
                     lease: job.lease,
                     refund_attempt: true,

@@ -11,16 +11,17 @@ use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::Shared;
-use super::finisher::Message;
+use super::finisher::{Message, Outcome};
 use super::leases::{Abort, AbortReason};
 use crate::codec::check_schema;
 use crate::context::{AttemptFacts, JobContext};
 use crate::metrics;
 use crate::outcome::FailureReason;
-use crate::store::{ClaimedJob, Finish, Release};
+use crate::store::{ClaimedJob, Finish, MAX_ERROR_BYTES, Release};
 
 /// How long an abandoned attempt may keep running to stop cleanly (it sees
-/// `JobContext::cancelled()`) before its future is dropped.
+/// `JobContext::cancelled()`) before its future is dropped; at most half a heartbeat
+/// interval, so an attempt abandoned for its lease is gone before the lease can expire.
 const CLEANUP_WINDOW: Duration = Duration::from_secs(1);
 
 /// How an attempt ended from the worker's point of view.
@@ -29,8 +30,6 @@ enum AttemptEnd {
     Finished(Result<(), FailureReason>),
     /// It was told to stop before it ended.
     Abandoned(AbortReason),
-    /// It was not run, by decision (a periodic run whose advisory lock is held elsewhere).
-    Skipped(String),
 }
 
 /// Runs `job` and hands its outcome to the finisher. `permit` is this job's concurrency slot.
@@ -51,9 +50,7 @@ pub(crate) async fn execute(
     let lag = job.queue_lag().as_secs_f64();
     ::metrics::histogram!(metrics::QUEUE_LAG, "job" => job.name.clone()).record(lag);
     let started = std::time::Instant::now();
-    let end = attempt(&shared, &job, &abort)
-        .instrument(span.clone())
-        .await;
+    let end = run(&shared, &job, &abort).instrument(span.clone()).await;
     ::metrics::histogram!(metrics::DURATION, "job" => job.name.clone())
         .record(started.elapsed().as_secs_f64());
     // The slot is free as soon as the job's future is done; its outcome is written in the
@@ -66,13 +63,13 @@ pub(crate) async fn execute(
     let token = job.lease.token;
     let message = match end {
         AttemptEnd::Finished(result) => {
-            let finish = decide(&shared, &job, result);
-            Message::Finish(job.lease, finish)
-        }
-        AttemptEnd::Skipped(error) => {
-            tracing::info!("{error}");
-            ::metrics::counter!(metrics::CANCELLED, "job" => job.name.clone()).increment(1);
-            Message::Finish(job.lease, Finish::Cancelled { error })
+            let (finish, reason) = decide(&shared, &job, result);
+            Message::Finish(Outcome {
+                lease: job.lease,
+                finish,
+                name: job.name,
+                reason,
+            })
         }
         AttemptEnd::Abandoned(AbortReason::LeaseLost) => {
             tracing::warn!("lease lost: attempt abandoned, nothing written");
@@ -88,37 +85,6 @@ pub(crate) async fn execute(
     };
     shared.leases.finishing(token);
     shared.finisher.send(message);
-}
-
-async fn attempt(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
-    let locked = match shared.registry.periodic_by_job(&job.name) {
-        Some(periodic) if periodic.definition.advisory_lock => {
-            match shared.store.try_advisory_lock(&periodic.key).await {
-                Ok(Some(lock)) => Some(lock),
-                Ok(None) => {
-                    return AttemptEnd::Skipped(format!(
-                        "skipped: the advisory lock of periodic job {:?} is held by another session",
-                        periodic.key
-                    ));
-                }
-                Err(error) => {
-                    return AttemptEnd::Finished(Err(FailureReason::Error(format!(
-                        "could not take the advisory lock: {error}"
-                    ))));
-                }
-            }
-        }
-        _ => None,
-    };
-    let end = run(shared, job, abort).await;
-    if let Some(lock) = locked
-        && let Err(error) = lock.release().await
-    {
-        tracing::warn!(
-            "releasing the advisory lock failed (closing its connection released it): {error}"
-        );
-    }
-    end
 }
 
 async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
@@ -141,9 +107,19 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
         shared.states.clone(),
         abort.token().clone(),
     );
-    let future = match (definition.run)(context, &job.payload) {
-        Ok(future) => future,
-        Err(reason) => return AttemptEnd::Finished(Err(reason)),
+    // Decoding runs user code too (a hand-written `Deserialize`): its panic fails this
+    // attempt like a panic in the job's body, instead of escaping the worker.
+    let started =
+        std::panic::catch_unwind(AssertUnwindSafe(|| (definition.run)(context, &job.payload)));
+    let future = match started {
+        Ok(Ok(future)) => future,
+        Ok(Err(reason)) => return AttemptEnd::Finished(Err(reason)),
+        Err(panic) => {
+            return AttemptEnd::Finished(Err(FailureReason::Panic(format!(
+                "while decoding the arguments: {}",
+                panic_message(panic.as_ref())
+            ))));
+        }
     };
     tracing::debug!("attempt started");
     let guarded = AssertUnwindSafe(future).catch_unwind();
@@ -163,7 +139,8 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
         () = abort.token().cancelled() => {
             // The job sees `JobContext::cancelled()` resolve; give it a moment to stop cleanly
             // before its future is dropped. Whatever it returns is not written.
-            let _ = tokio::time::timeout(CLEANUP_WINDOW, &mut limited).await;
+            let cleanup = CLEANUP_WINDOW.min(shared.config.heartbeat_interval / 2);
+            let _ = tokio::time::timeout(cleanup, &mut limited).await;
             AttemptEnd::Abandoned(abort.reason())
         }
         ended = &mut limited => AttemptEnd::Finished(match ended {
@@ -178,13 +155,17 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
     }
 }
 
-/// Decides what a finished attempt writes: completion, a retry after backoff, or failure.
-fn decide(shared: &Shared, job: &ClaimedJob, result: Result<(), FailureReason>) -> Finish {
+/// Decides what a finished attempt writes: completion, a retry after backoff, or failure,
+/// with the failure's kind (metrics count it once it is written).
+fn decide(
+    shared: &Shared,
+    job: &ClaimedJob,
+    result: Result<(), FailureReason>,
+) -> (Finish, Option<&'static str>) {
     let reason = match result {
         Ok(()) => {
             tracing::debug!("completed");
-            ::metrics::counter!(metrics::COMPLETED, "job" => job.name.clone()).increment(1);
-            return Finish::Completed;
+            return (Finish::Completed, None);
         }
         Err(reason) => reason,
     };
@@ -202,19 +183,12 @@ fn decide(shared: &Shared, job: &ClaimedJob, result: Result<(), FailureReason>) 
             delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
             "attempt failed; retrying: {error}"
         );
-        ::metrics::counter!(metrics::RETRIED, "job" => job.name.clone(), "reason" => reason.kind())
-            .increment(1);
-        Finish::Retry { delay, error }
+        (Finish::Retry { delay, error }, Some(reason.kind()))
     } else {
         tracing::warn!(reason = reason.kind(), "job failed: {error}");
-        ::metrics::counter!(metrics::FAILED, "job" => job.name.clone(), "reason" => reason.kind())
-            .increment(1);
-        Finish::Failed { error }
+        (Finish::Failed { error }, Some(reason.kind()))
     }
 }
-
-/// Longest `last_error` written, in bytes (errors can carry whole payloads or backtraces).
-const MAX_ERROR_BYTES: usize = 64 * 1024;
 
 /// `last_error` text PostgreSQL accepts: no NUL (text cannot hold it), at most
 /// [`MAX_ERROR_BYTES`], cut on a character boundary.

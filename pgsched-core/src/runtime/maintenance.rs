@@ -77,9 +77,10 @@ async fn expire(shared: &Shared) {
     for _ in 0..MAX_BATCHES_PER_SWEEP {
         match shared.store.expire_misfired(batch).await {
             Ok(expired) => {
-                ::metrics::counter!(crate::metrics::EXPIRED).increment(expired.len() as u64);
-                for id in &expired {
-                    tracing::info!(%id, "expired: not started within its misfire grace");
+                for (id, priority) in &expired {
+                    ::metrics::counter!(crate::metrics::EXPIRED, "priority" => priority.label())
+                        .increment(1);
+                    tracing::info!(%id, %priority, "expired: not started within its misfire grace");
                 }
                 if expired.len() < batch as usize {
                     break;

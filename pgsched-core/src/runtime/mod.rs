@@ -46,11 +46,14 @@ struct Shared {
     config: WorkerConfig,
     schedule_defaults: ScheduleDefaults,
     states: States,
-    worker_id: String,
+    /// This worker process as registered (the heartbeat registers it again if it was pruned).
+    worker: WorkerRecord,
     slots: Arc<Semaphore>,
     leases: LeaseTable,
     work_available: Notify,
     slot_freed: Notify,
+    /// Asks the heartbeat for a renewal now (a claim answered late).
+    renew_now: Notify,
     finisher: FinisherHandle,
     tasks: TaskTracker,
 }
@@ -124,10 +127,11 @@ impl Worker {
             config: self.config,
             schedule_defaults: self.schedule_defaults,
             states: self.states,
-            worker_id: record.id,
+            worker: record,
             leases: LeaseTable::default(),
             work_available: Notify::new(),
             slot_freed: Notify::new(),
+            renew_now: Notify::new(),
             finisher,
             tasks: TaskTracker::new(),
         });
@@ -138,7 +142,7 @@ impl Worker {
         let drain = CancellationToken::new();
         let give_up = CancellationToken::new();
         let background = vec![
-            tokio::spawn(heartbeat::run(Arc::clone(&shared), stop_background.clone())),
+            heartbeat::spawn(Arc::clone(&shared), stop_background.clone()),
             tokio::spawn(maintenance::run(
                 Arc::clone(&shared),
                 stop_background.clone(),
@@ -222,7 +226,7 @@ impl WorkerHandle {
     /// This worker's id (`host:pid:nonce`).
     #[must_use]
     pub fn worker_id(&self) -> &str {
-        &self.shared.worker_id
+        &self.shared.worker.id
     }
 
     /// Attempts running right now.
@@ -238,7 +242,7 @@ impl WorkerHandle {
     /// None today; the signature leaves room for reporting a failed deregistration.
     pub async fn shutdown(self) -> Result<ShutdownReport> {
         let grace = self.shared.config.shutdown_grace;
-        tracing::info!(worker = %self.shared.worker_id, ?grace, "shutting down: no more claims");
+        tracing::info!(worker = %self.shared.worker.id, ?grace, "shutting down: no more claims");
         self.stop_claiming.cancel();
         let _ = self.dispatcher.await;
         if let Some(listener) = self.listener {
@@ -275,7 +279,7 @@ impl WorkerHandle {
         if let Err(error) = self
             .shared
             .store
-            .deregister_worker(&self.shared.worker_id)
+            .deregister_worker(&self.shared.worker.id)
             .await
         {
             tracing::warn!("could not deregister the worker: {error}");

@@ -27,7 +27,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         }
         match shared
             .store
-            .claim_vacuum_turn(&shared.worker_id, config.interval)
+            .claim_vacuum_turn(&shared.worker.id, config.interval)
             .await
         {
             Ok(true) => {}
@@ -39,7 +39,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         }
         // Not raced against `stop`: the pass checks it between batches, so a shutdown never
         // abandons a delete transaction half-way.
-        let report = run_pass(shared.store.as_ref(), &config, &shared.worker_id, &stop).await;
+        let report = run_pass(shared.store.as_ref(), &config, &shared.worker.id, &stop).await;
         match report {
             Ok(report) if report.total() > 0 => {
                 tracing::info!(?report, "retention pass deleted finished jobs")
