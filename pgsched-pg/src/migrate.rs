@@ -16,7 +16,7 @@ use pgsched_core::Error;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool, Row};
 
-use crate::pooler::{OnConnection, Route};
+use crate::pooler::{Held, OnConnection, Route};
 use crate::schema_name::SchemaName;
 use crate::statements::Statements;
 
@@ -98,11 +98,14 @@ pub(crate) async fn run_in_transaction(
     if up_to_date(route, schema).await.map_err(store_error)? {
         return Ok(());
     }
-    let mut transaction = pool.begin().await.map_err(store_error)?;
+    let mut connection = Held::acquire(pool).await.map_err(store_error)?;
+    let mut transaction = connection.begin().await.map_err(store_error)?;
     apply_pending(&mut transaction, schema, sql)
         .await
         .map_err(store_error)?;
-    transaction.commit().await.map_err(store_error)
+    transaction.commit().await.map_err(store_error)?;
+    connection.finished();
+    Ok(())
 }
 
 /// The body of [`run_in_transaction`], on its transaction: what sqlx's `Migrator::run` does,

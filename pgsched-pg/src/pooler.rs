@@ -19,9 +19,11 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use sqlx::error::BoxDynError;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgQueryResult, PgRow, PgStatement};
 use sqlx::{
-    AssertSqlSafe, Describe, Either, Execute, Executor, PgConnection, PgPool, Postgres, SqlStr,
+    AssertSqlSafe, Connection, Describe, Either, Execute, Executor, PgConnection, PgPool, Postgres,
+    SqlStr,
 };
 
 /// Connection options for a transaction pooler: no statement cache (named statements would be
@@ -76,13 +78,11 @@ impl<'a> Executor<'a> for Route<'a> {
         };
         let pool = self.pool;
         let begin = Arc::clone(begin);
-        // The whole result is read before COMMIT: the transaction must end before the
-        // connection goes back, and a caller that stops reading early must not hold it.
         let results = async move {
-            let mut transaction = pool.begin_with(AssertSqlSafe(begin)).await?;
-            let results: Vec<_> = transaction.fetch_many(Unnamed(query)).try_collect().await?;
-            transaction.commit().await?;
-            Ok::<_, sqlx::Error>(results)
+            let mut connection = Held::acquire(pool).await?;
+            let results = many_in_transaction(&mut connection, begin, query).await;
+            connection.finished();
+            results
         };
         stream::once(results)
             .map_ok(|results| stream::iter(results.into_iter().map(Ok)))
@@ -104,10 +104,10 @@ impl<'a> Executor<'a> for Route<'a> {
         let pool = self.pool;
         let begin = Arc::clone(begin);
         Box::pin(async move {
-            let mut transaction = pool.begin_with(AssertSqlSafe(begin)).await?;
-            let row = transaction.fetch_optional(Unnamed(query)).await?;
-            transaction.commit().await?;
-            Ok(row)
+            let mut connection = Held::acquire(pool).await?;
+            let row = optional_in_transaction(&mut connection, begin, query).await;
+            connection.finished();
+            row
         })
     }
 
@@ -127,6 +127,86 @@ impl<'a> Executor<'a> for Route<'a> {
         'a: 'e,
     {
         self.pool.describe(sql)
+    }
+}
+
+/// One statement in a transaction of its own, its whole result read before COMMIT (the
+/// transaction must end before the connection goes back, whoever stops reading early).
+async fn many_in_transaction<'q, E: 'q + Execute<'q, Postgres>>(
+    connection: &mut PgConnection,
+    begin: Arc<str>,
+    query: E,
+) -> Result<Vec<Either<PgQueryResult, PgRow>>, sqlx::Error> {
+    let mut transaction = connection.begin_with(AssertSqlSafe(begin)).await?;
+    let results = transaction.fetch_many(Unnamed(query)).try_collect().await?;
+    transaction.commit().await?;
+    Ok(results)
+}
+
+/// [`many_in_transaction`] for at most one row.
+async fn optional_in_transaction<'q, E: 'q + Execute<'q, Postgres>>(
+    connection: &mut PgConnection,
+    begin: Arc<str>,
+    query: E,
+) -> Result<Option<PgRow>, sqlx::Error> {
+    let mut transaction = connection.begin_with(AssertSqlSafe(begin)).await?;
+    let row = transaction.fetch_optional(Unnamed(query)).await?;
+    transaction.commit().await?;
+    Ok(row)
+}
+
+/// A pooled connection for a transaction, closed instead of returned to the pool if the
+/// future using it is dropped before [`Held::finished`] (a caller's `select!` or timeout gave
+/// up on it).
+///
+/// sqlx cannot undo a BEGIN whose answer it had not read yet when the future was dropped: its
+/// transaction depth is still 0, so no ROLLBACK is queued, and the connection goes back to the
+/// pool inside an open transaction. Directly, the next statement on it would then run in that
+/// transaction; behind a transaction pooler, the pooler's server connection stays taken until
+/// then, and a few such connections take every server connection the pooler has, so every
+/// statement of the process waits forever. Closing the connection ends the transaction
+/// (PostgreSQL rolls it back; PgBouncer drops a server connection whose client left it
+/// mid-transaction). A statement that returns, even with an error, leaves sqlx in charge: it
+/// rolls back what it began.
+pub(crate) struct Held {
+    connection: PoolConnection<Postgres>,
+    finished: bool,
+}
+
+impl Held {
+    /// A connection from `pool`.
+    pub(crate) async fn acquire(pool: &PgPool) -> Result<Held, sqlx::Error> {
+        Ok(Held {
+            connection: pool.acquire().await?,
+            finished: false,
+        })
+    }
+
+    /// The work on it ended (successfully or not): back to the pool when dropped.
+    pub(crate) fn finished(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.connection.close_on_drop();
+        }
+    }
+}
+
+impl std::ops::Deref for Held {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.connection
+    }
+}
+
+impl std::ops::DerefMut for Held {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.connection
     }
 }
 

@@ -20,7 +20,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::listener::PgWakeups;
-use crate::pooler::{OnConnection, Route, TransactionPooler};
+use crate::pooler::{Held, OnConnection, Route, TransactionPooler};
 use crate::rows::{
     ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow, hash_to_db,
     parse_status, to_millis,
@@ -546,12 +546,17 @@ impl JobStore for PgStore {
             let mut connection = self.pool.acquire().await.map_err(store_error("acquire"))?;
             return self.schedule_in(&mut connection, jobs, conflict).await;
         }
-        let mut transaction = self.pool.begin().await.map_err(store_error("begin"))?;
+        // Held: closed, not returned, if this is dropped mid-transaction (see pooler.rs).
+        let mut connection = Held::acquire(&self.pool)
+            .await
+            .map_err(store_error("acquire"))?;
+        let mut transaction = connection.begin().await.map_err(store_error("begin"))?;
         let mut results = Vec::with_capacity(jobs.len());
         for batch in jobs.chunks(batch_size) {
             results.extend(self.schedule_in(&mut transaction, batch, conflict).await?);
         }
         transaction.commit().await.map_err(store_error("commit"))?;
+        connection.finished();
         Ok(results)
     }
 
@@ -864,7 +869,10 @@ impl JobStore for PgStore {
                 i64::from(count),
             ),
         };
-        let mut transaction = self.pool.begin().await.map_err(store_error(operation))?;
+        let mut connection = Held::acquire(&self.pool)
+            .await
+            .map_err(store_error(operation))?;
+        let mut transaction = connection.begin().await.map_err(store_error(operation))?;
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.limit_statement)))
             .bind(format!("{}ms", timeout.as_millis().max(1)))
             .execute(self.on(&mut transaction))
@@ -879,6 +887,7 @@ impl JobStore for PgStore {
             .map_err(store_error(operation))?
             .rows_affected();
         transaction.commit().await.map_err(store_error(operation))?;
+        connection.finished();
         Ok(deleted)
     }
 

@@ -244,3 +244,45 @@ async fn without_the_pooler_mode_the_same_traffic_fails() {
     assert_eq!(written.len(), 80);
     db.drop_schema().await;
 }
+
+#[tokio::test]
+async fn statements_given_up_mid_flight_leave_no_server_connection_in_a_transaction() {
+    // Callers give up on statements (a select! in the dispatcher, a timeout). A future dropped
+    // after its BEGIN was sent but before sqlx read the answer must not leave its pooled
+    // connection inside a transaction: that keeps one of PgBouncer's three server connections
+    // until the pooled connection happens to be used again, and three of them stop everyone.
+    let bouncer = Bouncer::start(StartupParameters::Refused);
+    let db = TestDb::new();
+    let quitter = pooled(&db, &bouncer, |b| b).await;
+    let other = pooled(&db, &bouncer, |b| b).await;
+    let mut given_up = 0;
+    for cycle in 0..3_u64 {
+        for round in 0..40_u64 {
+            // Five lookups at once on the quitter's five connections (two of them queue for
+            // a server connection in PgBouncer), all dropped together after ~0.3-1.5 ms.
+            let lookups = async {
+                tokio::join!(
+                    quitter.job("a"),
+                    quitter.job("b"),
+                    quitter.job("c"),
+                    quitter.job("d"),
+                    quitter.job("e"),
+                )
+            };
+            let limit = Duration::from_micros(300 + (cycle * 40 + round) * 97 % 1200);
+            if tokio::time::timeout(limit, lookups).await.is_err() {
+                given_up += 1;
+            }
+        }
+        // The quitter now stays idle: the other scheduler's statements need server
+        // connections that no given-up transaction holds.
+        let written = tokio::time::timeout(pgsched_tests::DEADLINE, traffic(&other, 6, 5))
+            .await
+            .expect("no server connection is held by a transaction the quitter gave up on")
+            .expect("pooled traffic");
+        assert_eq!(written.len(), 30);
+    }
+    assert!(given_up > 0, "some lookups were given up mid-flight");
+    println!("{given_up} of 120 rounds given up mid-flight; no server connection stayed taken");
+    db.drop_schema().await;
+}
