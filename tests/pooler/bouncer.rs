@@ -3,6 +3,8 @@
 //! Started from `/usr/sbin/pgbouncer` (Debian's package) on a free local port with a config in
 //! a temporary directory; as the `postgres` OS user when we are root (PgBouncer refuses root);
 //! killed when dropped. Three server connections, so clients really share and switch them.
+//! PgBouncer logs in to the server as the tests' URL's user without a password (the tests'
+//! server trusts local connections); a password in `DATABASE_URL` is not passed on.
 
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
