@@ -93,6 +93,16 @@ impl WorkerConfig {
         self.lease_duration.saturating_sub(self.heartbeat_interval)
     }
 
+    /// How long one lease renewal may take before it is given up and sent again: half of
+    /// [`WorkerConfig::abandon_lease_after`], at least one heartbeat interval. Long enough
+    /// for a slow database to answer (cutting a renewal short wastes it, and the next one
+    /// queues behind it on the connection), short enough for a second renewal, on a fresh
+    /// connection if the first one hung, before the attempt is abandoned.
+    #[must_use]
+    pub fn renewal_deadline(&self) -> Duration {
+        (self.abandon_lease_after() / 2).max(self.heartbeat_interval)
+    }
+
     /// The longest a claim may take to answer for its jobs to be started: half a heartbeat
     /// interval before [`WorkerConfig::abandon_lease_after`]. Jobs of a claim that took longer
     /// (it waited on a lock or a stalled server) are given back at once, attempt refunded,
@@ -185,6 +195,21 @@ mod tests {
             ScheduleDefaults::default().misfire_grace,
             Some(Duration::from_secs(300))
         );
+    }
+
+    #[test]
+    fn lease_timings_derive_from_lease_and_heartbeat() {
+        let config = WorkerConfig::default(); // 60 s lease, 20 s heartbeat
+        assert_eq!(config.abandon_lease_after(), Duration::from_secs(40));
+        assert_eq!(config.renewal_deadline(), Duration::from_secs(20));
+        assert_eq!(config.latest_start_after_claim(), Duration::from_secs(30));
+        let fast = WorkerConfig {
+            lease_duration: Duration::from_secs(30),
+            heartbeat_interval: Duration::from_millis(100),
+            ..WorkerConfig::default()
+        };
+        // A tiny heartbeat does not cut renewals short: a slow answer still lands.
+        assert_eq!(fast.renewal_deadline(), Duration::from_millis(14_950));
     }
 
     #[test]

@@ -213,12 +213,26 @@ pub struct PeriodicRegistration {
 pub struct PeriodicState {
     /// Its dedup key.
     pub key: String,
-    /// Whether it enqueues windows (shared by every replica).
+    /// The job it enqueues, as last registered.
+    pub job_name: String,
+    /// The schedule in force (`cron:<expr>:tz:<zone>` or `every:<ms>ms`): the one written by
+    /// the most recently started worker. Replicas with another schedule enqueue nothing.
+    pub schedule: String,
+    /// Whether it enqueues windows (shared by every replica, kept across redeploys).
     pub enabled: bool,
-    /// The latest window enqueued.
+    /// The latest window enqueued (under any schedule the key had).
     pub last_window: Option<DateTime<Utc>>,
     /// The job of that window (or of the last manual trigger).
     pub last_job_id: Option<JobId>,
+    /// Since when `schedule` is in force (the key's first registration, or the last change of
+    /// schedule): its windows before this instant are never enqueued.
+    pub since: DateTime<Utc>,
+    /// When a worker last registered the schedule (`None`: only management calls did).
+    pub registered_at: Option<DateTime<Utc>>,
+    /// The id of that worker.
+    pub registered_by: Option<String>,
+    /// The row's last change of any kind (registration, enqueue, enable or disable).
+    pub updated_at: DateTime<Utc>,
 }
 
 /// Retention statistics of one day (UTC).
@@ -325,9 +339,20 @@ pub trait JobStore: Send + Sync + 'static {
     /// pending job). Zero when one is due already.
     async fn next_due(&self) -> Result<Option<Duration>>;
 
-    /// Registers periodic schedules (new keys get their `enabled` default; existing keys keep
-    /// their persisted state).
-    async fn register_periodic(&self, schedules: &[PeriodicRegistration]) -> Result<()>;
+    /// Registers periodic schedules. A new key gets its `enabled` default (or, the first time,
+    /// the state of the row an earlier version kept under its hashed default key: see
+    /// [`crate::periodic::legacy_adoptions`]); an existing key keeps its enabled state and
+    /// last window.
+    ///
+    /// With an `owner` (a starting worker's id) the registration takes over: it writes its
+    /// job name and schedule into existing rows with the time and the owner, and a changed
+    /// schedule is in force from now on. Without one (a management call) only missing rows
+    /// are created, so looking at schedules never overrides the schedule replicas follow.
+    async fn register_periodic(
+        &self,
+        schedules: &[PeriodicRegistration],
+        owner: Option<&str>,
+    ) -> Result<()>;
 
     /// Every schedule's state, with the database clock.
     async fn periodic_states(&self) -> Result<(DateTime<Utc>, Vec<PeriodicState>)>;
@@ -336,10 +361,13 @@ pub trait JobStore: Send + Sync + 'static {
     async fn periodic_state(&self, key: &str) -> Result<Option<PeriodicState>>;
 
     /// Enqueues `job` as `window` of schedule `key`, unless that window (or a later one) was
-    /// already enqueued or the schedule is disabled. True if this call enqueued it.
+    /// already enqueued, the schedule is disabled, `schedule` (with `job`'s name) is not the
+    /// one in force for the key, or `window` is before it came into force. True if this call
+    /// enqueued it.
     async fn enqueue_periodic(
         &self,
         key: &str,
+        schedule: &str,
         window: DateTime<Utc>,
         job: &NewJob,
     ) -> Result<bool>;

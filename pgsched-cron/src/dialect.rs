@@ -9,8 +9,15 @@
 //!
 //! Whether a day field counts as "restricted" (which decides between the day-of-month OR
 //! day-of-week rule and using only one of them) follows croniter: a day field is unrestricted
-//! when it is `*` or `?`, or when it covers every value and the *other* day field contains a `*`.
-//! An unrestricted field is emitted as `*`, which is exactly what saffron tests for.
+//! when its list has a bare `*` (or `?`) item — `*`, `*,MON`, `1,*` — or when it covers every
+//! value and the *other* day field contains a `*` anywhere (`*/2` included). An unrestricted
+//! field is emitted as `*`, which is exactly what saffron tests for.
+//!
+//! cronie agrees whenever the `*` item comes first (it flags a day field as `*` when the field's
+//! text *starts* with `*`, `entry.c`), so `0 0 1 * *,MON` fires on the 1st of each month in
+//! all three. It differs when the `*` is not first (`0 0 1 * MON,*`: cronie applies the OR rule
+//! to a full day-of-week, so daily) and for a leading `*/n` (cronie: unrestricted, so the other
+//! field must match too; croniter and pgsched: restricted, OR rule).
 
 /// One of the five fields, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,7 +176,7 @@ pub(crate) fn translate(expr: &str) -> Result<Translation, String> {
     }
 
     // croniter's rule for "restricted" day fields (see the module docs).
-    let is_star = |t: &str| t == "*" || t == "?";
+    let is_star = |t: &str| t.split(',').any(|item| item == "*" || item == "?");
     let has_star = |t: &str| t.contains('*') || t.contains('?');
     let dom_star = is_star(dom) || (sets[2] == Field::DayOfMonth.full() && has_star(dow));
     let dow_star = is_star(dow) || (sets[4] == Field::DayOfWeek.full() && has_star(dom));
@@ -499,6 +506,23 @@ mod tests {
             saffron("0 0 */2 * 0-7"),
             "0 0 1,3,5,7,9,11,13,15,17,19,21,23,25,27,29,31 * *"
         );
+    }
+
+    #[test]
+    fn a_day_list_with_a_bare_star_is_unrestricted() {
+        // Day-of-week `*,MON` is every day *and* unrestricted: only the 1st counts.
+        assert_eq!(saffron("0 0 1 * *,MON"), "0 0 1 * *");
+        assert_eq!(saffron("0 0 1 * MON,*"), "0 0 1 * *");
+        assert_eq!(saffron("0 0 1,15 * SAT,*,SUN"), "0 0 1,15 * *");
+        assert_eq!(saffron("0 0 1 * ?,MON"), "0 0 1 * *");
+        // Day-of-month `*,15` likewise: only Mondays count.
+        assert_eq!(saffron("0 0 *,15 * MON"), "0 0 * * MON");
+        assert_eq!(saffron("0 0 15,* * MON-FRI"), "0 0 * * MON,TUE,WED,THU,FRI");
+        // Both: every day.
+        assert_eq!(saffron("0 0 *,1 * *,MON"), "0 0 * * *");
+        // A stepped `*/n` item is not a bare `*`: the field stays restricted (OR rule).
+        assert_eq!(saffron("0 0 1 * */2,MON"), "0 0 1 * SUN,MON,TUE,THU,SAT");
+        assert_eq!(saffron("0 0 */10,5 * MON"), "0 0 1,5,11,21,31 * MON");
     }
 
     #[test]

@@ -778,6 +778,44 @@ fn the_extra_reference_expressions() {
     );
 }
 
+/// A day field whose list has a bare `*` is unrestricted (croniter; cronie when the `*` comes
+/// first): only the other day field counts, instead of the OR rule firing every day.
+#[test]
+fn a_day_list_containing_a_star_is_unrestricted() {
+    // 2026-11-27 is a Friday.
+    let first_of_month = [
+        "2026-12-01T00:00",
+        "2027-01-01T00:00",
+        "2027-02-01T00:00",
+        "2027-03-01T00:00",
+    ];
+    check("0 0 1 * *,MON", None, AFTER, &first_of_month);
+    check("0 0 1 * MON,*", None, AFTER, &first_of_month);
+    check("0 0 1 * ?,MON", None, AFTER, &first_of_month);
+    let mondays = [
+        "2026-11-30T00:00",
+        "2026-12-07T00:00",
+        "2026-12-14T00:00",
+        "2026-12-21T00:00",
+    ];
+    check("0 0 *,15 * MON", None, AFTER, &mondays);
+    check("0 0 15,* * MON", None, AFTER, &mondays);
+    // Both unrestricted: every day.
+    check(
+        "30 6 *,1 * *,MON",
+        Some("Europe/London"),
+        AFTER,
+        &["2026-11-28T06:30", "2026-11-29T06:30", "2026-11-30T06:30"],
+    );
+    // A stepped `*/n` is not a bare `*`: both restricted, the OR rule (odd days or Mondays).
+    check(
+        "0 0 */2 * MON",
+        None,
+        AFTER,
+        &["2026-11-29T00:00", "2026-11-30T00:00", "2026-12-01T00:00"],
+    );
+}
+
 #[test]
 fn schedules_that_never_fire() {
     for expr in ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 31 APR *"] {

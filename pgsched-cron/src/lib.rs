@@ -26,13 +26,17 @@
 //!   `@hourly`.
 //! - **Day-of-month and day-of-week**: when both are restricted, a day matches if *either*
 //!   matches (the classic OR rule); when one is unrestricted, only the other one counts. As in
-//!   croniter, a day field is unrestricted when it is `*` or `?`, or when it covers every value
-//!   and the other day field contains a `*`.
+//!   croniter, a day field is unrestricted when its list has a bare `*` or `?` item (`*`,
+//!   `*,MON`, `1,*`), or when it covers every value and the other day field contains a `*`. So
+//!   `0 0 1 * *,MON` runs on the 1st of each month (as in croniter and cronie), not daily.
 //!
-//!   *Known difference from cronie:* cronie treats any day field whose text *starts* with `*`
-//!   as unrestricted and then requires both fields to match, so `0 0 */2 * MON` runs on Mondays
-//!   that fall on odd days there. We follow croniter (and croner, and saffron itself): a stepped
-//!   `*/n` day field is restricted, so that expression runs on every odd day *and* every Monday.
+//!   *Known differences from cronie:* cronie treats a day field as unrestricted exactly when
+//!   its text *starts* with `*` (`src/entry.c` sets `DOM_STAR`/`DOW_STAR` on the first
+//!   character) and then requires both fields to match. So `0 0 */2 * MON` runs on Mondays
+//!   that fall on odd days there, and `0 0 1 * MON,*` runs daily there (the OR rule with a full
+//!   day-of-week). We follow croniter (and croner, and saffron itself) in both: a stepped `*/n`
+//!   day field is restricted, so the first runs on every odd day *and* every Monday; a bare `*`
+//!   item anywhere makes the field unrestricted, so the second runs on the 1st only.
 //!
 //! Everything else is rejected with a message naming the field, the token and what is allowed:
 //! a seconds or year field (6 or 7 fields), Quartz's `L`, `W` and `#`, `@reboot`, `?` outside the

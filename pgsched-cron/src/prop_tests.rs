@@ -275,7 +275,8 @@ impl Reference {
             .map(|(&f, g)| value_set(f, g))
             .collect();
         let full = |f: F, set: &[bool]| (f.lo()..=f.top()).all(|v| set[v as usize]);
-        let bare = |t: &str| t == "*" || t == "?";
+        // A list with a bare `*` (or `?`) item is unrestricted, wherever the item stands.
+        let bare = |t: &str| t.split(',').any(|item| item == "*" || item == "?");
         let starry = |t: &str| t.contains('*') || t.contains('?');
         Reference {
             dom_any: bare(&texts[2]) || (full(F::Dom, &sets[2]) && starry(&texts[4])),

@@ -141,7 +141,7 @@ pub fn job(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `tz` | with `cron` only: an IANA time zone, like `"Europe/London"` (DST handled the way cronie does) | UTC |
 /// | `advisory_lock` | `advisory_lock` or `advisory_lock = true`: runs never overlap across replicas: a run waits (pending) while another run of the schedule is running, and a holder that stops renewing its lease keeps the schedule only until the lease expires | `false` |
 /// | `enabled` | `true` or `false`: whether the schedule starts enabled; once its state is stored in the database, that state wins | `true` |
-/// | `dedup_key` | a string literal, 1–512 bytes, no NUL: the key windows are deduplicated by, as in the run's job id `periodic:<key>:<ms>` | derived from the name and the schedule |
+/// | `dedup_key` | a string literal, 1–512 bytes, no NUL: the key windows are deduplicated by, as in the run's job id `periodic:<key>:<ms>`; the schedule is not part of it, so changing the schedule keeps the key and its persisted state | the job's name |
 /// | `name`, `priority`, `max_retries`, `misfire_grace`, `timeout` | as for [`macro@job`] | as for [`macro@job`] |
 #[proc_macro_attribute]
 pub fn periodic(attr: TokenStream, item: TokenStream) -> TokenStream {

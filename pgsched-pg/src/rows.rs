@@ -145,9 +145,15 @@ impl From<WorkerRow> for WorkerInfo {
 #[derive(sqlx::FromRow)]
 pub(crate) struct PeriodicRow {
     dedup_key: String,
+    job_name: String,
+    schedule: String,
     enabled: bool,
     last_window: Option<DateTime<Utc>>,
     last_job_id: Option<String>,
+    schedule_since: DateTime<Utc>,
+    registered_at: Option<DateTime<Utc>>,
+    registered_by: Option<String>,
+    updated_at: DateTime<Utc>,
     pub(crate) db_now: DateTime<Utc>,
 }
 
@@ -155,9 +161,15 @@ impl From<PeriodicRow> for PeriodicState {
     fn from(row: PeriodicRow) -> Self {
         PeriodicState {
             key: row.dedup_key,
+            job_name: row.job_name,
+            schedule: row.schedule,
             enabled: row.enabled,
             last_window: row.last_window,
             last_job_id: row.last_job_id.map(JobId::from_stored),
+            since: row.schedule_since,
+            registered_at: row.registered_at,
+            registered_by: row.registered_by,
+            updated_at: row.updated_at,
         }
     }
 }

@@ -761,7 +761,17 @@ impl JobStore for PgStore {
         Ok(millis.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
     }
 
-    async fn register_periodic(&self, schedules: &[PeriodicRegistration]) -> Result<()> {
+    async fn register_periodic(
+        &self,
+        schedules: &[PeriodicRegistration],
+        owner: Option<&str>,
+    ) -> Result<()> {
+        if schedules.is_empty() {
+            return Ok(());
+        }
+        // Rows of earlier versions, keyed by a hash SQL cannot compute, are recognised here.
+        let (_, rows) = self.periodic_states().await?;
+        let legacy = pgsched_core::periodic::legacy_adoptions(schedules, &rows);
         let keys: Vec<&str> = schedules.iter().map(|s| s.key.as_str()).collect();
         let names: Vec<&str> = schedules.iter().map(|s| s.job_name.as_str()).collect();
         let texts: Vec<&str> = schedules.iter().map(|s| s.schedule.as_str()).collect();
@@ -771,6 +781,8 @@ impl JobStore for PgStore {
             .bind(names)
             .bind(texts)
             .bind(enabled)
+            .bind(legacy)
+            .bind(owner)
             .execute(self.main())
             .await
             .map_err(store_error("register_periodic"))?;
@@ -806,6 +818,7 @@ impl JobStore for PgStore {
     async fn enqueue_periodic(
         &self,
         key: &str,
+        schedule: &str,
         window: DateTime<Utc>,
         job: &NewJob,
     ) -> Result<bool> {
@@ -822,6 +835,7 @@ impl JobStore for PgStore {
                 .bind(job.misfire_grace.map(to_millis))
                 .bind(job.timeout.map(to_millis))
                 .bind(job.exclusive_key.as_deref())
+                .bind(schedule)
                 .fetch_optional(self.main())
                 .await
                 .map_err(store_error("enqueue_periodic"))?;

@@ -1,9 +1,14 @@
 //! Managing periodic jobs: list them, enable or disable them for every replica, trigger a run
 //! now, and read their status.
+//!
+//! Management calls register this binary's schedules only where no row exists yet: the
+//! schedule in force for a key is the one of the most recently started *worker*, and looking
+//! at schedules from a binary with another expression must not change what replicas follow.
+//! So what is listed is the schedule in force (and who registered it), next to this binary's.
 
 use chrono::{DateTime, Utc};
-use pgsched_core::periodic::Periodic;
-use pgsched_core::store::JobStore;
+use pgsched_core::periodic::{CompiledSchedule, Periodic};
+use pgsched_core::store::{JobStore, PeriodicState};
 use pgsched_core::{Error, JobId, JobInfo, Priority, Result};
 
 use crate::scheduler::Scheduler;
@@ -15,8 +20,17 @@ pub struct PeriodicJobInfo {
     pub key: String,
     /// The job it enqueues.
     pub job_name: &'static str,
-    /// Its schedule: `cron:<expr>:tz:<zone>` or `every:<ms>ms`.
+    /// Its schedule in this binary: `cron:<expr>:tz:<zone>` or `every:<ms>ms`.
     pub schedule: String,
+    /// The schedule in force for its key, which every replica follows: the one registered by
+    /// the most recently started worker. Differs from `schedule` while replicas disagree
+    /// (a rolling deploy); replicas with another schedule enqueue nothing for the key.
+    pub schedule_in_force: String,
+    /// The worker whose start registered `schedule_in_force` (`None`: no worker has
+    /// registered the key yet, only management calls).
+    pub registered_by: Option<String>,
+    /// When that worker registered it.
+    pub registered_at: Option<DateTime<Utc>>,
     /// The priority of its runs.
     pub priority: Priority,
     /// Retries of a failed run.
@@ -26,7 +40,7 @@ pub struct PeriodicJobInfo {
     pub advisory_lock: bool,
     /// Whether it enqueues windows (persisted, shared by every replica).
     pub enabled: bool,
-    /// Its next window after now (by the database clock).
+    /// The next window after now (by the database clock) of the schedule in force.
     pub next_fire: Option<DateTime<Utc>>,
 }
 
@@ -42,8 +56,9 @@ pub struct PeriodicJobStatus {
 }
 
 impl Scheduler {
-    /// Writes every periodic schedule of this binary to the store (new ones get their
-    /// attribute's `enabled`), so management calls work before any worker started.
+    /// Writes the periodic schedules of this binary that have no row yet (new ones get their
+    /// attribute's `enabled`), so management calls work before any worker started. Existing
+    /// rows are left alone: only a starting worker changes the schedule in force.
     async fn register_periodic(&self) -> Result<()> {
         let registrations: Vec<_> = self
             .registry()?
@@ -54,7 +69,7 @@ impl Scheduler {
         if registrations.is_empty() {
             return Ok(());
         }
-        self.store().register_periodic(&registrations).await
+        self.store().register_periodic(&registrations, None).await
     }
 
     fn periodic(&self, key: &str) -> Result<&Periodic> {
@@ -77,11 +92,8 @@ impl Scheduler {
             .periodic()
             .iter()
             .map(|periodic| {
-                let enabled = states
-                    .iter()
-                    .find(|state| state.key == periodic.key)
-                    .map_or(periodic.definition.enabled, |state| state.enabled);
-                info(periodic, enabled, now)
+                let state = states.iter().find(|state| state.key == periodic.key);
+                info(periodic, state, now)
             })
             .collect())
     }
@@ -133,31 +145,42 @@ impl Scheduler {
         self.register_periodic().await?;
         let (now, states) = self.store().periodic_states().await?;
         let state = states.into_iter().find(|state| state.key == key);
-        let enabled = state
-            .as_ref()
-            .map_or(periodic.definition.enabled, |s| s.enabled);
         let last_run = match state.as_ref().and_then(|s| s.last_job_id.as_ref()) {
             Some(id) => self.store().job(id).await?,
             None => None,
         };
         Ok(PeriodicJobStatus {
-            info: info(periodic, enabled, now),
+            info: info(periodic, state.as_ref(), now),
             last_window: state.and_then(|s| s.last_window),
             last_run,
         })
     }
 }
 
-fn info(periodic: &Periodic, enabled: bool, now: DateTime<Utc>) -> PeriodicJobInfo {
+/// What is listed for `periodic`, given its key's row (`None` only if the row vanished).
+fn info(periodic: &Periodic, state: Option<&PeriodicState>, now: DateTime<Utc>) -> PeriodicJobInfo {
     let job = periodic.definition.job;
+    let another_in_force = state.filter(|state| !periodic.is_in_force(state));
+    let next_fire = match another_in_force {
+        // Another binary's schedule is in force: its windows are the ones that will run.
+        Some(state) => CompiledSchedule::from_description(&state.schedule)
+            .and_then(|schedule| schedule.next_after(now)),
+        None => periodic.schedule.next_after(now),
+    };
     PeriodicJobInfo {
         key: periodic.key.clone(),
         job_name: job.name,
         schedule: periodic.description.clone(),
+        schedule_in_force: state.map_or_else(
+            || periodic.description.clone(),
+            |state| state.schedule.clone(),
+        ),
+        registered_by: state.and_then(|state| state.registered_by.clone()),
+        registered_at: state.and_then(|state| state.registered_at),
         priority: job.defaults.priority,
         max_retries: job.defaults.max_retries,
         advisory_lock: periodic.definition.advisory_lock,
-        enabled,
-        next_fire: periodic.schedule.next_after(now),
+        enabled: state.map_or(periodic.definition.enabled, |state| state.enabled),
+        next_fire,
     }
 }

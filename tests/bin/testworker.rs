@@ -12,11 +12,13 @@
 //! | `batch` | `batch_claim_limit` | 16 |
 //! | `pool_size` | main pool connections | 4 |
 //! | `oracle_pool_size` | connections of the pool the jobs write `effects` with | 2 |
+//! | `oracle_url` | where `<schema>.effects` lives, e.g. a server the test does not fail over | `database_url` |
 //! | `lease_ms`, `heartbeat_ms`, `sweep_ms`, `poll_ms`, `grace_ms` | timings | 3000, 1000, 1000, 500, 5000 |
 //! | `retry_initial_ms`, `retry_max_ms` | retry backoff (factor 2, no jitter) | 50, 200 |
 //! | `unknown_job_attempts` | attempts of an unknown job name | 2 |
 //! | `lost_lease_retries` | retries after a lost lease | 2 |
 //! | `listen` | LISTEN/NOTIFY wake-ups | true |
+//! | `drift_every_ms` | adds the periodic schedule of `drift` (key `drift`, enabled) every that many ms, so that two processes can disagree about one job's schedule | none |
 //!
 //! Jobs: `work(key, millis)` records one row per attempt in `<schema>.effects` (the test
 //! oracle), on its own autocommit connection: inserted at the start, `t_end` set at the end, so
@@ -24,11 +26,14 @@
 //! Logs go to stderr (`RUST_LOG`, default `info`), without colours, so tests can grep them.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pgsched::{
     JobContext, RetryPolicy, Scheduler, State, VacuumConfig, VacuumPolicy, job, periodic,
 };
+use pgsched_core::periodic::{PeriodicDefinition, PeriodicSchedule};
+use pgsched_core::{Registry, States, Worker, WorkerHandle};
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::signal::unix::{SignalKind, signal};
@@ -136,6 +141,31 @@ async fn replica_locked_slow(ctx: JobContext, oracle: State<PgPool>) -> Result<(
     work("replica_locked_slow".to_owned(), 3_000, ctx, oracle).await
 }
 
+/// Records its window in `effects` (key `drift`). Its schedule is not in an attribute but
+/// built at start from `drift_every_ms`, so processes can run it on different schedules.
+#[job]
+async fn drift(ctx: JobContext, oracle: State<PgPool>) -> Result<(), String> {
+    record_window(&ctx, "drift", &oracle).await
+}
+
+/// The `drift` schedule every `millis`, leaked for the `&'static` the registry wants.
+fn drift_schedule(millis: u64) -> &'static PeriodicDefinition {
+    Box::leak(Box::new(PeriodicDefinition {
+        job: &drift::DEFINITION,
+        schedule: PeriodicSchedule::Every(Duration::from_millis(millis)),
+        dedup_key: None,
+        advisory_lock: false,
+        enabled: true,
+    }))
+}
+
+/// The worker this process runs: the scheduler's own, or (with `drift_every_ms`) one over
+/// this binary's registry plus the `drift` schedule.
+enum Running {
+    Scheduler,
+    Custom(WorkerHandle),
+}
+
 /// Poison: panics on every attempt.
 #[job]
 async fn panics() {
@@ -222,7 +252,8 @@ async fn run() -> Result<(), String> {
     } else {
         VacuumConfig::default()
     };
-    let options: PgConnectOptions = url.parse().map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let oracle_url = setting("oracle_url").unwrap_or_else(|| url.clone());
+    let options: PgConnectOptions = oracle_url.parse().map_err(|e| format!("oracle URL: {e}"))?;
     let oracle = PgPoolOptions::new()
         .max_connections(small("oracle_pool_size", 2)?)
         .acquire_timeout(Duration::from_secs(5))
@@ -250,11 +281,37 @@ async fn run() -> Result<(), String> {
         .listen(listen)
         .periodic_tick(millis("periodic_tick_ms", 1000)?)
         .vacuum(vacuum)
-        .state(oracle)
+        .state(oracle.clone())
         .build()
         .await
         .map_err(|e| format!("build: {e}"))?;
-    scheduler.start().await.map_err(|e| format!("start: {e}"))?;
+    let running = match setting("drift_every_ms") {
+        None => {
+            scheduler.start().await.map_err(|e| format!("start: {e}"))?;
+            Running::Scheduler
+        }
+        Some(_) => {
+            scheduler
+                .initialize_db()
+                .await
+                .map_err(|e| format!("migrate: {e}"))?;
+            let drift = drift_schedule(number("drift_every_ms", 1000)?);
+            let registry = Registry::from_inventory()
+                .and_then(|registry| registry.with_periodic([drift]))
+                .map_err(|e| format!("registry: {e}"))?;
+            let handle = Worker::new(
+                Arc::new(scheduler.store().clone()),
+                registry,
+                scheduler.worker_config().clone(),
+                *scheduler.schedule_defaults(),
+                States::default().with(oracle),
+            )
+            .start()
+            .await
+            .map_err(|e| format!("start: {e}"))?;
+            Running::Custom(handle)
+        }
+    };
     eprintln!(
         "testworker ready: pid {} schema {schema}",
         std::process::id()
@@ -265,10 +322,11 @@ async fn run() -> Result<(), String> {
         _ = interrupt.recv() => "SIGINT",
     };
     eprintln!("testworker: {signal} received, shutting down");
-    let report = scheduler
-        .shutdown()
-        .await
-        .map_err(|e| format!("shutdown: {e}"))?;
+    let report = match running {
+        Running::Scheduler => scheduler.shutdown().await,
+        Running::Custom(handle) => handle.shutdown().await,
+    }
+    .map_err(|e| format!("shutdown: {e}"))?;
     eprintln!("testworker: shutdown done: {report:?}");
     Ok(())
 }

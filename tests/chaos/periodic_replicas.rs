@@ -1,6 +1,8 @@
 //! Periodic jobs across four worker processes: one replica killed (SIGKILL) and restarted
 //! mid-run, one started late. Each window is enqueued exactly once, none is missing while a
-//! replica lived; the same with the advisory lock on and finished runs deleted at once.
+//! replica lived; the same with the advisory lock on and finished runs deleted at once. And
+//! two processes that disagree about one job's expression (a rolling deploy): no window runs
+//! twice, and the older one says why it stands down.
 
 use std::time::Duration;
 
@@ -23,6 +25,16 @@ async fn enable(lab: &Lab, keys: &[&str]) {
         if usize::try_from(registered).unwrap_or(0) == keys.len() {
             lab.exec(&format!(
                 "UPDATE {} SET enabled = true WHERE dedup_key IN ({keys_sql})",
+                lab.t("periodic_schedules")
+            ))
+            .await;
+            // A schedule runs no window from before its registration, so a per-minute cron
+            // registered just now would see a window only if the scenario (~8 s) crossed a
+            // minute. As if registered before this minute began: its current window, missed
+            // while it was disabled, is enqueued at once (late, within its misfire grace).
+            lab.exec(&format!(
+                "UPDATE {} SET schedule_since = date_trunc('minute', now()) \
+                 WHERE dedup_key = 'replica_minute'",
                 lab.t("periodic_schedules")
             ))
             .await;
@@ -187,4 +199,113 @@ async fn four_replicas_enqueue_each_window_once_through_a_kill_and_a_late_start(
 async fn the_same_with_the_advisory_lock_and_immediate_retention() {
     let _permit = gate(2);
     four_replicas(&["replica_locked_tick"], true).await;
+}
+
+/// Waits until `sql` (a count) reaches `at_least`; panics after 20 s.
+async fn wait_count(lab: &Lab, sql: &str, at_least: i64, what: &str) -> i64 {
+    let start = tokio::time::Instant::now();
+    loop {
+        let count = lab.i64(sql).await;
+        if count >= at_least {
+            return count;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "waited 20 s for {what}: {count} of {at_least}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Two processes with the same job name and different expressions, both live (a rolling
+/// deploy): the most recently started registration wins, no window runs twice, and the older
+/// process says once, in its log, why it enqueues nothing.
+#[tokio::test]
+async fn two_processes_with_different_expressions_run_no_window_twice() {
+    let _permit = gate(1);
+    let lab = Lab::new().await;
+    let spec = lab.worker().set("periodic_tick_ms", 200);
+    let runs = format!(
+        "SELECT count(*) FROM {} WHERE key = convert_to('drift', 'UTF8')",
+        lab.t("effects")
+    );
+    let mut old = spec.clone().set("drift_every_ms", 500).spawn("old");
+    old.wait_ready().await;
+    wait_count(&lab, &runs, 2, "the old schedule's runs").await;
+    let mut new = spec.set("drift_every_ms", 1000).spawn("new");
+    new.wait_ready().await;
+    wait_count(
+        &lab,
+        &format!(
+            "SELECT count(*) FROM {} WHERE schedule = 'every:1000ms'",
+            lab.t("periodic_schedules")
+        ),
+        1,
+        "the new process's registration",
+    )
+    .await;
+    // Both live and tick (every 200 ms) through four more windows.
+    let seen = lab.i64(&runs).await;
+    wait_count(&lab, &runs, seen + 4, "more windows").await;
+    for worker in [&mut new, &mut old] {
+        let status = worker.stop_gracefully(Duration::from_secs(15)).await;
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "{status:?}\n{}",
+            worker.stderr_tail(20)
+        );
+    }
+
+    let windows = format!(
+        "SELECT split_part(job_id, ':', 3)::bigint AS w FROM {} \
+         WHERE key = convert_to('drift', 'UTF8') AND attempt = 1",
+        lab.t("effects")
+    );
+    let (total, distinct) = (
+        lab.i64(&format!("SELECT count(w) FROM ({windows}) t"))
+            .await,
+        lab.i64(&format!("SELECT count(DISTINCT w) FROM ({windows}) t"))
+            .await,
+    );
+    assert_eq!(total, distinct, "no window ran twice");
+    let stood_down = |proc: &crate::harness::WorkerProc| {
+        proc.stderr()
+            .lines()
+            .filter(|line| line.contains("enqueues nothing"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let said = stood_down(&old);
+    assert_eq!(said.len(), 1, "the older process says why, once: {said:?}");
+    assert!(
+        said[0].contains("every:500ms") && said[0].contains("every:1000ms"),
+        "{}",
+        said[0]
+    );
+    assert!(stood_down(&new).is_empty(), "the newer one is in force");
+    let after = lab
+        .i64(&format!(
+            "SELECT count(*) FROM ({windows}) t, {s} s \
+             WHERE s.dedup_key = 'drift' AND t.w >= extract(epoch FROM s.schedule_since) * 1000",
+            s = lab.t("periodic_schedules")
+        ))
+        .await;
+    let off_schedule = lab
+        .i64(&format!(
+            "SELECT count(*) FROM ({windows}) t, {s} s WHERE s.dedup_key = 'drift' \
+             AND t.w >= extract(epoch FROM s.schedule_since) * 1000 AND t.w % 1000 <> 0",
+            s = lab.t("periodic_schedules")
+        ))
+        .await;
+    assert!(after >= 3, "{after} windows after the switch");
+    assert_eq!(
+        off_schedule, 0,
+        "after the new registration only its windows run"
+    );
+    println!(
+        "two processes, 500 ms vs 1 s: {total} windows, 0 twice, {after} after the switch, \
+         the older process logged once"
+    );
+    drop((old, new));
+    lab.cleanup().await;
 }

@@ -12,13 +12,15 @@ use pgsched::{JobContext, JobStatus, Scheduler, State, periodic};
 use pgsched_tests::{Recorder, TestDb, eventually};
 use sqlx::{AssertSqlSafe, Row};
 
+mod identity;
+
 /// Every second; records its window (the job id ends with the window's Unix ms).
 #[periodic(every = "1s")]
 async fn every_second(ctx: JobContext, rec: State<Recorder>) {
     rec.record("every_second", window_ms(&ctx));
 }
 
-/// Every minute in New York; the current minute's window is enqueued at start.
+/// Every minute in New York.
 #[periodic(cron = "* * * * *", tz = "America/New_York")]
 async fn every_minute_ny(ctx: JobContext, rec: State<Recorder>) {
     rec.record("every_minute_ny", window_ms(&ctx));
@@ -54,7 +56,7 @@ fn monotonic_ms() -> i64 {
     i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
-fn window_ms(ctx: &JobContext) -> i64 {
+pub(crate) fn window_ms(ctx: &JobContext) -> i64 {
     ctx.id()
         .as_str()
         .rsplit(':')
@@ -129,6 +131,21 @@ async fn interval_windows_are_aligned_and_run_once_each_across_two_workers() {
 async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
     let db = TestDb::new();
     let rec = Recorder::default();
+    // The schedule was registered before the current minute began (by a management call;
+    // the row's `schedule_since` is moved back to the minute) and no worker ran since: the
+    // current minute's window was missed while no worker ran, and runs late, within its
+    // misfire grace. (A brand-new schedule waits for the next minute: see `identity`.)
+    let registering = db.scheduler(|b| b).await;
+    registering.periodic_jobs().await.expect("registered");
+    let mut connection = db.connect().await;
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE \"{}\".periodic_schedules SET schedule_since = date_trunc('minute', now()) \
+         WHERE dedup_key = 'every_minute_ny'",
+        db.schema()
+    )))
+    .execute(&mut connection)
+    .await
+    .expect("backdated");
     let first = worker(&db, &rec).await;
     let windows = rec.wait_for("every_minute_ny", 1).await;
     let second = worker(&db, &rec).await;
@@ -163,7 +180,22 @@ async fn enable_disable_trigger_and_status() {
     assert_eq!(dormant.schedule, "every:1000ms");
     assert!(dormant.next_fire.is_some());
     let every_key = key_of(&jobs, "every_second");
-    assert_eq!(every_key.len(), 16, "derived keys are 16 hex digits");
+    assert_eq!(
+        every_key, "every_second",
+        "the default key is the job's name"
+    );
+    let every_info = jobs
+        .iter()
+        .find(|info| info.key == every_key)
+        .expect("listed");
+    assert_eq!(every_info.schedule_in_force, every_info.schedule);
+    eventually("the worker's start to register it", || async {
+        let jobs = scheduler.periodic_jobs().await.expect("list");
+        jobs.into_iter()
+            .find(|info| info.key == "every_second")
+            .and_then(|info| info.registered_by)
+    })
+    .await;
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(

@@ -767,11 +767,37 @@ fn periodic_list_status_enable_disable_and_trigger() {
             .is_some_and(|at| at.ends_with("T03:00:00.000Z")),
         "{entry}"
     );
+    assert_eq!(entry["schedule_in_force"], "cron:0 3 * * *:tz:UTC");
+    assert_eq!(entry["registered_by"], Value::Null, "no worker started yet");
     let table = db.ok(&["periodic", "list"]);
     assert!(
         table.contains("nightly-cleanup  cleanup_temp_files  yes"),
         "{table}"
     );
+
+    // A worker of another build registered another expression for the key: that one is in
+    // force (this binary's is listed as not followed), and its next fire is shown.
+    db.sql(
+        "UPDATE __SCHEMA__.periodic_schedules SET schedule = 'cron:0 4 * * *:tz:UTC', \
+         registered_by = 'elsewhere:1:0', registered_at = now() WHERE dedup_key = 'nightly-cleanup'",
+    );
+    let entry = db.json(&["periodic", "list"])["periodic_jobs"][0].clone();
+    assert_eq!(entry["schedule"], "cron:0 3 * * *:tz:UTC");
+    assert_eq!(entry["schedule_in_force"], "cron:0 4 * * *:tz:UTC");
+    assert_eq!(entry["registered_by"], "elsewhere:1:0");
+    assert!(
+        entry["next_fire"]
+            .as_str()
+            .is_some_and(|at| at.ends_with("T04:00:00.000Z")),
+        "{entry}"
+    );
+    let table = db.ok(&["periodic", "list"]);
+    assert!(
+        table.contains("cron:0 4 * * *:tz:UTC (this binary: cron:0 3 * * *:tz:UTC; not followed)"),
+        "{table}"
+    );
+    let text = db.ok(&["periodic", "status", "nightly-cleanup"]);
+    assert!(text.contains(" by elsewhere:1:0\n"), "{text}");
 
     assert_eq!(
         db.ok(&["periodic", "disable", "nightly-cleanup"]),

@@ -161,8 +161,8 @@ fn start(
                 "the claim answered too late to start its jobs within their lease; giving them back"
             );
             ::metrics::counter!(metrics::LATE_CLAIMS).increment(jobs.len() as u64);
-        } else if waited > shared.config.heartbeat_interval / 2 {
-            // The lease already aged: renew it now rather than at the next tick.
+        } else if waited > shared.config.heartbeat_interval {
+            // The lease aged more than a heartbeat: renew it now rather than at the next tick.
             shared.renew_now.notify_one();
         }
     }

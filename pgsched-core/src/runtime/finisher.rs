@@ -156,7 +156,8 @@ async fn finish_all(
 ) -> Option<Vec<bool>> {
     let mut applied = vec![false; outcomes.len()];
     // Ranges of `outcomes` still to write, the next one last.
-    let mut todo = vec![0..outcomes.len()];
+    let mut todo: Vec<std::ops::Range<usize>> = Vec::new();
+    todo.push(0..outcomes.len());
     while let Some(range) = todo.pop() {
         let part = &outcomes[range.clone()];
         let rows: Vec<(Lease, Finish)> = part

@@ -6,7 +6,8 @@
 //! that blocks its thread (a synchronous call) cannot starve renewals. Two loops share that
 //! thread:
 //! - the renewer sends a renewal every `heartbeat_interval` (or at once when the dispatcher
-//!   asks, for a claim that came back late), each with a deadline of one interval;
+//!   asks, for a claim that came back late), each with a deadline
+//!   ([`crate::WorkerConfig::renewal_deadline`]);
 //! - the watchdog abandons every attempt whose lease was not renewed for `lease_duration -
 //!   heartbeat_interval`, measured from when the last successful renewal (or the claim) was
 //!   *sent*. The database measures the lease from when the statement took effect, which is
@@ -76,6 +77,7 @@ fn heartbeat_runtime() -> Handle {
 /// Sends a renewal every heartbeat interval, or at once when asked.
 async fn renew(shared: Arc<Shared>, stop: CancellationToken) {
     let interval = shared.config.heartbeat_interval;
+    let deadline = shared.config.renewal_deadline();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
@@ -85,7 +87,7 @@ async fn renew(shared: Arc<Shared>, stop: CancellationToken) {
             () = shared.renew_now.notified() => {}
             () = stop.cancelled() => return,
         }
-        beat(&shared, interval).await;
+        beat(&shared, deadline).await;
     }
 }
 

@@ -3,7 +3,14 @@
 //! written in the same statement as the job, lets exactly one replica enqueue each window,
 //! whatever the number of replicas, their start order or their clocks (every decision uses
 //! the database clock read at the tick).
+//!
+//! Replicas may disagree about a schedule's expression (a rolling deploy): the most recently
+//! started registration wins. Each worker registers its schedules once, when it starts, which
+//! makes its expression the one in force; a replica whose expression is not the one in force
+//! enqueues nothing for that key (the store refuses it too) and logs why once, until the row
+//! agrees with it again (see [`crate::periodic`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,12 +20,17 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use crate::job::JobId;
 use crate::periodic::{Periodic, WindowDecision, decide};
+use crate::store::PeriodicState;
 
 /// Most windows one schedule enqueues per tick (a sub-second interval with a one-second tick
 /// needs several).
 const MAX_WINDOWS_PER_TICK: usize = 64;
 /// How late a window of a job that never expires may still be enqueued after an outage.
 const LATE_LIMIT_FOR_NEVER_EXPIRING: Duration = Duration::from_secs(300);
+
+/// Keys whose schedule in force is not this replica's, with the schedule in force that was
+/// logged: the disagreement is logged when it starts or changes, not at every tick.
+type Disagreements = HashMap<String, String>;
 
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     if shared.registry.periodic().is_empty() {
@@ -27,6 +39,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut ticker = tokio::time::interval(shared.config.periodic_tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut registered = false;
+    let mut disagreements = Disagreements::new();
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -39,7 +52,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 .iter()
                 .map(Periodic::registration)
                 .collect();
-            match shared.store.register_periodic(&registrations).await {
+            match shared
+                .store
+                .register_periodic(&registrations, Some(&shared.worker.id))
+                .await
+            {
                 Ok(()) => registered = true,
                 Err(error) => {
                     tracing::warn!("registering periodic schedules failed: {error}");
@@ -47,11 +64,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 }
             }
         }
-        tick(&shared).await;
+        tick(&shared, &mut disagreements).await;
     }
 }
 
-async fn tick(shared: &Shared) {
+async fn tick(shared: &Shared, disagreements: &mut Disagreements) {
     let (now, states) = match shared.store.periodic_states().await {
         Ok(read) => read,
         Err(error) => {
@@ -63,16 +80,60 @@ async fn tick(shared: &Shared) {
         let Some(state) = states.iter().find(|state| state.key == periodic.key) else {
             continue;
         };
+        if !in_force(shared, periodic, state, disagreements) {
+            continue;
+        }
         if state.enabled {
-            enqueue_due(shared, periodic, state.last_window, now).await;
+            enqueue_due(shared, periodic, state.last_window, state.since, now).await;
         }
     }
+}
+
+/// Whether this replica's schedule is the one in force for its key; logs a disagreement when
+/// it starts or changes, and its end.
+fn in_force(
+    shared: &Shared,
+    periodic: &Periodic,
+    state: &PeriodicState,
+    disagreements: &mut Disagreements,
+) -> bool {
+    if periodic.is_in_force(state) {
+        if disagreements.remove(&periodic.key).is_some() {
+            tracing::info!(
+                key = %periodic.key,
+                schedule = %periodic.description,
+                "this replica's periodic schedule is in force again; enqueueing its windows"
+            );
+        }
+        return true;
+    }
+    let in_force = format!("{} of job {}", state.schedule, state.job_name);
+    if disagreements.get(&periodic.key) != Some(&in_force) {
+        let by = match (&state.registered_by, state.registered_at) {
+            (Some(worker), Some(at)) => format!("worker {worker} at {at}"),
+            _ => "a management call".to_owned(),
+        };
+        tracing::warn!(
+            key = %periodic.key,
+            worker = %shared.worker.id,
+            "periodic schedule {key:?}: this replica has {ours} of job {job}, but the one in \
+             force is {in_force}, registered more recently (by {by}); the most recently \
+             started registration wins, so this replica enqueues nothing for {key:?} until it \
+             restarts or the schedule in force is its own again",
+            key = periodic.key,
+            ours = periodic.description,
+            job = periodic.job_name(),
+        );
+        disagreements.insert(periodic.key.clone(), in_force);
+    }
+    false
 }
 
 async fn enqueue_due(
     shared: &Shared,
     periodic: &Periodic,
     mut last: Option<DateTime<Utc>>,
+    since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) {
     let grace = periodic.grace(&shared.schedule_defaults);
@@ -81,6 +142,7 @@ async fn enqueue_due(
         let WindowDecision::Enqueue { window, skipped } = decide(
             &periodic.schedule,
             last,
+            since,
             now,
             late_limit,
             shared.config.periodic_tick,
@@ -91,12 +153,12 @@ async fn enqueue_due(
         let job = periodic.new_job(id, Some(window), &shared.schedule_defaults);
         match shared
             .store
-            .enqueue_periodic(&periodic.key, window, &job)
+            .enqueue_periodic(&periodic.key, &periodic.description, window, &job)
             .await
         {
             Ok(true) => {
                 if let Some((from, to)) = skipped {
-                    tracing::info!(key = %periodic.key, %from, %to, "skipped periodic windows missed while no worker ran");
+                    tracing::info!(key = %periodic.key, %from, %to, "skipped periodic windows older than the late limit (missed while no worker enqueued them)");
                 }
                 tracing::debug!(key = %periodic.key, %window, id = %job.id, "periodic window enqueued");
             }

@@ -12,12 +12,36 @@ fn info_json(info: &PeriodicJobInfo) -> Value {
         "key": info.key,
         "job_name": info.job_name,
         "schedule": info.schedule,
+        "schedule_in_force": info.schedule_in_force,
+        "registered_by": info.registered_by,
+        "registered_at": render::time_json(info.registered_at),
         "enabled": info.enabled,
         "priority": info.priority.label(),
         "max_retries": info.max_retries,
         "advisory_lock": info.advisory_lock,
         "next_fire": render::time_json(info.next_fire),
     })
+}
+
+/// The schedule in force, and this binary's when it differs (replicas disagree: the most
+/// recently started registration wins, and replicas with another schedule enqueue nothing).
+fn schedule_text(info: &PeriodicJobInfo) -> String {
+    if info.schedule_in_force == info.schedule {
+        info.schedule.clone()
+    } else {
+        format!(
+            "{} (this binary: {}; not followed)",
+            info.schedule_in_force, info.schedule
+        )
+    }
+}
+
+/// Who registered the schedule in force, and when.
+fn registered_text(info: &PeriodicJobInfo) -> String {
+    match (&info.registered_by, info.registered_at) {
+        (Some(worker), Some(at)) => format!("{} by {worker}", render::time(at)),
+        _ => "- (no worker yet)".to_owned(),
+    }
 }
 
 /// `periodic list`.
@@ -34,11 +58,14 @@ pub(super) async fn list(scheduler: &Scheduler) -> Result<Report, Failure> {
                     info.job_name.to_owned(),
                     if info.enabled { "yes" } else { "no" }.to_owned(),
                     render::maybe_time(info.next_fire),
-                    info.schedule.clone(),
+                    schedule_text(info),
                 ]
             })
             .collect();
-        render::table(&["KEY", "JOB", "ENABLED", "NEXT FIRE", "SCHEDULE"], &rows)
+        render::table(
+            &["KEY", "JOB", "ENABLED", "NEXT FIRE", "SCHEDULE IN FORCE"],
+            &rows,
+        )
     };
     let json = json!({ "periodic_jobs": infos.iter().map(info_json).collect::<Vec<_>>() });
     Ok(Report { text, json })
@@ -53,7 +80,8 @@ pub(super) async fn status(scheduler: &Scheduler, key: &str) -> Result<Report, F
     let text = render::fields(&[
         ("key", info.key.clone()),
         ("job", info.job_name.to_owned()),
-        ("schedule", info.schedule.clone()),
+        ("schedule", schedule_text(info)),
+        ("registered", registered_text(info)),
         (
             "enabled",
             if info.enabled { "yes" } else { "no" }.to_owned(),
