@@ -11,10 +11,12 @@
 mod errors;
 mod listener;
 mod migrate;
+mod pooler;
 mod rows;
 mod schema_name;
 mod statements;
 mod store;
 
+pub use pooler::transaction_pooler_options;
 pub use schema_name::{MAX_SCHEMA_NAME_LEN, SchemaName};
 pub use store::PgStore;

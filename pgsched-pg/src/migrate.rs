@@ -4,22 +4,31 @@
 //! connection whose `search_path` is the schema; their bookkeeping table
 //! (`<schema>._pgsched_migrations`) lives there too, so several schemas in one database
 //! migrate independently. sqlx's migration lock serialises concurrent migrators.
+//!
+//! Behind a transaction pooler ([`run_in_transaction`]) no session survives a transaction, so
+//! the migrations run in one transaction of their own: settings are transaction-local, the
+//! lock is `pg_advisory_xact_lock` on sqlx's key, statements are prepared unnamed, and the
+//! bookkeeping table is sqlx's, so either mode recognises the other's work.
+
+use std::time::Instant;
 
 use pgsched_core::Error;
-use sqlx::migrate::Migrator;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool, Row};
 
+use crate::pooler::{Held, OnConnection, Route};
 use crate::schema_name::SchemaName;
+use crate::statements::Statements;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 /// Whether every embedded migration is already applied in `schema`. Read-only, so a worker
 /// role without DDL rights can start against a migrated schema.
-async fn up_to_date(pool: &PgPool, schema: &SchemaName) -> Result<bool, sqlx::Error> {
+async fn up_to_date(route: Route<'_>, schema: &SchemaName) -> Result<bool, sqlx::Error> {
     let table = format!("{}._pgsched_migrations", schema.quoted());
     let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(&table)
-        .fetch_one(pool)
+        .fetch_one(route)
         .await?;
     if !exists {
         return Ok(false);
@@ -27,7 +36,7 @@ async fn up_to_date(pool: &PgPool, schema: &SchemaName) -> Result<bool, sqlx::Er
     let applied: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT version FROM {table} WHERE success"
     )))
-    .fetch_all(pool)
+    .fetch_all(route)
     .await?;
     Ok(MIGRATIONS
         .iter()
@@ -38,7 +47,7 @@ async fn up_to_date(pool: &PgPool, schema: &SchemaName) -> Result<bool, sqlx::Er
 /// Runs every pending migration in `schema` (nothing, and no DDL, when it is up to date).
 pub(crate) async fn run(pool: &PgPool, schema: &SchemaName) -> Result<(), Error> {
     let operation = "migrate";
-    if up_to_date(pool, schema)
+    if up_to_date(Route::direct(pool), schema)
         .await
         .map_err(|e| Error::store(operation, e))?
     {
@@ -73,4 +82,137 @@ pub(crate) async fn run(pool: &PgPool, schema: &SchemaName) -> Result<(), Error>
     .await;
     let _ = connection.close().await;
     result.map_err(|e| Error::store(operation, e))
+}
+
+/// Runs every pending migration in `schema` behind a transaction pooler: one transaction on a
+/// pooled connection, serialised by a transaction-scoped advisory lock (nothing, and no DDL,
+/// when the schema is up to date).
+pub(crate) async fn run_in_transaction(
+    route: Route<'_>,
+    pool: &PgPool,
+    schema: &SchemaName,
+    sql: &Statements,
+) -> Result<(), Error> {
+    let operation = "migrate";
+    let store_error = |e| Error::store(operation, e);
+    if up_to_date(route, schema).await.map_err(store_error)? {
+        return Ok(());
+    }
+    let mut connection = Held::acquire(pool).await.map_err(store_error)?;
+    let mut transaction = connection.begin().await.map_err(store_error)?;
+    apply_pending(&mut transaction, schema, sql)
+        .await
+        .map_err(store_error)?;
+    transaction.commit().await.map_err(store_error)?;
+    connection.finished();
+    Ok(())
+}
+
+/// The body of [`run_in_transaction`], on its transaction: what sqlx's `Migrator::run` does,
+/// with transaction-local settings and lock.
+async fn apply_pending(
+    transaction: &mut PgConnection,
+    schema: &SchemaName,
+    sql: &Statements,
+) -> Result<(), sqlx::Error> {
+    let session = sqlx::query(AssertSqlSafe(std::sync::Arc::clone(&sql.migration_session)))
+        .bind(schema.quoted())
+        .fetch_one(on(&mut *transaction))
+        .await?;
+    let database: String = session.try_get(0)?;
+    sqlx::query(AssertSqlSafe(std::sync::Arc::clone(&sql.migration_lock)))
+        .bind(migration_lock_key(&database))
+        .execute(on(&mut *transaction))
+        .await?;
+    on(&mut *transaction)
+        .execute(AssertSqlSafe(std::sync::Arc::clone(&sql.create_schema)))
+        .await?;
+    on(&mut *transaction)
+        .execute(AssertSqlSafe(std::sync::Arc::clone(&sql.migrations_table)))
+        .await?;
+    let applied = sqlx::query(AssertSqlSafe(std::sync::Arc::clone(
+        &sql.applied_migrations,
+    )))
+    .fetch_all(on(&mut *transaction))
+    .await?;
+    let mut applied_versions = Vec::with_capacity(applied.len());
+    for row in &applied {
+        let version: i64 = row.try_get("version")?;
+        let checksum: Vec<u8> = row.try_get("checksum")?;
+        let success: bool = row.try_get("success")?;
+        if !success {
+            return Err(MigrateError::Dirty(version).into());
+        }
+        match MIGRATIONS.iter().find(|m| m.version == version) {
+            None => return Err(MigrateError::VersionMissing(version).into()),
+            Some(known) if *known.checksum != *checksum => {
+                return Err(MigrateError::VersionMismatch(version).into());
+            }
+            Some(_) => applied_versions.push(version),
+        }
+    }
+    for migration in MIGRATIONS.iter() {
+        if migration.migration_type.is_down_migration()
+            || applied_versions.contains(&migration.version)
+        {
+            continue;
+        }
+        let started = Instant::now();
+        on(&mut *transaction)
+            .execute(migration.sql.clone())
+            .await
+            .map_err(|e| MigrateError::ExecuteMigration(e, migration.version))?;
+        let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        sqlx::query(AssertSqlSafe(std::sync::Arc::clone(&sql.record_migration)))
+            .bind(migration.version)
+            .bind(&*migration.description)
+            .bind(&*migration.checksum)
+            .bind(nanos)
+            .execute(on(&mut *transaction))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The transaction's connection, statements prepared unnamed.
+fn on(connection: &mut PgConnection) -> OnConnection<'_> {
+    OnConnection {
+        connection,
+        unnamed: true,
+    }
+}
+
+/// The key of sqlx's migration lock for `database` (its `generate_lock_id`): CRC-32 (ISO-HDLC)
+/// of the name times a constant, so pooled and direct migrators take the same lock.
+fn migration_lock_key(database: &str) -> i64 {
+    0x3d32_ad9e_i64 * i64::from(crc32(database.as_bytes()))
+}
+
+/// CRC-32 as zlib computes it (reflected polynomial 0xEDB88320).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_key_is_sqlx_s() {
+        // The standard CRC-32 check value; then sqlx's `generate_lock_id("postgres")`,
+        // computed with zlib (crc32 0x156a8775 times 0x3d32ad9e).
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(migration_lock_key("postgres"), 368_907_709_894_077_238);
+    }
 }

@@ -70,6 +70,14 @@ statements!(
     list_jobs,
     retry_job,
     list_workers,
+    // Behind a transaction pooler only (see `pooler.rs` and `migrate.rs`).
+    async_commit,
+    migration_session,
+    migration_lock,
+    create_schema,
+    migrations_table,
+    applied_migrations,
+    record_migration,
 );
 
 #[cfg(test)]

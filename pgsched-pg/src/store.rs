@@ -17,10 +17,11 @@ use pgsched_core::{
     ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
 };
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
+use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::errors::refusal_or_store_error;
 use crate::listener::PgWakeups;
+use crate::pooler::{Held, OnConnection, Route, TransactionPooler};
 use crate::rows::{
     ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow, hash_to_db,
     parse_status, to_millis,
@@ -62,6 +63,8 @@ pub struct PgStore {
     sql: Arc<Statements>,
     /// How many times a job whose worker died is retried at least, whatever its max_retries.
     lost_lease_retries: u32,
+    /// Set behind a transaction pooler: every statement runs in a transaction of its own.
+    pooler: Option<TransactionPooler>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -116,6 +119,7 @@ impl PgStore {
             listen_pool,
             schema,
             lost_lease_retries: 2,
+            pooler: None,
         }
     }
 
@@ -125,6 +129,59 @@ impl PgStore {
     pub fn with_lost_lease_retries(mut self, retries: u32) -> PgStore {
         self.lost_lease_retries = retries;
         self
+    }
+
+    /// Works behind a transaction pooler (PgBouncer's `pool_mode = transaction`): every
+    /// statement runs in a transaction of its own, prepared unnamed, so its Parse and Bind
+    /// meet the same server connection; the side pools carry no startup options and no
+    /// statement cache (the worker's `synchronous_commit = off` is set per transaction);
+    /// migrations take a transaction-scoped lock. Costs a BEGIN and a COMMIT round trip per
+    /// statement. Build `pool` with [`crate::transaction_pooler_options`], and do not LISTEN
+    /// through the pooler.
+    #[must_use]
+    pub fn behind_transaction_pooler(mut self) -> PgStore {
+        // `new`'s side pools, same settings, from the pooler's connection options (which
+        // also drops the worker pool's `synchronous_commit` startup option).
+        let options =
+            crate::pooler::transaction_pooler_options((*self.pool.connect_options()).clone());
+        let rebuild = |pool: &PgPool| pool.options().clone().connect_lazy_with(options.clone());
+        self.heartbeat_pool = rebuild(&self.heartbeat_pool);
+        self.worker_pool = rebuild(&self.worker_pool);
+        self.listen_pool = rebuild(&self.listen_pool);
+        self.pooler = Some(TransactionPooler::new(&self.sql.async_commit));
+        self
+    }
+
+    /// Where statements of the main pool run (every statement goes through one of
+    /// `main`, `worker`, `heartbeat` or `on`: straight, or in a transaction behind a pooler).
+    fn main(&self) -> Route<'_> {
+        self.route(&self.pool, false)
+    }
+
+    /// Where the worker's claims, outcomes, releases and sweeps run.
+    fn worker(&self) -> Route<'_> {
+        self.route(&self.worker_pool, true)
+    }
+
+    /// Where lease renewals and worker heartbeats run.
+    fn heartbeat(&self) -> Route<'_> {
+        self.route(&self.heartbeat_pool, false)
+    }
+
+    fn route<'a>(&'a self, pool: &'a PgPool, async_commit: bool) -> Route<'a> {
+        match &self.pooler {
+            None => Route::direct(pool),
+            Some(pooler) if async_commit => Route::in_transaction(pool, &pooler.begin_async_commit),
+            Some(pooler) => Route::in_transaction(pool, &pooler.begin),
+        }
+    }
+
+    /// Statements on a connection the caller holds (in a transaction behind a pooler).
+    fn on<'c>(&self, connection: &'c mut PgConnection) -> OnConnection<'c> {
+        OnConnection {
+            connection,
+            unnamed: self.pooler.is_some(),
+        }
     }
 
     /// The main connection pool.
@@ -140,11 +197,28 @@ impl PgStore {
     }
 
     /// Writes jobs on the caller's connection (inside their transaction, if one is open):
-    /// they exist only if that transaction commits, and wake workers only then.
+    /// they exist only if that transaction commits, and wake workers only then. Behind a
+    /// transaction pooler, a connection outside a transaction gets one for these writes.
     ///
     /// # Errors
     /// A store error if a statement fails.
     pub async fn schedule_on(
+        &self,
+        connection: &mut PgConnection,
+        jobs: &[NewJob],
+        conflict: ConflictResolution,
+    ) -> Result<Vec<Scheduled>> {
+        if self.pooler.is_none() || connection.is_in_transaction() {
+            return self.schedule_in(connection, jobs, conflict).await;
+        }
+        let mut transaction = connection.begin().await.map_err(store_error("begin"))?;
+        let results = self.schedule_in(&mut transaction, jobs, conflict).await?;
+        transaction.commit().await.map_err(store_error("commit"))?;
+        Ok(results)
+    }
+
+    /// [`PgStore::schedule_on`] on a connection that needs nothing more.
+    async fn schedule_in(
         &self,
         connection: &mut PgConnection,
         jobs: &[NewJob],
@@ -168,7 +242,7 @@ impl PgStore {
                     .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(
                         &self.sql.insert_jobs,
                     ))))
-                    .fetch_all(&mut *connection)
+                    .fetch_all(self.on(&mut *connection))
                     .await
                     .map_err(store_error("insert_jobs"))?
             };
@@ -194,7 +268,7 @@ impl PgStore {
                     sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.insert_new_job))),
                     job,
                 )
-                .execute(&mut *connection)
+                .execute(self.on(&mut *connection))
                 .await
                 .map_err(store_error("insert_new_job"))?;
                 Ok(())
@@ -204,7 +278,7 @@ impl PgStore {
                     .bind(sqlx::query(AssertSqlSafe(Arc::clone(
                         &self.sql.insert_new_jobs,
                     ))))
-                    .execute(&mut *connection)
+                    .execute(self.on(&mut *connection))
                     .await
                     .map_err(store_error("insert_new_jobs"))?;
                 Ok(())
@@ -222,7 +296,7 @@ impl PgStore {
             .bind(sqlx::query(AssertSqlSafe(Arc::clone(
                 &self.sql.upsert_jobs,
             ))))
-            .fetch_all(&mut *connection)
+            .fetch_all(self.on(&mut *connection))
             .await
             .map_err(store_error("upsert_jobs"))?;
         let mut written: HashMap<String, bool> = HashMap::with_capacity(rows.len());
@@ -263,7 +337,7 @@ impl PgStore {
         if conflict == ConflictResolution::Raise {
             let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.job_statuses)))
                 .bind(existing)
-                .fetch_all(&mut *connection)
+                .fetch_all(self.on(&mut *connection))
                 .await
                 .map_err(store_error("job_statuses"))?;
             for row in rows {
@@ -297,12 +371,12 @@ impl PgStore {
 
 impl PgStore {
     /// Registers `worker`, or refreshes its registration (see register_worker.sql).
-    async fn upsert_worker(&self, worker: &WorkerRecord, pool: &PgPool) -> Result<()> {
+    async fn upsert_worker(&self, worker: &WorkerRecord, route: Route<'_>) -> Result<()> {
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.register_worker)))
             .bind(&worker.id)
             .bind(&worker.host)
             .bind(i32::try_from(worker.pid).unwrap_or(i32::MAX))
-            .execute(pool)
+            .execute(route)
             .await
             .map_err(store_error("register_worker"))?;
         Ok(())
@@ -315,7 +389,7 @@ impl PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_job))),
             job,
         )
-        .fetch_optional(&mut *connection)
+        .fetch_optional(self.on(&mut *connection))
         .await
         .map_err(store_error("insert_job"))?;
         Ok(match inserted {
@@ -437,7 +511,13 @@ fn lease_columns(leases: impl Iterator<Item = Lease>) -> (Vec<String>, Vec<i64>)
 #[async_trait]
 impl JobStore for PgStore {
     async fn migrate(&self) -> Result<()> {
-        crate::migrate::run(&self.pool, &self.schema).await
+        match &self.pooler {
+            None => crate::migrate::run(&self.pool, &self.schema).await,
+            Some(_) => {
+                crate::migrate::run_in_transaction(self.main(), &self.pool, &self.schema, &self.sql)
+                    .await
+            }
+        }
     }
 
     async fn schedule(
@@ -447,17 +527,23 @@ impl JobStore for PgStore {
         batch_size: usize,
     ) -> Result<Vec<Scheduled>> {
         let batch_size = batch_size.max(1);
-        if jobs.len() <= batch_size {
-            // One statement is atomic on its own: no BEGIN/COMMIT round trips.
+        if jobs.len() <= batch_size && self.pooler.is_none() {
+            // One statement is atomic on its own: no BEGIN/COMMIT round trips (behind a
+            // pooler, a transaction holds Parse and Bind on one server connection).
             let mut connection = self.pool.acquire().await.map_err(store_error("acquire"))?;
-            return self.schedule_on(&mut connection, jobs, conflict).await;
+            return self.schedule_in(&mut connection, jobs, conflict).await;
         }
-        let mut transaction = self.pool.begin().await.map_err(store_error("begin"))?;
+        // Held: closed, not returned, if this is dropped mid-transaction (see pooler.rs).
+        let mut connection = Held::acquire(&self.pool)
+            .await
+            .map_err(store_error("acquire"))?;
+        let mut transaction = connection.begin().await.map_err(store_error("begin"))?;
         let mut results = Vec::with_capacity(jobs.len());
         for batch in jobs.chunks(batch_size) {
-            results.extend(self.schedule_on(&mut transaction, batch, conflict).await?);
+            results.extend(self.schedule_in(&mut transaction, batch, conflict).await?);
         }
         transaction.commit().await.map_err(store_error("commit"))?;
+        connection.finished();
         Ok(results)
     }
 
@@ -469,7 +555,7 @@ impl JobStore for PgStore {
                     .bind(i64::from(limit))
                     .bind(to_millis(lease))
                     .bind(worker)
-                    .fetch_all(&self.worker_pool)
+                    .fetch_all(self.worker())
                     .await;
             match claimed {
                 Ok(rows) => return Ok(rows.into_iter().map(ClaimedJob::from).collect()),
@@ -508,7 +594,7 @@ impl JobStore for PgStore {
                 .bind(statuses)
                 .bind(delays)
                 .bind(errors)
-                .fetch_all(&self.worker_pool)
+                .fetch_all(self.worker())
                 .await
                 .map_err(|error| refusal_or_store_error("finish_jobs", error))?;
         let written: HashSet<i64> = written.into_iter().collect();
@@ -521,7 +607,7 @@ impl JobStore for PgStore {
             .bind(ids)
             .bind(tokens)
             .bind(to_millis(lease))
-            .fetch_all(&self.heartbeat_pool)
+            .fetch_all(self.heartbeat())
             .await
             .map_err(store_error("renew_leases"))
     }
@@ -537,7 +623,7 @@ impl JobStore for PgStore {
             .bind(tokens)
             .bind(refunds)
             .bind(self.schema.channel())
-            .fetch_one(&self.worker_pool)
+            .fetch_one(self.worker())
             .await
             .map_err(store_error("release_jobs"))?;
         Ok(u64::try_from(released).unwrap_or(0))
@@ -547,7 +633,7 @@ impl JobStore for PgStore {
         let rows = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.recover_orphans)))
             .bind(i64::from(limit))
             .bind(i32::try_from(self.lost_lease_retries).unwrap_or(i32::MAX))
-            .fetch_all(&self.worker_pool)
+            .fetch_all(self.worker())
             .await
             .map_err(store_error("recover_orphans"))?;
         let mut recovered = Recovered::default();
@@ -569,7 +655,7 @@ impl JobStore for PgStore {
         let rows: Vec<(String, i16)> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.expire_misfired)))
                 .bind(i64::from(limit))
-                .fetch_all(&self.worker_pool)
+                .fetch_all(self.worker())
                 .await
                 .map_err(store_error("expire_misfired"))?;
         Ok(rows
@@ -582,7 +668,7 @@ impl JobStore for PgStore {
         let cancelled: Option<String> =
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.cancel_job)))
                 .bind(id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("cancel_job"))?;
         Ok(cancelled.is_some())
@@ -591,7 +677,7 @@ impl JobStore for PgStore {
     async fn job(&self, id: &JobId) -> Result<Option<JobInfo>> {
         let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.get_job)))
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.main())
             .await
             .map_err(store_error("get_job"))?;
         row.map(JobInfo::try_from).transpose()
@@ -602,7 +688,7 @@ impl JobStore for PgStore {
             .bind(filter.status.map(JobStatus::as_str))
             .bind(filter.name.as_deref())
             .bind(i64::from(filter.limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.main())
             .await
             .map_err(store_error("list_jobs"))?;
         rows.into_iter().map(JobInfo::try_from).collect()
@@ -613,7 +699,7 @@ impl JobStore for PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.retry_job)))
                 .bind(id.as_str())
                 .bind(self.schema.channel())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("retry_job"))?;
         Ok(retried.is_some())
@@ -623,24 +709,24 @@ impl JobStore for PgStore {
         let rows: Vec<WorkerRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.list_workers)))
                 .bind(to_millis(seen_within))
-                .fetch_all(&self.pool)
+                .fetch_all(self.main())
                 .await
                 .map_err(store_error("list_workers"))?;
         Ok(rows.into_iter().map(WorkerInfo::from).collect())
     }
 
     async fn register_worker(&self, worker: &WorkerRecord) -> Result<()> {
-        self.upsert_worker(worker, &self.pool).await
+        self.upsert_worker(worker, self.main()).await
     }
 
     async fn touch_worker(&self, worker: &WorkerRecord) -> Result<()> {
-        self.upsert_worker(worker, &self.heartbeat_pool).await
+        self.upsert_worker(worker, self.heartbeat()).await
     }
 
     async fn deregister_worker(&self, worker_id: &str) -> Result<()> {
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.deregister_worker)))
             .bind(worker_id)
-            .execute(&self.pool)
+            .execute(self.main())
             .await
             .map_err(store_error("deregister_worker"))?;
         Ok(())
@@ -649,14 +735,14 @@ impl JobStore for PgStore {
     async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>> {
         sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.prune_workers)))
             .bind(to_millis(older_than))
-            .fetch_all(&self.pool)
+            .fetch_all(self.main())
             .await
             .map_err(store_error("prune_workers"))
     }
 
     async fn next_due(&self) -> Result<Option<Duration>> {
         let millis: Option<i64> = sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.next_due)))
-            .fetch_one(&self.pool)
+            .fetch_one(self.main())
             .await
             .map_err(store_error("next_due"))?;
         Ok(millis.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
@@ -684,7 +770,7 @@ impl JobStore for PgStore {
             .bind(enabled)
             .bind(legacy)
             .bind(owner)
-            .execute(&self.pool)
+            .execute(self.main())
             .await
             .map_err(store_error("register_periodic"))?;
         Ok(())
@@ -693,13 +779,13 @@ impl JobStore for PgStore {
     async fn periodic_states(&self) -> Result<(DateTime<Utc>, Vec<PeriodicState>)> {
         let rows: Vec<PeriodicRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_states)))
-                .fetch_all(&self.pool)
+                .fetch_all(self.main())
                 .await
                 .map_err(store_error("periodic_states"))?;
         let now = match rows.first() {
             Some(row) => row.db_now,
             None => sqlx::query_scalar("SELECT now()")
-                .fetch_one(&self.pool)
+                .fetch_one(self.main())
                 .await
                 .map_err(store_error("periodic_states"))?,
         };
@@ -710,7 +796,7 @@ impl JobStore for PgStore {
         let row: Option<PeriodicRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.periodic_state)))
                 .bind(key)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("periodic_state"))?;
         Ok(row.map(PeriodicState::from))
@@ -737,7 +823,7 @@ impl JobStore for PgStore {
                 .bind(job.timeout.map(to_millis))
                 .bind(job.exclusive_key.as_deref())
                 .bind(schedule)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("enqueue_periodic"))?;
         Ok(inserted.is_some())
@@ -748,7 +834,7 @@ impl JobStore for PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.set_periodic_enabled)))
                 .bind(key)
                 .bind(enabled)
-                .fetch_one(&self.pool)
+                .fetch_one(self.main())
                 .await
                 .map_err(store_error("set_periodic_enabled"))?;
         Ok(changed > 0)
@@ -759,7 +845,7 @@ impl JobStore for PgStore {
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.claim_vacuum_turn)))
                 .bind(worker)
                 .bind(to_millis(interval))
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.main())
                 .await
                 .map_err(store_error("claim_vacuum_turn"))?;
         Ok(won.is_some())
@@ -784,21 +870,25 @@ impl JobStore for PgStore {
                 i64::from(count),
             ),
         };
-        let mut transaction = self.pool.begin().await.map_err(store_error(operation))?;
+        let mut connection = Held::acquire(&self.pool)
+            .await
+            .map_err(store_error(operation))?;
+        let mut transaction = connection.begin().await.map_err(store_error(operation))?;
         sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.limit_statement)))
             .bind(format!("{}ms", timeout.as_millis().max(1)))
-            .execute(&mut *transaction)
+            .execute(self.on(&mut transaction))
             .await
             .map_err(store_error(operation))?;
         let deleted = sqlx::query(AssertSqlSafe(statement))
             .bind(status.as_str())
             .bind(bound)
             .bind(i64::from(limit))
-            .execute(&mut *transaction)
+            .execute(self.on(&mut transaction))
             .await
             .map_err(store_error(operation))?
             .rows_affected();
         transaction.commit().await.map_err(store_error(operation))?;
+        connection.finished();
         Ok(deleted)
     }
 
@@ -810,7 +900,7 @@ impl JobStore for PgStore {
             .bind(count(deleted.cancelled))
             .bind(count(deleted.expired))
             .bind(worker)
-            .execute(&self.pool)
+            .execute(self.main())
             .await
             .map_err(store_error("record_vacuum"))?;
         Ok(())
@@ -820,7 +910,7 @@ impl JobStore for PgStore {
         let rows: Vec<VacuumStatsRow> =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.vacuum_stats)))
                 .bind(i32::try_from(days).unwrap_or(i32::MAX))
-                .fetch_all(&self.pool)
+                .fetch_all(self.main())
                 .await
                 .map_err(store_error("vacuum_stats"))?;
         Ok(rows.into_iter().map(VacuumStatsDay::from).collect())
@@ -829,7 +919,7 @@ impl JobStore for PgStore {
     async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
         let row: VacuumTotalsRow =
             sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.total_vacuum_stats)))
-                .fetch_one(&self.pool)
+                .fetch_one(self.main())
                 .await
                 .map_err(store_error("total_vacuum_stats"))?;
         Ok(row.into())

@@ -19,7 +19,8 @@
 //! | `PGSCHED_VACUUM_TRACK_METRICS` | keep per-day retention statistics (`true`/`false`) | false |
 //! | `PGSCHED_VACUUM_INTERVAL` | time between retention passes (all replicas together) | 60m |
 //! | `PGSCHED_PERIODIC_TICK` | how often periodic schedules are checked | 1s |
-//! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true |
+//! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true (false behind a pooler) |
+//! | `PGSCHED_TRANSACTION_POOLER` | reached through a transaction pooler (`true`/`false`) | false |
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -58,15 +59,18 @@ pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Sc
     if let Some(bytes) = parse::<usize>(&get, "PGSCHED_MAX_PAYLOAD_BYTES")? {
         builder = builder.max_payload_bytes(bytes);
     }
+    if let Some(listen) = parse(&get, "PGSCHED_LISTEN")? {
+        builder = builder.listen(listen);
+    }
+    if let Some(pooler) = parse(&get, "PGSCHED_TRANSACTION_POOLER")? {
+        builder = builder.transaction_pooler(pooler);
+    }
     let worker = builder.worker_config_mut();
     if let Some(jobs) = parse(&get, "PGSCHED_MAX_CONCURRENT_JOBS")? {
         worker.max_concurrent_jobs = jobs;
     }
     if let Some(limit) = parse(&get, "PGSCHED_BATCH_CLAIM_LIMIT")? {
         worker.batch_claim_limit = limit;
-    }
-    if let Some(listen) = parse(&get, "PGSCHED_LISTEN")? {
-        worker.listen = listen;
     }
     if let Some(enabled) = parse(&get, "PGSCHED_VACUUM_ENABLED")? {
         worker.vacuum_enabled = enabled;
@@ -143,10 +147,30 @@ mod tests {
             ("PGSCHED_MISFIRE_GRACE", "never"),
         ]))
         .expect("valid");
+        assert_eq!(builder.listen_setting().ok(), Some(false));
+        assert!(!builder.is_transaction_pooler());
         let worker = builder.worker_config_mut();
         assert_eq!(worker.max_concurrent_jobs, 7);
         assert_eq!(worker.poll_interval, Duration::from_millis(250));
-        assert!(!worker.listen);
+    }
+
+    #[test]
+    fn a_transaction_pooler_turns_listen_off_and_refuses_it_on() {
+        let url = ("DATABASE_URL", "postgres://x@h/db");
+        let pooled =
+            builder_from(lookup(&[url, ("PGSCHED_TRANSACTION_POOLER", "true")])).expect("valid");
+        assert!(pooled.is_transaction_pooler());
+        assert_eq!(pooled.listen_setting().ok(), Some(false));
+        let direct = builder_from(lookup(&[url])).expect("valid");
+        assert_eq!(direct.listen_setting().ok(), Some(true));
+        let both = builder_from(lookup(&[
+            url,
+            ("PGSCHED_TRANSACTION_POOLER", "true"),
+            ("PGSCHED_LISTEN", "true"),
+        ]))
+        .expect("parsed");
+        let err = both.listen_setting().expect_err("LISTEN behind a pooler");
+        assert!(err.to_string().contains("PGSCHED_LISTEN"), "{err}");
     }
 
     #[test]
@@ -155,6 +179,7 @@ mod tests {
             ("PGSCHED_MAX_CONCURRENT_JOBS", "many"),
             ("PGSCHED_LEASE_DURATION", "soon"),
             ("PGSCHED_LISTEN", "maybe"),
+            ("PGSCHED_TRANSACTION_POOLER", "pgbouncer"),
         ] {
             let err = builder_from(lookup(&[
                 ("DATABASE_URL", "postgres://x@h/db"),

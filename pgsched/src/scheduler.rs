@@ -459,6 +459,9 @@ pub struct SchedulerBuilder {
     defaults: ScheduleDefaults,
     states: States,
     lost_lease_retries: Option<u32>,
+    transaction_pooler: bool,
+    /// `None`: on, except behind a transaction pooler.
+    listen: Option<bool>,
 }
 
 impl SchedulerBuilder {
@@ -607,11 +610,24 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Whether workers subscribe to notifications (turn off behind a transaction pooler;
-    /// polling still finds every job). Default true.
+    /// Whether workers subscribe to notifications (polling still finds every job). Default
+    /// true, false behind a transaction pooler (where it cannot be turned on: LISTEN needs a
+    /// session of its own).
     #[must_use]
     pub fn listen(mut self, listen: bool) -> Self {
-        self.worker.listen = listen;
+        self.listen = Some(listen);
+        self
+    }
+
+    /// Whether the database is reached through a transaction pooler (PgBouncer with
+    /// `pool_mode = transaction`). Then every statement runs in a transaction of its own,
+    /// prepared unnamed, connections carry no statement cache and no startup options,
+    /// migrations take a transaction-scoped lock, and LISTEN is off. Costs a BEGIN and a
+    /// COMMIT round trip per statement. A pool given with [`SchedulerBuilder::pool`] should be
+    /// built with [`pgsched_pg::transaction_pooler_options`]. Default false.
+    #[must_use]
+    pub fn transaction_pooler(mut self, pooler: bool) -> Self {
+        self.transaction_pooler = pooler;
         self
     }
 
@@ -638,7 +654,8 @@ impl SchedulerBuilder {
     /// [`Error::Config`] for inconsistent settings, [`Error::InvalidInput`] for an invalid
     /// schema name, or [`Error::Connect`] if the database cannot be reached: at once when the
     /// server refuses the connection, after 10 s when it does not answer.
-    pub async fn build(self) -> Result<Scheduler> {
+    pub async fn build(mut self) -> Result<Scheduler> {
+        self.worker.listen = self.listen_setting()?;
         self.worker.validate()?;
         let schema = match &self.schema {
             Some(name) => SchemaName::new(name.clone())?,
@@ -647,9 +664,12 @@ impl SchedulerBuilder {
         let pool = match (self.pool, self.url) {
             (Some(pool), _) => pool,
             (None, Some(crate::connect::DatabaseUrl(url))) => {
-                let options: PgConnectOptions = url
+                let mut options: PgConnectOptions = url
                     .parse()
                     .map_err(|error| Error::config("DATABASE_URL", format!("{error}")))?;
+                if self.transaction_pooler {
+                    options = pgsched_pg::transaction_pooler_options(options);
+                }
                 PgPoolOptions::new()
                     .max_connections(self.pool_size.unwrap_or(POOL_SIZE_DEFAULT))
                     // No ping before every acquire: it doubles the round trips of every
@@ -671,6 +691,9 @@ impl SchedulerBuilder {
             }
         };
         let mut store = PgStore::new(pool, schema);
+        if self.transaction_pooler {
+            store = store.behind_transaction_pooler();
+        }
         if let Some(retries) = self.lost_lease_retries {
             store = store.with_lost_lease_retries(retries);
         }
@@ -684,6 +707,28 @@ impl SchedulerBuilder {
                 worker: Mutex::new(None),
             }),
         })
+    }
+
+    /// Whether workers LISTEN: as set, else on unless behind a transaction pooler.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if LISTEN is asked for behind a transaction pooler.
+    pub(crate) fn listen_setting(&self) -> Result<bool> {
+        match (self.listen, self.transaction_pooler) {
+            (Some(true), true) => Err(Error::config(
+                "PGSCHED_LISTEN",
+                "LISTEN needs a session of its own, which a transaction pooler does not keep; \
+                 leave it off with PGSCHED_TRANSACTION_POOLER (polling finds every job)",
+            )),
+            (Some(listen), _) => Ok(listen),
+            (None, pooler) => Ok(!pooler),
+        }
+    }
+
+    /// Whether [`SchedulerBuilder::transaction_pooler`] is on.
+    #[cfg(test)]
+    pub(crate) fn is_transaction_pooler(&self) -> bool {
+        self.transaction_pooler
     }
 
     pub(crate) fn worker_config_mut(&mut self) -> &mut WorkerConfig {
