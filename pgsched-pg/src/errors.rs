@@ -6,6 +6,8 @@
 //! - a refusal of the values themselves, where the caller asks for it (SQLSTATE class 22,
 //!   data exception: a character the database encoding cannot hold, an interval out of
 //!   range; class 23, a constraint): [`Error::Rejected`], which no retry can fix;
+//! - a claim that lost the race for an exclusive key (the unique violation of
+//!   `jobs_exclusive_running`): not an error to report, the store claims again;
 //! - anything else: [`Error::Store`] naming the operation.
 
 use pgsched_core::Error;
@@ -41,6 +43,18 @@ pub(crate) fn refusal_or_store_error(operation: &'static str, error: sqlx::Error
     } else {
         store_error(operation, error)
     }
+}
+
+/// The index that keeps jobs of one exclusive key from running at the same time.
+const EXCLUSIVE_INDEX: &str = "jobs_exclusive_running";
+
+/// Whether `error` is a claim's lost race for an exclusive key: the unique violation of
+/// [`EXCLUSIVE_INDEX`] (see claim_jobs.sql); the claim is sent again, not reported.
+pub(crate) fn is_exclusive_race(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|db| {
+        db.kind() == sqlx::error::ErrorKind::UniqueViolation
+            && db.constraint() == Some(EXCLUSIVE_INDEX)
+    })
 }
 
 /// The schema whose pgsched table `error` says does not exist, if that is what it says.

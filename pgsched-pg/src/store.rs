@@ -19,7 +19,7 @@ use pgsched_core::{
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
-use crate::errors::refusal_or_store_error;
+use crate::errors::{is_exclusive_race, refusal_or_store_error};
 use crate::listener::PgWakeups;
 use crate::pooler::{Held, OnConnection, Route, TransactionPooler};
 use crate::rows::{
@@ -31,17 +31,6 @@ use crate::statements::Statements;
 
 /// How many times a claim that lost an exclusive-key race is sent again at once.
 const EXCLUSIVE_RACE_RETRIES: u32 = 3;
-/// The index that keeps jobs of one exclusive key from running at the same time.
-const EXCLUSIVE_INDEX: &str = "jobs_exclusive_running";
-
-/// Whether `error` is the unique violation of [`EXCLUSIVE_INDEX`].
-fn is_exclusive_race(error: &sqlx::Error) -> bool {
-    error.as_database_error().is_some_and(|db| {
-        db.kind() == sqlx::error::ErrorKind::UniqueViolation
-            && db.constraint() == Some(EXCLUSIVE_INDEX)
-    })
-}
-
 /// Connections in the heartbeat pool: renewals must not queue behind busy jobs.
 const HEARTBEAT_POOL_SIZE: u32 = 2;
 /// Connections in the LISTEN pool: the one listening connection.
