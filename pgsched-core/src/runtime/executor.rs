@@ -20,8 +20,9 @@ use crate::outcome::FailureReason;
 use crate::store::{ClaimedJob, Finish, MAX_ERROR_BYTES, Release};
 
 /// How long an abandoned attempt may keep running to stop cleanly (it sees
-/// `JobContext::cancelled()`) before its future is dropped; at most half a heartbeat
-/// interval, so an attempt abandoned for its lease is gone before the lease can expire.
+/// `JobContext::cancelled()`) before its future is dropped. An attempt abandoned for its lease
+/// gets at most half a heartbeat interval, so it is gone before the lease can expire; one cut
+/// off by shutdown keeps its lease (the heartbeat runs until the release is written).
 const CLEANUP_WINDOW: Duration = Duration::from_secs(1);
 
 /// How an attempt ended from the worker's point of view.
@@ -139,7 +140,10 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
         () = abort.token().cancelled() => {
             // The job sees `JobContext::cancelled()` resolve; give it a moment to stop cleanly
             // before its future is dropped. Whatever it returns is not written.
-            let cleanup = CLEANUP_WINDOW.min(shared.config.heartbeat_interval / 2);
+            let cleanup = match abort.reason() {
+                AbortReason::LeaseLost => CLEANUP_WINDOW.min(shared.config.heartbeat_interval / 2),
+                AbortReason::Shutdown => CLEANUP_WINDOW,
+            };
             let _ = tokio::time::timeout(cleanup, &mut limited).await;
             AttemptEnd::Abandoned(abort.reason())
         }
