@@ -9,7 +9,7 @@
 //! | `pgsched_jobs_failed_total` | counter | `job`, `reason` | jobs failed for good (once written) |
 //! | `pgsched_jobs_retried_total` | counter | `job`, `reason` | failed attempts scheduled for a retry (once written) |
 //! | `pgsched_late_claims_total` | counter | — | claimed jobs given back unstarted because the claim answered too late to start them within their lease |
-//! | `pgsched_jobs_expired_total` | counter | `priority` | jobs expired by this worker's sweeps (not started within their misfire grace: late, or held back by higher priorities) |
+//! | `pgsched_jobs_expired_total` | counter | `priority` | jobs expired by this worker (not started within their misfire grace: came due while no worker ran, or held back by higher priorities) |
 //! | `pgsched_jobs_recovered_total` | counter | `outcome` (`requeued`/`failed`) | jobs with an expired lease handled by this worker's sweeps |
 //! | `pgsched_lease_lost_total` | counter | — | attempts whose lease was lost (nothing written) |
 //! | `pgsched_job_duration_seconds` | histogram | `job` | run time of an attempt |
@@ -72,4 +72,13 @@ pub fn describe() {
     describe_histogram!(QUEUE_LAG, Unit::Seconds, "Start minus due time");
     describe_gauge!(RUNNING, "Attempts running in this worker");
     describe_gauge!(FREE_SLOTS, "Free concurrency slots of this worker");
+}
+
+/// Counts and logs jobs this worker expired (by the misfire sweep, or by the promotion of a
+/// job that came due past its grace).
+pub(crate) fn count_expired(expired: &[(crate::JobId, crate::Priority)]) {
+    for (id, priority) in expired {
+        ::metrics::counter!(EXPIRED, "priority" => priority.label()).increment(1);
+        tracing::info!(%id, %priority, "expired: not started within its misfire grace");
+    }
 }

@@ -186,6 +186,20 @@ impl Default for JobFilter {
     }
 }
 
+/// A store notifies listening workers at most once per this window (see the store's
+/// notifier); a worker woken by a notification claims once more after twice this window, so
+/// a job whose wake-up was folded into an earlier one is not left for the poll.
+pub const NOTIFY_COALESCE: Duration = Duration::from_millis(20);
+
+/// What one promotion pass did (see [`JobStore::promote`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Promotion {
+    /// Jobs that became claimable.
+    pub promoted: u64,
+    /// How long until the next waiting job is due (`None`: none is waiting).
+    pub next_due: Option<Duration>,
+}
+
 /// A wake-up from the store's notification channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wakeup {
@@ -300,9 +314,15 @@ pub trait JobStore: Send + Sync + 'static {
     /// at most `limit` of them.
     async fn recover_orphans(&self, limit: u32) -> Result<Recovered>;
 
-    /// Marks pending jobs past their misfire grace as expired, at most `limit` of them;
-    /// returns each with its priority.
+    /// Marks waiting jobs (scheduled or pending) past their misfire grace as expired, at most
+    /// `limit` of each; returns each with its priority.
     async fn expire_misfired(&self, limit: u32) -> Result<Vec<(JobId, Priority)>>;
+
+    /// Makes jobs that waited for a later due time claimable now that it has come, by the
+    /// database clock, at most `limit` of each kind (jobs that never expire, jobs that can);
+    /// jobs already past their misfire grace are left to [`JobStore::expire_misfired`].
+    /// Wakes listening workers when it promoted any.
+    async fn promote(&self, limit: u32) -> Result<Promotion>;
 
     /// Cancels a pending or running job; false if it was neither.
     async fn cancel(&self, id: &JobId) -> Result<bool>;

@@ -1,4 +1,4 @@
--- cancel: a pending or running job becomes cancelled. Clearing the lease token makes the
+-- cancel: a waiting (scheduled or pending) or running job becomes cancelled. Clearing the lease token makes the
 -- running worker's next heartbeat find the lease gone, so it stops the attempt.
 UPDATE __SCHEMA__.jobs
    SET status = 'cancelled',
@@ -6,5 +6,5 @@ UPDATE __SCHEMA__.jobs
        lease_token = NULL,
        lease_expires_at = NULL
  WHERE id = $1
-   AND status IN ('pending', 'running')
+   AND status IN ('scheduled', 'pending', 'running')
 RETURNING id

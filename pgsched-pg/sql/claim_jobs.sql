@@ -1,9 +1,15 @@
 -- claim: take up to $1 due jobs, most urgent first, for worker $3, with a lease of $2 ms.
--- The inner SELECT walks the partial index jobs_claim_order in (priority, run_at) order and
+-- The inner SELECT walks the partial index jobs_claim_order in (priority, run_at,
+-- created_at) order: priority, then due time, then insertion order (see migration 0006). It
 -- skips rows other workers are claiming right now (SKIP LOCKED), so workers never wait on
 -- each other and never take the same row. Due times and misfires use the database clock.
--- A job past its misfire grace is not started (the sweep marks it expired); a claim clears
--- expires_at, so a retry or a recovered job can never expire.
+--
+-- Only `pending` rows are in that index, and they are all due: jobs due later wait as
+-- `scheduled` until promote_jobs.sql moves them here (or expires them), so the cost of a
+-- claim does not grow with jobs due tomorrow or with jobs that missed their window while no
+-- worker ran. (`run_at <= now()` stays as a guard; it never filters anything out.) A job
+-- that passed its misfire grace while waiting here is skipped (the sweep marks it expired);
+-- a claim clears expires_at, so a retry or a recovered job can never expire.
 --
 -- The lease runs from clock_timestamp(), when the row is actually claimed, not from now()
 -- (when the statement started): a claim that waited on a lock or a stalled server must not
@@ -20,7 +26,7 @@
 -- pick a job of the same key (neither sees the other's uncommitted running row); the unique
 -- index jobs_exclusive_running then fails the second one, which the store retries at once.
 WITH candidates AS (
-    SELECT id, exclusive_key, priority, run_at
+    SELECT id, exclusive_key, priority, run_at, created_at
       FROM __SCHEMA__.jobs AS pending
      WHERE status = 'pending'
        AND run_at <= now()
@@ -30,13 +36,13 @@ WITH candidates AS (
                              FROM __SCHEMA__.jobs AS holder
                             WHERE holder.exclusive_key = pending.exclusive_key
                               AND holder.status = 'running'))
-     ORDER BY priority, run_at
+     ORDER BY priority, run_at, created_at
      LIMIT $1
        FOR UPDATE SKIP LOCKED
 ), chosen AS (
     SELECT id
       FROM (SELECT id, exclusive_key,
-                   row_number() OVER (PARTITION BY exclusive_key ORDER BY priority, run_at, id) AS rank
+                   row_number() OVER (PARTITION BY exclusive_key ORDER BY priority, run_at, created_at) AS rank
               FROM candidates) AS ranked
      WHERE exclusive_key IS NULL OR rank = 1
 )

@@ -21,8 +21,9 @@ WITH advanced AS (
 )
 INSERT INTO __SCHEMA__.jobs
        (id, name, payload, schema_hash, run_at, priority, max_retries,
-        misfire_grace_ms, expires_at, timeout_ms, exclusive_key)
-SELECT $3, $4, $5, $6, $2, $7, $8, $9, $2 + $9 * interval '1 millisecond', $10, $11
+        misfire_grace_ms, expires_at, timeout_ms, exclusive_key, status)
+SELECT $3, $4, $5, $6, $2, $7, $8, $9, $2 + $9 * interval '1 millisecond', $10, $11,
+       __SCHEMA__.waiting_status($2, $9)
   FROM advanced
     ON CONFLICT (id) DO NOTHING
 RETURNING id

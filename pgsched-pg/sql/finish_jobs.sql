@@ -4,9 +4,12 @@
 -- statement that ends or undoes a claim clears it), so the token alone is the fence; not
 -- naming status keeps the planner on primary-key lookups instead of walking the (churning)
 -- partial index of running jobs.
--- status 'pending' is a retry: due again after delay_ms by the database clock.
+-- status 'pending' is a retry: due again after delay_ms by the database clock (scheduled
+-- until then, see waiting_status in migration 0006).
 UPDATE __SCHEMA__.jobs AS j
-   SET status = d.status,
+   SET status = CASE WHEN d.status = 'pending'
+                     THEN __SCHEMA__.waiting_status(now() + d.delay_ms * interval '1 millisecond', NULL)
+                     ELSE d.status END,
        run_at = CASE WHEN d.status = 'pending'
                      THEN now() + d.delay_ms * interval '1 millisecond' ELSE j.run_at END,
        last_error = d.error,

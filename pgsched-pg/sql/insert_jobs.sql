@@ -9,10 +9,10 @@ WITH input AS (
 ), inserted AS (
     INSERT INTO __SCHEMA__.jobs
            (id, name, payload, schema_hash, run_at, priority, max_retries,
-            misfire_grace_ms, expires_at, timeout_ms, exclusive_key)
+            misfire_grace_ms, expires_at, timeout_ms, exclusive_key, status)
     SELECT id, name, payload, schema_hash, coalesce(run_at, now()), priority, max_retries,
            misfire_grace_ms, coalesce(run_at, now()) + misfire_grace_ms * interval '1 millisecond',
-           timeout_ms, exclusive_key
+           timeout_ms, exclusive_key, __SCHEMA__.waiting_status(coalesce(run_at, now()), misfire_grace_ms)
       FROM input
         ON CONFLICT (id) DO NOTHING
     RETURNING id

@@ -1,5 +1,6 @@
 -- release (shutdown): give claimed jobs back as pending, fenced by token. A job that never
--- started gets its attempt back. Wakes other workers at commit.
+-- started gets its attempt back. Wakes other workers at commit when it released any and
+-- they listen ($4, the channel; NULL: nobody listens).
 WITH released AS (
     UPDATE __SCHEMA__.jobs AS j
        SET status = 'pending',
@@ -12,4 +13,7 @@ WITH released AS (
        AND j.lease_token = d.token
     RETURNING j.id
 )
-SELECT count(*) AS released, pg_notify($4, '') IS NULL AS notified FROM released
+SELECT (SELECT count(*) FROM released) AS released,
+       (SELECT count(*)
+          FROM (SELECT pg_notify($4, '')
+                 WHERE $4::text IS NOT NULL AND EXISTS (SELECT 1 FROM released)) AS sent) AS notified

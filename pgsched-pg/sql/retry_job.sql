@@ -1,7 +1,7 @@
 -- retry (operator): a failed or expired job becomes pending again, due now, with its attempts
 -- reset and no lease. last_error is kept as history until the next attempt overwrites it. Like
 -- a retry after a failure it can no longer expire (expires_at cleared). Wakes workers ($2 is
--- the notification channel) at commit.
+-- the notification channel; NULL: nobody listens) at commit.
 WITH retried AS (
     UPDATE __SCHEMA__.jobs
        SET status = 'pending',
@@ -15,4 +15,4 @@ WITH retried AS (
        AND status IN ('failed', 'expired')
     RETURNING id
 )
-SELECT id, pg_notify($2, '') IS NULL AS notified FROM retried
+SELECT id, CASE WHEN $2::text IS NOT NULL THEN pg_notify($2, '') END IS NULL AS notified FROM retried

@@ -10,7 +10,7 @@ WITH changed AS (
        SET status = 'cancelled', finished_at = now(), last_error = 'cancelled: periodic job disabled'
      WHERE NOT $2
        AND id = (SELECT last_job_id FROM changed)
-       AND status = 'pending'
+       AND status IN ('scheduled', 'pending')
        AND run_at > now()
     RETURNING id
 )

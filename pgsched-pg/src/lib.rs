@@ -11,6 +11,7 @@
 mod errors;
 mod listener;
 mod migrate;
+mod notifier;
 mod pooler;
 mod rows;
 mod schema_name;

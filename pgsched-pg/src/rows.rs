@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use pgsched_core::retention::VacuumReport;
 use pgsched_core::store::{
-    ClaimedJob, Lease, PeriodicState, VacuumStatsDay, VacuumTotals, WorkerInfo,
+    ClaimedJob, Lease, PeriodicState, Promotion, VacuumStatsDay, VacuumTotals, WorkerInfo,
 };
 use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
 
@@ -234,8 +234,30 @@ impl From<VacuumTotalsRow> for VacuumTotals {
     }
 }
 
+/// The row of promote_jobs.sql.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PromotionRow {
+    promoted: i64,
+    next_due_ms: Option<i64>,
+}
+
+impl From<PromotionRow> for Promotion {
+    fn from(row: PromotionRow) -> Promotion {
+        Promotion {
+            promoted: counted(row.promoted),
+            next_due: millis(row.next_due_ms),
+        }
+    }
+}
+
 /// Reads a status column (guarded by a CHECK constraint, so an error means a newer schema).
 pub(crate) fn parse_status(status: &str) -> Result<JobStatus, Error> {
+    // A job waiting for its due time is pending to every reader (see migration 0006).
+    let status = if status == "scheduled" {
+        "pending"
+    } else {
+        status
+    };
     status
         .parse()
         .map_err(|reason: String| Error::store("read job status", reason))

@@ -60,6 +60,7 @@ statements!(
     enqueue_periodic,
     set_periodic_enabled,
     next_due,
+    promote_jobs,
     claim_vacuum_turn,
     purge_finished,
     purge_keep_last,

@@ -11,7 +11,7 @@ use pgsched_core::JobStatus;
 use pgsched_core::retention::{PurgeRule, VacuumReport};
 use pgsched_core::store::{
     ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration, PeriodicState,
-    Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
+    Promotion, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
 };
 use pgsched_core::{
     ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
@@ -21,10 +21,11 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::errors::{is_exclusive_race, refusal_or_store_error};
 use crate::listener::PgWakeups;
+use crate::notifier::Notifier;
 use crate::pooler::{Held, OnConnection, Route, TransactionPooler};
 use crate::rows::{
-    ClaimRow, JobRow, PeriodicRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow, hash_to_db,
-    parse_status, to_millis,
+    ClaimRow, JobRow, PeriodicRow, PromotionRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow,
+    hash_to_db, parse_status, to_millis,
 };
 use crate::schema_name::SchemaName;
 use crate::statements::Statements;
@@ -54,6 +55,8 @@ pub struct PgStore {
     lost_lease_retries: u32,
     /// Set behind a transaction pooler: every statement runs in a transaction of its own.
     pooler: Option<TransactionPooler>,
+    /// When writes wake listening workers (`None`: never; nobody listens).
+    notifier: Option<Notifier>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -102,14 +105,35 @@ impl PgStore {
             .connect_lazy_with(options.options([("synchronous_commit", "off")]));
         PgStore {
             sql: Arc::new(Statements::render(&schema)),
+            schema: schema.clone(),
             pool,
             worker_pool,
             heartbeat_pool,
             listen_pool,
-            schema,
             lost_lease_retries: 2,
             pooler: None,
+            notifier: Some(Notifier::new(
+                schema.channel(),
+                pgsched_core::WorkerConfig::default().poll_interval,
+            )),
         }
+    }
+
+    /// Sets when writes wake listening workers: `Some(soon)` when a job written is due within
+    /// `soon` (the workers' poll interval; by default [`pgsched_core::WorkerConfig`]'s), at
+    /// most once per [`pgsched_core::store::NOTIFY_COALESCE`]; `None` never (no worker
+    /// listens, `PGSCHED_LISTEN=false`).
+    #[must_use]
+    pub fn with_notifications(mut self, soon: Option<Duration>) -> PgStore {
+        self.notifier = soon.map(|soon| Notifier::new(self.schema.channel(), soon));
+        self
+    }
+
+    /// The channel statements that make jobs runnable notify on (`None`: nobody listens).
+    fn wake_channel(&self) -> Option<&str> {
+        self.notifier
+            .as_ref()
+            .map(|notifier| notifier.channel.as_str())
     }
 
     /// Sets how many times a job is retried at least after its worker died mid-attempt
@@ -238,6 +262,17 @@ impl PgStore {
             self.conflicts(connection, &chosen, conflict, &existing)
                 .await?
         };
+        if self
+            .notifier
+            .as_ref()
+            .is_some_and(|notifier| notifier.should_wake(jobs))
+        {
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(self.wake_channel())
+                .execute(self.on(&mut *connection))
+                .await
+                .map_err(store_error("notify"))?;
+        }
         Ok(jobs
             .iter()
             .map(|job| {
@@ -611,7 +646,7 @@ impl JobStore for PgStore {
             .bind(ids)
             .bind(tokens)
             .bind(refunds)
-            .bind(self.schema.channel())
+            .bind(self.wake_channel())
             .fetch_one(self.worker())
             .await
             .map_err(store_error("release_jobs"))?;
@@ -653,6 +688,16 @@ impl JobStore for PgStore {
             .collect())
     }
 
+    async fn promote(&self, limit: u32) -> Result<Promotion> {
+        let row: PromotionRow = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.promote_jobs)))
+            .bind(i64::from(limit))
+            .bind(self.wake_channel())
+            .fetch_one(self.worker())
+            .await
+            .map_err(store_error("promote_jobs"))?;
+        Ok(Promotion::from(row))
+    }
+
     async fn cancel(&self, id: &JobId) -> Result<bool> {
         let cancelled: Option<String> =
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.cancel_job)))
@@ -687,7 +732,7 @@ impl JobStore for PgStore {
         let retried: Option<String> =
             sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.retry_job)))
                 .bind(id.as_str())
-                .bind(self.schema.channel())
+                .bind(self.wake_channel())
                 .fetch_optional(self.main())
                 .await
                 .map_err(store_error("retry_job"))?;

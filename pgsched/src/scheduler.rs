@@ -697,6 +697,7 @@ impl SchedulerBuilder {
         if let Some(retries) = self.lost_lease_retries {
             store = store.with_lost_lease_retries(retries);
         }
+        store = store.with_notifications(self.worker.listen.then_some(self.worker.poll_interval));
         Ok(Scheduler {
             inner: Arc::new(Inner {
                 store,

@@ -4,6 +4,7 @@
 //! the scheduler as state.
 
 mod bulk;
+mod claim_order;
 mod claim_wait;
 mod decode_panic;
 mod failures;

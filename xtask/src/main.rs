@@ -16,7 +16,8 @@ async fn main() -> ExitCode {
         Some("bench-worker") if args.len() == 3 => bench::worker::serve(&args[1], &args[2]).await,
         _ => {
             eprintln!(
-                "usage: cargo xtask bench [workload…]\n  workloads: ceiling_insert enqueue_single ceiling_bulk enqueue_bulk ceiling_claim_complete ceiling_claim_complete_async drain drain_4proc drain_history latency peak_rss"
+                "usage: cargo xtask bench [workload…]\n  workloads: {}",
+                bench::WORKLOADS.join(" ")
             );
             return ExitCode::from(2);
         }

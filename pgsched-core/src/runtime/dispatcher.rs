@@ -20,7 +20,7 @@ use super::Shared;
 use super::executor;
 use super::finisher::Message;
 use crate::metrics;
-use crate::store::{ClaimedJob, Release};
+use crate::store::{ClaimedJob, NOTIFY_COALESCE, Release};
 
 /// Backoff after a failed claim: starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
@@ -48,6 +48,8 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut woken = false;
     let mut retry_delay = CLAIM_RETRY_MIN;
     let mut retry_at: Option<Instant> = None;
+    // A notification woke this loop: claim once more after the store's coalescing window.
+    let mut recheck_at: Option<Instant> = None;
     let batch = usize::try_from(shared.config.batch_claim_limit).unwrap_or(usize::MAX);
     loop {
         let retry_pending = retry_at.is_some_and(|at| Instant::now() < at);
@@ -67,6 +69,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         let retry_in = retry_at
             .filter(|_| retry_pending)
             .map(|at| at.saturating_duration_since(Instant::now()));
+        let recheck_in = recheck_at.map(|at| at.saturating_duration_since(Instant::now()));
         tokio::select! {
             Some(claim) = claims.next(), if !claims.is_empty() => {
                 let full = claim.result.as_ref().is_ok_and(|jobs| jobs.len() == claim.requested);
@@ -87,12 +90,17 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             () = shared.work_available.notified() => {
                 wanted = true;
                 woken = true;
+                recheck_at = Some(Instant::now() + 2 * NOTIFY_COALESCE);
             }
             () = shared.slot_freed.notified() => {}
             // Idle: sleep until the next due job (asking the store is part of the wait, so a
             // notification interrupts it at once).
             () = async { tokio::time::sleep(idle_wait(&shared).await).await }, if idle => wanted = true,
             () = sleep_or_forever(retry_in) => wanted = true,
+            () = sleep_or_forever(recheck_in) => {
+                recheck_at = None;
+                wanted = true;
+            }
             () = stop.cancelled() => break,
         }
     }
@@ -232,6 +240,7 @@ pub(crate) async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
             wakeup = listener.next() => {
                 tracing::trace!(?wakeup, "wake-up");
                 shared.work_available.notify_one();
+                shared.schedule_written.notify_one();
             }
             () = stop.cancelled() => return,
         }

@@ -77,11 +77,7 @@ async fn expire(shared: &Shared) {
     for _ in 0..MAX_BATCHES_PER_SWEEP {
         match shared.store.expire_misfired(batch).await {
             Ok(expired) => {
-                for (id, priority) in &expired {
-                    ::metrics::counter!(crate::metrics::EXPIRED, "priority" => priority.label())
-                        .increment(1);
-                    tracing::info!(%id, %priority, "expired: not started within its misfire grace");
-                }
+                crate::metrics::count_expired(&expired);
                 if expired.len() < batch as usize {
                     break;
                 }

@@ -7,6 +7,7 @@
 //!                        └──────────── slot freed ────────┘
 //!  heartbeat: renews every held lease in one statement; abandons attempts whose lease is lost
 //!  maintenance: recovers expired leases, expires misfired jobs (every replica, bounded)
+//!  promoter: makes scheduled jobs claimable when they come due (wakes the dispatcher)
 //! ```
 
 mod dispatcher;
@@ -16,6 +17,7 @@ mod heartbeat;
 mod leases;
 mod maintenance;
 mod periodic;
+mod promoter;
 mod retention;
 
 use std::sync::Arc;
@@ -51,6 +53,8 @@ struct Shared {
     slots: Arc<Semaphore>,
     leases: LeaseTable,
     work_available: Notify,
+    /// A job was written that may be due soon: the promoter looks again.
+    schedule_written: Notify,
     slot_freed: Notify,
     /// Asks the heartbeat for a renewal now (a claim answered late).
     renew_now: Notify,
@@ -130,6 +134,7 @@ impl Worker {
             worker: record,
             leases: LeaseTable::default(),
             work_available: Notify::new(),
+            schedule_written: Notify::new(),
             slot_freed: Notify::new(),
             renew_now: Notify::new(),
             finisher,
@@ -148,6 +153,7 @@ impl Worker {
                 stop_background.clone(),
             )),
             tokio::spawn(retention::run(Arc::clone(&shared), stop_background.clone())),
+            tokio::spawn(promoter::run(Arc::clone(&shared), stop_background.clone())),
             // Stops with claiming: a stopping worker enqueues no more windows.
             tokio::spawn(periodic::run(Arc::clone(&shared), stop_claiming.clone())),
         ];

@@ -45,6 +45,49 @@ pub(crate) async fn insert(bench: &mut Bench) -> BenchResult {
     Ok(())
 }
 
+/// `insert` from `clients` connections at once, each inserting `INSERT_ROWS / clients` rows
+/// one per transaction: jobs/s over all of them. The ceiling for concurrent single enqueues.
+pub(crate) async fn insert_concurrent(
+    bench: &mut Bench,
+    clients: usize,
+    name: &str,
+) -> BenchResult {
+    let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
+    let statement = format!(
+        "INSERT INTO {}.jobs (id, name, payload, schema_hash, run_at, priority, max_retries, \
+         misfire_grace_ms, expires_at) \
+         VALUES ($1, 'bench_noop', '\\x', $2, now(), 5, 0, 300000, now() + interval '300 seconds')",
+        scheduler.store().schema().quoted()
+    );
+    let per_client = INSERT_ROWS / clients;
+    let mut connections = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        connections.push(PgConnection::connect(&bench.url).await?);
+    }
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (client, mut connection) in connections.into_iter().enumerate() {
+        let statement = statement.clone();
+        tasks.spawn(async move {
+            for row in 0..per_client {
+                sqlx::query(AssertSqlSafe(statement.clone()))
+                    .bind(format!("c{client}-{row:08}"))
+                    .bind(hash())
+                    .execute(&mut connection)
+                    .await?;
+            }
+            connection.close().await?;
+            Ok::<(), sqlx::Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let rate = (per_client * clients) as f64 / start.elapsed().as_secs_f64();
+    bench.report(name, rate, "jobs/s");
+    Ok(())
+}
+
 /// The same rows `enqueue_bulk` writes, by one text-format COPY: rows/s.
 pub(crate) async fn bulk(bench: &mut Bench) -> BenchResult {
     let scheduler = bench.fresh_schema("bench_ceiling_bulk").await?;

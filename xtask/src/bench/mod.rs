@@ -77,9 +77,11 @@ impl Bench {
 }
 
 /// Every workload, in run order: (name used to select it, function).
-const WORKLOADS: &[&str] = &[
+pub(crate) const WORKLOADS: &[&str] = &[
     "ceiling_insert",
     "enqueue_single",
+    "ceiling_insert_4clients",
+    "enqueue_single_4clients",
     "ceiling_bulk",
     "enqueue_bulk",
     "ceiling_claim_complete",
@@ -87,6 +89,8 @@ const WORKLOADS: &[&str] = &[
     "drain",
     "drain_4proc",
     "drain_history",
+    "drain_future_backlog",
+    "drain_expired_backlog",
     "latency",
     "peak_rss",
 ];
@@ -101,6 +105,10 @@ const SCHEMAS: &[&str] = &[
     "bench_drain",
     "bench_drain_4proc",
     "bench_drain_history",
+    "bench_drain_future_backlog",
+    "bench_drain_expired_backlog",
+    "bench_ceiling_insert_4clients",
+    "bench_enqueue_single_4clients",
     "bench_latency",
     "bench_peak_rss",
 ];
@@ -125,6 +133,13 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
         match *workload {
             "ceiling_insert" => ceilings::insert(&mut bench).await?,
             "enqueue_single" => workloads::enqueue_single(&mut bench).await?,
+            "ceiling_insert_4clients" => {
+                ceilings::insert_concurrent(&mut bench, 4, "ceiling_insert_4clients").await?;
+            }
+            "enqueue_single_4clients" => {
+                workloads::enqueue_single_concurrent(&mut bench, 4, "enqueue_single_4clients")
+                    .await?;
+            }
             "ceiling_bulk" => ceilings::bulk(&mut bench).await?,
             "enqueue_bulk" => workloads::enqueue_bulk(&mut bench).await?,
             "ceiling_claim_complete" => ceilings::claim_complete(&mut bench, false).await?,
@@ -132,6 +147,8 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "drain" => workloads::drain(&mut bench, 1, "drain").await?,
             "drain_4proc" => workloads::drain(&mut bench, 4, "drain_4proc").await?,
             "drain_history" => workloads::drain_history(&mut bench).await?,
+            "drain_future_backlog" => workloads::drain_future_backlog(&mut bench).await?,
+            "drain_expired_backlog" => workloads::drain_expired_backlog(&mut bench).await?,
             "latency" => workloads::latency(&mut bench).await?,
             "peak_rss" => workloads::peak_rss(&mut bench).await?,
             _ => {}
@@ -158,5 +175,20 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
     bench.ratio("enqueue_bulk/ceiling_bulk", "enqueue_bulk", "ceiling_bulk");
     bench.ratio("drain_4proc/drain", "drain_4proc", "drain");
     bench.ratio("drain_history/drain", "drain_history", "drain");
+    bench.ratio(
+        "enqueue_single_4clients/ceiling_insert_4clients",
+        "enqueue_single_4clients",
+        "ceiling_insert_4clients",
+    );
+    bench.ratio(
+        "drain_future_backlog/drain",
+        "drain_future_backlog",
+        "drain",
+    );
+    bench.ratio(
+        "drain_expired_backlog/drain",
+        "drain_expired_backlog",
+        "drain",
+    );
     Ok(())
 }

@@ -37,6 +37,38 @@ pub(crate) async fn enqueue_single(bench: &mut Bench) -> BenchResult {
     Ok(())
 }
 
+/// `enqueue_single` from `clients` tasks sharing one scheduler, each enqueueing
+/// `ENQUEUE_SINGLE_JOBS / clients` jobs one per call (one transaction each), with a worker
+/// listening on the schema (so the enqueues have someone to notify): jobs/s over all.
+pub(crate) async fn enqueue_single_concurrent(
+    bench: &mut Bench,
+    clients: usize,
+    name: &str,
+) -> BenchResult {
+    let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
+    let _workers = Workers::start(&scheduler, &bench.url, 1).await?;
+    let per_client = ENQUEUE_SINGLE_JOBS / clients;
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let scheduler = scheduler.clone();
+        tasks.spawn(async move {
+            for _ in 0..per_client {
+                bench_noop::enqueue(bench_noop::Args {})
+                    .on(&scheduler)
+                    .await?;
+            }
+            Ok::<(), pgsched::Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let rate = (per_client * clients) as f64 / start.elapsed().as_secs_f64();
+    bench.report(name, rate, "jobs/s");
+    Ok(())
+}
+
 pub(crate) async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
     let scheduler = bench.fresh_schema("bench_enqueue_bulk").await?;
     let at = Utc::now();
@@ -85,7 +117,8 @@ async fn analyze(scheduler: &Scheduler) -> BenchResult {
 /// cheap with a large history); returns when.
 async fn wait_drained(scheduler: &Scheduler) -> BenchResult<Instant> {
     let done_sql = format!(
-        "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
+        "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'scheduled') \
+            AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
             AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'running')",
         schema = scheduler.store().schema().quoted()
     );
@@ -135,6 +168,95 @@ pub(crate) async fn drain_history(bench: &mut Bench) -> BenchResult {
     let rate = DRAIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
     bench.report("drain_history", rate, "jobs/s");
     Ok(())
+}
+
+/// A backlog `drain` must not pay for: 1,000,000 Critical jobs due tomorrow.
+const FUTURE_BACKLOG_ROWS: i64 = 1_000_000;
+/// A backlog `drain` must not pay for: 300,000 jobs that came due an hour ago, while no
+/// worker ran, with a one-minute misfire grace.
+const EXPIRED_BACKLOG_ROWS: i64 = 300_000;
+
+/// `drain` with 1,000,000 pending Critical jobs due tomorrow in the table (written through
+/// the bulk API): they must cost the claim nothing.
+pub(crate) async fn drain_future_backlog(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_drain_future_backlog").await?;
+    let tomorrow = Utc::now() + chrono::Duration::days(1);
+    write_backlog(&scheduler, FUTURE_BACKLOG_ROWS, tomorrow, None).await?;
+    drain_once(bench, &scheduler, "drain_future_backlog").await
+}
+
+/// `drain` with 300,000 jobs in the table that came due an hour ago with a one-minute
+/// misfire grace (past it: they must be expired, never started, and cost the claim nothing).
+pub(crate) async fn drain_expired_backlog(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_drain_expired_backlog").await?;
+    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+    write_backlog(
+        &scheduler,
+        EXPIRED_BACKLOG_ROWS,
+        an_hour_ago,
+        Some(Duration::from_secs(60)),
+    )
+    .await?;
+    drain_once(bench, &scheduler, "drain_expired_backlog").await
+}
+
+/// Writes `rows` no-op jobs due `at` through the bulk API (Critical priority).
+async fn write_backlog(
+    scheduler: &Scheduler,
+    rows: i64,
+    at: chrono::DateTime<Utc>,
+    grace: Option<Duration>,
+) -> BenchResult {
+    let specs: Vec<_> = (0..rows)
+        .map(|_| {
+            let spec =
+                bench_noop::spec(at, bench_noop::Args {}).priority(pgsched::Priority::Critical);
+            match grace {
+                Some(grace) => spec.misfire_grace(grace),
+                None => spec,
+            }
+        })
+        .collect();
+    eprintln!("bench: writing a backlog of {rows} jobs…");
+    scheduler
+        .schedule_bulk(specs, ConflictResolution::Ignore, 5000)
+        .await?;
+    Ok(())
+}
+
+/// `drain` on a schema that is already filled with a backlog: one worker process.
+async fn drain_once(bench: &mut Bench, scheduler: &Scheduler, name: &str) -> BenchResult {
+    let _workers = Workers::start(scheduler, &bench.url, 1).await?;
+    let due = fill_due_soon(scheduler, DRAIN_JOBS).await?;
+    let done = wait_drained_past(scheduler, Utc::now()).await?;
+    let rate = DRAIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
+    bench.report(name, rate, "jobs/s");
+    Ok(())
+}
+
+/// Waits until no job due before `horizon` is waiting or running (the backlog due later does
+/// not count); returns when. Probes the partial indexes, like [`wait_drained`].
+async fn wait_drained_past(
+    scheduler: &Scheduler,
+    horizon: chrono::DateTime<Utc>,
+) -> BenchResult<Instant> {
+    let horizon = horizon + chrono::Duration::from_std(DRAIN_LEAD)?;
+    let done_sql = format!(
+        "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'scheduled' AND run_at <= $1) \
+            AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
+            AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'running')",
+        schema = scheduler.store().schema().quoted()
+    );
+    loop {
+        let done: bool = sqlx::query_scalar(AssertSqlSafe(done_sql.clone()))
+            .bind(horizon)
+            .fetch_one(scheduler.pool())
+            .await?;
+        if done {
+            return Ok(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// A worker process's peak resident memory while it drains with 1,000,000 pending jobs in
