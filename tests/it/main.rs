@@ -14,6 +14,7 @@ mod outcomes;
 mod priorities;
 mod privileges;
 mod retention;
+mod retention_at_scale;
 mod scheduling;
 mod shutdown;
 mod starvation;
