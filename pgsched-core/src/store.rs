@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use crate::claim_floor::ClaimFloor;
 use crate::error::Result;
 use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
 use crate::priority::Priority;
@@ -43,6 +44,8 @@ pub struct ClaimedJob {
     pub priority: Priority,
     /// When it was due.
     pub run_at: DateTime<Utc>,
+    /// When it was written (its insertion order, after priority and due time).
+    pub created_at: DateTime<Utc>,
     /// When it was claimed, by the database clock.
     pub claimed_at: DateTime<Utc>,
     /// Per-attempt timeout stored with it.
@@ -298,8 +301,14 @@ pub trait JobStore: Send + Sync + 'static {
     ) -> Result<Vec<Scheduled>>;
 
     /// Claims up to `limit` due jobs for `worker`, most urgent first, writing a fresh lease of
-    /// `lease` length.
-    async fn claim(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<ClaimedJob>>;
+    /// `lease` length, reading each priority from where `floor` says (see [`ClaimFloor`]).
+    async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: Duration,
+        floor: &ClaimFloor,
+    ) -> Result<Vec<ClaimedJob>>;
 
     /// Writes outcomes; returns, aligned with the input, whether each lease was still held.
     async fn finish(&self, outcomes: &[(Lease, Finish)]) -> Result<Vec<bool>>;

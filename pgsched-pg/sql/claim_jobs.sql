@@ -1,8 +1,17 @@
 -- claim: take up to $1 due jobs, most urgent first, for worker $3, with a lease of $2 ms.
--- The inner SELECT walks the partial index jobs_claim_order in (priority, run_at,
--- created_at) order: priority, then due time, then insertion order (see migration 0006). It
--- skips rows other workers are claiming right now (SKIP LOCKED), so workers never wait on
+-- The candidates are read from the partial index jobs_claim_order in (priority, run_at,
+-- created_at) order: priority, then due time, then insertion order (see migration 0006),
+-- one priority level ($4, most urgent first) after the other, each level's probe pulled
+-- only as far as the outer LIMIT needs (a nested loop: nothing is locked that is not taken).
+-- It skips rows other workers are claiming right now (SKIP LOCKED), so workers never wait on
 -- each other and never take the same row. Due times and misfires use the database clock.
+--
+-- Each level's probe seeks to its floor ($5 due time, $6 insertion time; NULL: the front):
+-- the key of the newest job this worker claimed at that level while claims came back full
+-- (see ClaimFloor in pgsched-core). Claimed jobs leave dead entries at the front of the
+-- index that VACUUM cannot remove while an old transaction anywhere in the cluster holds
+-- back its horizon; seeking past them keeps the claim's cost flat. The worker reads from
+-- the front after a short claim and at least once a second.
 --
 -- Only `pending` rows are in that index, and they are all due: jobs due later wait as
 -- `scheduled` until promote_jobs.sql moves them here (or expires them), so the cost of a
@@ -26,19 +35,29 @@
 -- pick a job of the same key (neither sees the other's uncommitted running row); the unique
 -- index jobs_exclusive_running then fails the second one, which the store retries at once.
 WITH candidates AS (
-    SELECT id, exclusive_key, priority, run_at, created_at
-      FROM __SCHEMA__.jobs AS pending
-     WHERE status = 'pending'
-       AND run_at <= now()
-       AND (expires_at IS NULL OR expires_at >= now())
-       AND (exclusive_key IS NULL
-            OR NOT EXISTS (SELECT 1
-                             FROM __SCHEMA__.jobs AS holder
-                            WHERE holder.exclusive_key = pending.exclusive_key
-                              AND holder.status = 'running'))
-     ORDER BY priority, run_at, created_at
+    SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at
+      FROM unnest($4::int2[], $5::timestamptz[], $6::timestamptz[])
+           AS level(priority, floor_run_at, floor_created_at)
+     CROSS JOIN LATERAL (
+           SELECT id, exclusive_key, priority, run_at, created_at
+             FROM __SCHEMA__.jobs AS pending
+            WHERE status = 'pending'
+              AND priority = level.priority
+              AND (priority, run_at, created_at)
+                  >= (level.priority,
+                      coalesce(level.floor_run_at, '-infinity'),
+                      coalesce(level.floor_created_at, '-infinity'))
+              AND run_at <= now()
+              AND (expires_at IS NULL OR expires_at >= now())
+              AND (exclusive_key IS NULL
+                   OR NOT EXISTS (SELECT 1
+                                    FROM __SCHEMA__.jobs AS holder
+                                   WHERE holder.exclusive_key = pending.exclusive_key
+                                     AND holder.status = 'running'))
+            ORDER BY run_at, created_at
+            LIMIT $1
+              FOR UPDATE SKIP LOCKED) AS c
      LIMIT $1
-       FOR UPDATE SKIP LOCKED
 ), chosen AS (
     SELECT id
       FROM (SELECT id, exclusive_key,
@@ -57,4 +76,4 @@ UPDATE __SCHEMA__.jobs AS j
   FROM chosen c
  WHERE j.id = c.id
 RETURNING j.id, j.name, j.payload, j.schema_hash, j.attempts, j.max_retries, j.priority,
-          j.run_at, j.lease_token, j.timeout_ms, now() AS claimed_at
+          j.run_at, j.created_at, j.lease_token, j.timeout_ms, now() AS claimed_at

@@ -46,6 +46,7 @@ pub(crate) struct ClaimRow {
     max_retries: i32,
     priority: i16,
     run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
     lease_token: i64,
     timeout_ms: Option<i64>,
     claimed_at: DateTime<Utc>,
@@ -65,6 +66,7 @@ impl From<ClaimRow> for ClaimedJob {
             max_retries: count(row.max_retries),
             priority: Priority::from_db_value(row.priority),
             run_at: row.run_at,
+            created_at: row.created_at,
             claimed_at: row.claimed_at,
             timeout: millis(row.timeout_ms),
         }

@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use pgsched_core::JobStatus;
 use pgsched_core::retention::{PurgeRule, VacuumReport};
 use pgsched_core::store::{
-    ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration, PeriodicState,
-    Promotion, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
+    ClaimFloor, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
+    PeriodicState, Promotion, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo,
+    WorkerRecord,
 };
 use pgsched_core::{
     ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
@@ -571,7 +572,24 @@ impl JobStore for PgStore {
         Ok(results)
     }
 
-    async fn claim(&self, worker: &str, limit: u32, lease: Duration) -> Result<Vec<ClaimedJob>> {
+    async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: Duration,
+        floor: &ClaimFloor,
+    ) -> Result<Vec<ClaimedJob>> {
+        let levels: Vec<i16> = Priority::ALL.iter().map(|p| p.db_value()).collect();
+        let floors: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>> =
+            Priority::ALL.iter().map(|p| floor.at(*p)).collect();
+        let floor_run_at: Vec<Option<DateTime<Utc>>> = floors
+            .iter()
+            .map(|key| key.map(|(run_at, _)| run_at))
+            .collect();
+        let floor_created_at: Vec<Option<DateTime<Utc>>> = floors
+            .iter()
+            .map(|key| key.map(|(_, created)| created))
+            .collect();
         let mut attempt = 1;
         loop {
             let claimed: std::result::Result<Vec<ClaimRow>, sqlx::Error> =
@@ -579,6 +597,9 @@ impl JobStore for PgStore {
                     .bind(i64::from(limit))
                     .bind(to_millis(lease))
                     .bind(worker)
+                    .bind(&levels)
+                    .bind(&floor_run_at)
+                    .bind(&floor_created_at)
                     .fetch_all(self.worker())
                     .await;
             match claimed {

@@ -175,7 +175,12 @@ async fn round() -> Result<Round, String> {
     let worker_a = connect(&url).await;
     let a = worker_a
         .store()
-        .claim("worker-a", JOBS as u32, LEASE)
+        .claim(
+            "worker-a",
+            JOBS as u32,
+            LEASE,
+            &pgsched_core::store::ClaimFloor::FRONT,
+        )
         .await
         .expect("A claims");
     assert_eq!(ids(&a).len(), JOBS, "A claims every job");
@@ -205,7 +210,12 @@ async fn round() -> Result<Round, String> {
     }
     let b = worker_b
         .store()
-        .claim("worker-b", JOBS as u32, LEASE)
+        .claim(
+            "worker-b",
+            JOBS as u32,
+            LEASE,
+            &pgsched_core::store::ClaimFloor::FRONT,
+        )
         .await
         .expect("B claims");
     assert_eq!(ids(&b), ids(&a), "B claims the jobs A lost");

@@ -177,3 +177,83 @@ async fn a_job_written_past_its_grace_expires_and_never_runs() {
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }
+
+#[tokio::test]
+async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest() {
+    use pgsched_core::store::{ClaimFloor, JobStore};
+    use pgsched_core::{JobId, claim_floor::ClaimKey};
+
+    let db = TestDb::new();
+    let scheduler = db.scheduler(|b| b).await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for (seconds_ago, priority) in [
+        (3, Priority::Normal),
+        (2, Priority::Normal),
+        (1, Priority::Normal),
+        (5, Priority::Critical),
+    ] {
+        let id = mark::schedule(
+            now - chrono::Duration::seconds(seconds_ago),
+            mark::Args {
+                label: "floor".into(),
+                value: seconds_ago,
+            },
+        )
+        .priority(priority)
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
+        ids.push(id);
+    }
+    // The floor at Normal: the job due 2 s ago, as if this worker had claimed it already.
+    let mut connection = db.connect().await;
+    let key: ClaimKey = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT run_at, created_at FROM \"{}\".jobs WHERE id = $1",
+        db.schema()
+    )))
+    .bind(ids[1].as_str())
+    .fetch_one(&mut connection)
+    .await
+    .expect("key");
+    let mut floor = ClaimFloor::FRONT;
+    floor.raise(&[pgsched_core::store::ClaimedJob {
+        lease: pgsched_core::store::Lease {
+            id: JobId::generate(),
+            token: 0,
+        },
+        name: "mark".into(),
+        payload: Vec::new(),
+        schema_hash: None,
+        attempt: 1,
+        max_retries: 0,
+        priority: Priority::Normal,
+        run_at: key.0,
+        created_at: key.1,
+        claimed_at: key.0,
+        timeout: None,
+    }]);
+    let lease = Duration::from_secs(30);
+    let store = scheduler.store();
+    let after_floor: Vec<_> = store
+        .claim("w", 10, lease, &floor)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|job| job.lease.id)
+        .collect();
+    // Critical has no floor (all of it); Normal from the floor on, in order.
+    assert_eq!(
+        after_floor,
+        [ids[3].clone(), ids[1].clone(), ids[2].clone()]
+    );
+    let from_front: Vec<_> = store
+        .claim("w", 10, lease, &ClaimFloor::FRONT)
+        .await
+        .expect("claim")
+        .into_iter()
+        .map(|job| job.lease.id)
+        .collect();
+    assert_eq!(from_front, [ids[0].clone()]);
+    db.drop_schema().await;
+}

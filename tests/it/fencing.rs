@@ -39,12 +39,25 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
     let store = scheduler.store();
     one_job(&scheduler, "fenced").await;
 
-    let first = store.claim("worker-a", 10, LEASE).await.expect("claim");
+    let first = store
+        .claim(
+            "worker-a",
+            10,
+            LEASE,
+            &pgsched_core::store::ClaimFloor::FRONT,
+        )
+        .await
+        .expect("claim");
     assert_eq!(first.len(), 1);
     let stale = first[0].lease.clone();
     assert!(
         store
-            .claim("worker-b", 10, LEASE)
+            .claim(
+                "worker-b",
+                10,
+                LEASE,
+                &pgsched_core::store::ClaimFloor::FRONT
+            )
             .await
             .expect("claim")
             .is_empty(),
@@ -54,7 +67,15 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
     expire_lease(&db, "fenced").await;
     let recovered = store.recover_orphans(100).await.expect("recover");
     assert_eq!(recovered.requeued.len(), 1);
-    let second = store.claim("worker-b", 10, LEASE).await.expect("claim");
+    let second = store
+        .claim(
+            "worker-b",
+            10,
+            LEASE,
+            &pgsched_core::store::ClaimFloor::FRONT,
+        )
+        .await
+        .expect("claim");
     assert_eq!(second.len(), 1);
     let current = second[0].lease.clone();
     assert_ne!(stale.token, current.token);
@@ -116,7 +137,10 @@ async fn a_job_that_keeps_losing_its_worker_fails_instead_of_looping() {
     let store = scheduler.store();
     one_job(&scheduler, "crashy").await;
     for attempt in 1..=2 {
-        let claimed = store.claim("w", 1, LEASE).await.expect("claim");
+        let claimed = store
+            .claim("w", 1, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
+            .await
+            .expect("claim");
         assert_eq!(claimed[0].attempt, attempt);
         expire_lease(&db, "crashy").await;
         store.recover_orphans(100).await.expect("recover");
@@ -142,7 +166,10 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
     let store = scheduler.store();
     one_job(&scheduler, "unstarted").await;
     one_job(&scheduler, "started").await;
-    let claimed = store.claim("w", 10, LEASE).await.expect("claim");
+    let claimed = store
+        .claim("w", 10, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
+        .await
+        .expect("claim");
     let releases: Vec<Release> = claimed
         .iter()
         .map(|job| Release {
@@ -157,7 +184,11 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
         assert_eq!(job.attempts, attempts, "{id}");
     }
     assert_eq!(
-        store.claim("w2", 10, LEASE).await.expect("claim").len(),
+        store
+            .claim("w2", 10, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
+            .await
+            .expect("claim")
+            .len(),
         2,
         "claimable again at once"
     );
@@ -182,7 +213,12 @@ async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
             let mut ids = Vec::new();
             loop {
                 let claimed = store
-                    .claim(&format!("w{worker}"), 7, LEASE)
+                    .claim(
+                        &format!("w{worker}"),
+                        7,
+                        LEASE,
+                        &pgsched_core::store::ClaimFloor::FRONT,
+                    )
                     .await
                     .expect("claim");
                 if claimed.is_empty() {

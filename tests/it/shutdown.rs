@@ -83,10 +83,15 @@ async fn jobs_of_a_dead_worker_are_recovered_and_run() {
     .await
     .expect("scheduled");
     // A worker that claims and then vanishes: a 1 s lease nobody renews.
-    let claimed =
-        pgsched_core::store::JobStore::claim(store, "dead-worker", 1, Duration::from_secs(1))
-            .await
-            .expect("claim");
+    let claimed = pgsched_core::store::JobStore::claim(
+        store,
+        "dead-worker",
+        1,
+        Duration::from_secs(1),
+        &pgsched_core::store::ClaimFloor::FRONT,
+    )
+    .await
+    .expect("claim");
     assert_eq!(claimed.len(), 1);
     scheduler.start().await.expect("worker");
     assert_eq!(rec.wait_for("orphan", 1).await, [1]);

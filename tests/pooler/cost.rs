@@ -43,7 +43,12 @@ async fn measure(label: &str, scheduler: &Scheduler) {
     let store = scheduler.store();
     let claim = per_call(|| async {
         store
-            .claim("cost", 10, Duration::from_secs(30))
+            .claim(
+                "cost",
+                10,
+                Duration::from_secs(30),
+                &pgsched_core::store::ClaimFloor::FRONT,
+            )
             .await
             .expect("claim");
     })

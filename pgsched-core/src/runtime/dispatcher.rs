@@ -5,6 +5,9 @@
 //! claims again straight away, with up to [`PIPELINE_DEPTH`] claims in flight so a busy worker
 //! is not limited to one claim per database round trip; it waits for a slot when all are busy,
 //! and otherwise sleeps until a notification, the next due job, or the poll interval.
+//! While claims come back full, each starts reading after the newest jobs already claimed
+//! (see [`ClaimFloor`]), so a backlog drains at the same speed when a long transaction
+//! elsewhere keeps `VACUUM` from removing the claimed jobs' index entries.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,8 +22,9 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::executor;
 use super::finisher::Message;
+use crate::claim_floor::FRONT_WALK_EVERY;
 use crate::metrics;
-use crate::store::{ClaimedJob, NOTIFY_COALESCE, Release};
+use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, Release};
 
 /// Backoff after a failed claim: starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
@@ -40,6 +44,43 @@ struct Claim {
     sent_at: Instant,
 }
 
+/// Where the next claim starts reading (see [`ClaimFloor`]): after the newest jobs claimed
+/// while claims come back full; from the front after a short claim, and once every
+/// [`FRONT_WALK_EVERY`] regardless.
+struct Frontier {
+    floor: ClaimFloor,
+    last_front_walk: Instant,
+}
+
+impl Frontier {
+    fn new() -> Frontier {
+        Frontier {
+            floor: ClaimFloor::FRONT,
+            last_front_walk: Instant::now(),
+        }
+    }
+
+    /// The floor for a claim sent now.
+    fn next(&mut self) -> ClaimFloor {
+        if self.last_front_walk.elapsed() >= FRONT_WALK_EVERY {
+            self.floor = ClaimFloor::FRONT;
+        }
+        if self.floor == ClaimFloor::FRONT {
+            self.last_front_walk = Instant::now();
+        }
+        self.floor
+    }
+
+    /// Learns from a claim's result: full claims move the floor up, a short one resets it.
+    fn learn(&mut self, jobs: &[ClaimedJob], full: bool) {
+        if full {
+            self.floor.raise(jobs);
+        } else {
+            self.floor = ClaimFloor::FRONT;
+        }
+    }
+}
+
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut claims: FuturesUnordered<ClaimFuture> = FuturesUnordered::new();
     // A reason to claim: a backlog, a notification, a due job or the poll interval.
@@ -51,6 +92,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     // A notification woke this loop: claim once more after the store's coalescing window.
     let mut recheck_at: Option<Instant> = None;
     let batch = usize::try_from(shared.config.batch_claim_limit).unwrap_or(usize::MAX);
+    let mut frontier = Frontier::new();
     loop {
         let retry_pending = retry_at.is_some_and(|at| Instant::now() < at);
         while wanted && !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {
@@ -63,7 +105,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 break;
             };
             woken = false;
-            claims.push(send_claim(&shared, size, slots));
+            claims.push(send_claim(&shared, size, slots, frontier.next()));
         }
         let idle = claims.is_empty() && !wanted;
         let retry_in = retry_at
@@ -77,10 +119,12 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     Ok(jobs) => {
                         retry_delay = CLAIM_RETRY_MIN;
                         retry_at = None;
+                        frontier.learn(&jobs, full);
                         start(&shared, jobs, claim.slots, claim.sent_at, &stop);
                     }
                     Err(error) => {
                         tracing::warn!(retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
+                        frontier.learn(&[], false);
                         retry_at = Some(Instant::now() + retry_delay);
                         retry_delay = (retry_delay * 2).min(CLAIM_RETRY_MAX);
                     }
@@ -120,7 +164,12 @@ fn size_u32(size: usize) -> u32 {
     u32::try_from(size).unwrap_or(u32::MAX)
 }
 
-fn send_claim(shared: &Arc<Shared>, size: usize, slots: OwnedSemaphorePermit) -> ClaimFuture {
+fn send_claim(
+    shared: &Arc<Shared>,
+    size: usize,
+    slots: OwnedSemaphorePermit,
+    floor: ClaimFloor,
+) -> ClaimFuture {
     let shared = Arc::clone(shared);
     Box::pin(async move {
         let sent_at = Instant::now();
@@ -130,6 +179,7 @@ fn send_claim(shared: &Arc<Shared>, size: usize, slots: OwnedSemaphorePermit) ->
                 &shared.worker.id,
                 size_u32(size),
                 shared.config.lease_duration,
+                &floor,
             )
             .await;
         Claim {
