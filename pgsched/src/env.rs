@@ -17,7 +17,7 @@
 //! | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded payload | 262144 |
 //! | `PGSCHED_VACUUM_ENABLED` | run retention passes (`true`/`false`) | true |
 //! | `PGSCHED_VACUUM_TRACK_METRICS` | keep per-day retention statistics (`true`/`false`) | false |
-//! | `PGSCHED_VACUUM_INTERVAL` | time between retention passes (all replicas together) | 60m |
+//! | `PGSCHED_VACUUM_INTERVAL` | time between retention passes (all replicas together) | 1m |
 //! | `PGSCHED_PERIODIC_TICK` | how often periodic schedules are checked | 1s |
 //! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true (false behind a pooler) |
 //! | `PGSCHED_TRANSACTION_POOLER` | reached through a transaction pooler (`true`/`false`) | false |

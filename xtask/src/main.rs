@@ -13,7 +13,9 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]).await,
-        Some("bench-worker") if args.len() == 3 => bench::worker::serve(&args[1], &args[2]).await,
+        Some("bench-worker") if (3..=4).contains(&args.len()) => {
+            bench::worker::serve(&args[1], &args[2], args.get(3).map(String::as_str)).await
+        }
         _ => {
             eprintln!(
                 "usage: cargo xtask bench [workload…]\n  workloads: {}",

@@ -7,6 +7,7 @@
 //! `xtask bench-worker <schema>` (see [`worker`]).
 
 mod ceilings;
+mod soak;
 pub(crate) mod worker;
 mod workloads;
 
@@ -29,7 +30,7 @@ impl Bench {
         self.figures.push((workload.to_owned(), value));
     }
 
-    fn figure(&self, workload: &str) -> Option<f64> {
+    pub(crate) fn figure(&self, workload: &str) -> Option<f64> {
         self.figures
             .iter()
             .find(|(name, _)| name == workload)
@@ -91,6 +92,11 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "drain_history",
     "drain_future_backlog",
     "drain_expired_backlog",
+    "drain_100k",
+    "drain_held_xmin",
+    "retention_keep_last",
+    "soak",
+    "soak_held_xmin",
     "latency",
     "peak_rss",
 ];
@@ -107,6 +113,13 @@ const SCHEMAS: &[&str] = &[
     "bench_drain_history",
     "bench_drain_future_backlog",
     "bench_drain_expired_backlog",
+    "bench_drain_100k",
+    "bench_drain_held_xmin",
+    "bench_retention_keep_last",
+    "bench_soak",
+    "bench_soak_held_xmin",
+    "bench_soak_quick",
+    "bench_soak_quick_held_xmin",
     "bench_ceiling_insert_4clients",
     "bench_enqueue_single_4clients",
     "bench_latency",
@@ -125,6 +138,11 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
         url: database.url().to_owned(),
         figures: Vec::new(),
     };
+    // `soak_quick`: both soaks, two minutes each (not part of a full run).
+    if selected.iter().any(|s| s == "soak_quick") {
+        soak::soak(&mut bench, "soak_quick", 2, false).await?;
+        soak::soak(&mut bench, "soak_quick_held_xmin", 2, true).await?;
+    }
     for workload in WORKLOADS {
         if !(selected.is_empty() || selected.iter().any(|s| workload.starts_with(s.as_str()))) {
             continue;
@@ -149,6 +167,15 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "drain_history" => workloads::drain_history(&mut bench).await?,
             "drain_future_backlog" => workloads::drain_future_backlog(&mut bench).await?,
             "drain_expired_backlog" => workloads::drain_expired_backlog(&mut bench).await?,
+            "drain_100k" => workloads::drain_held_xmin(&mut bench, false, "drain_100k").await?,
+            "drain_held_xmin" => {
+                workloads::drain_held_xmin(&mut bench, true, "drain_held_xmin").await?;
+            }
+            "retention_keep_last" => workloads::retention_keep_last(&mut bench).await?,
+            "soak" => soak::soak(&mut bench, "soak", soak::minutes(), false).await?,
+            "soak_held_xmin" => {
+                soak::soak(&mut bench, "soak_held_xmin", soak::minutes(), true).await?;
+            }
             "latency" => workloads::latency(&mut bench).await?,
             "peak_rss" => workloads::peak_rss(&mut bench).await?,
             _ => {}
@@ -185,6 +212,23 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
         "drain_future_backlog",
         "drain",
     );
+    bench.ratio(
+        "drain_held_xmin/drain_100k",
+        "drain_held_xmin",
+        "drain_100k",
+    );
+    for soak in [
+        "soak",
+        "soak_held_xmin",
+        "soak_quick",
+        "soak_quick_held_xmin",
+    ] {
+        bench.ratio(
+            &format!("{soak}_last_minute/offered"),
+            &format!("{soak}_last_minute"),
+            &format!("{soak}_offered"),
+        );
+    }
     bench.ratio(
         "drain_expired_backlog/drain",
         "drain_expired_backlog",

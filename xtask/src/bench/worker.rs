@@ -1,6 +1,7 @@
 //! Worker processes for the benchmarks: this binary, started again as
-//! `xtask bench-worker <url> <schema>`, runs a pgsched worker with default settings (25
-//! concurrent jobs) until SIGTERM.
+//! `xtask bench-worker <url> <schema> [profile]`, runs a pgsched worker with default settings
+//! (25 concurrent jobs) until SIGTERM; the `soak` profile deletes completed jobs at every
+//! retention pass, once a minute.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,10 +15,21 @@ use super::BenchResult;
 #[job]
 pub(crate) async fn bench_noop() {}
 
+/// The worker settings of the soak workloads (see [`serve`]).
+pub(crate) const SOAK_PROFILE: &str = "soak";
+
 /// Runs a worker until SIGTERM (the `bench-worker` command).
-pub(crate) async fn serve(url: &str, schema: &str) -> BenchResult {
+pub(crate) async fn serve(url: &str, schema: &str, profile: Option<&str>) -> BenchResult {
     use tokio::signal::unix::{SignalKind, signal};
-    let scheduler = Scheduler::builder().url(url).schema(schema).build().await?;
+    let mut builder = Scheduler::builder().url(url).schema(schema);
+    if profile == Some(SOAK_PROFILE) {
+        builder = builder.vacuum(pgsched::VacuumConfig {
+            completed: pgsched::VacuumPolicy::immediate(),
+            interval: Duration::from_secs(60),
+            ..pgsched::VacuumConfig::default()
+        });
+    }
+    let scheduler = builder.build().await?;
     scheduler.start().await?;
     signal(SignalKind::terminate())?.recv().await;
     scheduler.shutdown().await?;
@@ -36,6 +48,16 @@ impl Workers {
         url: &str,
         count: usize,
     ) -> BenchResult<Workers> {
+        Workers::start_with(scheduler, url, count, None).await
+    }
+
+    /// [`Workers::start`] with a settings profile (see [`serve`]).
+    pub(crate) async fn start_with(
+        scheduler: &Scheduler,
+        url: &str,
+        count: usize,
+        profile: Option<&str>,
+    ) -> BenchResult<Workers> {
         let exe = std::env::current_exe()?;
         let schema = scheduler.store().schema().as_str().to_owned();
         let mut children = Vec::new();
@@ -43,6 +65,7 @@ impl Workers {
             children.push(
                 Command::new(&exe)
                     .args(["bench-worker", url, &schema])
+                    .args(profile)
                     .stdin(Stdio::null())
                     .spawn()?,
             );

@@ -170,6 +170,85 @@ pub(crate) async fn drain_history(bench: &mut Bench) -> BenchResult {
     Ok(())
 }
 
+/// Jobs of the held-`xmin` drain and of its baseline.
+const HELD_XMIN_JOBS: usize = 100_000;
+
+/// `drain` of `HELD_XMIN_JOBS` jobs, with (`hold`) or without another session holding the
+/// cluster's `xmin` horizon for the whole drain (`BEGIN; SELECT txid_current();` on a second
+/// connection, as a report or a forgotten psql would): VACUUM can then remove none of the
+/// dead rows and index entries the drain leaves behind.
+pub(crate) async fn drain_held_xmin(bench: &mut Bench, hold: bool, name: &str) -> BenchResult {
+    let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
+    let mut holder = PgConnection::connect(&bench.url).await?;
+    if hold {
+        sqlx::query("BEGIN").execute(&mut holder).await?;
+        let xid: i64 = sqlx::query_scalar("SELECT txid_current()")
+            .fetch_one(&mut holder)
+            .await?;
+        eprintln!("bench: {name}: transaction {xid} holds the xmin horizon");
+    }
+    let _workers = Workers::start(&scheduler, &bench.url, 1).await?;
+    let due = fill_due_soon(&scheduler, HELD_XMIN_JOBS).await?;
+    let done = wait_drained(&scheduler).await?;
+    let rate = HELD_XMIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
+    bench.report(name, rate, "jobs/s");
+    holder.close().await?;
+    Ok(())
+}
+
+/// Failed rows of the `keep_last` retention workload, and their job names.
+const KEEP_LAST_ROWS: i64 = 1_000_000;
+const KEEP_LAST_NAMES: i64 = 100;
+const KEEP_LAST_KEEP: u32 = 1000;
+
+/// One retention pass over 1,000,000 failed jobs across 100 names with `keep_last(1000)`:
+/// the pass's wall time and deleted rows/s. The pass fails (and so does this workload) if any
+/// delete statement reaches the 5 s statement timeout.
+pub(crate) async fn retention_keep_last(bench: &mut Bench) -> BenchResult {
+    bench.fresh_schema("bench_retention_keep_last").await?;
+    let scheduler = Scheduler::builder()
+        .url(&bench.url)
+        .schema("bench_retention_keep_last")
+        .vacuum(pgsched::VacuumConfig {
+            failed: pgsched::VacuumPolicy::keep_last(KEEP_LAST_KEEP),
+            ..pgsched::VacuumConfig::default()
+        })
+        .build()
+        .await?;
+    let mut connection = PgConnection::connect(&bench.url).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {schema}.jobs (id, name, payload, run_at, status, attempts, started_at, finished_at) \
+         SELECT 'f' || g, 'job_' || (g % $2), '\\x'::bytea, now() - interval '2 hours', 'failed', \
+                1, now() - interval '1 hour', now() - interval '1 hour' + g * interval '1 millisecond' \
+         FROM generate_series(1, $1) g",
+        schema = scheduler.store().schema().quoted()
+    )))
+    .bind(KEEP_LAST_ROWS)
+    .bind(KEEP_LAST_NAMES)
+    .execute(&mut connection)
+    .await?;
+    connection.close().await?;
+    analyze(&scheduler).await?;
+    let start = Instant::now();
+    let report = scheduler.run_vacuum().await?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let expected = KEEP_LAST_ROWS - KEEP_LAST_NAMES * i64::from(KEEP_LAST_KEEP);
+    if i64::try_from(report.failed)? != expected {
+        return Err(format!(
+            "keep_last deleted {} rows, expected {expected}",
+            report.failed
+        )
+        .into());
+    }
+    bench.report("retention_keep_last_pass", elapsed, "s");
+    bench.report(
+        "retention_keep_last",
+        report.failed as f64 / elapsed,
+        "rows/s",
+    );
+    Ok(())
+}
+
 /// A backlog `drain` must not pay for: 1,000,000 Critical jobs due tomorrow.
 const FUTURE_BACKLOG_ROWS: i64 = 1_000_000;
 /// A backlog `drain` must not pay for: 300,000 jobs that came due an hour ago, while no
