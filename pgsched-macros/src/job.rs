@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use pgsched_names::{Key, KeyProblem};
 use proc_macro2::{Spacing, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
@@ -29,8 +30,6 @@ const OPTIONS: [&str; 5] = [
 ];
 /// The four priority levels, as written in `priority = …`.
 const PRIORITIES: [&str; 4] = ["Critical", "High", "Normal", "Low"];
-/// The longest job name, in bytes.
-const MAX_NAME_LEN: usize = 128;
 
 // Messages about the function, each shown after the attribute's name (`#[job] functions …`).
 const NOT_ASYNC: &str = "functions must be `async fn`";
@@ -385,18 +384,40 @@ fn parse_name(value: &Expr) -> syn::Result<String> {
             r#"expected a string literal like `name = "send_email"`"#,
         ));
     };
-    let name = lit.value();
-    let problem = if name.is_empty() {
-        "a job name cannot be empty; write one like `name = \"send_email\"` or leave `name` out to use the fn name".to_owned()
-    } else if name.len() > MAX_NAME_LEN {
-        format!(
-            "a job name can be at most {MAX_NAME_LEN} bytes (this one has {}); choose a shorter name",
-            name.len()
-        )
-    } else if name.contains('\0') {
-        "a job name cannot contain NUL characters (`\\0`); remove them".to_owned()
-    } else {
-        return Ok(name);
+    stored_key(
+        lit,
+        Key::JOB_NAME,
+        r#"name = "send_email""#,
+        "leave `name` out to use the fn name",
+    )
+}
+
+/// The text of `lit`, checked with the runtime's rule for `key` (non-empty, bounded, no NUL);
+/// an empty one is refused with `example` and `default` (how to leave the option out) as fixes.
+///
+/// # Errors
+/// On the literal, the rule it breaks phrased as the fix.
+pub(crate) fn stored_key(
+    lit: &LitStr,
+    key: Key,
+    example: &str,
+    default: &str,
+) -> syn::Result<String> {
+    let value = lit.value();
+    let what = key.what;
+    // "name" for a job name, "key" for a dedup key.
+    let noun = what.rsplit(' ').next().unwrap_or(what);
+    let problem = match key.check(&value) {
+        Ok(()) => return Ok(value),
+        Err(KeyProblem::Empty) => {
+            format!("a {what} cannot be empty; write one like `{example}` or {default}")
+        }
+        Err(KeyProblem::TooLong { len, max_bytes }) => format!(
+            "a {what} can be at most {max_bytes} bytes (this one has {len}); choose a shorter {noun}"
+        ),
+        Err(KeyProblem::Nul) => {
+            format!("a {what} cannot contain NUL characters (`\\0`); remove them")
+        }
     };
     Err(syn::Error::new_spanned(lit, problem))
 }

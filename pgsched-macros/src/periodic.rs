@@ -6,15 +6,14 @@
 //! periodic job is the same.
 
 use pgsched_cron::{CronError, CronSchedule};
+use pgsched_names::Key;
 use proc_macro2::Span;
 use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Meta};
 
-use crate::job::{Errors, Flavor, JobDef, option_value, string_literal, ungroup};
+use crate::job::{Errors, Flavor, JobDef, option_value, stored_key, string_literal, ungroup};
 
 /// The attribute, as shown in messages.
 const ATTR: &str = "#[periodic]";
-/// The longest dedup key, in bytes (the runtime's limit).
-const MAX_DEDUP_KEY_LEN: usize = 512;
 /// Any valid expression, to check a time zone on its own.
 const ANY_CRON: &str = "* * * * *";
 
@@ -274,20 +273,12 @@ fn cron_error(error: &CronError, cron: &LitStr, tz: Option<&LitStr>) -> syn::Err
 }
 
 fn dedup_key(lit: &LitStr) -> syn::Result<String> {
-    let key = lit.value();
-    let problem = if key.is_empty() {
-        "a dedup key cannot be empty; write one like `dedup_key = \"nightly-report\"` or leave `dedup_key` out to derive it from the job name and schedule".to_owned()
-    } else if key.len() > MAX_DEDUP_KEY_LEN {
-        format!(
-            "a dedup key can be at most {MAX_DEDUP_KEY_LEN} bytes (this one has {}); choose a shorter key",
-            key.len()
-        )
-    } else if key.contains('\0') {
-        "a dedup key cannot contain NUL characters (`\\0`); remove them".to_owned()
-    } else {
-        return Ok(key);
-    };
-    Err(syn::Error::new_spanned(lit, problem))
+    stored_key(
+        lit,
+        Key::DEDUP_KEY,
+        r#"dedup_key = "nightly-report""#,
+        "leave `dedup_key` out to derive it from the job name and schedule",
+    )
 }
 
 #[cfg(test)]
