@@ -9,7 +9,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{ItemFn, LitStr};
 
-use crate::job::{JobDef, MisfireGrace, ParamKind};
+use crate::model::{JobDef, MisfireGrace, ParamKind};
 use crate::periodic::{PeriodicDef, Schedule};
 
 /// `#[job]`: parse, validate, expand.

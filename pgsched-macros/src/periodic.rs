@@ -10,7 +10,10 @@ use pgsched_names::Key;
 use proc_macro2::Span;
 use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Meta};
 
-use crate::job::{Errors, Flavor, JobDef, option_value, stored_key, string_literal, ungroup};
+use crate::errors::Errors;
+use crate::flavor::Flavor;
+use crate::model::JobDef;
+use crate::options::{option_value, stored_key, string_literal, ungroup};
 
 /// The attribute, as shown in messages.
 const ATTR: &str = "#[periodic]";
@@ -287,7 +290,7 @@ mod tests {
     use quote::quote;
 
     use super::*;
-    use crate::job::ParamKind;
+    use crate::model::ParamKind;
 
     fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<PeriodicDef> {
         let item: ItemFn = syn::parse2(item).expect("test input is a fn");
