@@ -5,7 +5,9 @@
 //!
 //! - `flavor`: the driver that parses and validates the attribute and the function into a
 //!   `JobDef` (the `model`), for `#[job]` or an attribute built on it;
-//! - `options`: the job's options and the helpers for reading option values;
+//! - `options`: option parsing driven by each attribute's table of options, and the helpers
+//!   for reading option values;
+//! - `job_options`: the job's table of options (`name`, `priority`, …);
 //! - `signature`: the checks on the function's signature and parameter types;
 //! - `errors`: the combiner that makes every mistake its own error on the token to change;
 //! - `periodic`: `#[periodic]`, a flavor of `#[job]` that adds the schedule options;
@@ -15,6 +17,7 @@
 mod errors;
 mod expand;
 mod flavor;
+mod job_options;
 mod model;
 mod options;
 mod periodic;

@@ -8,12 +8,12 @@
 use pgsched_cron::{CronError, CronSchedule};
 use pgsched_names::Key;
 use proc_macro2::Span;
-use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Meta};
+use syn::{ItemFn, LitStr, Meta};
 
 use crate::errors::Errors;
 use crate::flavor::Flavor;
 use crate::model::JobDef;
-use crate::options::{option_value, stored_key, string_literal, ungroup};
+use crate::options::{Given, OptionSpec, bool_literal};
 
 /// The attribute, as shown in messages.
 const ATTR: &str = "#[periodic]";
@@ -26,12 +26,6 @@ const TWO_SCHEDULES: &str =
     "#[periodic] takes one schedule: keep either `cron = \"…\"` or `every = \"…\"`, not both";
 const TZ_WITH_EVERY: &str =
     "`tz` only applies to `cron` schedules; `every` intervals are time-zone independent";
-const CRON_LITERAL: &str =
-    r#"expected a cron expression in a string literal, like `cron = "0 9 * * MON-FRI"`"#;
-const EVERY_LITERAL: &str = r#"expected an interval in a string literal, like `every = "15m"`"#;
-const TZ_LITERAL: &str =
-    r#"expected an IANA time zone in a string literal, like `tz = "Europe/London"`"#;
-const DEDUP_KEY_LITERAL: &str = r#"expected a string literal like `dedup_key = "nightly-report"`"#;
 const ADVISORY_LOCK: &str =
     "expected `advisory_lock`, `advisory_lock = true` or `advisory_lock = false`";
 const ENABLED: &str = "expected `enabled = true` or `enabled = false`";
@@ -92,9 +86,8 @@ struct Settings {
     enabled: bool,
 }
 
-/// `#[periodic]` as a [`Flavor`] of `#[job]`: the options seen so far and their problems.
+/// `#[periodic]` as a [`Flavor`] of `#[job]`: the options seen so far.
 struct Periodic {
-    errors: Errors,
     /// Whether `cron` or `every` was written, even if its value was refused.
     has_schedule: bool,
     /// Whether a second schedule was written (then `tz` may belong to either).
@@ -111,7 +104,6 @@ struct Periodic {
 impl Default for Periodic {
     fn default() -> Self {
         Periodic {
-            errors: Errors::new(ATTR),
             has_schedule: false,
             two_schedules: false,
             cron: None,
@@ -127,31 +119,78 @@ impl Default for Periodic {
 impl Flavor for Periodic {
     type Output = Settings;
     const ATTR: &'static str = ATTR;
-    const OPTIONS: &'static [&'static str] = &[
-        "cron",
-        "every",
-        "tz",
-        "advisory_lock",
-        "enabled",
-        "dedup_key",
+    const OPTIONS: &'static [OptionSpec<Self>] = &[
+        OptionSpec {
+            key: "cron",
+            example: r#""0 9 * * MON-FRI""#,
+            parse: |periodic, given| {
+                periodic.one_schedule(given)?;
+                periodic.cron = Some(given.string(Some("a cron expression"))?.clone());
+                Ok(())
+            },
+        },
+        OptionSpec {
+            key: "every",
+            example: r#""15m""#,
+            parse: |periodic, given| {
+                periodic.one_schedule(given)?;
+                periodic.every = Some(interval_millis(given.string(Some("an interval"))?)?);
+                Ok(())
+            },
+        },
+        OptionSpec {
+            key: "tz",
+            example: r#""Europe/London""#,
+            parse: |periodic, given| {
+                periodic.tz = Some(given.string(Some("an IANA time zone"))?.clone());
+                Ok(())
+            },
+        },
+        OptionSpec {
+            key: "advisory_lock",
+            example: "true",
+            parse: |periodic, given| {
+                periodic.advisory_lock = match given.meta {
+                    Meta::Path(_) => true,
+                    Meta::NameValue(name_value) => bool_literal(&name_value.value)
+                        .ok_or_else(|| syn::Error::new_spanned(&name_value.value, ADVISORY_LOCK))?,
+                    Meta::List(list) => return Err(syn::Error::new_spanned(list, ADVISORY_LOCK)),
+                };
+                Ok(())
+            },
+        },
+        OptionSpec {
+            key: "enabled",
+            example: "false",
+            parse: |periodic, given| {
+                let value = given.value()?;
+                periodic.enabled =
+                    bool_literal(value).ok_or_else(|| syn::Error::new_spanned(value, ENABLED))?;
+                Ok(())
+            },
+        },
+        OptionSpec {
+            key: "dedup_key",
+            example: r#""nightly-report""#,
+            parse: |periodic, given| {
+                let key = given.stored_key(
+                    Key::DEDUP_KEY,
+                    "leave `dedup_key` out to derive it from the job name and schedule",
+                )?;
+                periodic.dedup_key = Some(key);
+                Ok(())
+            },
+        },
     ];
     const NO_ARGUMENTS: Option<&'static str> = Some(NO_ARGUMENTS);
 
-    fn option(&mut self, key: &str, meta: &Meta) {
-        if let Err(error) = self.try_option(key, meta) {
-            self.errors.push(error);
-        }
-    }
-
-    fn finish(mut self) -> syn::Result<Settings> {
-        let schedule = self.schedule();
+    fn finish(self, errors: &mut Errors) -> Option<Settings> {
+        let schedule = self.schedule(errors);
         if !self.has_schedule {
-            self.errors
-                .push(syn::Error::new(Span::call_site(), NO_SCHEDULE));
+            errors.push(syn::Error::new(Span::call_site(), NO_SCHEDULE));
         }
-        self.errors.finish()?;
-        Ok(Settings {
-            schedule: schedule.ok_or_else(|| syn::Error::new(Span::call_site(), NO_SCHEDULE))?,
+        Some(Settings {
+            schedule: schedule?,
             dedup_key: self.dedup_key,
             advisory_lock: self.advisory_lock,
             enabled: self.enabled,
@@ -160,54 +199,23 @@ impl Flavor for Periodic {
 }
 
 impl Periodic {
-    fn try_option(&mut self, key: &str, meta: &Meta) -> syn::Result<()> {
-        match key {
-            "cron" | "every" => {
-                if self.has_schedule {
-                    self.two_schedules = true;
-                    return Err(syn::Error::new_spanned(meta.path(), TWO_SCHEDULES));
-                }
-                self.has_schedule = true;
-                if key == "cron" {
-                    let value = option_value(meta, key, r#""0 9 * * MON-FRI""#)?;
-                    self.cron = Some(literal(value, CRON_LITERAL)?.clone());
-                } else {
-                    let value = option_value(meta, key, r#""15m""#)?;
-                    self.every = Some(interval_millis(literal(value, EVERY_LITERAL)?)?);
-                }
-            }
-            "tz" => {
-                let value = option_value(meta, key, r#""Europe/London""#)?;
-                self.tz = Some(literal(value, TZ_LITERAL)?.clone());
-            }
-            "advisory_lock" => {
-                self.advisory_lock = match meta {
-                    Meta::Path(_) => true,
-                    Meta::NameValue(name_value) => bool_literal(&name_value.value)
-                        .ok_or_else(|| syn::Error::new_spanned(&name_value.value, ADVISORY_LOCK))?,
-                    Meta::List(list) => return Err(syn::Error::new_spanned(list, ADVISORY_LOCK)),
-                };
-            }
-            "enabled" => {
-                let value = option_value(meta, key, "false")?;
-                self.enabled =
-                    bool_literal(value).ok_or_else(|| syn::Error::new_spanned(value, ENABLED))?;
-            }
-            _ => {
-                let value = option_value(meta, key, r#""nightly-report""#)?;
-                self.dedup_key = Some(dedup_key(literal(value, DEDUP_KEY_LITERAL)?)?);
-            }
+    /// Notes a schedule option (`cron` or `every`); a second one is refused on its key.
+    fn one_schedule(&mut self, given: Given<'_>) -> syn::Result<()> {
+        if self.has_schedule {
+            self.two_schedules = true;
+            return Err(syn::Error::new_spanned(given.meta.path(), TWO_SCHEDULES));
         }
+        self.has_schedule = true;
         Ok(())
     }
 
-    /// The schedule, if its options are valid; problems go to `self.errors`.
-    fn schedule(&mut self) -> Option<Schedule> {
+    /// The schedule, if its options are valid; problems go to `errors`.
+    fn schedule(&self, errors: &mut Errors) -> Option<Schedule> {
         if let Some(every) = self.every {
             if let Some(tz) = &self.tz
                 && !self.two_schedules
             {
-                self.errors.push(syn::Error::new_spanned(tz, TZ_WITH_EVERY));
+                errors.push(syn::Error::new_spanned(tz, TZ_WITH_EVERY));
             }
             return Some(Schedule::Every { millis: every });
         }
@@ -224,30 +232,14 @@ impl Periodic {
                 .map(|zone| CronSchedule::parse(ANY_CRON, Some(zone))),
         ];
         for error in alone.into_iter().flatten().filter_map(Result::err) {
-            self.errors.push(cron_error(&error, cron, tz));
+            errors.push(cron_error(&error, cron, tz));
             failed = true;
         }
         if !failed && let Err(error) = CronSchedule::parse(&expr, zone.as_deref()) {
-            self.errors.push(cron_error(&error, cron, tz));
+            errors.push(cron_error(&error, cron, tz));
             failed = true;
         }
         (!failed).then_some(Schedule::Cron { expr, tz: zone })
-    }
-}
-
-/// The string literal `value` is, or `message` on it.
-fn literal<'a>(value: &'a Expr, message: &str) -> syn::Result<&'a LitStr> {
-    string_literal(value).ok_or_else(|| syn::Error::new_spanned(value, message))
-}
-
-/// `true` or `false`, if `value` is one.
-fn bool_literal(value: &Expr) -> Option<bool> {
-    match ungroup(value) {
-        Expr::Lit(ExprLit {
-            lit: Lit::Bool(lit),
-            ..
-        }) => Some(lit.value),
-        _ => None,
     }
 }
 
@@ -275,15 +267,6 @@ fn cron_error(error: &CronError, cron: &LitStr, tz: Option<&LitStr>) -> syn::Err
     }
 }
 
-fn dedup_key(lit: &LitStr) -> syn::Result<String> {
-    stored_key(
-        lit,
-        Key::DEDUP_KEY,
-        r#"dedup_key = "nightly-report""#,
-        "leave `dedup_key` out to derive it from the job name and schedule",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use proc_macro2::TokenStream;
@@ -291,6 +274,15 @@ mod tests {
 
     use super::*;
     use crate::model::ParamKind;
+
+    // The wording, generated from the options table, checked to the letter.
+    const CRON_LITERAL: &str =
+        r#"expected a cron expression in a string literal, like `cron = "0 9 * * MON-FRI"`"#;
+    const EVERY_LITERAL: &str = r#"expected an interval in a string literal, like `every = "15m"`"#;
+    const TZ_LITERAL: &str =
+        r#"expected an IANA time zone in a string literal, like `tz = "Europe/London"`"#;
+    const DEDUP_KEY_LITERAL: &str =
+        r#"expected a string literal like `dedup_key = "nightly-report"`"#;
 
     fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<PeriodicDef> {
         let item: ItemFn = syn::parse2(item).expect("test input is a fn");
