@@ -1,11 +1,8 @@
 //! Signature and parameter checks: what kind of `fn` a job may be, and which parameters are
 //! arguments (stored, so owned and concrete) and which are context parameters.
 
-use proc_macro2::{Spacing, TokenStream, TokenTree};
-use quote::ToTokens;
-use syn::{
-    FnArg, GenericArgument, Pat, PathArguments, ReturnType, Signature, Type, TypeParamBound,
-};
+use syn::visit::{self, Visit};
+use syn::{FnArg, Lifetime, Pat, Signature, Type, TypeImplTrait, TypeReference};
 
 use crate::errors::Errors;
 use crate::model::{Param, ParamKind};
@@ -72,10 +69,11 @@ pub(crate) fn parse_params(
             ParamKind::Arg
         };
         let mut ok = true;
-        if let Some(impl_trait) = find_impl_trait(&typed.ty) {
+        let borrows = Borrows::of(&typed.ty);
+        if let Some(impl_trait) = borrows.impl_trait {
             errors.refuse(impl_trait, GENERIC);
             ok = false;
-        } else if kind == ParamKind::Arg && is_borrowed(&typed.ty) {
+        } else if kind == ParamKind::Arg && borrows.borrowed {
             errors.refuse(&typed.ty, BORROWED);
             ok = false;
         }
@@ -119,111 +117,39 @@ fn is_context_type(ty: &Type) -> bool {
     }
 }
 
-/// Calls `visit` on `ty` and on every type nested in it.
-fn walk_types<'a>(ty: &'a Type, visit: &mut dyn FnMut(&'a Type)) {
-    visit(ty);
-    match ty {
-        Type::Array(array) => walk_types(&array.elem, visit),
-        Type::Group(group) => walk_types(&group.elem, visit),
-        Type::Paren(paren) => walk_types(&paren.elem, visit),
-        Type::Ptr(ptr) => walk_types(&ptr.elem, visit),
-        Type::Reference(reference) => walk_types(&reference.elem, visit),
-        Type::Slice(slice) => walk_types(&slice.elem, visit),
-        Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| walk_types(elem, visit)),
-        Type::BareFn(bare_fn) => {
-            for input in &bare_fn.inputs {
-                walk_types(&input.ty, visit);
-            }
-            if let ReturnType::Type(_, output) = &bare_fn.output {
-                walk_types(output, visit);
-            }
-        }
-        Type::Path(path) => {
-            if let Some(qself) = &path.qself {
-                walk_types(&qself.ty, visit);
-            }
-            walk_path(&path.path, visit);
-        }
-        Type::ImplTrait(impl_trait) => walk_bounds(impl_trait.bounds.iter(), visit),
-        Type::TraitObject(object) => walk_bounds(object.bounds.iter(), visit),
-        _ => {}
+/// What a parameter's type holds that a stored argument cannot, found with `syn`'s visitor
+/// (which walks every type, path argument, bound and lifetime nested in it).
+#[derive(Default)]
+struct Borrows<'a> {
+    /// The first `impl Trait`, outermost first.
+    impl_trait: Option<&'a TypeImplTrait>,
+    /// Whether it holds a reference (`&str`, `Vec<&[u8]>`) or a lifetime (`Cow<'a, str>`,
+    /// `dyn Fn() + 'static`).
+    borrowed: bool,
+}
+
+impl<'a> Borrows<'a> {
+    fn of(ty: &'a Type) -> Self {
+        let mut found = Borrows::default();
+        found.visit_type(ty);
+        found
     }
 }
 
-fn walk_path<'a>(path: &'a syn::Path, visit: &mut dyn FnMut(&'a Type)) {
-    for segment in &path.segments {
-        match &segment.arguments {
-            PathArguments::None => {}
-            PathArguments::AngleBracketed(arguments) => {
-                for argument in &arguments.args {
-                    match argument {
-                        GenericArgument::Type(ty) => walk_types(ty, visit),
-                        GenericArgument::AssocType(assoc) => walk_types(&assoc.ty, visit),
-                        GenericArgument::Constraint(constraint) => {
-                            walk_bounds(constraint.bounds.iter(), visit);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            PathArguments::Parenthesized(arguments) => {
-                arguments.inputs.iter().for_each(|ty| walk_types(ty, visit));
-                if let ReturnType::Type(_, output) = &arguments.output {
-                    walk_types(output, visit);
-                }
-            }
-        }
+impl<'a> Visit<'a> for Borrows<'a> {
+    fn visit_type_impl_trait(&mut self, node: &'a TypeImplTrait) {
+        self.impl_trait.get_or_insert(node);
+        visit::visit_type_impl_trait(self, node);
     }
-}
 
-fn walk_bounds<'a>(
-    bounds: impl Iterator<Item = &'a TypeParamBound>,
-    visit: &mut dyn FnMut(&'a Type),
-) {
-    for bound in bounds {
-        if let TypeParamBound::Trait(bound) = bound {
-            walk_path(&bound.path, visit);
-        }
+    fn visit_type_reference(&mut self, node: &'a TypeReference) {
+        self.borrowed = true;
+        visit::visit_type_reference(self, node);
     }
-}
 
-/// The first `impl Trait` in `ty`, if any.
-fn find_impl_trait(ty: &Type) -> Option<&Type> {
-    let mut found = None;
-    walk_types(ty, &mut |ty| {
-        if found.is_none() && matches!(ty, Type::ImplTrait(_)) {
-            found = Some(ty);
-        }
-    });
-    found
-}
-
-/// Whether `ty` contains a reference or a lifetime anywhere (`&str`, `Cow<'a, str>`, `&'static T`).
-fn is_borrowed(ty: &Type) -> bool {
-    let mut reference = false;
-    walk_types(ty, &mut |ty| reference |= matches!(ty, Type::Reference(_)));
-    reference || has_lifetime(ty.to_token_stream())
-}
-
-/// Whether a token stream holds a lifetime (a joint `'` followed by an identifier).
-fn has_lifetime(tokens: TokenStream) -> bool {
-    let mut after_quote = false;
-    for token in tokens {
-        match token {
-            TokenTree::Punct(punct) if punct.as_char() == '\'' => {
-                after_quote = punct.spacing() == Spacing::Joint;
-            }
-            TokenTree::Ident(_) if after_quote => return true,
-            TokenTree::Group(group) => {
-                if has_lifetime(group.stream()) {
-                    return true;
-                }
-                after_quote = false;
-            }
-            _ => after_quote = false,
-        }
+    fn visit_lifetime(&mut self, _: &'a Lifetime) {
+        self.borrowed = true;
     }
-    false
 }
 
 #[cfg(test)]
