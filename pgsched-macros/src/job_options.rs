@@ -142,8 +142,10 @@ fn parse_timeout(value: &Expr) -> syn::Result<u64> {
 mod tests {
     use quote::quote;
 
+    use pgsched_names::MAX_JOB_NAME_BYTES;
+
     use super::*;
-    use crate::testing::{message, messages, parse};
+    use crate::testing::{job_errors, messages, parse};
 
     #[test]
     fn all_options() {
@@ -181,64 +183,121 @@ mod tests {
         assert_eq!(def.defaults.misfire_grace, MisfireGrace::Never);
     }
 
+    const PRIORITY: &str =
+        "expected a priority: one of Critical, High, Normal, Low (like `priority = High`)";
+    const RETRIES: &str =
+        "expected a whole number of retries that fits in u32, like `max_retries = 3`";
+    const UNKNOWN: &str = "expected one of: name, priority, max_retries, misfire_grace, timeout";
+
+    /// Each attribute (on a valid fn) and its one error: message and the source text it
+    /// points at.
+    const ERRORS: &[(&str, &str, &str)] = &[
+        ("foo = 1", "unknown #[job] option `foo`; ", "foo"),
+        ("a::b = 1", "unknown #[job] option `a::b`; ", "a::b"),
+        (
+            "max_retries = 1, max_retries = 2",
+            "duplicate #[job] option `max_retries`: set it once",
+            "max_retries",
+        ),
+        (
+            r#"timeout = "1s", timeout = "2s""#,
+            "duplicate #[job] option `timeout`: set it once",
+            "timeout",
+        ),
+        (
+            "priority",
+            "expected a value: `priority = High`",
+            "priority",
+        ),
+        ("name", r#"expected a value: `name = "send_email"`"#, "name"),
+        (
+            "timeout(1)",
+            r#"expected a value: `timeout = "30s"`"#,
+            "timeout(1)",
+        ),
+        ("priority = Urgent", PRIORITY, "Urgent"),
+        ("priority = Priority::Urgent", PRIORITY, "Priority::Urgent"),
+        ("priority = 1", PRIORITY, "1"),
+        ("max_retries = -1", RETRIES, "-1"),
+        ("max_retries = 4294967296", RETRIES, "4294967296"),
+        ("max_retries = 3u8", RETRIES, "3u8"),
+        (r#"misfire_grace = "soon""#, MISFIRE_GRACE, r#""soon""#),
+        (r#"misfire_grace = "0s""#, MISFIRE_GRACE, r#""0s""#),
+        (r#"misfire_grace = "500us""#, MISFIRE_GRACE, r#""500us""#),
+        (r#"misfire_grace = "Never""#, MISFIRE_GRACE, r#""Never""#),
+        ("misfire_grace = 5", MISFIRE_GRACE, "5"),
+        (r#"timeout = "0s""#, TIMEOUT, r#""0s""#),
+        (r#"timeout = "never""#, TIMEOUT, r#""never""#),
+        ("timeout = 30", TIMEOUT, "30"),
+        (
+            r#"name = """#,
+            r#"a job name cannot be empty; write one like `name = "send_email"` or leave `name` out to use the fn name"#,
+            r#""""#,
+        ),
+        (
+            r#"name = "a\0b""#,
+            "a job name cannot contain NUL characters (`\\0`); remove them",
+            r#""a\0b""#,
+        ),
+        (
+            "name = send",
+            r#"expected a string literal like `name = "send_email"`"#,
+            "send",
+        ),
+    ];
+
     #[test]
     fn option_errors() {
-        let f = quote!(
-            async fn f() {}
-        );
-        assert_eq!(
-            message(quote!(foo = 1), f.clone()),
-            "unknown #[job] option `foo`; expected one of: name, priority, max_retries, misfire_grace, timeout"
-        );
-        assert_eq!(
-            message(quote!(a::b = 1), f.clone()),
-            "unknown #[job] option `a::b`; expected one of: name, priority, max_retries, misfire_grace, timeout"
-        );
-        assert_eq!(
-            message(quote!(max_retries = 1, max_retries = 2), f.clone()),
-            "duplicate #[job] option `max_retries`: set it once"
-        );
-        assert_eq!(
-            message(quote!(priority), f.clone()),
-            "expected a value: `priority = High`"
-        );
-        assert!(message(quote!(priority = Urgent), f.clone()).starts_with("expected a priority"));
-        assert!(message(quote!(priority = 1), f.clone()).starts_with("expected a priority"));
-        assert!(
-            message(quote!(max_retries = -1), f.clone()).starts_with("expected a whole number")
-        );
-        assert!(
-            message(quote!(max_retries = 4294967296), f.clone())
-                .starts_with("expected a whole number")
-        );
-        assert!(
-            message(quote!(max_retries = 3u8), f.clone()).starts_with("expected a whole number")
-        );
-        for bad in [
-            quote!("soon"),
-            quote!("0s"),
-            quote!("500us"),
-            quote!(5),
-            quote!("Never"),
-        ] {
+        for (attr, message, span) in ERRORS {
+            // Unknown keys are listed with the whole table.
+            let message = if message.starts_with("unknown") {
+                format!("{message}{UNKNOWN}")
+            } else {
+                (*message).to_owned()
+            };
             assert_eq!(
-                message(quote!(misfire_grace = #bad), f.clone()),
-                MISFIRE_GRACE
+                job_errors(attr, "async fn f() {}"),
+                [(message, (*span).to_owned())],
+                "{attr}"
             );
         }
-        for bad in [quote!("0s"), quote!("never"), quote!(30)] {
-            assert_eq!(message(quote!(timeout = #bad), f.clone()), TIMEOUT);
-        }
-        assert!(message(quote!(name = ""), f.clone()).contains("cannot be empty"));
-        assert!(message(quote!(name = "a\0b"), f.clone()).contains("NUL"));
-        let long = "x".repeat(129);
-        assert!(message(quote!(name = #long), f.clone()).contains("at most 128 bytes"));
-        let max = "x".repeat(128);
+    }
+
+    #[test]
+    fn names_follow_the_runtime_limit() {
+        let max = "x".repeat(MAX_JOB_NAME_BYTES);
         assert_eq!(
-            parse(quote!(name = #max), f.clone()).expect("valid").name,
+            parse(
+                quote!(name = #max),
+                quote!(
+                    async fn f() {}
+                )
+            )
+            .expect("valid")
+            .name,
             max
         );
-        assert!(message(quote!(name = send), f.clone()).starts_with("expected a string literal"));
+        let long = "x".repeat(MAX_JOB_NAME_BYTES + 1);
+        assert_eq!(
+            messages(
+                quote!(name = #long),
+                quote!(
+                    async fn f() {}
+                )
+            ),
+            [format!(
+                "a job name can be at most {MAX_JOB_NAME_BYTES} bytes (this one has {}); choose a shorter name",
+                MAX_JOB_NAME_BYTES + 1
+            )]
+        );
+        assert_eq!(
+            MAX_JOB_NAME_BYTES, 128,
+            "the limit the attribute docs in lib.rs state"
+        );
+    }
+
+    #[test]
+    fn errors_are_reported_together() {
         // Every bad option is reported, together with signature errors.
         assert_eq!(
             messages(

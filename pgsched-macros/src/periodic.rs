@@ -274,6 +274,8 @@ mod tests {
 
     use super::*;
     use crate::model::ParamKind;
+    use crate::testing;
+    use pgsched_names::MAX_DEDUP_KEY_BYTES;
 
     // The wording, generated from the options table, checked to the letter.
     const CRON_LITERAL: &str =
@@ -323,13 +325,7 @@ mod tests {
     fn located(attr: &str, item: &str) -> Vec<(String, String)> {
         let attr: TokenStream = attr.parse().expect("attr tokens");
         let item: TokenStream = item.parse().expect("item tokens");
-        match parse(attr, item) {
-            Ok(_) => Vec::new(),
-            Err(error) => error
-                .into_iter()
-                .map(|e| (e.to_string(), e.span().source_text().unwrap_or_default()))
-                .collect(),
-        }
+        testing::located(parse(attr, item))
     }
 
     /// The source text each error points at, for `attr` on a valid fn.
@@ -409,7 +405,7 @@ mod tests {
         assert!(valid(quote!(every = "1m", advisory_lock = true)).advisory_lock);
         assert!(!valid(quote!(every = "1m", advisory_lock = false)).advisory_lock);
         assert!(valid(quote!(every = "1m", enabled = true)).enabled);
-        let max = "k".repeat(512);
+        let max = "k".repeat(MAX_DEDUP_KEY_BYTES);
         assert_eq!(
             valid(quote!(every = "1m", dedup_key = #max)).dedup_key,
             Some(max)
@@ -549,30 +545,43 @@ mod tests {
 
     #[test]
     fn flags_and_keys() {
-        assert_eq!(spans(r#"every = "1m", advisory_lock = 1"#), ["1"]);
+        // Each option (after a valid schedule), its one error and what it points at.
+        let cases: &[(&str, &str, &str)] = &[
+            ("advisory_lock = 1", ADVISORY_LOCK, "1"),
+            ("advisory_lock = yes", ADVISORY_LOCK, "yes"),
+            ("advisory_lock(true)", ADVISORY_LOCK, "advisory_lock(true)"),
+            ("enabled", "expected a value: `enabled = false`", "enabled"),
+            (r#"enabled = "no""#, ENABLED, r#""no""#),
+            (
+                r#"dedup_key = """#,
+                r#"a dedup key cannot be empty; write one like `dedup_key = "nightly-report"` or leave `dedup_key` out to derive it from the job name and schedule"#,
+                r#""""#,
+            ),
+            (
+                r#"dedup_key = "a\0b""#,
+                "a dedup key cannot contain NUL characters (`\\0`); remove them",
+                r#""a\0b""#,
+            ),
+            ("dedup_key = key", DEDUP_KEY_LITERAL, "key"),
+        ];
+        for (option, message, span) in cases {
+            assert_eq!(
+                located(&format!(r#"every = "1m", {option}"#), "async fn tick() {}"),
+                [((*message).to_owned(), (*span).to_owned())],
+                "{option}"
+            );
+        }
+        let long = "k".repeat(MAX_DEDUP_KEY_BYTES + 1);
         assert_eq!(
-            message(quote!(every = "1m", advisory_lock = yes)),
-            ADVISORY_LOCK
+            message(quote!(every = "1m", dedup_key = #long)),
+            format!(
+                "a dedup key can be at most {MAX_DEDUP_KEY_BYTES} bytes (this one has {}); choose a shorter key",
+                MAX_DEDUP_KEY_BYTES + 1
+            )
         );
         assert_eq!(
-            message(quote!(every = "1m", advisory_lock(true))),
-            ADVISORY_LOCK
-        );
-        assert_eq!(
-            message(quote!(every = "1m", enabled)),
-            "expected a value: `enabled = false`"
-        );
-        assert_eq!(message(quote!(every = "1m", enabled = "no")), ENABLED);
-        assert!(message(quote!(every = "1m", dedup_key = "")).contains("cannot be empty"));
-        assert!(message(quote!(every = "1m", dedup_key = "a\0b")).contains("NUL"));
-        let long = "k".repeat(513);
-        assert!(
-            message(quote!(every = "1m", dedup_key = #long))
-                .contains("at most 512 bytes (this one has 513)")
-        );
-        assert_eq!(
-            message(quote!(every = "1m", dedup_key = key)),
-            DEDUP_KEY_LITERAL
+            MAX_DEDUP_KEY_BYTES, 512,
+            "the limit the attribute docs in lib.rs state"
         );
     }
 

@@ -154,225 +154,114 @@ impl<'a> Visit<'a> for Borrows<'a> {
 
 #[cfg(test)]
 mod tests {
-    use quote::quote;
-
     use super::*;
-    use crate::testing::{j, message, messages, spans};
+    use crate::testing::job_errors;
 
-    #[test]
-    fn signature_errors() {
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    fn f() {}
-                )
-            ),
-            j(NOT_ASYNC)
-        );
-        assert_eq!(spans("", "fn f() {}"), ["fn"]);
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f(&self, a: u8) {}
-                )
-            ),
-            j(RECEIVER)
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f<T: Clone>(a: T) {}
-                )
-            ),
-            j(GENERIC)
-        );
-        assert_eq!(
-            spans("", "async fn f<'a, T: Clone>() {}"),
-            ["<'a, T: Clone>"]
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f()
-                    where
-                        u8: Copy,
-                    {
-                    }
-                )
-            ),
-            j(GENERIC)
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f<const N: usize>() {}
-                )
-            ),
-            j(GENERIC)
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async unsafe fn f() {}
-                )
-            ),
-            j(UNSAFE_FN)
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async extern "C" fn f() {}
-                )
-            ),
-            j(EXTERN_FN)
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f(a: u8, ...) {}
-                )
-            ),
-            j(VARIADIC)
-        );
-        assert_eq!(
-            messages(
-                quote!(),
-                quote!(
-                    const fn f() {}
-                )
-            ),
-            [j(CONST_FN), j(NOT_ASYNC)]
-        );
-    }
-
-    #[test]
-    fn param_errors() {
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f(a: &str) {}
-                )
-            ),
-            j(BORROWED)
-        );
-        assert_eq!(spans("", "async fn f(a: &str) {}"), ["&str"]);
-        for ty in [
-            quote!(Cow<'a, str>),
-            quote!(&'static str),
-            quote!(Vec<&[u8]>),
-            quote!(Box<dyn Fn() + 'static>),
-            quote!((u8, &str)),
-        ] {
-            assert_eq!(
-                message(quote!(), quote!(async fn f(a: #ty) {})),
-                j(BORROWED),
-                "{ty}"
-            );
-        }
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f(a: impl Into<String>) {}
-                )
-            ),
-            j(GENERIC)
-        );
-        assert_eq!(
-            spans("", "async fn f(a: Vec<impl Clone + Send>) {}"),
-            ["impl Clone + Send"]
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f((a, b): (u32, u32)) {}
-                )
-            ),
-            j(PATTERN)
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f(_: u32) {}
-                )
-            ),
-            j(PATTERN)
-        );
-        assert_eq!(
-            message(
-                quote!(),
-                quote!(
-                    async fn f(ref a: u32) {}
-                )
-            ),
-            j(PATTERN)
-        );
+    /// Each function, and the errors it gets: message (after `#[job] `) and the source text it
+    /// points at, in order.
+    const CASES: &[(&str, &[(&str, &str)])] = &[
+        // Signatures.
+        ("fn f() {}", &[(NOT_ASYNC, "fn")]),
+        ("async fn f(&self, a: u8) {}", &[(RECEIVER, "&self")]),
+        ("async fn f(&mut self) {}", &[(RECEIVER, "&mut self")]),
+        ("async fn f<T: Clone>(a: T) {}", &[(GENERIC, "<T: Clone>")]),
+        (
+            "async fn f<'a, T: Clone>() {}",
+            &[(GENERIC, "<'a, T: Clone>")],
+        ),
+        (
+            "async fn f<const N: usize>() {}",
+            &[(GENERIC, "<const N: usize>")],
+        ),
+        (
+            "async fn f() where u8: Copy {}",
+            &[(GENERIC, "where u8: Copy")],
+        ),
+        ("async unsafe fn f() {}", &[(UNSAFE_FN, "unsafe")]),
+        (
+            r#"async extern "C" fn f() {}"#,
+            &[(EXTERN_FN, r#"extern "C""#)],
+        ),
+        ("async fn f(a: u8, ...) {}", &[(VARIADIC, "...")]),
+        ("const fn f() {}", &[(CONST_FN, "const"), (NOT_ASYNC, "fn")]),
+        // Borrowed argument types, wherever the reference or lifetime is nested.
+        ("async fn f(a: &str) {}", &[(BORROWED, "&str")]),
+        (
+            "async fn f(a: &'static str) {}",
+            &[(BORROWED, "&'static str")],
+        ),
+        (
+            "async fn f(a: Cow<'a, str>) {}",
+            &[(BORROWED, "Cow<'a, str>")],
+        ),
+        ("async fn f(a: Vec<&[u8]>) {}", &[(BORROWED, "Vec<&[u8]>")]),
+        ("async fn f(a: (u8, &str)) {}", &[(BORROWED, "(u8, &str)")]),
+        ("async fn f(a: [&str; 2]) {}", &[(BORROWED, "[&str; 2]")]),
+        (
+            "async fn f(a: Box<dyn Fn() + 'static>) {}",
+            &[(BORROWED, "Box<dyn Fn() + 'static>")],
+        ),
+        (
+            "async fn f(a: Box<dyn Fn(&str) -> u8>) {}",
+            &[(BORROWED, "Box<dyn Fn(&str) -> u8>")],
+        ),
+        (
+            "async fn f(a: fn() -> &'static str) {}",
+            &[(BORROWED, "fn() -> &'static str")],
+        ),
+        (
+            "async fn f(a: <Vec<u8> as Tr<'a>>::Out) {}",
+            &[(BORROWED, "<Vec<u8> as Tr<'a>>::Out")],
+        ),
+        // `impl Trait`, on the `impl` itself, even when it is also borrowed.
+        (
+            "async fn f(a: impl Into<String>) {}",
+            &[(GENERIC, "impl Into<String>")],
+        ),
+        (
+            "async fn f(a: Vec<impl Clone + Send>) {}",
+            &[(GENERIC, "impl Clone + Send")],
+        ),
+        ("async fn f(a: &impl Clone) {}", &[(GENERIC, "impl Clone")]),
+        (
+            "async fn f(s: State<impl Clone>) {}",
+            &[(GENERIC, "impl Clone")],
+        ),
+        // Patterns.
+        ("async fn f((a, b): (u32, u32)) {}", &[(PATTERN, "(a, b)")]),
+        ("async fn f(_: u32) {}", &[(PATTERN, "_")]),
+        ("async fn f(ref a: u32) {}", &[(PATTERN, "ref a")]),
         // Context parameters are not stored, so they may carry a lifetime.
-        assert!(
-            messages(
-                quote!(),
-                quote!(
-                    async fn f(s: State<&'static str>) {}
-                )
-            )
-            .is_empty()
-        );
+        ("async fn f(s: State<&'static str>) {}", &[]),
+        (
+            "async fn f(c: pgsched::JobContext, s: State<Cow<'static, str>>) {}",
+            &[],
+        ),
+        // Owned types of every shape.
+        (
+            "async fn f(a: Vec<Option<(u8, [u16; 4])>>, b: fn(u8) -> u8) {}",
+            &[],
+        ),
         // Several mistakes are all reported.
-        assert_eq!(
-            messages(
-                quote!(),
-                quote!(
-                    fn f(&self, a: &str, (b, c): (u8, u8)) {}
-                )
-            ),
-            [j(NOT_ASYNC), j(RECEIVER), j(BORROWED), j(PATTERN)]
-        );
-    }
+        (
+            "fn f(&self, a: &str, (b, c): (u8, u8)) {}",
+            &[
+                (NOT_ASYNC, "fn"),
+                (RECEIVER, "&self"),
+                (BORROWED, "&str"),
+                (PATTERN, "(b, c)"),
+            ],
+        ),
+    ];
 
     #[test]
-    fn spans_point_at_the_token_to_change() {
-        assert_eq!(spans("", "async fn f(&mut self) {}"), ["&mut self"]);
-        assert_eq!(
-            spans("", "async fn f() where u8: Copy {}"),
-            ["where u8: Copy"]
-        );
-        assert_eq!(spans("", "async fn f((a, b): (u8, u8)) {}"), ["(a, b)"]);
-        assert_eq!(
-            spans("", "async fn f(a: Cow<'a, str>) {}"),
-            ["Cow<'a, str>"]
-        );
-        assert_eq!(spans("", "async unsafe fn f() {}"), ["unsafe"]);
-        assert_eq!(
-            spans("", r#"async extern "C" fn f() {}"#),
-            [r#"extern "C""#]
-        );
-        assert_eq!(
-            spans("foo = 1, name = \"\"", "async fn f() {}"),
-            ["foo", "\"\""]
-        );
-        assert_eq!(
-            spans("timeout = \"1s\", timeout = \"2s\"", "async fn f() {}"),
-            ["timeout"]
-        );
-        assert_eq!(
-            spans("priority = Priority::Urgent", "async fn f() {}"),
-            ["Priority::Urgent"]
-        );
-        assert_eq!(
-            spans("misfire_grace = \"soon\"", "async fn f() {}"),
-            ["\"soon\""]
-        );
-        assert_eq!(spans("max_retries = -1", "async fn f() {}"), ["-1"]);
+    fn each_mistake_is_its_own_error_on_the_token_to_change() {
+        for (item, expected) in CASES {
+            let expected: Vec<_> = expected
+                .iter()
+                .map(|(message, span)| (format!("#[job] {message}"), (*span).to_owned()))
+                .collect();
+            assert_eq!(job_errors("", item), expected, "{item}");
+        }
     }
 }
