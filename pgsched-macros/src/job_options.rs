@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use pgsched_names::Key;
-use syn::{Expr, Lit};
+use syn::{Expr, ExprLit, Lit};
 
 use crate::model::{Defaults, MisfireGrace};
-use crate::options::{Given, OptionSpec, string_literal, ungroup};
+use crate::options::{Given, OptionSpec, string_literal};
 
 /// The four priority levels, as written in `priority = …`.
 const PRIORITIES: [&str; 4] = ["Critical", "High", "Normal", "Low"];
@@ -18,47 +18,11 @@ const TIMEOUT: &str =
 
 /// The job's options, in the order the "expected one of" help lists them.
 pub(crate) const JOB_OPTIONS: &[OptionSpec<JobOptions>] = &[
-    OptionSpec {
-        key: "name",
-        example: r#""send_email""#,
-        parse: |options, given| {
-            let name = given.stored_key(Key::JOB_NAME, "leave `name` out to use the fn name")?;
-            options.name = Some(name);
-            Ok(())
-        },
-    },
-    OptionSpec {
-        key: "priority",
-        example: "High",
-        parse: |options, given| {
-            options.defaults.priority = parse_priority(given)?;
-            Ok(())
-        },
-    },
-    OptionSpec {
-        key: "max_retries",
-        example: "3",
-        parse: |options, given| {
-            options.defaults.max_retries = parse_max_retries(given)?;
-            Ok(())
-        },
-    },
-    OptionSpec {
-        key: "misfire_grace",
-        example: r#""5m""#,
-        parse: |options, given| {
-            options.defaults.misfire_grace = parse_misfire_grace(given.value()?)?;
-            Ok(())
-        },
-    },
-    OptionSpec {
-        key: "timeout",
-        example: r#""30s""#,
-        parse: |options, given| {
-            options.defaults.timeout_ms = Some(parse_timeout(given.value()?)?);
-            Ok(())
-        },
-    },
+    OptionSpec::new("name", r#""send_email""#, name),
+    OptionSpec::new("priority", "High", priority),
+    OptionSpec::new("max_retries", "3", max_retries),
+    OptionSpec::new("misfire_grace", r#""5m""#, misfire_grace),
+    OptionSpec::new("timeout", r#""30s""#, timeout),
 ];
 
 /// The parsed options: a name if one was given, and the defaults.
@@ -70,43 +34,44 @@ pub(crate) struct JobOptions {
     pub(crate) defaults: Defaults,
 }
 
-fn parse_priority(given: Given<'_>) -> syn::Result<&'static str> {
-    let value = given.value()?;
-    if let Expr::Path(path) = ungroup(value)
-        && path.qself.is_none()
-        && let Some(last) = path.path.segments.last()
-        && last.arguments.is_none()
-        && let Some(priority) = PRIORITIES.iter().find(|p| last.ident == p)
-    {
-        return Ok(priority);
-    }
-    Err(syn::Error::new_spanned(
-        value,
-        format!(
-            "expected a priority: one of {} (like `{}`)",
-            PRIORITIES.join(", "),
-            given.usage()
-        ),
-    ))
+fn name(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let name = given.stored_key(Key::JOB_NAME, "leave `name` out to use the fn name")?;
+    options.name = Some(name);
+    Ok(())
 }
 
-fn parse_max_retries(given: Given<'_>) -> syn::Result<u32> {
-    let value = given.value()?;
-    if let Expr::Lit(syn::ExprLit {
-        lit: Lit::Int(lit), ..
-    }) = ungroup(value)
-        && matches!(lit.suffix(), "" | "u32")
-        && let Ok(n) = lit.base10_parse::<u32>()
-    {
-        return Ok(n);
-    }
-    Err(syn::Error::new_spanned(
-        value,
+fn priority(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let level = |value: &Expr| {
+        let Expr::Path(path) = value else { return None };
+        let last = path.path.segments.last()?;
+        let unqualified = path.qself.is_none() && last.arguments.is_none();
+        PRIORITIES
+            .into_iter()
+            .find(|level| unqualified && last.ident == level)
+    };
+    options.defaults.priority = given.read(level, || {
+        let levels = PRIORITIES.join(", ");
         format!(
-            "expected a whole number of retries that fits in u32, like `{}`",
+            "expected a priority: one of {levels} (like `{}`)",
             given.usage()
-        ),
-    ))
+        )
+    })?;
+    Ok(())
+}
+
+fn max_retries(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let count = |value: &Expr| match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) if matches!(lit.suffix(), "" | "u32") => lit.base10_parse().ok(),
+        _ => None,
+    };
+    let fits = || {
+        let usage = given.usage();
+        format!("expected a whole number of retries that fits in u32, like `{usage}`")
+    };
+    options.defaults.max_retries = given.read(count, fits)?;
+    Ok(())
 }
 
 /// Parses a humantime duration into whole, non-zero milliseconds.
@@ -118,24 +83,29 @@ fn duration_millis(text: &str) -> Option<u64> {
     u64::try_from(duration.as_millis()).ok()
 }
 
-fn parse_misfire_grace(value: &Expr) -> syn::Result<MisfireGrace> {
-    let Some(lit) = string_literal(value) else {
-        return Err(syn::Error::new_spanned(value, MISFIRE_GRACE));
-    };
+fn misfire_grace(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let value = given.value()?;
+    let lit = string_literal(value).ok_or_else(|| syn::Error::new_spanned(value, MISFIRE_GRACE))?;
     let text = lit.value();
-    if text == "never" {
-        return Ok(MisfireGrace::Never);
-    }
-    duration_millis(&text)
-        .map(MisfireGrace::AfterMillis)
-        .ok_or_else(|| syn::Error::new_spanned(lit, MISFIRE_GRACE))
+    options.defaults.misfire_grace = if text == "never" {
+        MisfireGrace::Never
+    } else {
+        duration_millis(&text)
+            .map(MisfireGrace::AfterMillis)
+            .ok_or_else(|| syn::Error::new_spanned(lit, MISFIRE_GRACE))?
+    };
+    Ok(())
 }
 
-fn parse_timeout(value: &Expr) -> syn::Result<u64> {
+fn timeout(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let value = given.value()?;
     let Some(lit) = string_literal(value) else {
         return Err(syn::Error::new_spanned(value, TIMEOUT));
     };
-    duration_millis(&lit.value()).ok_or_else(|| syn::Error::new_spanned(lit, TIMEOUT))
+    let millis =
+        duration_millis(&lit.value()).ok_or_else(|| syn::Error::new_spanned(lit, TIMEOUT))?;
+    options.defaults.timeout_ms = Some(millis);
+    Ok(())
 }
 
 #[cfg(test)]

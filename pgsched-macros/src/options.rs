@@ -26,6 +26,21 @@ pub(crate) struct OptionSpec<T> {
     pub(crate) parse: fn(&mut T, Given<'_>) -> syn::Result<()>,
 }
 
+impl<T> OptionSpec<T> {
+    /// A row: `key`, a value to show in fixes, and the parser.
+    pub(crate) const fn new(
+        key: &'static str,
+        example: &'static str,
+        parse: fn(&mut T, Given<'_>) -> syn::Result<()>,
+    ) -> Self {
+        OptionSpec {
+            key,
+            example,
+            parse,
+        }
+    }
+}
+
 /// An option as written, with its table row's key and example for messages.
 #[derive(Clone, Copy)]
 pub(crate) struct Given<'a> {
@@ -53,6 +68,20 @@ impl<'a> Given<'a> {
                 format!("expected a value: `{}`", self.usage()),
             )),
         }
+    }
+
+    /// The value of `key = value` as `read` reads it (through `macro_rules!` groups).
+    ///
+    /// # Errors
+    /// On the option without a value; on the value, with `expected()` as the message, when
+    /// `read` finds nothing in it.
+    pub(crate) fn read<T>(
+        &self,
+        read: impl FnOnce(&'a Expr) -> Option<T>,
+        expected: impl FnOnce() -> String,
+    ) -> syn::Result<T> {
+        let value = self.value()?;
+        read(ungroup(value)).ok_or_else(|| syn::Error::new_spanned(value, expected()))
     }
 
     /// The string literal of `key = "…"`. `what` names what the string holds in the message

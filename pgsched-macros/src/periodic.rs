@@ -120,67 +120,12 @@ impl Flavor for Periodic {
     type Output = Settings;
     const ATTR: &'static str = ATTR;
     const OPTIONS: &'static [OptionSpec<Self>] = &[
-        OptionSpec {
-            key: "cron",
-            example: r#""0 9 * * MON-FRI""#,
-            parse: |periodic, given| {
-                periodic.one_schedule(given)?;
-                periodic.cron = Some(given.string(Some("a cron expression"))?.clone());
-                Ok(())
-            },
-        },
-        OptionSpec {
-            key: "every",
-            example: r#""15m""#,
-            parse: |periodic, given| {
-                periodic.one_schedule(given)?;
-                periodic.every = Some(interval_millis(given.string(Some("an interval"))?)?);
-                Ok(())
-            },
-        },
-        OptionSpec {
-            key: "tz",
-            example: r#""Europe/London""#,
-            parse: |periodic, given| {
-                periodic.tz = Some(given.string(Some("an IANA time zone"))?.clone());
-                Ok(())
-            },
-        },
-        OptionSpec {
-            key: "advisory_lock",
-            example: "true",
-            parse: |periodic, given| {
-                periodic.advisory_lock = match given.meta {
-                    Meta::Path(_) => true,
-                    Meta::NameValue(name_value) => bool_literal(&name_value.value)
-                        .ok_or_else(|| syn::Error::new_spanned(&name_value.value, ADVISORY_LOCK))?,
-                    Meta::List(list) => return Err(syn::Error::new_spanned(list, ADVISORY_LOCK)),
-                };
-                Ok(())
-            },
-        },
-        OptionSpec {
-            key: "enabled",
-            example: "false",
-            parse: |periodic, given| {
-                let value = given.value()?;
-                periodic.enabled =
-                    bool_literal(value).ok_or_else(|| syn::Error::new_spanned(value, ENABLED))?;
-                Ok(())
-            },
-        },
-        OptionSpec {
-            key: "dedup_key",
-            example: r#""nightly-report""#,
-            parse: |periodic, given| {
-                let key = given.stored_key(
-                    Key::DEDUP_KEY,
-                    "leave `dedup_key` out to derive it from the job name and schedule",
-                )?;
-                periodic.dedup_key = Some(key);
-                Ok(())
-            },
-        },
+        OptionSpec::new("cron", r#""0 9 * * MON-FRI""#, Periodic::cron),
+        OptionSpec::new("every", r#""15m""#, Periodic::every),
+        OptionSpec::new("tz", r#""Europe/London""#, Periodic::tz),
+        OptionSpec::new("advisory_lock", "true", Periodic::advisory_lock),
+        OptionSpec::new("enabled", "false", Periodic::enabled),
+        OptionSpec::new("dedup_key", r#""nightly-report""#, Periodic::dedup_key),
     ];
     const NO_ARGUMENTS: Option<&'static str> = Some(NO_ARGUMENTS);
 
@@ -199,6 +144,44 @@ impl Flavor for Periodic {
 }
 
 impl Periodic {
+    fn cron(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.one_schedule(given)?;
+        self.cron = Some(given.string(Some("a cron expression"))?.clone());
+        Ok(())
+    }
+
+    fn every(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.one_schedule(given)?;
+        self.every = Some(interval_millis(given.string(Some("an interval"))?)?);
+        Ok(())
+    }
+
+    fn tz(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.tz = Some(given.string(Some("an IANA time zone"))?.clone());
+        Ok(())
+    }
+
+    /// Bare `advisory_lock` means `true`.
+    fn advisory_lock(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.advisory_lock = match given.meta {
+            Meta::Path(_) => true,
+            Meta::NameValue(_) => given.read(bool_literal, || ADVISORY_LOCK.to_owned())?,
+            Meta::List(list) => return Err(syn::Error::new_spanned(list, ADVISORY_LOCK)),
+        };
+        Ok(())
+    }
+
+    fn enabled(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.enabled = given.read(bool_literal, || ENABLED.to_owned())?;
+        Ok(())
+    }
+
+    fn dedup_key(&mut self, given: Given<'_>) -> syn::Result<()> {
+        let default = "leave `dedup_key` out to derive it from the job name and schedule";
+        self.dedup_key = Some(given.stored_key(Key::DEDUP_KEY, default)?);
+        Ok(())
+    }
+
     /// Notes a schedule option (`cron` or `every`); a second one is refused on its key.
     fn one_schedule(&mut self, given: Given<'_>) -> syn::Result<()> {
         if self.has_schedule {

@@ -7,40 +7,70 @@ use syn::{FnArg, Lifetime, Pat, Signature, Type, TypeImplTrait, TypeReference};
 use crate::errors::Errors;
 use crate::model::{Param, ParamKind};
 
-// Messages about the function, each shown after the attribute's name (`#[job] functions …`).
-const NOT_ASYNC: &str = "functions must be `async fn`";
-const RECEIVER: &str = "cannot take `self`: put the job on a free `async fn` (methods have no stable name to dispatch to)";
-const GENERIC: &str =
-    "functions cannot be generic: arguments are stored as bytes and dispatched by name";
-const BORROWED: &str = "arguments must be owned types (they are deserialized from the database); use `String` instead of `&str`, `Vec<T>` instead of `&[T]`";
-const PATTERN: &str = "arguments must be plain identifiers like `to: String`";
-const CONST_FN: &str = "functions cannot be `const`: remove `const` and write `async fn`";
-const UNSAFE_FN: &str = "functions cannot be `unsafe`: the worker cannot uphold a safety contract; remove `unsafe` and check the preconditions inside the job";
-const EXTERN_FN: &str =
-    "functions cannot have an ABI: remove the `extern` and write a plain `async fn`";
-const VARIADIC: &str =
-    "functions cannot be variadic: remove the `...` and take the values as a `Vec<T>`";
+/// What a job function may not be or take. Each is reported after the attribute's name
+/// (`#[job] functions must be …`), on the token to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mistake {
+    NotAsync,
+    Receiver,
+    Generic,
+    Borrowed,
+    Pattern,
+    ConstFn,
+    UnsafeFn,
+    ExternFn,
+    Variadic,
+}
+
+impl Mistake {
+    /// The message, phrased as the fix.
+    const fn message(self) -> &'static str {
+        match self {
+            Mistake::NotAsync => "functions must be `async fn`",
+            Mistake::Receiver => {
+                "cannot take `self`: put the job on a free `async fn` (methods have no stable name to dispatch to)"
+            }
+            Mistake::Generic => {
+                "functions cannot be generic: arguments are stored as bytes and dispatched by name"
+            }
+            Mistake::Borrowed => {
+                "arguments must be owned types (they are deserialized from the database); use `String` instead of `&str`, `Vec<T>` instead of `&[T]`"
+            }
+            Mistake::Pattern => "arguments must be plain identifiers like `to: String`",
+            Mistake::ConstFn => "functions cannot be `const`: remove `const` and write `async fn`",
+            Mistake::UnsafeFn => {
+                "functions cannot be `unsafe`: the worker cannot uphold a safety contract; remove `unsafe` and check the preconditions inside the job"
+            }
+            Mistake::ExternFn => {
+                "functions cannot have an ABI: remove the `extern` and write a plain `async fn`"
+            }
+            Mistake::Variadic => {
+                "functions cannot be variadic: remove the `...` and take the values as a `Vec<T>`"
+            }
+        }
+    }
+}
 
 pub(crate) fn check_signature(sig: &Signature, errors: &mut Errors) {
     if let Some(token) = &sig.constness {
-        errors.refuse(token, CONST_FN);
+        errors.refuse(token, Mistake::ConstFn.message());
     }
     if sig.asyncness.is_none() {
-        errors.refuse(sig.fn_token, NOT_ASYNC);
+        errors.refuse(sig.fn_token, Mistake::NotAsync.message());
     }
     if let Some(token) = &sig.unsafety {
-        errors.refuse(token, UNSAFE_FN);
+        errors.refuse(token, Mistake::UnsafeFn.message());
     }
     if let Some(abi) = &sig.abi {
-        errors.refuse(abi, EXTERN_FN);
+        errors.refuse(abi, Mistake::ExternFn.message());
     }
     if let Some(variadic) = &sig.variadic {
-        errors.refuse(variadic, VARIADIC);
+        errors.refuse(variadic, Mistake::Variadic.message());
     }
     if !sig.generics.params.is_empty() {
-        errors.refuse(&sig.generics, GENERIC);
+        errors.refuse(&sig.generics, Mistake::Generic.message());
     } else if let Some(where_clause) = &sig.generics.where_clause {
-        errors.refuse(where_clause, GENERIC);
+        errors.refuse(where_clause, Mistake::Generic.message());
     }
 }
 
@@ -55,7 +85,7 @@ pub(crate) fn parse_params(
     for input in &sig.inputs {
         let typed = match input {
             FnArg::Receiver(receiver) => {
-                errors.refuse(receiver, RECEIVER);
+                errors.refuse(receiver, Mistake::Receiver.message());
                 continue;
             }
             FnArg::Typed(typed) => typed,
@@ -71,16 +101,16 @@ pub(crate) fn parse_params(
         let mut ok = true;
         let borrows = Borrows::of(&typed.ty);
         if let Some(impl_trait) = borrows.impl_trait {
-            errors.refuse(impl_trait, GENERIC);
+            errors.refuse(impl_trait, Mistake::Generic.message());
             ok = false;
         } else if kind == ParamKind::Arg && borrows.borrowed {
-            errors.refuse(&typed.ty, BORROWED);
+            errors.refuse(&typed.ty, Mistake::Borrowed.message());
             ok = false;
         }
         let ident = match &*typed.pat {
             Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => pat.ident.clone(),
             other => {
-                errors.refuse(other, PATTERN);
+                errors.refuse(other, Mistake::Pattern.message());
                 continue;
             }
         };
@@ -159,78 +189,105 @@ mod tests {
 
     /// Each function, and the errors it gets: message (after `#[job] `) and the source text it
     /// points at, in order.
-    const CASES: &[(&str, &[(&str, &str)])] = &[
+    const CASES: &[(&str, &[(Mistake, &str)])] = &[
         // Signatures.
-        ("fn f() {}", &[(NOT_ASYNC, "fn")]),
-        ("async fn f(&self, a: u8) {}", &[(RECEIVER, "&self")]),
-        ("async fn f(&mut self) {}", &[(RECEIVER, "&mut self")]),
-        ("async fn f<T: Clone>(a: T) {}", &[(GENERIC, "<T: Clone>")]),
+        ("fn f() {}", &[(Mistake::NotAsync, "fn")]),
+        (
+            "async fn f(&self, a: u8) {}",
+            &[(Mistake::Receiver, "&self")],
+        ),
+        (
+            "async fn f(&mut self) {}",
+            &[(Mistake::Receiver, "&mut self")],
+        ),
+        (
+            "async fn f<T: Clone>(a: T) {}",
+            &[(Mistake::Generic, "<T: Clone>")],
+        ),
         (
             "async fn f<'a, T: Clone>() {}",
-            &[(GENERIC, "<'a, T: Clone>")],
+            &[(Mistake::Generic, "<'a, T: Clone>")],
         ),
         (
             "async fn f<const N: usize>() {}",
-            &[(GENERIC, "<const N: usize>")],
+            &[(Mistake::Generic, "<const N: usize>")],
         ),
         (
             "async fn f() where u8: Copy {}",
-            &[(GENERIC, "where u8: Copy")],
+            &[(Mistake::Generic, "where u8: Copy")],
         ),
-        ("async unsafe fn f() {}", &[(UNSAFE_FN, "unsafe")]),
+        ("async unsafe fn f() {}", &[(Mistake::UnsafeFn, "unsafe")]),
         (
             r#"async extern "C" fn f() {}"#,
-            &[(EXTERN_FN, r#"extern "C""#)],
+            &[(Mistake::ExternFn, r#"extern "C""#)],
         ),
-        ("async fn f(a: u8, ...) {}", &[(VARIADIC, "...")]),
-        ("const fn f() {}", &[(CONST_FN, "const"), (NOT_ASYNC, "fn")]),
+        ("async fn f(a: u8, ...) {}", &[(Mistake::Variadic, "...")]),
+        (
+            "const fn f() {}",
+            &[(Mistake::ConstFn, "const"), (Mistake::NotAsync, "fn")],
+        ),
         // Borrowed argument types, wherever the reference or lifetime is nested.
-        ("async fn f(a: &str) {}", &[(BORROWED, "&str")]),
+        ("async fn f(a: &str) {}", &[(Mistake::Borrowed, "&str")]),
         (
             "async fn f(a: &'static str) {}",
-            &[(BORROWED, "&'static str")],
+            &[(Mistake::Borrowed, "&'static str")],
         ),
         (
             "async fn f(a: Cow<'a, str>) {}",
-            &[(BORROWED, "Cow<'a, str>")],
+            &[(Mistake::Borrowed, "Cow<'a, str>")],
         ),
-        ("async fn f(a: Vec<&[u8]>) {}", &[(BORROWED, "Vec<&[u8]>")]),
-        ("async fn f(a: (u8, &str)) {}", &[(BORROWED, "(u8, &str)")]),
-        ("async fn f(a: [&str; 2]) {}", &[(BORROWED, "[&str; 2]")]),
+        (
+            "async fn f(a: Vec<&[u8]>) {}",
+            &[(Mistake::Borrowed, "Vec<&[u8]>")],
+        ),
+        (
+            "async fn f(a: (u8, &str)) {}",
+            &[(Mistake::Borrowed, "(u8, &str)")],
+        ),
+        (
+            "async fn f(a: [&str; 2]) {}",
+            &[(Mistake::Borrowed, "[&str; 2]")],
+        ),
         (
             "async fn f(a: Box<dyn Fn() + 'static>) {}",
-            &[(BORROWED, "Box<dyn Fn() + 'static>")],
+            &[(Mistake::Borrowed, "Box<dyn Fn() + 'static>")],
         ),
         (
             "async fn f(a: Box<dyn Fn(&str) -> u8>) {}",
-            &[(BORROWED, "Box<dyn Fn(&str) -> u8>")],
+            &[(Mistake::Borrowed, "Box<dyn Fn(&str) -> u8>")],
         ),
         (
             "async fn f(a: fn() -> &'static str) {}",
-            &[(BORROWED, "fn() -> &'static str")],
+            &[(Mistake::Borrowed, "fn() -> &'static str")],
         ),
         (
             "async fn f(a: <Vec<u8> as Tr<'a>>::Out) {}",
-            &[(BORROWED, "<Vec<u8> as Tr<'a>>::Out")],
+            &[(Mistake::Borrowed, "<Vec<u8> as Tr<'a>>::Out")],
         ),
         // `impl Trait`, on the `impl` itself, even when it is also borrowed.
         (
             "async fn f(a: impl Into<String>) {}",
-            &[(GENERIC, "impl Into<String>")],
+            &[(Mistake::Generic, "impl Into<String>")],
         ),
         (
             "async fn f(a: Vec<impl Clone + Send>) {}",
-            &[(GENERIC, "impl Clone + Send")],
+            &[(Mistake::Generic, "impl Clone + Send")],
         ),
-        ("async fn f(a: &impl Clone) {}", &[(GENERIC, "impl Clone")]),
+        (
+            "async fn f(a: &impl Clone) {}",
+            &[(Mistake::Generic, "impl Clone")],
+        ),
         (
             "async fn f(s: State<impl Clone>) {}",
-            &[(GENERIC, "impl Clone")],
+            &[(Mistake::Generic, "impl Clone")],
         ),
         // Patterns.
-        ("async fn f((a, b): (u32, u32)) {}", &[(PATTERN, "(a, b)")]),
-        ("async fn f(_: u32) {}", &[(PATTERN, "_")]),
-        ("async fn f(ref a: u32) {}", &[(PATTERN, "ref a")]),
+        (
+            "async fn f((a, b): (u32, u32)) {}",
+            &[(Mistake::Pattern, "(a, b)")],
+        ),
+        ("async fn f(_: u32) {}", &[(Mistake::Pattern, "_")]),
+        ("async fn f(ref a: u32) {}", &[(Mistake::Pattern, "ref a")]),
         // Context parameters are not stored, so they may carry a lifetime.
         ("async fn f(s: State<&'static str>) {}", &[]),
         (
@@ -246,10 +303,10 @@ mod tests {
         (
             "fn f(&self, a: &str, (b, c): (u8, u8)) {}",
             &[
-                (NOT_ASYNC, "fn"),
-                (RECEIVER, "&self"),
-                (BORROWED, "&str"),
-                (PATTERN, "(b, c)"),
+                (Mistake::NotAsync, "fn"),
+                (Mistake::Receiver, "&self"),
+                (Mistake::Borrowed, "&str"),
+                (Mistake::Pattern, "(b, c)"),
             ],
         ),
     ];
@@ -259,7 +316,9 @@ mod tests {
         for (item, expected) in CASES {
             let expected: Vec<_> = expected
                 .iter()
-                .map(|(message, span)| (format!("#[job] {message}"), (*span).to_owned()))
+                .map(|(mistake, span)| {
+                    (format!("#[job] {}", mistake.message()), (*span).to_owned())
+                })
                 .collect();
             assert_eq!(job_errors("", item), expected, "{item}");
         }
