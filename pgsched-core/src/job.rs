@@ -8,10 +8,8 @@ use chrono::{DateTime, Utc};
 use crate::error::{Error, Result};
 use crate::priority::Priority;
 
-/// Longest accepted job id, in bytes.
-pub const MAX_JOB_ID_BYTES: usize = 512;
-/// Longest accepted job name, in bytes.
-pub const MAX_JOB_NAME_BYTES: usize = 128;
+use pgsched_names::Key;
+pub use pgsched_names::{MAX_JOB_ID_BYTES, MAX_JOB_NAME_BYTES};
 
 /// A job's id: text, chosen by the caller or generated (a UUIDv7, time-ordered).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,7 +29,7 @@ impl JobId {
     /// [`Error::InvalidInput`] naming the rule that was broken.
     pub fn new(id: impl Into<String>) -> Result<JobId> {
         let id = id.into();
-        validate_text("job id", &id, MAX_JOB_ID_BYTES)?;
+        validate_key(Key::JOB_ID, &id)?;
         Ok(JobId(id))
     }
 
@@ -78,18 +76,16 @@ impl PartialEq<&str> for JobId {
     }
 }
 
-/// Checks text that becomes a bound SQL parameter: non-empty, bounded, no NUL.
-pub(crate) fn validate_text(what: &'static str, value: &str, max_bytes: usize) -> Result<()> {
-    let reason = if value.is_empty() {
-        "must not be empty".to_owned()
-    } else if value.len() > max_bytes {
-        format!("is {} bytes; the limit is {max_bytes}", value.len())
-    } else if value.contains('\0') {
-        "must not contain a NUL character".to_owned()
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidInput { what, reason })
+/// Checks text that becomes a bound SQL parameter against `key`'s rule (non-empty, bounded,
+/// no NUL; defined once in `pgsched-names`, which the macros check with too).
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the key and the rule that was broken.
+pub(crate) fn validate_key(key: Key, value: &str) -> Result<()> {
+    key.check(value).map_err(|problem| Error::InvalidInput {
+        what: key.what,
+        reason: problem.to_string(),
+    })
 }
 
 /// Validates a job name (non-empty, at most [`MAX_JOB_NAME_BYTES`] bytes, no NUL).
@@ -97,7 +93,7 @@ pub(crate) fn validate_text(what: &'static str, value: &str, max_bytes: usize) -
 /// # Errors
 /// [`Error::InvalidInput`] naming the rule that was broken.
 pub fn validate_job_name(name: &str) -> Result<()> {
-    validate_text("job name", name, MAX_JOB_NAME_BYTES)
+    validate_key(Key::JOB_NAME, name)
 }
 
 /// Where a job is in its life.

@@ -1,16 +1,29 @@
 //! The `#[job]` and `#[periodic]` attributes of [pgsched](https://example.invalid/pgsched).
 //!
 //! Use them through the facade, `pgsched::job` and `pgsched::periodic`; the code they generate
-//! names only `::pgsched::…` paths. The work is split the usual way: the `job` module parses and
-//! validates the attribute and the function into a `JobDef` (every mistake is reported on the
-//! token to change), and the `expand` module turns a `JobDef` into the function plus its
-//! generated module. `#[periodic]` is a flavor of `#[job]`: the `periodic` module adds the
-//! schedule options to the job parser and `expand` adds the `PERIODIC` registration to the
-//! job's module.
+//! names only `::pgsched::…` paths. The work is split by concern:
+//!
+//! - `flavor`: the driver that parses and validates the attribute and the function into a
+//!   `JobDef` (the `model`), for `#[job]` or an attribute built on it;
+//! - `options`: option parsing driven by each attribute's table of options, and the helpers
+//!   for reading option values;
+//! - `job_options`: the job's table of options (`name`, `priority`, …);
+//! - `signature`: the checks on the function's signature and parameter types;
+//! - `errors`: the combiner that makes every mistake its own error on the token to change;
+//! - `periodic`: `#[periodic]`, a flavor of `#[job]` that adds the schedule options;
+//! - `expand`: a `JobDef` → the function plus its generated module (and, for `#[periodic]`,
+//!   its `PERIODIC` registration).
 
+mod errors;
 mod expand;
-mod job;
+mod flavor;
+mod job_options;
+mod model;
+mod options;
 mod periodic;
+mod signature;
+#[cfg(test)]
+mod testing;
 
 use proc_macro::TokenStream;
 

@@ -6,15 +6,17 @@
 //! periodic job is the same.
 
 use pgsched_cron::{CronError, CronSchedule};
+use pgsched_names::Key;
 use proc_macro2::Span;
-use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Meta};
+use syn::{ItemFn, LitStr, Meta};
 
-use crate::job::{Errors, Flavor, JobDef, option_value, string_literal, ungroup};
+use crate::errors::Errors;
+use crate::flavor::Flavor;
+use crate::model::JobDef;
+use crate::options::{Given, OptionSpec, bool_literal};
 
 /// The attribute, as shown in messages.
 const ATTR: &str = "#[periodic]";
-/// The longest dedup key, in bytes (the runtime's limit).
-const MAX_DEDUP_KEY_LEN: usize = 512;
 /// Any valid expression, to check a time zone on its own.
 const ANY_CRON: &str = "* * * * *";
 
@@ -24,12 +26,6 @@ const TWO_SCHEDULES: &str =
     "#[periodic] takes one schedule: keep either `cron = \"…\"` or `every = \"…\"`, not both";
 const TZ_WITH_EVERY: &str =
     "`tz` only applies to `cron` schedules; `every` intervals are time-zone independent";
-const CRON_LITERAL: &str =
-    r#"expected a cron expression in a string literal, like `cron = "0 9 * * MON-FRI"`"#;
-const EVERY_LITERAL: &str = r#"expected an interval in a string literal, like `every = "15m"`"#;
-const TZ_LITERAL: &str =
-    r#"expected an IANA time zone in a string literal, like `tz = "Europe/London"`"#;
-const DEDUP_KEY_LITERAL: &str = r#"expected a string literal like `dedup_key = "nightly-report"`"#;
 const ADVISORY_LOCK: &str =
     "expected `advisory_lock`, `advisory_lock = true` or `advisory_lock = false`";
 const ENABLED: &str = "expected `enabled = true` or `enabled = false`";
@@ -90,9 +86,8 @@ struct Settings {
     enabled: bool,
 }
 
-/// `#[periodic]` as a [`Flavor`] of `#[job]`: the options seen so far and their problems.
+/// `#[periodic]` as a [`Flavor`] of `#[job]`: the options seen so far.
 struct Periodic {
-    errors: Errors,
     /// Whether `cron` or `every` was written, even if its value was refused.
     has_schedule: bool,
     /// Whether a second schedule was written (then `tz` may belong to either).
@@ -109,7 +104,6 @@ struct Periodic {
 impl Default for Periodic {
     fn default() -> Self {
         Periodic {
-            errors: Errors::new(ATTR),
             has_schedule: false,
             two_schedules: false,
             cron: None,
@@ -125,31 +119,23 @@ impl Default for Periodic {
 impl Flavor for Periodic {
     type Output = Settings;
     const ATTR: &'static str = ATTR;
-    const OPTIONS: &'static [&'static str] = &[
-        "cron",
-        "every",
-        "tz",
-        "advisory_lock",
-        "enabled",
-        "dedup_key",
+    const OPTIONS: &'static [OptionSpec<Self>] = &[
+        OptionSpec::new("cron", r#""0 9 * * MON-FRI""#, Periodic::cron),
+        OptionSpec::new("every", r#""15m""#, Periodic::every),
+        OptionSpec::new("tz", r#""Europe/London""#, Periodic::tz),
+        OptionSpec::new("advisory_lock", "true", Periodic::advisory_lock),
+        OptionSpec::new("enabled", "false", Periodic::enabled),
+        OptionSpec::new("dedup_key", r#""nightly-report""#, Periodic::dedup_key),
     ];
     const NO_ARGUMENTS: Option<&'static str> = Some(NO_ARGUMENTS);
 
-    fn option(&mut self, key: &str, meta: &Meta) {
-        if let Err(error) = self.try_option(key, meta) {
-            self.errors.push(error);
-        }
-    }
-
-    fn finish(mut self) -> syn::Result<Settings> {
-        let schedule = self.schedule();
+    fn finish(self, errors: &mut Errors) -> Option<Settings> {
+        let schedule = self.schedule(errors);
         if !self.has_schedule {
-            self.errors
-                .push(syn::Error::new(Span::call_site(), NO_SCHEDULE));
+            errors.push(syn::Error::new(Span::call_site(), NO_SCHEDULE));
         }
-        self.errors.finish()?;
-        Ok(Settings {
-            schedule: schedule.ok_or_else(|| syn::Error::new(Span::call_site(), NO_SCHEDULE))?,
+        Some(Settings {
+            schedule: schedule?,
             dedup_key: self.dedup_key,
             advisory_lock: self.advisory_lock,
             enabled: self.enabled,
@@ -158,54 +144,61 @@ impl Flavor for Periodic {
 }
 
 impl Periodic {
-    fn try_option(&mut self, key: &str, meta: &Meta) -> syn::Result<()> {
-        match key {
-            "cron" | "every" => {
-                if self.has_schedule {
-                    self.two_schedules = true;
-                    return Err(syn::Error::new_spanned(meta.path(), TWO_SCHEDULES));
-                }
-                self.has_schedule = true;
-                if key == "cron" {
-                    let value = option_value(meta, key, r#""0 9 * * MON-FRI""#)?;
-                    self.cron = Some(literal(value, CRON_LITERAL)?.clone());
-                } else {
-                    let value = option_value(meta, key, r#""15m""#)?;
-                    self.every = Some(interval_millis(literal(value, EVERY_LITERAL)?)?);
-                }
-            }
-            "tz" => {
-                let value = option_value(meta, key, r#""Europe/London""#)?;
-                self.tz = Some(literal(value, TZ_LITERAL)?.clone());
-            }
-            "advisory_lock" => {
-                self.advisory_lock = match meta {
-                    Meta::Path(_) => true,
-                    Meta::NameValue(name_value) => bool_literal(&name_value.value)
-                        .ok_or_else(|| syn::Error::new_spanned(&name_value.value, ADVISORY_LOCK))?,
-                    Meta::List(list) => return Err(syn::Error::new_spanned(list, ADVISORY_LOCK)),
-                };
-            }
-            "enabled" => {
-                let value = option_value(meta, key, "false")?;
-                self.enabled =
-                    bool_literal(value).ok_or_else(|| syn::Error::new_spanned(value, ENABLED))?;
-            }
-            _ => {
-                let value = option_value(meta, key, r#""nightly-report""#)?;
-                self.dedup_key = Some(dedup_key(literal(value, DEDUP_KEY_LITERAL)?)?);
-            }
-        }
+    fn cron(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.one_schedule(given)?;
+        self.cron = Some(given.string(Some("a cron expression"))?.clone());
         Ok(())
     }
 
-    /// The schedule, if its options are valid; problems go to `self.errors`.
-    fn schedule(&mut self) -> Option<Schedule> {
+    fn every(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.one_schedule(given)?;
+        self.every = Some(interval_millis(given.string(Some("an interval"))?)?);
+        Ok(())
+    }
+
+    fn tz(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.tz = Some(given.string(Some("an IANA time zone"))?.clone());
+        Ok(())
+    }
+
+    /// Bare `advisory_lock` means `true`.
+    fn advisory_lock(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.advisory_lock = match given.meta {
+            Meta::Path(_) => true,
+            Meta::NameValue(_) => given.read(bool_literal, || ADVISORY_LOCK.to_owned())?,
+            Meta::List(list) => return Err(syn::Error::new_spanned(list, ADVISORY_LOCK)),
+        };
+        Ok(())
+    }
+
+    fn enabled(&mut self, given: Given<'_>) -> syn::Result<()> {
+        self.enabled = given.read(bool_literal, || ENABLED.to_owned())?;
+        Ok(())
+    }
+
+    fn dedup_key(&mut self, given: Given<'_>) -> syn::Result<()> {
+        let default = "leave `dedup_key` out to derive it from the job name and schedule";
+        self.dedup_key = Some(given.stored_key(Key::DEDUP_KEY, default)?);
+        Ok(())
+    }
+
+    /// Notes a schedule option (`cron` or `every`); a second one is refused on its key.
+    fn one_schedule(&mut self, given: Given<'_>) -> syn::Result<()> {
+        if self.has_schedule {
+            self.two_schedules = true;
+            return Err(syn::Error::new_spanned(given.meta.path(), TWO_SCHEDULES));
+        }
+        self.has_schedule = true;
+        Ok(())
+    }
+
+    /// The schedule, if its options are valid; problems go to `errors`.
+    fn schedule(&self, errors: &mut Errors) -> Option<Schedule> {
         if let Some(every) = self.every {
             if let Some(tz) = &self.tz
                 && !self.two_schedules
             {
-                self.errors.push(syn::Error::new_spanned(tz, TZ_WITH_EVERY));
+                errors.push(syn::Error::new_spanned(tz, TZ_WITH_EVERY));
             }
             return Some(Schedule::Every { millis: every });
         }
@@ -222,30 +215,14 @@ impl Periodic {
                 .map(|zone| CronSchedule::parse(ANY_CRON, Some(zone))),
         ];
         for error in alone.into_iter().flatten().filter_map(Result::err) {
-            self.errors.push(cron_error(&error, cron, tz));
+            errors.push(cron_error(&error, cron, tz));
             failed = true;
         }
         if !failed && let Err(error) = CronSchedule::parse(&expr, zone.as_deref()) {
-            self.errors.push(cron_error(&error, cron, tz));
+            errors.push(cron_error(&error, cron, tz));
             failed = true;
         }
         (!failed).then_some(Schedule::Cron { expr, tz: zone })
-    }
-}
-
-/// The string literal `value` is, or `message` on it.
-fn literal<'a>(value: &'a Expr, message: &str) -> syn::Result<&'a LitStr> {
-    string_literal(value).ok_or_else(|| syn::Error::new_spanned(value, message))
-}
-
-/// `true` or `false`, if `value` is one.
-fn bool_literal(value: &Expr) -> Option<bool> {
-    match ungroup(value) {
-        Expr::Lit(ExprLit {
-            lit: Lit::Bool(lit),
-            ..
-        }) => Some(lit.value),
-        _ => None,
     }
 }
 
@@ -273,30 +250,24 @@ fn cron_error(error: &CronError, cron: &LitStr, tz: Option<&LitStr>) -> syn::Err
     }
 }
 
-fn dedup_key(lit: &LitStr) -> syn::Result<String> {
-    let key = lit.value();
-    let problem = if key.is_empty() {
-        "a dedup key cannot be empty; write one like `dedup_key = \"nightly-report\"` or leave `dedup_key` out to derive it from the job name and schedule".to_owned()
-    } else if key.len() > MAX_DEDUP_KEY_LEN {
-        format!(
-            "a dedup key can be at most {MAX_DEDUP_KEY_LEN} bytes (this one has {}); choose a shorter key",
-            key.len()
-        )
-    } else if key.contains('\0') {
-        "a dedup key cannot contain NUL characters (`\\0`); remove them".to_owned()
-    } else {
-        return Ok(key);
-    };
-    Err(syn::Error::new_spanned(lit, problem))
-}
-
 #[cfg(test)]
 mod tests {
     use proc_macro2::TokenStream;
     use quote::quote;
 
     use super::*;
-    use crate::job::ParamKind;
+    use crate::model::ParamKind;
+    use crate::testing;
+    use pgsched_names::MAX_DEDUP_KEY_BYTES;
+
+    // The wording, generated from the options table, checked to the letter.
+    const CRON_LITERAL: &str =
+        r#"expected a cron expression in a string literal, like `cron = "0 9 * * MON-FRI"`"#;
+    const EVERY_LITERAL: &str = r#"expected an interval in a string literal, like `every = "15m"`"#;
+    const TZ_LITERAL: &str =
+        r#"expected an IANA time zone in a string literal, like `tz = "Europe/London"`"#;
+    const DEDUP_KEY_LITERAL: &str =
+        r#"expected a string literal like `dedup_key = "nightly-report"`"#;
 
     fn parse(attr: TokenStream, item: TokenStream) -> syn::Result<PeriodicDef> {
         let item: ItemFn = syn::parse2(item).expect("test input is a fn");
@@ -337,13 +308,7 @@ mod tests {
     fn located(attr: &str, item: &str) -> Vec<(String, String)> {
         let attr: TokenStream = attr.parse().expect("attr tokens");
         let item: TokenStream = item.parse().expect("item tokens");
-        match parse(attr, item) {
-            Ok(_) => Vec::new(),
-            Err(error) => error
-                .into_iter()
-                .map(|e| (e.to_string(), e.span().source_text().unwrap_or_default()))
-                .collect(),
-        }
+        testing::located(parse(attr, item))
     }
 
     /// The source text each error points at, for `attr` on a valid fn.
@@ -423,7 +388,7 @@ mod tests {
         assert!(valid(quote!(every = "1m", advisory_lock = true)).advisory_lock);
         assert!(!valid(quote!(every = "1m", advisory_lock = false)).advisory_lock);
         assert!(valid(quote!(every = "1m", enabled = true)).enabled);
-        let max = "k".repeat(512);
+        let max = "k".repeat(MAX_DEDUP_KEY_BYTES);
         assert_eq!(
             valid(quote!(every = "1m", dedup_key = #max)).dedup_key,
             Some(max)
@@ -563,30 +528,43 @@ mod tests {
 
     #[test]
     fn flags_and_keys() {
-        assert_eq!(spans(r#"every = "1m", advisory_lock = 1"#), ["1"]);
+        // Each option (after a valid schedule), its one error and what it points at.
+        let cases: &[(&str, &str, &str)] = &[
+            ("advisory_lock = 1", ADVISORY_LOCK, "1"),
+            ("advisory_lock = yes", ADVISORY_LOCK, "yes"),
+            ("advisory_lock(true)", ADVISORY_LOCK, "advisory_lock(true)"),
+            ("enabled", "expected a value: `enabled = false`", "enabled"),
+            (r#"enabled = "no""#, ENABLED, r#""no""#),
+            (
+                r#"dedup_key = """#,
+                r#"a dedup key cannot be empty; write one like `dedup_key = "nightly-report"` or leave `dedup_key` out to derive it from the job name and schedule"#,
+                r#""""#,
+            ),
+            (
+                r#"dedup_key = "a\0b""#,
+                "a dedup key cannot contain NUL characters (`\\0`); remove them",
+                r#""a\0b""#,
+            ),
+            ("dedup_key = key", DEDUP_KEY_LITERAL, "key"),
+        ];
+        for (option, message, span) in cases {
+            assert_eq!(
+                located(&format!(r#"every = "1m", {option}"#), "async fn tick() {}"),
+                [((*message).to_owned(), (*span).to_owned())],
+                "{option}"
+            );
+        }
+        let long = "k".repeat(MAX_DEDUP_KEY_BYTES + 1);
         assert_eq!(
-            message(quote!(every = "1m", advisory_lock = yes)),
-            ADVISORY_LOCK
+            message(quote!(every = "1m", dedup_key = #long)),
+            format!(
+                "a dedup key can be at most {MAX_DEDUP_KEY_BYTES} bytes (this one has {}); choose a shorter key",
+                MAX_DEDUP_KEY_BYTES + 1
+            )
         );
         assert_eq!(
-            message(quote!(every = "1m", advisory_lock(true))),
-            ADVISORY_LOCK
-        );
-        assert_eq!(
-            message(quote!(every = "1m", enabled)),
-            "expected a value: `enabled = false`"
-        );
-        assert_eq!(message(quote!(every = "1m", enabled = "no")), ENABLED);
-        assert!(message(quote!(every = "1m", dedup_key = "")).contains("cannot be empty"));
-        assert!(message(quote!(every = "1m", dedup_key = "a\0b")).contains("NUL"));
-        let long = "k".repeat(513);
-        assert!(
-            message(quote!(every = "1m", dedup_key = #long))
-                .contains("at most 512 bytes (this one has 513)")
-        );
-        assert_eq!(
-            message(quote!(every = "1m", dedup_key = key)),
-            DEDUP_KEY_LITERAL
+            MAX_DEDUP_KEY_BYTES, 512,
+            "the limit the attribute docs in lib.rs state"
         );
     }
 

@@ -1,0 +1,294 @@
+//! The options every job attribute accepts (`name`, `priority`, `max_retries`,
+//! `misfire_grace`, `timeout`): their table and their parsers.
+
+use std::time::Duration;
+
+use pgsched_names::Key;
+use syn::{Expr, ExprLit, Lit};
+
+use crate::model::{Defaults, MisfireGrace};
+use crate::options::{Given, OptionSpec, string_literal};
+
+/// The four priority levels, as written in `priority = …`.
+const PRIORITIES: [&str; 4] = ["Critical", "High", "Normal", "Low"];
+
+const MISFIRE_GRACE: &str = r#"expected a duration like "30s", "5m", "2h" or "never""#;
+const TIMEOUT: &str =
+    r#"expected a non-zero duration like "30s", "5m" or "2h" (leave `timeout` out for no timeout)"#;
+
+/// The job's options, in the order the "expected one of" help lists them.
+pub(crate) const JOB_OPTIONS: &[OptionSpec<JobOptions>] = &[
+    OptionSpec::new("name", r#""send_email""#, name),
+    OptionSpec::new("priority", "High", priority),
+    OptionSpec::new("max_retries", "3", max_retries),
+    OptionSpec::new("misfire_grace", r#""5m""#, misfire_grace),
+    OptionSpec::new("timeout", r#""30s""#, timeout),
+];
+
+/// The parsed options: a name if one was given, and the defaults.
+#[derive(Default)]
+pub(crate) struct JobOptions {
+    /// The job name, if given.
+    pub(crate) name: Option<String>,
+    /// The defaults.
+    pub(crate) defaults: Defaults,
+}
+
+fn name(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let name = given.stored_key(Key::JOB_NAME, "leave `name` out to use the fn name")?;
+    options.name = Some(name);
+    Ok(())
+}
+
+fn priority(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let level = |value: &Expr| {
+        let Expr::Path(path) = value else { return None };
+        let last = path.path.segments.last()?;
+        let unqualified = path.qself.is_none() && last.arguments.is_none();
+        PRIORITIES
+            .into_iter()
+            .find(|level| unqualified && last.ident == level)
+    };
+    options.defaults.priority = given.read(level, || {
+        let levels = PRIORITIES.join(", ");
+        format!(
+            "expected a priority: one of {levels} (like `{}`)",
+            given.usage()
+        )
+    })?;
+    Ok(())
+}
+
+fn max_retries(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let count = |value: &Expr| match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) if matches!(lit.suffix(), "" | "u32") => lit.base10_parse().ok(),
+        _ => None,
+    };
+    let fits = || {
+        let usage = given.usage();
+        format!("expected a whole number of retries that fits in u32, like `{usage}`")
+    };
+    options.defaults.max_retries = given.read(count, fits)?;
+    Ok(())
+}
+
+/// Parses a humantime duration into whole, non-zero milliseconds.
+fn duration_millis(text: &str) -> Option<u64> {
+    let duration: Duration = humantime::parse_duration(text).ok()?;
+    if duration.is_zero() || !duration.subsec_nanos().is_multiple_of(1_000_000) {
+        return None;
+    }
+    u64::try_from(duration.as_millis()).ok()
+}
+
+fn misfire_grace(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let value = given.value()?;
+    let lit = string_literal(value).ok_or_else(|| syn::Error::new_spanned(value, MISFIRE_GRACE))?;
+    let text = lit.value();
+    options.defaults.misfire_grace = if text == "never" {
+        MisfireGrace::Never
+    } else {
+        duration_millis(&text)
+            .map(MisfireGrace::AfterMillis)
+            .ok_or_else(|| syn::Error::new_spanned(lit, MISFIRE_GRACE))?
+    };
+    Ok(())
+}
+
+fn timeout(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let value = given.value()?;
+    let Some(lit) = string_literal(value) else {
+        return Err(syn::Error::new_spanned(value, TIMEOUT));
+    };
+    let millis =
+        duration_millis(&lit.value()).ok_or_else(|| syn::Error::new_spanned(lit, TIMEOUT))?;
+    options.defaults.timeout_ms = Some(millis);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use pgsched_names::MAX_JOB_NAME_BYTES;
+
+    use super::*;
+    use crate::testing::{job_errors, messages, parse};
+
+    #[test]
+    fn all_options() {
+        let def = parse(
+            quote!(
+                name = "mail.v2",
+                priority = Priority::High,
+                max_retries = 7,
+                misfire_grace = "1h 30m",
+                timeout = "30s"
+            ),
+            quote!(
+                async fn f() {}
+            ),
+        )
+        .expect("valid");
+        assert_eq!(def.name, "mail.v2");
+        assert_eq!(
+            def.defaults,
+            Defaults {
+                priority: "High",
+                max_retries: 7,
+                misfire_grace: MisfireGrace::AfterMillis(5_400_000),
+                timeout_ms: Some(30_000),
+            }
+        );
+        let def = parse(
+            quote!(priority = Low, misfire_grace = "never"),
+            quote!(
+                async fn f() {}
+            ),
+        )
+        .expect("valid");
+        assert_eq!(def.defaults.priority, "Low");
+        assert_eq!(def.defaults.misfire_grace, MisfireGrace::Never);
+    }
+
+    const PRIORITY: &str =
+        "expected a priority: one of Critical, High, Normal, Low (like `priority = High`)";
+    const RETRIES: &str =
+        "expected a whole number of retries that fits in u32, like `max_retries = 3`";
+    const UNKNOWN: &str = "expected one of: name, priority, max_retries, misfire_grace, timeout";
+
+    /// Each attribute (on a valid fn) and its one error: message and the source text it
+    /// points at.
+    const ERRORS: &[(&str, &str, &str)] = &[
+        ("foo = 1", "unknown #[job] option `foo`; ", "foo"),
+        ("a::b = 1", "unknown #[job] option `a::b`; ", "a::b"),
+        (
+            "max_retries = 1, max_retries = 2",
+            "duplicate #[job] option `max_retries`: set it once",
+            "max_retries",
+        ),
+        (
+            r#"timeout = "1s", timeout = "2s""#,
+            "duplicate #[job] option `timeout`: set it once",
+            "timeout",
+        ),
+        (
+            "priority",
+            "expected a value: `priority = High`",
+            "priority",
+        ),
+        ("name", r#"expected a value: `name = "send_email"`"#, "name"),
+        (
+            "timeout(1)",
+            r#"expected a value: `timeout = "30s"`"#,
+            "timeout(1)",
+        ),
+        ("priority = Urgent", PRIORITY, "Urgent"),
+        ("priority = Priority::Urgent", PRIORITY, "Priority::Urgent"),
+        ("priority = 1", PRIORITY, "1"),
+        ("max_retries = -1", RETRIES, "-1"),
+        ("max_retries = 4294967296", RETRIES, "4294967296"),
+        ("max_retries = 3u8", RETRIES, "3u8"),
+        (r#"misfire_grace = "soon""#, MISFIRE_GRACE, r#""soon""#),
+        (r#"misfire_grace = "0s""#, MISFIRE_GRACE, r#""0s""#),
+        (r#"misfire_grace = "500us""#, MISFIRE_GRACE, r#""500us""#),
+        (r#"misfire_grace = "Never""#, MISFIRE_GRACE, r#""Never""#),
+        ("misfire_grace = 5", MISFIRE_GRACE, "5"),
+        (r#"timeout = "0s""#, TIMEOUT, r#""0s""#),
+        (r#"timeout = "never""#, TIMEOUT, r#""never""#),
+        ("timeout = 30", TIMEOUT, "30"),
+        (
+            r#"name = """#,
+            r#"a job name cannot be empty; write one like `name = "send_email"` or leave `name` out to use the fn name"#,
+            r#""""#,
+        ),
+        (
+            r#"name = "a\0b""#,
+            "a job name cannot contain NUL characters (`\\0`); remove them",
+            r#""a\0b""#,
+        ),
+        (
+            "name = send",
+            r#"expected a string literal like `name = "send_email"`"#,
+            "send",
+        ),
+    ];
+
+    #[test]
+    fn option_errors() {
+        for (attr, message, span) in ERRORS {
+            // Unknown keys are listed with the whole table.
+            let message = if message.starts_with("unknown") {
+                format!("{message}{UNKNOWN}")
+            } else {
+                (*message).to_owned()
+            };
+            assert_eq!(
+                job_errors(attr, "async fn f() {}"),
+                [(message, (*span).to_owned())],
+                "{attr}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_follow_the_runtime_limit() {
+        let max = "x".repeat(MAX_JOB_NAME_BYTES);
+        assert_eq!(
+            parse(
+                quote!(name = #max),
+                quote!(
+                    async fn f() {}
+                )
+            )
+            .expect("valid")
+            .name,
+            max
+        );
+        let long = "x".repeat(MAX_JOB_NAME_BYTES + 1);
+        assert_eq!(
+            messages(
+                quote!(name = #long),
+                quote!(
+                    async fn f() {}
+                )
+            ),
+            [format!(
+                "a job name can be at most {MAX_JOB_NAME_BYTES} bytes (this one has {}); choose a shorter name",
+                MAX_JOB_NAME_BYTES + 1
+            )]
+        );
+        assert_eq!(
+            MAX_JOB_NAME_BYTES, 128,
+            "the limit the attribute docs in lib.rs state"
+        );
+    }
+
+    #[test]
+    fn errors_are_reported_together() {
+        // Every bad option is reported, together with signature errors.
+        assert_eq!(
+            messages(
+                quote!(foo = 1, timeout = "0s"),
+                quote!(
+                    fn f() {}
+                )
+            )
+            .len(),
+            3
+        );
+        // A malformed attribute is a syn parse error, still alongside the signature's.
+        assert_eq!(
+            messages(
+                quote!(name =),
+                quote!(
+                    fn f() {}
+                )
+            )
+            .len(),
+            2
+        );
+    }
+}

@@ -1,0 +1,197 @@
+//! The model: what a valid `#[job]` function is ([`JobDef`]), as the parsers build it and
+//! `expand` reads it, and the schema text derived from its argument types.
+
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::{Ident, ItemFn, ReturnType, Type};
+
+/// A `#[job]` function that passed every check.
+pub(crate) struct JobDef {
+    /// The attribute that defined it, like `#[job]`, for generated docs.
+    pub(crate) attr: &'static str,
+    /// The function, unchanged.
+    pub(crate) item: ItemFn,
+    /// The stable job name.
+    pub(crate) name: String,
+    /// Defaults from the attribute's options.
+    pub(crate) defaults: Defaults,
+    /// The parameters, in signature order.
+    pub(crate) params: Vec<Param>,
+}
+
+impl JobDef {
+    /// The parameters stored in `Args`, in order.
+    pub(crate) fn args(&self) -> impl Iterator<Item = &Param> {
+        self.params
+            .iter()
+            .filter(|param| param.kind == ParamKind::Arg)
+    }
+
+    /// The canonical argument schema: `name:Type` per `Args` field, joined by `,`.
+    pub(crate) fn schema(&self) -> String {
+        self.args()
+            .map(|param| format!("{}:{}", param.ident.unraw(), compact_type(&param.ty)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The declared return type, if any.
+    pub(crate) fn output(&self) -> Option<&Type> {
+        match &self.item.sig.output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some(ty),
+        }
+    }
+}
+
+/// Defaults a job carries from its attribute.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Defaults {
+    /// One of the priority levels, like `"Normal"`.
+    pub(crate) priority: &'static str,
+    /// Retries after the first failed attempt.
+    pub(crate) max_retries: u32,
+    /// How late a pending job may still start.
+    pub(crate) misfire_grace: MisfireGrace,
+    /// Per-attempt timeout in milliseconds.
+    pub(crate) timeout_ms: Option<u64>,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            priority: "Normal",
+            max_retries: 0,
+            misfire_grace: MisfireGrace::Default,
+            timeout_ms: None,
+        }
+    }
+}
+
+/// The `misfire_grace` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MisfireGrace {
+    /// Not given: the scheduler's default.
+    Default,
+    /// `"never"`.
+    Never,
+    /// A duration, in milliseconds.
+    AfterMillis(u64),
+}
+
+/// One function parameter.
+pub(crate) struct Param {
+    /// Its name (without `mut`).
+    pub(crate) ident: Ident,
+    /// Its type, as written.
+    pub(crate) ty: Type,
+    /// Where its value comes from.
+    pub(crate) kind: ParamKind,
+}
+
+/// Where a parameter's value comes from at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParamKind {
+    /// A field of `Args`, decoded from the payload.
+    Arg,
+    /// `JobContext` or `State<T>`, filled by the worker through `FromContext`.
+    Context,
+}
+
+/// A type's tokens with all whitespace removed: `Vec < u8 >` → `Vec<u8>`.
+pub(crate) fn compact_type(ty: &Type) -> String {
+    ungroup_type_for_schema(ty)
+        .to_token_stream()
+        .to_string()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// Drops the invisible group a `macro_rules!` `$t:ty` adds, which prints differently.
+fn ungroup_type_for_schema(mut ty: &Type) -> &Type {
+    while let Type::Group(group) = ty {
+        ty = &group.elem;
+    }
+    ty
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+    use crate::testing::parse;
+
+    #[test]
+    fn defaults_and_params() {
+        let def = parse(
+            quote!(),
+            quote! {
+                /// Docs.
+                pub async fn send_email(to: String, ctx: JobContext, mut subject: String, db: pgsched::State<Pool>) -> Result<(), E> {}
+            },
+        )
+        .expect("valid");
+        assert_eq!(def.name, "send_email");
+        assert_eq!(def.defaults, Defaults::default());
+        let kinds: Vec<_> = def
+            .params
+            .iter()
+            .map(|p| (p.ident.to_string(), p.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("to".to_owned(), ParamKind::Arg),
+                ("ctx".to_owned(), ParamKind::Context),
+                ("subject".to_owned(), ParamKind::Arg),
+                ("db".to_owned(), ParamKind::Context),
+            ]
+        );
+        assert_eq!(def.schema(), "to:String,subject:String");
+    }
+
+    #[test]
+    fn raw_ident_name() {
+        let def = parse(
+            quote!(),
+            quote!(
+                async fn r#type(r#loop: u8) {}
+            ),
+        )
+        .expect("valid");
+        assert_eq!(def.name, "type");
+        assert_eq!(def.schema(), "loop:u8");
+    }
+
+    #[test]
+    fn schema_is_compact_and_keeps_paths() {
+        let def = parse(
+            quote!(),
+            quote!(
+                async fn f(
+                    a: Vec<u8>,
+                    b: Option<std::string::String>,
+                    c: [u8; 4],
+                    d: (u32, Vec<Vec<u8>>),
+                    e: ::std::collections::HashMap<String, u64>,
+                ) {
+                }
+            ),
+        )
+        .expect("valid");
+        assert_eq!(
+            def.schema(),
+            "a:Vec<u8>,b:Option<std::string::String>,c:[u8;4],d:(u32,Vec<Vec<u8>>),e:::std::collections::HashMap<String,u64>"
+        );
+        let def = parse(
+            quote!(),
+            quote!(
+                async fn f() {}
+            ),
+        )
+        .expect("valid");
+        assert_eq!(def.schema(), "");
+    }
+}
