@@ -18,5 +18,6 @@ mod retention_at_scale;
 mod scheduling;
 mod shutdown;
 mod starvation;
+mod steady_state;
 mod usage_errors;
 mod workers;
