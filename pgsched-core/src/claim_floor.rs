@@ -1,4 +1,5 @@
-//! Where a worker's next claim starts reading each priority's due jobs.
+//! Where a worker's next claim starts reading each priority's due jobs, and where its next
+//! promotion pass starts reading the scheduled jobs that came due.
 //!
 //! The claim walks the index of due jobs in (priority, due time, insertion) order. Every job
 //! it claims leaves a dead entry at the front of that index, which only `VACUUM` removes, and
@@ -16,17 +17,27 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::JobId;
 use crate::priority::Priority;
 use crate::store::ClaimedJob;
 
 /// How often a busy worker's claim reads each priority from the front regardless.
 pub const FRONT_WALK_EVERY: Duration = Duration::from_secs(1);
 
-/// A job's place in claim order within its priority: due time, then insertion time.
-pub type ClaimKey = (DateTime<Utc>, DateTime<Utc>);
+/// A job's place in claim order within its priority: due time, insertion time, then id (so
+/// no two jobs share a key and the floor can seek past exactly the jobs already claimed).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClaimKey {
+    /// When it was due.
+    pub run_at: DateTime<Utc>,
+    /// When it was written.
+    pub created_at: DateTime<Utc>,
+    /// Its id.
+    pub id: JobId,
+}
 
 /// Per priority level, the key a claim starts reading at (`None`: the front).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimFloor {
     /// Indexed like [`Priority::ALL`].
     levels: [Option<ClaimKey>; 4],
@@ -34,20 +45,26 @@ pub struct ClaimFloor {
 
 impl ClaimFloor {
     /// Every priority read from the front.
-    pub const FRONT: ClaimFloor = ClaimFloor { levels: [None; 4] };
+    pub const FRONT: ClaimFloor = ClaimFloor {
+        levels: [None, None, None, None],
+    };
 
     /// Where the claim starts at `priority`.
     #[must_use]
-    pub fn at(&self, priority: Priority) -> Option<ClaimKey> {
-        self.levels[Self::slot(priority)]
+    pub fn at(&self, priority: Priority) -> Option<&ClaimKey> {
+        self.levels[Self::slot(priority)].as_ref()
     }
 
     /// Moves each priority's start to the newest of `jobs` claimed there (never back).
     pub fn raise(&mut self, jobs: &[ClaimedJob]) {
         for job in jobs {
-            let key = (job.run_at, job.created_at);
+            let key = ClaimKey {
+                run_at: job.run_at,
+                created_at: job.created_at,
+                id: job.lease.id.clone(),
+            };
             let level = &mut self.levels[Self::slot(job.priority)];
-            if level.is_none_or(|floor| floor < key) {
+            if level.as_ref().is_none_or(|floor| *floor < key) {
                 *level = Some(key);
             }
         }
@@ -61,6 +78,44 @@ impl ClaimFloor {
     }
 }
 
+/// A scheduled job's place in one of the promotion's two probes: its due time (jobs that
+/// never expire) or its expiry (jobs that can), then its id.
+pub type PromotionKey = (DateTime<Utc>, JobId);
+
+/// Where a promotion pass starts each probe (`None`: the front). Promoted jobs leave dead
+/// entries in the scheduled indexes just as claimed jobs do in the claim's, so while passes
+/// come back full the next starts after the last job promoted; a short pass, and at least
+/// one pass every [`FRONT_WALK_EVERY`], reads from the front.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromotionFloor {
+    /// Jobs that never expire, by due time.
+    pub lasting: Option<PromotionKey>,
+    /// Jobs that can expire, by expiry.
+    pub expiring: Option<PromotionKey>,
+}
+
+impl PromotionFloor {
+    /// Both probes read from the front.
+    pub const FRONT: PromotionFloor = PromotionFloor {
+        lasting: None,
+        expiring: None,
+    };
+
+    /// Moves each probe's start to the last job a pass promoted there (never back).
+    pub fn raise(&mut self, reached: &PromotionFloor) {
+        for (floor, key) in [
+            (&mut self.lasting, &reached.lasting),
+            (&mut self.expiring, &reached.expiring),
+        ] {
+            if let Some(key) = key
+                && floor.as_ref().is_none_or(|floor| floor < key)
+            {
+                *floor = Some(key.clone());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,11 +123,14 @@ mod tests {
     use crate::store::Lease;
     use chrono::TimeZone;
 
-    fn claimed(priority: Priority, run_at_s: i64, created_s: i64) -> ClaimedJob {
-        let at = |s| Utc.timestamp_opt(s, 0).single().expect("valid");
+    fn at(seconds: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(seconds, 0).single().expect("valid")
+    }
+
+    fn claimed(priority: Priority, run_at_s: i64, created_s: i64, id: &str) -> ClaimedJob {
         ClaimedJob {
             lease: Lease {
-                id: JobId::generate(),
+                id: JobId::new(id).expect("valid id"),
                 token: 1,
             },
             name: "j".into(),
@@ -92,21 +150,41 @@ mod tests {
     fn each_priority_starts_after_its_newest_claimed_job_and_never_moves_back() {
         let mut floor = ClaimFloor::FRONT;
         floor.raise(&[
-            claimed(Priority::Normal, 10, 1),
-            claimed(Priority::Normal, 10, 3),
-            claimed(Priority::Critical, 5, 2),
+            claimed(Priority::Normal, 10, 1, "b"),
+            claimed(Priority::Normal, 10, 3, "a"),
+            claimed(Priority::Normal, 10, 3, "c"),
+            claimed(Priority::Critical, 5, 2, "d"),
         ]);
-        let key = |run_at, created| {
-            Some((
-                Utc.timestamp_opt(run_at, 0).single().expect("valid"),
-                Utc.timestamp_opt(created, 0).single().expect("valid"),
-            ))
+        let key = |run_at, created, id: &str| ClaimKey {
+            run_at: at(run_at),
+            created_at: at(created),
+            id: JobId::new(id).expect("valid id"),
         };
-        assert_eq!(floor.at(Priority::Normal), key(10, 3));
-        assert_eq!(floor.at(Priority::Critical), key(5, 2));
+        assert_eq!(floor.at(Priority::Normal), Some(&key(10, 3, "c")));
+        assert_eq!(floor.at(Priority::Critical), Some(&key(5, 2, "d")));
         assert_eq!(floor.at(Priority::High), None);
-        floor.raise(&[claimed(Priority::Normal, 9, 9)]);
-        assert_eq!(floor.at(Priority::Normal), key(10, 3), "never back");
+        floor.raise(&[claimed(Priority::Normal, 9, 9, "z")]);
+        assert_eq!(
+            floor.at(Priority::Normal),
+            Some(&key(10, 3, "c")),
+            "never back"
+        );
         assert_eq!(ClaimFloor::FRONT.at(Priority::Low), None);
+    }
+
+    #[test]
+    fn a_promotion_floor_only_moves_up_and_per_probe() {
+        let key = |seconds, id: &str| Some((at(seconds), JobId::new(id).expect("valid id")));
+        let mut floor = PromotionFloor::FRONT;
+        floor.raise(&PromotionFloor {
+            lasting: key(5, "a"),
+            expiring: None,
+        });
+        floor.raise(&PromotionFloor {
+            lasting: key(4, "z"),
+            expiring: key(9, "b"),
+        });
+        assert_eq!(floor.lasting, key(5, "a"));
+        assert_eq!(floor.expiring, key(9, "b"));
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
-pub use crate::claim_floor::ClaimFloor;
+pub use crate::claim_floor::{ClaimFloor, PromotionFloor};
 use crate::error::Result;
 use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
 use crate::priority::Priority;
@@ -195,10 +195,12 @@ impl Default for JobFilter {
 pub const NOTIFY_COALESCE: Duration = Duration::from_millis(20);
 
 /// What one promotion pass did (see [`JobStore::promote`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Promotion {
     /// Jobs that became claimable.
     pub promoted: u64,
+    /// The last job each probe promoted (where the next pass may start).
+    pub reached: PromotionFloor,
     /// How long until the next waiting job is due (`None`: none is waiting).
     pub next_due: Option<Duration>,
 }
@@ -329,9 +331,10 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Makes jobs that waited for a later due time claimable now that it has come, by the
     /// database clock, at most `limit` of each kind (jobs that never expire, jobs that can);
-    /// jobs already past their misfire grace are left to [`JobStore::expire_misfired`].
+    /// jobs already past their misfire grace are left to [`JobStore::expire_misfired`]. Each
+    /// probe starts where `floor` says.
     /// Wakes listening workers when it promoted any.
-    async fn promote(&self, limit: u32) -> Result<Promotion>;
+    async fn promote(&self, limit: u32, floor: &PromotionFloor) -> Result<Promotion>;
 
     /// Cancels a pending or running job; false if it was neither.
     async fn cancel(&self, id: &JobId) -> Result<bool>;

@@ -1,12 +1,13 @@
 -- claim: take up to $1 due jobs, most urgent first, for worker $3, with a lease of $2 ms.
 -- The candidates are read from the partial index jobs_claim_order in (priority, run_at,
--- created_at) order: priority, then due time, then insertion order (see migration 0006),
+-- created_at, id) order: priority, then due time, then insertion order (migration 0006),
 -- one priority level ($4, most urgent first) after the other, each level's probe pulled
 -- only as far as the outer LIMIT needs (a nested loop: nothing is locked that is not taken).
 -- It skips rows other workers are claiming right now (SKIP LOCKED), so workers never wait on
 -- each other and never take the same row. Due times and misfires use the database clock.
 --
--- Each level's probe seeks to its floor ($5 due time, $6 insertion time; NULL: the front):
+-- Each level's probe seeks to its floor ($5 due time, $6 insertion time, $7 id; NULL: the
+-- front):
 -- the key of the newest job this worker claimed at that level while claims came back full
 -- (see ClaimFloor in pgsched-core). Claimed jobs leave dead entries at the front of the
 -- index that VACUUM cannot remove while an old transaction anywhere in the cluster holds
@@ -36,17 +37,18 @@
 -- index jobs_exclusive_running then fails the second one, which the store retries at once.
 WITH candidates AS (
     SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at
-      FROM unnest($4::int2[], $5::timestamptz[], $6::timestamptz[])
-           AS level(priority, floor_run_at, floor_created_at)
+      FROM unnest($4::int2[], $5::timestamptz[], $6::timestamptz[], $7::text[])
+           AS level(priority, floor_run_at, floor_created_at, floor_id)
      CROSS JOIN LATERAL (
            SELECT id, exclusive_key, priority, run_at, created_at
              FROM __SCHEMA__.jobs AS pending
             WHERE status = 'pending'
               AND priority = level.priority
-              AND (priority, run_at, created_at)
+              AND (priority, run_at, created_at, id)
                   >= (level.priority,
                       coalesce(level.floor_run_at, '-infinity'),
-                      coalesce(level.floor_created_at, '-infinity'))
+                      coalesce(level.floor_created_at, '-infinity'),
+                      coalesce(level.floor_id, ''))
               AND run_at <= now()
               AND (expires_at IS NULL OR expires_at >= now())
               AND (exclusive_key IS NULL
@@ -54,14 +56,14 @@ WITH candidates AS (
                                     FROM __SCHEMA__.jobs AS holder
                                    WHERE holder.exclusive_key = pending.exclusive_key
                                      AND holder.status = 'running'))
-            ORDER BY run_at, created_at
+            ORDER BY run_at, created_at, id
             LIMIT $1
               FOR UPDATE SKIP LOCKED) AS c
      LIMIT $1
 ), chosen AS (
     SELECT id
       FROM (SELECT id, exclusive_key,
-                   row_number() OVER (PARTITION BY exclusive_key ORDER BY priority, run_at, created_at) AS rank
+                   row_number() OVER (PARTITION BY exclusive_key ORDER BY priority, run_at, created_at, id) AS rank
               FROM candidates) AS ranked
      WHERE exclusive_key IS NULL OR rank = 1
 )

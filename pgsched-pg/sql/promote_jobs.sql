@@ -6,6 +6,11 @@
 --     open), stopping at $1 due ones. Jobs past their grace sit before now() in that index,
 --     never read here: the misfire sweep expires them. (Jobs due later but expiring sooner
 --     than a due job are read and left; only jobs with a shorter grace can be there.)
+-- Each probe starts at its floor ($3/$4: due time and id; $5/$6: expiry and id; NULL: the
+-- front): after the last job the previous pass promoted there, while passes come back full
+-- (see PromotionFloor in pgsched-core), so the dead entries promoted jobs leave behind are
+-- not stepped over again when a long transaction elsewhere keeps VACUUM from removing them.
+-- The keys of the last job each probe promoted come back for that purpose.
 -- Promoted rows keep their run_at and created_at, so the claim orders them by due time and
 -- insertion order among jobs written pending.
 -- Returns how many were promoted and the milliseconds until the next scheduled job is due
@@ -18,7 +23,8 @@ WITH lasting AS (
      WHERE status = 'scheduled'
        AND expires_at IS NULL
        AND run_at <= now()
-     ORDER BY run_at
+       AND (run_at, id) >= (coalesce($3, '-infinity'), coalesce($4, ''))
+     ORDER BY run_at, id
      LIMIT $1
        FOR UPDATE SKIP LOCKED
 ), expiring AS (
@@ -27,8 +33,12 @@ WITH lasting AS (
      WHERE status = 'scheduled'
        AND expires_at IS NOT NULL
        AND expires_at >= now()
-       AND run_at <= now()
-     ORDER BY expires_at
+       -- Due, written as an expression: with stale statistics the planner could otherwise
+       -- walk jobs_scheduled_expiring_due (by due time), reading every expired job first.
+       AND (run_at + interval '0') <= now()
+       AND (expires_at, id) >= (CASE WHEN $5 > now() THEN $5 ELSE now() END,
+                                CASE WHEN $5 > now() THEN $6 ELSE '' END)
+     ORDER BY expires_at, id
      LIMIT $1
        FOR UPDATE SKIP LOCKED
 ), due AS (
@@ -38,13 +48,15 @@ WITH lasting AS (
        SET status = 'pending'
       FROM due
      WHERE j.id = due.id
-    RETURNING j.id
+    RETURNING j.id, j.run_at, j.expires_at
 ), counted AS (
     SELECT count(*) AS promoted FROM promoted
 ), woken AS (
     SELECT pg_notify($2, '') FROM counted WHERE promoted > 0 AND $2::text IS NOT NULL
 )
 SELECT c.promoted,
+       last_lasting.run_at AS lasting_run_at, last_lasting.id AS lasting_id,
+       last_expiring.expires_at AS expiring_expires_at, last_expiring.id AS expiring_id,
        -- Both minima are after now(), so the difference is positive (NULL: none waiting).
        ceil(extract(epoch FROM (least(
            (SELECT min(run_at) FROM __SCHEMA__.jobs
@@ -54,3 +66,7 @@ SELECT c.promoted,
        - now())) * 1000)::bigint AS next_due_ms,
        (SELECT count(*) FROM woken) AS notified
   FROM counted AS c
+  LEFT JOIN (SELECT run_at, id FROM promoted WHERE expires_at IS NULL
+              ORDER BY run_at DESC, id DESC LIMIT 1) AS last_lasting ON true
+  LEFT JOIN (SELECT expires_at, id FROM promoted WHERE expires_at IS NOT NULL
+              ORDER BY expires_at DESC, id DESC LIMIT 1) AS last_expiring ON true

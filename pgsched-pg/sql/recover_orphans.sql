@@ -2,6 +2,8 @@
 -- contact). The lost attempt counts: the job is pending again while attempts stay within
 -- greatest(max_retries, $2), and fails after that, so a job that kills its worker every time
 -- cannot loop forever. Bounded by $1 rows; SKIP LOCKED lets every replica run it at once.
+-- Reads the running rows through jobs_running (there is no index on lease_expires_at, so
+-- that renewals stay HOT updates; see migration 0006).
 -- expires_at stays NULL (cleared at claim): a recovered job still runs.
 WITH orphans AS (
     SELECT id, worker_id

@@ -5,7 +5,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use pgsched_core::retention::VacuumReport;
 use pgsched_core::store::{
-    ClaimedJob, Lease, PeriodicState, Promotion, VacuumStatsDay, VacuumTotals, WorkerInfo,
+    ClaimedJob, Lease, PeriodicState, Promotion, PromotionFloor, VacuumStatsDay, VacuumTotals,
+    WorkerInfo,
 };
 use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
 
@@ -240,13 +241,24 @@ impl From<VacuumTotalsRow> for VacuumTotals {
 #[derive(sqlx::FromRow)]
 pub(crate) struct PromotionRow {
     promoted: i64,
+    lasting_run_at: Option<DateTime<Utc>>,
+    lasting_id: Option<String>,
+    expiring_expires_at: Option<DateTime<Utc>>,
+    expiring_id: Option<String>,
     next_due_ms: Option<i64>,
 }
 
 impl From<PromotionRow> for Promotion {
     fn from(row: PromotionRow) -> Promotion {
+        let key = |at: Option<DateTime<Utc>>, id: Option<String>| {
+            at.zip(id).map(|(at, id)| (at, JobId::from_stored(id)))
+        };
         Promotion {
             promoted: counted(row.promoted),
+            reached: PromotionFloor {
+                lasting: key(row.lasting_run_at, row.lasting_id),
+                expiring: key(row.expiring_expires_at, row.expiring_id),
+            },
             next_due: millis(row.next_due_ms),
         }
     }

@@ -8,11 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pgsched_core::JobStatus;
+use pgsched_core::claim_floor::ClaimKey;
 use pgsched_core::retention::{PurgeRule, VacuumReport};
 use pgsched_core::store::{
     ClaimFloor, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
-    PeriodicState, Promotion, Recovered, Release, VacuumStatsDay, VacuumTotals, WorkerInfo,
-    WorkerRecord,
+    PeriodicState, Promotion, PromotionFloor, Recovered, Release, VacuumStatsDay, VacuumTotals,
+    WorkerInfo, WorkerRecord,
 };
 use pgsched_core::{
     ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
@@ -580,15 +581,14 @@ impl JobStore for PgStore {
         floor: &ClaimFloor,
     ) -> Result<Vec<ClaimedJob>> {
         let levels: Vec<i16> = Priority::ALL.iter().map(|p| p.db_value()).collect();
-        let floors: Vec<Option<(DateTime<Utc>, DateTime<Utc>)>> =
-            Priority::ALL.iter().map(|p| floor.at(*p)).collect();
-        let floor_run_at: Vec<Option<DateTime<Utc>>> = floors
+        let floors: Vec<Option<&ClaimKey>> = Priority::ALL.iter().map(|p| floor.at(*p)).collect();
+        let floor_run_at: Vec<Option<DateTime<Utc>>> =
+            floors.iter().map(|key| key.map(|k| k.run_at)).collect();
+        let floor_created_at: Vec<Option<DateTime<Utc>>> =
+            floors.iter().map(|key| key.map(|k| k.created_at)).collect();
+        let floor_id: Vec<Option<&str>> = floors
             .iter()
-            .map(|key| key.map(|(run_at, _)| run_at))
-            .collect();
-        let floor_created_at: Vec<Option<DateTime<Utc>>> = floors
-            .iter()
-            .map(|key| key.map(|(_, created)| created))
+            .map(|key| key.map(|k| k.id.as_str()))
             .collect();
         let mut attempt = 1;
         loop {
@@ -600,6 +600,7 @@ impl JobStore for PgStore {
                     .bind(&levels)
                     .bind(&floor_run_at)
                     .bind(&floor_created_at)
+                    .bind(&floor_id)
                     .fetch_all(self.worker())
                     .await;
             match claimed {
@@ -709,10 +710,14 @@ impl JobStore for PgStore {
             .collect())
     }
 
-    async fn promote(&self, limit: u32) -> Result<Promotion> {
+    async fn promote(&self, limit: u32, floor: &PromotionFloor) -> Result<Promotion> {
         let row: PromotionRow = sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.promote_jobs)))
             .bind(i64::from(limit))
             .bind(self.wake_channel())
+            .bind(floor.lasting.as_ref().map(|(at, _)| *at))
+            .bind(floor.lasting.as_ref().map(|(_, id)| id.as_str()))
+            .bind(floor.expiring.as_ref().map(|(at, _)| *at))
+            .bind(floor.expiring.as_ref().map(|(_, id)| id.as_str()))
             .fetch_one(self.worker())
             .await
             .map_err(store_error("promote_jobs"))?;

@@ -181,7 +181,6 @@ async fn a_job_written_past_its_grace_expires_and_never_runs() {
 #[tokio::test]
 async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest() {
     use pgsched_core::store::{ClaimFloor, JobStore};
-    use pgsched_core::{JobId, claim_floor::ClaimKey};
 
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b).await;
@@ -208,18 +207,19 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
     }
     // The floor at Normal: the job due 2 s ago, as if this worker had claimed it already.
     let mut connection = db.connect().await;
-    let key: ClaimKey = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT run_at, created_at FROM \"{}\".jobs WHERE id = $1",
-        db.schema()
-    )))
-    .bind(ids[1].as_str())
-    .fetch_one(&mut connection)
-    .await
-    .expect("key");
+    let (run_at, created_at): (DateTime<Utc>, DateTime<Utc>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT run_at, created_at FROM \"{}\".jobs WHERE id = $1",
+            db.schema()
+        )))
+        .bind(ids[1].as_str())
+        .fetch_one(&mut connection)
+        .await
+        .expect("key");
     let mut floor = ClaimFloor::FRONT;
     floor.raise(&[pgsched_core::store::ClaimedJob {
         lease: pgsched_core::store::Lease {
-            id: JobId::generate(),
+            id: ids[1].clone(),
             token: 0,
         },
         name: "mark".into(),
@@ -228,9 +228,9 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         attempt: 1,
         max_retries: 0,
         priority: Priority::Normal,
-        run_at: key.0,
-        created_at: key.1,
-        claimed_at: key.0,
+        run_at,
+        created_at,
+        claimed_at: run_at,
         timeout: None,
     }]);
     let lease = Duration::from_secs(30);

@@ -68,7 +68,7 @@ impl Frontier {
         if self.floor == ClaimFloor::FRONT {
             self.last_front_walk = Instant::now();
         }
-        self.floor
+        self.floor.clone()
     }
 
     /// Learns from a claim's result: full claims move the floor up, a short one resets it.

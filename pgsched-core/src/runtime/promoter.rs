@@ -4,15 +4,18 @@
 //! Every replica runs it; they share the work through `SKIP LOCKED`. It sleeps until the
 //! next waiting job is due (as the promotion statement reports it), at most the poll
 //! interval, or until a notification says a job was written that is due soon. A full batch
-//! is followed by the next one straight away. Jobs it promotes wake this worker's claim loop
-//! (and, through the store's notification, the other workers).
+//! is followed by the next one straight away, starting after the last jobs promoted (see
+//! [`PromotionFloor`]). Jobs it promotes wake this worker's claim loop (and, through the
+//! store's notification, the other workers).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use crate::claim_floor::FRONT_WALK_EVERY;
+use crate::store::PromotionFloor;
 
 /// Backoff after a failed promotion: starts here, doubles, capped at the poll interval.
 const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -24,10 +27,23 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let batch = shared.config.sweep_batch;
     let poll = shared.config.poll_interval;
     let mut retry_delay = RETRY_MIN;
+    let mut floor = PromotionFloor::FRONT;
+    let mut last_front_walk = Instant::now();
     loop {
-        let wait = match shared.store.promote(batch).await {
+        if last_front_walk.elapsed() >= FRONT_WALK_EVERY {
+            floor = PromotionFloor::FRONT;
+        }
+        if floor == PromotionFloor::FRONT {
+            last_front_walk = Instant::now();
+        }
+        let wait = match shared.store.promote(batch, &floor).await {
             Ok(promotion) => {
                 retry_delay = RETRY_MIN;
+                if promotion.promoted >= u64::from(batch) {
+                    floor.raise(&promotion.reached);
+                } else {
+                    floor = PromotionFloor::FRONT;
+                }
                 if promotion.promoted > 0 {
                     tracing::debug!(promoted = promotion.promoted, "scheduled jobs came due");
                     shared.work_available.notify_one();
@@ -41,6 +57,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 }
             }
             Err(error) => {
+                floor = PromotionFloor::FRONT;
                 tracing::warn!(
                     retry_in_ms = retry_delay.as_millis() as u64,
                     "promotion failed: {error}"
