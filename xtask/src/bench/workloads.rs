@@ -117,17 +117,24 @@ async fn analyze(scheduler: &Scheduler) -> BenchResult {
     Ok(())
 }
 
-/// Waits until nothing is pending or running (both probes use partial indexes, so this stays
-/// cheap with a large history); returns when.
-async fn wait_drained(scheduler: &Scheduler) -> BenchResult<Instant> {
+/// Waits until every job due by `horizon` (all jobs, without one) that can still run has run:
+/// none scheduled and still within its misfire window, none pending, none running (the
+/// probes use partial indexes, so this stays cheap with a large history); returns when.
+async fn wait_drained(
+    scheduler: &Scheduler,
+    horizon: Option<chrono::DateTime<Utc>>,
+) -> BenchResult<Instant> {
     let done_sql = format!(
-        "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'scheduled') \
+        "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'scheduled' \
+                               AND run_at <= coalesce($1, 'infinity') \
+                               AND (expires_at IS NULL OR expires_at >= now())) \
             AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
             AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'running')",
         schema = scheduler.store().schema().quoted()
     );
     loop {
         let done: bool = sqlx::query_scalar(AssertSqlSafe(done_sql.clone()))
+            .bind(horizon)
             .fetch_one(scheduler.pool())
             .await?;
         if done {
@@ -143,7 +150,7 @@ pub(crate) async fn drain(bench: &mut Bench, processes: usize, name: &str) -> Be
     let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
     let _workers = Workers::start(&scheduler, &bench.url, processes).await?;
     let due = fill_due_soon(&scheduler, DRAIN_JOBS).await?;
-    let done = wait_drained(&scheduler).await?;
+    let done = wait_drained(&scheduler, None).await?;
     let rate = DRAIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
     bench.report(name, rate, "jobs/s");
     Ok(())
@@ -168,7 +175,7 @@ pub(crate) async fn drain_history(bench: &mut Bench) -> BenchResult {
     connection.close().await?;
     let _workers = Workers::start(&scheduler, &bench.url, 1).await?;
     let due = fill_due_soon(&scheduler, DRAIN_JOBS).await?;
-    let done = wait_drained(&scheduler).await?;
+    let done = wait_drained(&scheduler, None).await?;
     let rate = DRAIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
     bench.report("drain_history", rate, "jobs/s");
     Ok(())
@@ -193,7 +200,7 @@ pub(crate) async fn drain_held_xmin(bench: &mut Bench, hold: bool, name: &str) -
     }
     let _workers = Workers::start(&scheduler, &bench.url, 1).await?;
     let due = fill_due_soon(&scheduler, HELD_XMIN_JOBS).await?;
-    let done = wait_drained(&scheduler).await?;
+    let done = wait_drained(&scheduler, None).await?;
     let rate = HELD_XMIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
     bench.report(name, rate, "jobs/s");
     holder.close().await?;
@@ -320,35 +327,11 @@ async fn write_backlog(
 async fn drain_once(bench: &mut Bench, scheduler: &Scheduler, name: &str) -> BenchResult {
     let _workers = Workers::start(scheduler, &bench.url, 1).await?;
     let due = fill_due_soon(scheduler, DRAIN_JOBS).await?;
-    let done = wait_drained_past(scheduler, Utc::now()).await?;
+    let horizon = Utc::now() + chrono::Duration::from_std(DRAIN_LEAD)?;
+    let done = wait_drained(scheduler, Some(horizon)).await?;
     let rate = DRAIN_JOBS as f64 / done.saturating_duration_since(due).as_secs_f64();
     bench.report(name, rate, "jobs/s");
     Ok(())
-}
-
-/// Waits until no job due before `horizon` is waiting or running (the backlog due later does
-/// not count); returns when. Probes the partial indexes, like [`wait_drained`].
-async fn wait_drained_past(
-    scheduler: &Scheduler,
-    horizon: chrono::DateTime<Utc>,
-) -> BenchResult<Instant> {
-    let horizon = horizon + chrono::Duration::from_std(DRAIN_LEAD)?;
-    let done_sql = format!(
-        "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'scheduled' AND run_at <= $1) \
-            AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
-            AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'running')",
-        schema = scheduler.store().schema().quoted()
-    );
-    loop {
-        let done: bool = sqlx::query_scalar(AssertSqlSafe(done_sql.clone()))
-            .bind(horizon)
-            .fetch_one(scheduler.pool())
-            .await?;
-        if done {
-            return Ok(Instant::now());
-        }
-        tokio::time::sleep(DRAINED_PROBE_EVERY).await;
-    }
 }
 
 /// A worker process's peak resident memory while it drains with 1,000,000 pending jobs in
