@@ -27,6 +27,9 @@ static GLOBAL: OnceCell<Scheduler> = OnceCell::const_new();
 
 /// Schedules, inspects and cancels jobs, and runs a worker. Cheap to clone.
 ///
+/// Build one with [`Scheduler::builder`] (every setting, see [`SchedulerBuilder`]), or
+/// [`Scheduler::connect`] / [`Scheduler::from_env`] for the defaults:
+///
 /// ```no_run
 /// # async fn demo() -> pgsched::Result<()> {
 /// use std::time::Duration;
