@@ -9,6 +9,7 @@
 //! *complete*, *fail*, *retry*, *cancel*, *expire* (misfire), *recover* (expired leases),
 //! *release* (give a claimed job back at shutdown).
 
+pub mod backoff;
 pub mod codec;
 pub mod config;
 pub mod context;

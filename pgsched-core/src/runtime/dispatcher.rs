@@ -19,10 +19,11 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::executor;
 use super::finisher::Message;
+use crate::backoff::Backoff;
 use crate::metrics;
 use crate::store::{ClaimedJob, Release};
 
-/// Backoff after a failed claim: starts here, doubles, capped at `CLAIM_RETRY_MAX`.
+/// Backoff after a failed claim ([`Backoff`]): starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
 const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
 /// Shortest idle sleep between claims.
@@ -46,7 +47,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut wanted = true;
     // A notification arrived after the claims in flight were sent (they may not see its job).
     let mut woken = false;
-    let mut retry_delay = CLAIM_RETRY_MIN;
+    let mut backoff = Backoff::new(CLAIM_RETRY_MIN, CLAIM_RETRY_MAX);
     let mut retry_at: Option<Instant> = None;
     let batch = usize::try_from(shared.config.batch_claim_limit).unwrap_or(usize::MAX);
     loop {
@@ -72,14 +73,14 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 let full = claim.result.as_ref().is_ok_and(|jobs| jobs.len() == claim.requested);
                 match claim.result {
                     Ok(jobs) => {
-                        retry_delay = CLAIM_RETRY_MIN;
+                        backoff.reset();
                         retry_at = None;
                         start(&shared, jobs, claim.slots, claim.sent_at, &stop);
                     }
                     Err(error) => {
+                        let retry_delay = backoff.next_delay();
                         tracing::warn!(retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
                         retry_at = Some(Instant::now() + retry_delay);
-                        retry_delay = (retry_delay * 2).min(CLAIM_RETRY_MAX);
                     }
                 }
                 wanted = full || woken || retry_at.is_some();
