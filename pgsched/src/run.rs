@@ -70,11 +70,14 @@ fn install_prometheus_exporter() -> Result<()> {
 /// Waits for SIGINT or SIGTERM and returns its name.
 async fn wait_for_signal() -> Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
-    let install = |kind: SignalKind| {
-        signal(kind).map_err(|error| Error::config("signal handler", error.to_string()))
-    };
-    let mut interrupt = install(SignalKind::interrupt())?;
-    let mut terminate = install(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|source| Error::Io {
+        operation: "install the SIGINT handler",
+        source,
+    })?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|source| Error::Io {
+        operation: "install the SIGTERM handler",
+        source,
+    })?;
     Ok(tokio::select! {
         _ = interrupt.recv() => "SIGINT",
         _ = terminate.recv() => "SIGTERM",

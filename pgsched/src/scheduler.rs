@@ -52,7 +52,7 @@ pub struct Scheduler {
 
 struct Inner {
     store: PgStore,
-    registry: std::sync::OnceLock<std::result::Result<Registry, String>>,
+    registry: std::sync::OnceLock<Registry>,
     worker_config: WorkerConfig,
     defaults: ScheduleDefaults,
     states: States,
@@ -109,14 +109,10 @@ impl Scheduler {
     /// Installs this scheduler as the process-wide one.
     ///
     /// # Errors
-    /// [`Error::Config`] if one is already installed (or was built from the environment).
+    /// [`Error::GlobalAlreadySet`] if one is already installed (or was built from the
+    /// environment).
     pub fn set_global(self) -> Result<()> {
-        GLOBAL.set(self).map_err(|_| {
-            Error::config(
-                "global scheduler",
-                "a process-wide scheduler is already set",
-            )
-        })
+        GLOBAL.set(self).map_err(|_| Error::GlobalAlreadySet)
     }
 
     /// The PostgreSQL store (pool and schema).
@@ -131,16 +127,18 @@ impl Scheduler {
         self.inner.store.pool()
     }
 
-    /// The jobs and periodic schedules linked into this binary (read once).
+    /// The jobs and periodic schedules linked into this binary (read once it is valid; an
+    /// invalid one is read again on each call and gives the same error, the definitions
+    /// being fixed at link time).
     ///
     /// # Errors
-    /// [`Error::DuplicateJobName`] or [`Error::InvalidSchedule`], as text.
+    /// [`Error::DuplicateJobName`] or [`Error::InvalidSchedule`].
     pub fn registry(&self) -> Result<&Registry> {
-        self.inner
-            .registry
-            .get_or_init(|| Registry::from_inventory().map_err(|error| error.to_string()))
-            .as_ref()
-            .map_err(|reason| Error::config("job registry", reason.clone()))
+        if let Some(registry) = self.inner.registry.get() {
+            return Ok(registry);
+        }
+        let registry = Registry::from_inventory()?;
+        Ok(self.inner.registry.get_or_init(|| registry))
     }
 
     /// Defaults applied to scheduled jobs.
