@@ -136,6 +136,20 @@ impl Scheduler {
             .into_result()
     }
 
+    /// When this binary's schedule for `key` fires next after `after` (`None`: never again).
+    /// With [`PeriodicJobInfo::next_fire`] as the first, gives the windows that follow.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeriodicJob`], or [`Error::DuplicateJobName`] /
+    /// [`Error::InvalidSchedule`] for an invalid registry.
+    pub fn next_periodic_fire(
+        &self,
+        key: &str,
+        after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.periodic(key)?.schedule.next_after(after))
+    }
+
     /// A periodic job's configuration, state, last window and that window's run.
     ///
     /// # Errors

@@ -115,9 +115,10 @@ impl Scheduler {
         GLOBAL.set(self).map_err(|_| Error::GlobalAlreadySet)
     }
 
-    /// The PostgreSQL store (pool and schema).
+    /// The PostgreSQL store (pool and schema); tests and tools reach it through
+    /// `pgsched::__private::store`.
     #[must_use]
-    pub fn store(&self) -> &PgStore {
+    pub(crate) fn store(&self) -> &PgStore {
         &self.inner.store
     }
 
@@ -133,7 +134,7 @@ impl Scheduler {
     ///
     /// # Errors
     /// [`Error::DuplicateJobName`] or [`Error::InvalidSchedule`].
-    pub fn registry(&self) -> Result<&Registry> {
+    pub(crate) fn registry(&self) -> Result<&Registry> {
         if let Some(registry) = self.inner.registry.get() {
             return Ok(registry);
         }
@@ -141,9 +142,9 @@ impl Scheduler {
         Ok(self.inner.registry.get_or_init(|| registry))
     }
 
-    /// Defaults applied to scheduled jobs.
+    /// Defaults applied to scheduled jobs (`pgsched::__private::schedule_defaults`).
     #[must_use]
-    pub fn schedule_defaults(&self) -> &ScheduleDefaults {
+    pub(crate) fn schedule_defaults(&self) -> &ScheduleDefaults {
         &self.inner.defaults
     }
 
@@ -305,36 +306,19 @@ impl Scheduler {
     /// [`Error::AlreadyExists`] (Raise), [`Error::JobRunning`] (Replace on a running job), a
     /// validation error, or a store error.
     pub async fn schedule(&self, spec: JobSpec, conflict: ConflictResolution) -> Result<JobId> {
-        self.schedule_one(spec, conflict).await
-    }
-
-    /// Schedules one job by name with postcard-encoded arguments, for callers that do not
-    /// link the job's crate.
-    ///
-    /// # Errors
-    /// As [`Scheduler::schedule`].
-    pub async fn schedule_by_name(
-        &self,
-        name: &str,
-        payload: Vec<u8>,
-        conflict: ConflictResolution,
-    ) -> Result<JobId> {
-        self.schedule_one(JobSpec::by_name(name, payload), conflict)
-            .await
-    }
-
-    pub(crate) async fn schedule_one(
-        &self,
-        spec: JobSpec,
-        conflict: ConflictResolution,
-    ) -> Result<JobId> {
         let job = self.prepare(vec![spec])?;
         let mut results = self.inner.store.schedule(&job, conflict, 1).await?;
         Self::record_enqueued(&job, &results);
         single(&mut results)
     }
 
-    pub(crate) async fn schedule_one_on(
+    /// Schedules one job inside the caller's transaction (pass `&mut *tx`): the job exists,
+    /// and workers are woken, only if that transaction commits (what
+    /// [`crate::ScheduleBuilder::in_tx`] does).
+    ///
+    /// # Errors
+    /// As [`Scheduler::schedule`].
+    pub async fn schedule_in_tx(
         &self,
         connection: &mut PgConnection,
         spec: JobSpec,
@@ -348,6 +332,21 @@ impl Scheduler {
             .await?;
         Self::record_enqueued(&job, &results);
         single(&mut results)
+    }
+
+    /// Schedules one job by name with postcard-encoded arguments, for callers that do not
+    /// link the job's crate.
+    ///
+    /// # Errors
+    /// As [`Scheduler::schedule`].
+    pub async fn schedule_by_name(
+        &self,
+        name: &str,
+        payload: Vec<u8>,
+        conflict: ConflictResolution,
+    ) -> Result<JobId> {
+        self.schedule(JobSpec::by_name(name, payload), conflict)
+            .await
     }
 
     /// Counts what a schedule call wrote, per job name, and traces it.
@@ -639,14 +638,6 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Reads `DATABASE_URL` and `PGSCHED_*` through `lookup` (see the README for the list).
-    ///
-    /// # Errors
-    /// [`Error::Config`] naming the variable that is missing or invalid.
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
-        crate::env::builder_from(lookup)
-    }
-
     /// Connects (unless given a pool) and builds the scheduler. It does not migrate: call
     /// [`Scheduler::initialize_db`] or start a worker before scheduling into a new schema
     /// (until then, calls fail with [`Error::NotMigrated`]).
@@ -732,7 +723,9 @@ impl SchedulerBuilder {
         self.transaction_pooler
     }
 
-    pub(crate) fn worker_config_mut(&mut self) -> &mut WorkerConfig {
-        &mut self.worker
+    /// The worker settings as set so far.
+    #[cfg(test)]
+    pub(crate) fn worker_settings(&self) -> &WorkerConfig {
+        &self.worker
     }
 }

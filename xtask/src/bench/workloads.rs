@@ -74,7 +74,7 @@ async fn analyze(scheduler: &Scheduler) -> BenchResult {
     let mut connection = scheduler.pool().acquire().await?;
     sqlx::query(AssertSqlSafe(format!(
         "ANALYZE {}.jobs",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(scheduler).schema().quoted()
     )))
     .execute(&mut *connection)
     .await?;
@@ -87,7 +87,7 @@ async fn wait_drained(scheduler: &Scheduler) -> BenchResult<Instant> {
     let done_sql = format!(
         "SELECT NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
             AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'running')",
-        schema = scheduler.store().schema().quoted()
+        schema = pgsched::__private::store(scheduler).schema().quoted()
     );
     loop {
         let done: bool = sqlx::query_scalar(AssertSqlSafe(done_sql.clone()))
@@ -123,7 +123,7 @@ pub(crate) async fn drain_history(bench: &mut Bench) -> BenchResult {
                 (ARRAY['completed','completed','completed','failed','cancelled','expired'])[1 + g % 6], \
                 1, now() - interval '1 hour', now() - interval '1 hour' + g * interval '1 microsecond' \
          FROM generate_series(1, $1) g",
-        schema = scheduler.store().schema().quoted()
+        schema = pgsched::__private::store(&scheduler).schema().quoted()
     )))
     .bind(HISTORY_ROWS)
     .execute(&mut connection)
@@ -146,7 +146,7 @@ pub(crate) async fn peak_rss(bench: &mut Bench) -> BenchResult {
         "INSERT INTO {schema}.jobs (id, name, payload, schema_hash, run_at) \
          SELECT 'p' || g, 'bench_noop', '\\x'::bytea, $2, now() - interval '1 second' \
          FROM generate_series(1, $1) g",
-        schema = scheduler.store().schema().quoted()
+        schema = pgsched::__private::store(&scheduler).schema().quoted()
     )))
     .bind(RSS_PENDING_ROWS)
     .bind(i64::from_ne_bytes(bench_noop::SCHEMA_HASH.to_ne_bytes()))
@@ -160,7 +160,7 @@ pub(crate) async fn peak_rss(bench: &mut Bench) -> BenchResult {
     let peak = peak_rss_mib(pid)?;
     let drained: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT count(*) FROM {}.jobs WHERE status = 'completed'",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(&scheduler).schema().quoted()
     )))
     .fetch_one(scheduler.pool())
     .await?;
