@@ -21,6 +21,7 @@ pub const MAX_PAYLOAD_BYTES_DEFAULT: usize = 256 * 1024;
 
 /// How a worker claims, runs and keeps jobs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct WorkerConfig {
     /// Jobs run at once by this worker. Default 25.
     pub max_concurrent_jobs: usize,
@@ -164,6 +165,7 @@ impl WorkerConfig {
 
 /// Defaults applied when a job is scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScheduleDefaults {
     /// Misfire grace of jobs that do not set one; `None` never expires. Default 300 s.
     pub misfire_grace: Option<Duration>,

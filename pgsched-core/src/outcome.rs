@@ -104,6 +104,7 @@ fn as_job_error(error: &dyn std::any::Any) -> Option<&JobError> {
 
 /// Why an attempt did not complete. Stored in `last_error` as `<kind>: <detail>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureReason {
     /// The job returned an error.
     Error(String),

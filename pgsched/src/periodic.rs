@@ -15,6 +15,7 @@ use crate::scheduler::Scheduler;
 
 /// A periodic job as configured in code, with its persisted enabled state.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeriodicJobInfo {
     /// Its dedup key (the management API's handle).
     pub key: String,
@@ -46,6 +47,7 @@ pub struct PeriodicJobInfo {
 
 /// A periodic job's status: its configuration, its last window and that window's run.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PeriodicJobStatus {
     /// Configuration and enabled state.
     pub info: PeriodicJobInfo,
