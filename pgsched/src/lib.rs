@@ -35,6 +35,7 @@
 //! model and runtime come from `pgsched-core`, the SQL from `pgsched-pg`.
 
 mod admin;
+#[cfg(feature = "cli")]
 pub mod cli;
 mod connect;
 mod env;
