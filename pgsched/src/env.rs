@@ -1,26 +1,11 @@
 //! Configuration from the environment: `DATABASE_URL` and `PGSCHED_*`.
 //!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `DATABASE_URL` | PostgreSQL URL | required |
-//! | `PGSCHED_SCHEMA` | schema of pgsched's tables | `pgsched` |
-//! | `PGSCHED_POOL_SIZE` | connections in the pool | 10 |
-//! | `PGSCHED_MAX_CONCURRENT_JOBS` | jobs run at once | 25 |
-//! | `PGSCHED_BATCH_CLAIM_LIMIT` | most jobs per claim | 10 |
-//! | `PGSCHED_MISFIRE_GRACE` | default misfire grace (`300s`, `5m`, `never`) | 300s |
-//! | `PGSCHED_POLL_INTERVAL` | longest wait between claims | 1s |
-//! | `PGSCHED_LEASE_DURATION` | lease per claim and renewal | 60s |
-//! | `PGSCHED_HEARTBEAT_INTERVAL` | lease renewal period | 20s |
-//! | `PGSCHED_SWEEP_INTERVAL` | orphan recovery / misfire expiry period | 5s |
-//! | `PGSCHED_SHUTDOWN_GRACE` | time running jobs get at shutdown | 30s |
-//! | `PGSCHED_DEAD_WORKER_AFTER` | silence after which a worker's registration is removed | 120s |
-//! | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded payload | 262144 |
-//! | `PGSCHED_VACUUM_ENABLED` | run retention passes (`true`/`false`) | true |
-//! | `PGSCHED_VACUUM_TRACK_METRICS` | keep per-day retention statistics (`true`/`false`) | false |
-//! | `PGSCHED_VACUUM_INTERVAL` | time between retention passes (all replicas together) | 60m |
-//! | `PGSCHED_PERIODIC_TICK` | how often periodic schedules are checked | 1s |
-//! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true (false behind a pooler) |
-//! | `PGSCHED_TRANSACTION_POOLER` | reached through a transaction pooler (`true`/`false`) | false |
+//! Each variable calls the matching [`SchedulerBuilder`] setter (`PGSCHED_POLL_INTERVAL` →
+//! [`SchedulerBuilder::poll_interval`]; `PGSCHED_VACUUM_INTERVAL` and
+//! `PGSCHED_VACUUM_TRACK_METRICS` → [`SchedulerBuilder::vacuum`]), so its meaning and its
+//! default are the setter's (the defaults are the constants of [`crate::defaults`]). The list for users is the README's
+//! *Configuration* table. Durations are written like `500ms`, `30s`, `5m`;
+//! `PGSCHED_MISFIRE_GRACE` also takes `never`; booleans are `true`/`false`.
 
 use std::str::FromStr;
 use std::time::Duration;

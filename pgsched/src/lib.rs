@@ -59,8 +59,20 @@ pub use pgsched_macros::{job, periodic};
 pub use pgsched_pg::SchemaName;
 pub use run::run;
 pub use schedule_builder::ScheduleBuilder;
-pub use scheduler::{BULK_BATCH_SIZE_DEFAULT, POOL_SIZE_DEFAULT, Scheduler, SchedulerBuilder};
+pub use scheduler::{Scheduler, SchedulerBuilder};
 pub use spec::JobSpec;
+pub mod defaults {
+    //! Every default of [`crate::SchedulerBuilder`], each written once: the builder, the
+    //! `PGSCHED_*` variables (which call the builder's setters) and the docs all use these.
+    pub use crate::scheduler::{BULK_BATCH_SIZE_DEFAULT, POOL_SIZE_DEFAULT};
+    pub use pgsched_core::config::{
+        BATCH_CLAIM_LIMIT_DEFAULT, DEAD_WORKER_AFTER_DEFAULT, HEARTBEAT_INTERVAL_DEFAULT,
+        LEASE_DURATION_DEFAULT, MAX_CONCURRENT_JOBS_DEFAULT, MAX_PAYLOAD_BYTES_DEFAULT,
+        MISFIRE_GRACE_DEFAULT, PERIODIC_TICK_DEFAULT, POLL_INTERVAL_DEFAULT,
+        SHUTDOWN_GRACE_DEFAULT, SWEEP_BATCH_DEFAULT, SWEEP_INTERVAL_DEFAULT,
+        UNKNOWN_JOB_ATTEMPTS_DEFAULT,
+    };
+}
 /// The `sqlx` pgsched's API takes (`PgPool` for [`SchedulerBuilder::pool`], `PgConnection` and
 /// transactions for scheduling inside your own transaction), re-exported so an application
 /// uses the same version without matching it by hand.

@@ -71,7 +71,8 @@ impl<'s> ScheduleBuilder<'s> {
     }
 
     /// `Some(d)`: expire if not started `d` after the due time; `None`: never expire.
-    /// Default: the job's attribute, else the scheduler's (300 s).
+    /// Default: the job's attribute, else the scheduler's
+    /// ([`SchedulerBuilder::misfire_grace_time`](crate::SchedulerBuilder::misfire_grace_time)).
     pub fn misfire_grace(mut self, grace: impl Into<MisfireGrace>) -> Self {
         self.spec = self.spec.misfire_grace(grace);
         self

@@ -121,7 +121,8 @@ impl JobSpec {
     }
 
     /// How long after its due time the job may still start: `Some(d)`, or `None` = never
-    /// expires. Default: the job's attribute, else the scheduler's (300 s).
+    /// expires. Default: the job's attribute, else the scheduler's
+    /// ([`SchedulerBuilder::misfire_grace_time`](crate::SchedulerBuilder::misfire_grace_time)).
     #[must_use]
     pub fn misfire_grace(self, grace: impl Into<MisfireGrace>) -> JobSpec {
         let grace = grace.into();

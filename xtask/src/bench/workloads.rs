@@ -48,7 +48,7 @@ pub(crate) async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
         .schedule_bulk(
             specs,
             ConflictResolution::Ignore,
-            pgsched::BULK_BATCH_SIZE_DEFAULT,
+            pgsched::defaults::BULK_BATCH_SIZE_DEFAULT,
         )
         .await?;
     let rate = results.len() as f64 / start.elapsed().as_secs_f64();
