@@ -38,9 +38,9 @@ pub const fn schema_hash(schema: &str) -> u64 {
 /// # Errors
 /// [`Error::Encode`] when serde refuses the value.
 pub fn encode_args<A: Serialize>(job: &str, args: &A) -> Result<Vec<u8>> {
-    postcard::to_allocvec(args).map_err(|source| Error::Encode {
+    postcard::to_allocvec(args).map_err(|error| Error::Encode {
         job: job.to_owned(),
-        source,
+        reason: error.to_string(),
     })
 }
 

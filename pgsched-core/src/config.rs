@@ -1,4 +1,8 @@
 //! Settings of the worker and of scheduling, with the seed's defaults.
+//!
+//! Each default is written once, as a `*_DEFAULT` constant here; the `Default` impls use the
+//! constants, and every doc that mentions a default (fields here, the facade's builder
+//! setters) links to the constant instead of restating its value.
 
 use std::time::Duration;
 
@@ -9,8 +13,22 @@ use crate::retry::RetryPolicy;
 pub const MAX_CONCURRENT_JOBS_DEFAULT: usize = 25;
 /// Default `batch_claim_limit` (the seed's).
 pub const BATCH_CLAIM_LIMIT_DEFAULT: u32 = 10;
+/// Default longest wait between claims without a notification.
+pub const POLL_INTERVAL_DEFAULT: Duration = Duration::from_secs(1);
 /// Default lease length (the seed's `LEASE_DURATION`).
 pub const LEASE_DURATION_DEFAULT: Duration = Duration::from_secs(60);
+/// Default lease renewal period: a third of [`LEASE_DURATION_DEFAULT`].
+pub const HEARTBEAT_INTERVAL_DEFAULT: Duration = Duration::from_secs(20);
+/// Default period of orphan recovery and misfire expiry.
+pub const SWEEP_INTERVAL_DEFAULT: Duration = Duration::from_secs(5);
+/// Default most rows one sweep statement touches.
+pub const SWEEP_BATCH_DEFAULT: u32 = 500;
+/// Default time running jobs get at shutdown.
+pub const SHUTDOWN_GRACE_DEFAULT: Duration = Duration::from_secs(30);
+/// Default attempts, in all, of a job whose name the worker does not know.
+pub const UNKNOWN_JOB_ATTEMPTS_DEFAULT: u32 = 5;
+/// Default period of the periodic-schedule check.
+pub const PERIODIC_TICK_DEFAULT: Duration = Duration::from_secs(1);
 /// Default time after which a silent worker is considered dead (the seed's
 /// `HEARTBEAT_THRESHOLD`).
 pub const DEAD_WORKER_AFTER_DEFAULT: Duration = Duration::from_secs(120);
@@ -21,36 +39,39 @@ pub const MAX_PAYLOAD_BYTES_DEFAULT: usize = 256 * 1024;
 
 /// How a worker claims, runs and keeps jobs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct WorkerConfig {
-    /// Jobs run at once by this worker. Default 25.
+    /// Jobs run at once by this worker. Default [`MAX_CONCURRENT_JOBS_DEFAULT`].
     pub max_concurrent_jobs: usize,
-    /// Most jobs claimed by one statement. Default 10.
+    /// Most jobs claimed by one statement. Default [`BATCH_CLAIM_LIMIT_DEFAULT`].
     pub batch_claim_limit: u32,
-    /// Longest wait between claims when no notification arrives. Default 1 s.
+    /// Longest wait between claims when no notification arrives. Default
+    /// [`POLL_INTERVAL_DEFAULT`].
     pub poll_interval: Duration,
-    /// Lease written by a claim and by each renewal. Default 60 s.
+    /// Lease written by a claim and by each renewal. Default [`LEASE_DURATION_DEFAULT`].
     pub lease_duration: Duration,
-    /// How often leases are renewed and the worker row refreshed. Default 20 s (a third of
-    /// the lease). A job whose lease has not been renewed for `lease_duration -
+    /// How often leases are renewed and the worker row refreshed. Default
+    /// [`HEARTBEAT_INTERVAL_DEFAULT`]. A job whose lease has not been renewed for `lease_duration -
     /// heartbeat_interval` is cancelled locally, before any other worker may take it.
     pub heartbeat_interval: Duration,
-    /// How often expired leases are recovered and misfired jobs expired. Default 5 s.
+    /// How often expired leases are recovered and misfired jobs expired. Default
+    /// [`SWEEP_INTERVAL_DEFAULT`].
     pub sweep_interval: Duration,
-    /// Most rows one sweep statement touches. Default 500.
+    /// Most rows one sweep statement touches. Default [`SWEEP_BATCH_DEFAULT`].
     pub sweep_batch: u32,
     /// How long shutdown waits for running jobs before cancelling and releasing them.
-    /// Default 30 s.
+    /// Default [`SHUTDOWN_GRACE_DEFAULT`].
     pub shutdown_grace: Duration,
     /// Backoff between retries of failed attempts.
     pub retry: RetryPolicy,
     /// Attempts a job whose name this worker does not know gets before it fails (a rolling
-    /// deploy may bring a worker that knows it). Default 5.
+    /// deploy may bring a worker that knows it). Default [`UNKNOWN_JOB_ATTEMPTS_DEFAULT`].
     pub unknown_job_attempts: u32,
     /// A worker not seen for this long is considered dead and its registration is removed
-    /// (the seed's `HEARTBEAT_THRESHOLD`). Default 120 s.
+    /// (the seed's `HEARTBEAT_THRESHOLD`). Default [`DEAD_WORKER_AFTER_DEFAULT`].
     pub dead_worker_after: Duration,
     /// How often each replica checks its periodic schedules for due windows; windows due
-    /// within one tick are enqueued ahead. Default 1 s.
+    /// within one tick are enqueued ahead. Default [`PERIODIC_TICK_DEFAULT`].
     pub periodic_tick: Duration,
     /// Retention of finished jobs.
     pub vacuum: VacuumConfig,
@@ -66,16 +87,16 @@ impl Default for WorkerConfig {
         WorkerConfig {
             max_concurrent_jobs: MAX_CONCURRENT_JOBS_DEFAULT,
             batch_claim_limit: BATCH_CLAIM_LIMIT_DEFAULT,
-            poll_interval: Duration::from_secs(1),
+            poll_interval: POLL_INTERVAL_DEFAULT,
             lease_duration: LEASE_DURATION_DEFAULT,
-            heartbeat_interval: Duration::from_secs(20),
-            sweep_interval: Duration::from_secs(5),
-            sweep_batch: 500,
-            shutdown_grace: Duration::from_secs(30),
+            heartbeat_interval: HEARTBEAT_INTERVAL_DEFAULT,
+            sweep_interval: SWEEP_INTERVAL_DEFAULT,
+            sweep_batch: SWEEP_BATCH_DEFAULT,
+            shutdown_grace: SHUTDOWN_GRACE_DEFAULT,
             retry: RetryPolicy::default(),
-            unknown_job_attempts: 5,
+            unknown_job_attempts: UNKNOWN_JOB_ATTEMPTS_DEFAULT,
             dead_worker_after: DEAD_WORKER_AFTER_DEFAULT,
-            periodic_tick: Duration::from_secs(1),
+            periodic_tick: PERIODIC_TICK_DEFAULT,
             vacuum: VacuumConfig::default(),
             vacuum_enabled: true,
             listen: true,
@@ -164,10 +185,12 @@ impl WorkerConfig {
 
 /// Defaults applied when a job is scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ScheduleDefaults {
-    /// Misfire grace of jobs that do not set one; `None` never expires. Default 300 s.
+    /// Misfire grace of jobs that do not set one; `None` never expires. Default
+    /// [`MISFIRE_GRACE_DEFAULT`].
     pub misfire_grace: Option<Duration>,
-    /// Largest accepted encoded payload. Default 256 KiB.
+    /// Largest accepted encoded payload. Default [`MAX_PAYLOAD_BYTES_DEFAULT`].
     pub max_payload_bytes: usize,
 }
 

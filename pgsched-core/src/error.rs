@@ -16,6 +16,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything a pgsched operation can fail with.
 ///
+/// Each variant either prints the error it wraps in its message or returns it from
+/// [`source`](std::error::Error::source), never both, so a chain printed cause by cause says
+/// everything once: [`Error::Store`], [`Error::Rejected`] and [`Error::Connect`] print theirs
+/// (their `error` field keeps it for inspection), [`Error::NotMigrated`] and [`Error::Io`]
+/// return theirs.
+///
 /// Its `Debug` form is the message followed by its causes, one per line, so
 /// `main() -> Result<(), pgsched::Error>` prints something a person can read; match on the
 /// variants to tell errors apart.
@@ -58,13 +64,13 @@ pub enum Error {
         /// Why, phrased as what to change.
         reason: String,
     },
-    /// The arguments could not be encoded with postcard.
-    #[error("could not encode the arguments of job {}: {source}", Shown(job))]
+    /// The arguments could not be encoded (serde refused the value).
+    #[error("could not encode the arguments of job {}: {reason}", Shown(job))]
     Encode {
         /// The job's name.
         job: String,
-        /// The encoder's error.
-        source: postcard::Error,
+        /// The encoder's message.
+        reason: String,
     },
     /// Two `#[job]` functions share a name.
     #[error(
@@ -84,7 +90,7 @@ pub enum Error {
         "no #[job] is registered in this binary; define one, or name the crate that defines them (`use my_jobs as _;`) so the linker keeps it"
     )]
     EmptyRegistry,
-    /// A configuration value is invalid.
+    /// A configuration value (a builder setting or an environment variable) is invalid.
     #[error("invalid configuration {key}: {reason}")]
     Config {
         /// The setting (an environment variable name or a builder method).
@@ -107,21 +113,21 @@ pub enum Error {
         key: String,
     },
     /// The store (database) failed.
-    #[error("{operation} failed: {source}")]
+    #[error("{operation} failed: {error}")]
     Store {
         /// The store operation that failed (for PostgreSQL: the statement's name).
         operation: &'static str,
-        /// The underlying error.
-        source: BoxError,
+        /// The underlying error (for PostgreSQL: an `sqlx::Error`), part of the message.
+        error: BoxError,
     },
     /// The database refused the values a statement carried (a data error, such as a text
     /// the database encoding cannot hold): sending the same values again cannot succeed.
-    #[error("{operation} was refused by the database: {source}")]
+    #[error("{operation} was refused by the database: {error}")]
     Rejected {
         /// The store operation that was refused (for PostgreSQL: the statement's name).
         operation: &'static str,
-        /// The database's reason.
-        source: BoxError,
+        /// The database's reason, part of the message.
+        error: BoxError,
     },
     /// pgsched's tables do not exist in this schema: nothing migrated it yet.
     #[error(
@@ -139,14 +145,29 @@ pub enum Error {
     Connect {
         /// The URL that was used, its password redacted ([`crate::redact_url`]).
         url: String,
-        /// What went wrong, phrased for a person (e.g. `connection refused at 127.0.0.1:5433`).
+        /// What went wrong, phrased for a person from `error` (e.g. `connection refused at
+        /// 127.0.0.1:5433`).
         reason: String,
-        /// The underlying error.
-        source: BoxError,
+        /// The underlying error, described by `reason`.
+        error: BoxError,
     },
     /// The worker is already running for this scheduler.
     #[error("the worker is already running")]
     AlreadyRunning,
+    /// A process-wide scheduler is already installed (or was built from the environment on
+    /// first use), so another cannot be.
+    #[error(
+        "a process-wide scheduler is already set; call `Scheduler::set_global` once, before anything schedules without `.on(..)`"
+    )]
+    GlobalAlreadySet,
+    /// An operating-system operation failed (for example, installing a signal handler).
+    #[error("could not {operation}")]
+    Io {
+        /// What was attempted.
+        operation: &'static str,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -154,7 +175,7 @@ impl Error {
     pub fn store(operation: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Store {
             operation,
-            source: source.into(),
+            error: source.into(),
         }
     }
 
@@ -162,7 +183,7 @@ impl Error {
     pub fn rejected(operation: &'static str, source: impl Into<BoxError>) -> Self {
         Self::Rejected {
             operation,
-            source: source.into(),
+            error: source.into(),
         }
     }
 
@@ -175,12 +196,28 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The wrapped error that the message prints (rather than returns from `source`), whose
+    /// own causes are still worth showing.
+    fn printed(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Store { error, .. }
+            | Error::Rejected { error, .. }
+            | Error::Connect { error, .. } => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}
+
 /// The message, then each cause not already part of it, one per line.
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut shown = self.to_string();
         f.write_str(&shown)?;
-        let mut cause = std::error::Error::source(self);
+        let mut cause = match self.printed() {
+            Some(printed) => printed.source(),
+            None => std::error::Error::source(self),
+        };
         while let Some(error) = cause {
             let text = error.to_string();
             if !shown.contains(&text) {
@@ -230,6 +267,27 @@ mod tests {
         );
         // Matching on variants is unaffected.
         assert!(matches!(error, Error::Config { .. }));
+    }
+
+    #[test]
+    fn a_wrapped_error_is_printed_or_returned_never_both() {
+        use std::error::Error as _;
+        let store = Error::store("get_job", std::io::Error::other("disk on fire"));
+        assert_eq!(store.to_string(), "get_job failed: disk on fire");
+        assert!(store.source().is_none(), "printed, so not returned");
+        let io = Error::Io {
+            operation: "install the SIGTERM handler",
+            source: std::io::Error::other("no signals here"),
+        };
+        assert_eq!(io.to_string(), "could not install the SIGTERM handler");
+        assert_eq!(
+            io.source().map(ToString::to_string).as_deref(),
+            Some("no signals here")
+        );
+        assert_eq!(
+            format!("{io:?}"),
+            "could not install the SIGTERM handler\n  caused by: no signals here"
+        );
     }
 
     #[test]

@@ -98,6 +98,7 @@ pub fn validate_job_name(name: &str) -> Result<()> {
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum JobStatus {
     /// Waiting for its due time or for a free worker.
     Pending,
@@ -163,6 +164,7 @@ impl std::str::FromStr for JobStatus {
 
 /// What scheduling does when the job id is already taken (the seed's three modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum ConflictResolution {
     /// Fail with [`Error::AlreadyExists`] (bulk: report it at that index). The default for
     /// single schedules.
@@ -261,6 +263,7 @@ pub struct NewJob {
 
 /// What scheduling did with one job (bulk results are aligned with the input by index).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Scheduled {
     /// A new job was inserted.
     Inserted(JobId),

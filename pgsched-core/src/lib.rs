@@ -9,6 +9,7 @@
 //! *complete*, *fail*, *retry*, *cancel*, *expire* (misfire), *recover* (expired leases),
 //! *release* (give a claimed job back at shutdown).
 
+pub mod backoff;
 pub mod claim_floor;
 pub mod codec;
 pub mod config;

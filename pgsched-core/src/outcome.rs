@@ -3,15 +3,69 @@
 use std::fmt;
 use std::time::Duration;
 
-/// The error a job returned, as text (its `Display`, with the source chain for `anyhow`).
+/// The error a job returned, as text (its `Display`, with the source chain for `anyhow`), and
+/// whether retrying may help.
+///
+/// A job fails with any displayable error; such a failure is retried up to `max_retries`
+/// times. To fail a job at once, without further attempts (the input can never be processed,
+/// retrying would repeat a side effect…), return [`JobError::fatal`]:
+///
+/// ```
+/// use pgsched_core::JobError;
+///
+/// fn charge(amount: i64) -> Result<(), JobError> {
+///     if amount < 0 {
+///         return Err(JobError::fatal(format!("cannot charge a negative amount ({amount})")));
+///     }
+///     Ok(())
+/// }
+/// # assert!(charge(-1).unwrap_err().is_fatal());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobError(pub String);
+pub struct JobError {
+    message: String,
+    fatal: bool,
+}
+
+impl JobError {
+    /// A failure that is retried while the job has retries left (what any other error a job
+    /// returns is).
+    pub fn retryable(error: impl fmt::Display) -> JobError {
+        JobError {
+            message: format!("{error:#}"),
+            fatal: false,
+        }
+    }
+
+    /// A failure that fails the job at once: no further attempt, whatever its `max_retries`.
+    /// Its message is recorded in `last_error` as `fatal: <message>`.
+    pub fn fatal(error: impl fmt::Display) -> JobError {
+        JobError {
+            message: format!("{error:#}"),
+            fatal: true,
+        }
+    }
+
+    /// The error's text.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Whether this failure ends the job without retries ([`JobError::fatal`]).
+    #[must_use]
+    pub const fn is_fatal(&self) -> bool {
+        self.fatal
+    }
+}
 
 impl fmt::Display for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
+
+impl std::error::Error for JobError {}
 
 /// What a `#[job]` function may return: `()` or `Result<(), E>` with a displayable `E`.
 pub trait IntoJobResult {
@@ -28,18 +82,34 @@ impl IntoJobResult for () {
     }
 }
 
-impl<E: fmt::Display> IntoJobResult for Result<(), E> {
+impl<E: fmt::Display + 'static> IntoJobResult for Result<(), E> {
     fn into_job_result(self) -> Result<(), JobError> {
-        // `{:#}` prints anyhow's whole chain and is plain Display for everything else.
-        self.map_err(|error| JobError(format!("{error:#}")))
+        self.map_err(|error| match as_job_error(&error) {
+            Some(job_error) => job_error.clone(),
+            // `{:#}` prints anyhow's whole chain and is plain Display for everything else.
+            None => JobError::retryable(error),
+        })
     }
+}
+
+/// The [`JobError`] a job returned, directly or boxed as a `dyn Error`.
+fn as_job_error(error: &dyn std::any::Any) -> Option<&JobError> {
+    type Boxed = Box<dyn std::error::Error + Send + Sync>;
+    type BoxedLocal = Box<dyn std::error::Error>;
+    error
+        .downcast_ref::<JobError>()
+        .or_else(|| error.downcast_ref::<Boxed>()?.downcast_ref())
+        .or_else(|| error.downcast_ref::<BoxedLocal>()?.downcast_ref())
 }
 
 /// Why an attempt did not complete. Stored in `last_error` as `<kind>: <detail>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureReason {
     /// The job returned an error.
     Error(String),
+    /// The job returned [`JobError::fatal`]: it fails without further attempts.
+    Fatal(String),
     /// The job panicked.
     Panic(String),
     /// The attempt ran past its timeout and was cancelled.
@@ -67,6 +137,7 @@ impl FailureReason {
     pub const fn kind(&self) -> &'static str {
         match self {
             FailureReason::Error(_) => "error",
+            FailureReason::Fatal(_) => "fatal",
             FailureReason::Panic(_) => "panic",
             FailureReason::Timeout(_) => "timeout",
             FailureReason::Decode(_) => "decode",
@@ -77,7 +148,8 @@ impl FailureReason {
     }
 
     /// Whether retrying can help. Decode errors, schema mismatches and missing state fail the
-    /// job at once: the same bytes and the same binary give the same answer.
+    /// job at once: the same bytes and the same binary give the same answer; so does a
+    /// [`JobError::fatal`], because the job said so.
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
         matches!(
@@ -94,7 +166,9 @@ impl fmt::Display for FailureReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = self.kind();
         match self {
-            FailureReason::Error(message) => write!(f, "{kind}: {message}"),
+            FailureReason::Error(message) | FailureReason::Fatal(message) => {
+                write!(f, "{kind}: {message}")
+            }
             FailureReason::Panic(message) => write!(f, "{kind}: job panicked: {message}"),
             FailureReason::Timeout(limit) => {
                 write!(
@@ -130,7 +204,11 @@ impl fmt::Display for FailureReason {
 
 impl From<JobError> for FailureReason {
     fn from(error: JobError) -> Self {
-        FailureReason::Error(error.0)
+        if error.fatal {
+            FailureReason::Fatal(error.message)
+        } else {
+            FailureReason::Error(error.message)
+        }
     }
 }
 
@@ -144,14 +222,37 @@ mod tests {
         assert_eq!(Ok::<(), String>(()).into_job_result(), Ok(()));
         assert_eq!(
             Err::<(), _>("boom").into_job_result(),
-            Err(JobError("boom".into()))
+            Err(JobError::retryable("boom"))
         );
+    }
+
+    #[test]
+    fn a_fatal_error_stays_fatal_directly_or_boxed() {
+        let direct: Result<(), JobError> = Err(JobError::fatal("bad input"));
+        let error = direct.into_job_result().expect_err("fails");
+        assert!(error.is_fatal());
+        assert_eq!(
+            FailureReason::from(error),
+            FailureReason::Fatal("bad input".into())
+        );
+        let boxed: Result<(), Box<dyn std::error::Error + Send + Sync>> =
+            Err(Box::new(JobError::fatal("bad input")));
+        assert!(boxed.into_job_result().expect_err("fails").is_fatal());
+        let other: Result<(), std::io::Error> = Err(std::io::Error::other("disk"));
+        let error = other.into_job_result().expect_err("fails");
+        assert!(!error.is_fatal());
+        assert_eq!(
+            FailureReason::from(error),
+            FailureReason::Error("disk".into())
+        );
+        assert!(!FailureReason::Fatal("x".into()).is_retryable());
     }
 
     #[test]
     fn reasons_carry_their_kind_as_a_prefix() {
         let reasons = [
             FailureReason::Error("x".into()),
+            FailureReason::Fatal("x".into()),
             FailureReason::Panic("x".into()),
             FailureReason::Timeout(Duration::from_secs(2)),
             FailureReason::Decode("x".into()),

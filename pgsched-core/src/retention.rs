@@ -13,6 +13,7 @@ use crate::store::JobStore;
 
 /// How a policy decides what to delete (the seed's `VacuumTrigger`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VacuumTrigger {
     /// Delete as soon as the job finished.
     Immediate,
@@ -52,6 +53,7 @@ impl fmt::Display for VacuumTrigger {
 /// assert_eq!(VacuumPolicy::keep_last(100).keep_count(), Some(100));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum VacuumPolicy {
     /// Delete jobs as soon as they reach the status.
     Immediate,

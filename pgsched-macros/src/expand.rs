@@ -152,7 +152,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                 at: ::pgsched::__private::chrono::DateTime<::pgsched::__private::chrono::Utc>,
                 args: Args,
             ) -> ::pgsched::ScheduleBuilder<'static> {
-                ::pgsched::ScheduleBuilder::typed(
+                ::pgsched::__private::typed_schedule(
                     &DEFINITION,
                     ::core::option::Option::Some(at),
                     &args,
@@ -161,7 +161,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
 
             /// Schedules the job to run now (by the database clock).
             pub fn enqueue(args: Args) -> ::pgsched::ScheduleBuilder<'static> {
-                ::pgsched::ScheduleBuilder::typed(&DEFINITION, ::core::option::Option::None, &args)
+                ::pgsched::__private::typed_schedule(&DEFINITION, ::core::option::Option::None, &args)
             }
 
             /// A bulk entry for `Scheduler::schedule_bulk`.
@@ -169,7 +169,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                 at: ::pgsched::__private::chrono::DateTime<::pgsched::__private::chrono::Utc>,
                 args: Args,
             ) -> ::pgsched::JobSpec {
-                ::pgsched::JobSpec::typed(&DEFINITION, ::core::option::Option::Some(at), &args)
+                ::pgsched::__private::typed_spec(&DEFINITION, ::core::option::Option::Some(at), &args)
             }
 
             #run
@@ -410,7 +410,7 @@ mod tests {
         );
         assert_has(
             &out,
-            quote!(::pgsched::JobSpec::typed(
+            quote!(::pgsched::__private::typed_spec(
                 &DEFINITION,
                 ::core::option::Option::Some(at),
                 &args
@@ -418,7 +418,7 @@ mod tests {
         );
         assert_has(
             &out,
-            quote!(::pgsched::ScheduleBuilder::typed(
+            quote!(::pgsched::__private::typed_schedule(
                 &DEFINITION,
                 ::core::option::Option::None,
                 &args

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pgsched_core::backoff::Backoff;
 use pgsched_core::store::{Listener, Wakeup};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -10,7 +11,8 @@ use sqlx::postgres::PgListener;
 /// Longest silence before the connection is pinged (a half-open TCP connection otherwise
 /// goes unnoticed).
 const PING_AFTER: Duration = Duration::from_secs(15);
-/// Backoff between reconnection attempts: starts here, doubles, capped at `RECONNECT_MAX`.
+/// Backoff between reconnection attempts ([`Backoff`]): starts here, doubles, capped at
+/// `RECONNECT_MAX`.
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
@@ -33,7 +35,7 @@ impl PgWakeups {
     }
 
     async fn reconnect(&mut self) -> PgListener {
-        let mut delay = RECONNECT_MIN;
+        let mut backoff = Backoff::new(RECONNECT_MIN, RECONNECT_MAX);
         loop {
             match subscribe(&self.pool, &self.channel).await {
                 Ok(listener) => {
@@ -41,12 +43,12 @@ impl PgWakeups {
                     return listener;
                 }
                 Err(error) => {
+                    let delay = backoff.next_delay();
                     tracing::warn!(
                         retry_in_ms = delay.as_millis() as u64,
                         "LISTEN reconnect failed: {error}"
                     );
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(RECONNECT_MAX);
                 }
             }
         }

@@ -116,13 +116,14 @@ impl PgStore {
             pooler: None,
             notifier: Some(Notifier::new(
                 schema.channel(),
-                pgsched_core::WorkerConfig::default().poll_interval,
+                pgsched_core::config::POLL_INTERVAL_DEFAULT,
             )),
         }
     }
 
     /// Sets when writes wake listening workers: `Some(soon)` when a job written is due within
-    /// `soon` (the workers' poll interval; by default [`pgsched_core::WorkerConfig`]'s), at
+    /// `soon` (the workers' poll interval; by default
+    /// [`pgsched_core::config::POLL_INTERVAL_DEFAULT`]), at
     /// most once per [`pgsched_core::store::NOTIFY_COALESCE`]; `None` never (no worker
     /// listens, `PGSCHED_LISTEN=false`).
     #[must_use]

@@ -296,10 +296,10 @@ impl From<Error> for Failure {
 
 /// Whether a store error says pgsched's tables or schema do not exist.
 fn is_missing_schema(error: &Error) -> bool {
-    let Error::Store { source, .. } = error else {
+    let Error::Store { error, .. } = error else {
         return false;
     };
-    source
+    error
         .downcast_ref::<sqlx::Error>()
         .and_then(sqlx::Error::as_database_error)
         .and_then(|db| db.code())

@@ -46,7 +46,7 @@ pub(crate) async fn probe(url: &str, options: &PgConnectOptions) -> Result<()> {
                 address(options),
                 CONNECT_TIMEOUT.as_secs()
             ),
-            source: "connect timed out".into(),
+            error: "connect timed out".into(),
         }),
     }
 }
@@ -68,7 +68,7 @@ pub(crate) fn connect_error(url: &str, options: &PgConnectOptions, error: sqlx::
     Error::Connect {
         url: redact_url(url),
         reason,
-        source: error.into(),
+        error: error.into(),
     }
 }
 

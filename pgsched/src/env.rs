@@ -1,35 +1,52 @@
 //! Configuration from the environment: `DATABASE_URL` and `PGSCHED_*`.
 //!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `DATABASE_URL` | PostgreSQL URL | required |
-//! | `PGSCHED_SCHEMA` | schema of pgsched's tables | `pgsched` |
-//! | `PGSCHED_POOL_SIZE` | connections in the pool | 10 |
-//! | `PGSCHED_MAX_CONCURRENT_JOBS` | jobs run at once | 25 |
-//! | `PGSCHED_BATCH_CLAIM_LIMIT` | most jobs per claim | 10 |
-//! | `PGSCHED_MISFIRE_GRACE` | default misfire grace (`300s`, `5m`, `never`) | 300s |
-//! | `PGSCHED_POLL_INTERVAL` | longest wait between claims | 1s |
-//! | `PGSCHED_LEASE_DURATION` | lease per claim and renewal | 60s |
-//! | `PGSCHED_HEARTBEAT_INTERVAL` | lease renewal period | 20s |
-//! | `PGSCHED_SWEEP_INTERVAL` | orphan recovery / misfire expiry period | 5s |
-//! | `PGSCHED_SHUTDOWN_GRACE` | time running jobs get at shutdown | 30s |
-//! | `PGSCHED_DEAD_WORKER_AFTER` | silence after which a worker's registration is removed | 120s |
-//! | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded payload | 262144 |
-//! | `PGSCHED_VACUUM_ENABLED` | run retention passes (`true`/`false`) | true |
-//! | `PGSCHED_VACUUM_TRACK_METRICS` | keep per-day retention statistics (`true`/`false`) | false |
-//! | `PGSCHED_VACUUM_INTERVAL` | time between retention passes (all replicas together) | 1m |
-//! | `PGSCHED_PERIODIC_TICK` | how often periodic schedules are checked | 1s |
-//! | `PGSCHED_LISTEN` | use LISTEN/NOTIFY (`true`/`false`) | true (false behind a pooler) |
-//! | `PGSCHED_TRANSACTION_POOLER` | reached through a transaction pooler (`true`/`false`) | false |
+//! Each variable calls the matching [`SchedulerBuilder`] setter (`PGSCHED_POLL_INTERVAL` →
+//! [`SchedulerBuilder::poll_interval`]; `PGSCHED_VACUUM_INTERVAL` and
+//! `PGSCHED_VACUUM_TRACK_METRICS` → [`SchedulerBuilder::vacuum`]), so its meaning and its
+//! default are the setter's (the defaults are the constants of [`crate::defaults`]). The list for users is the README's
+//! *Configuration* table. Durations are written like `500ms`, `30s`, `5m`;
+//! `PGSCHED_MISFIRE_GRACE` also takes `never`; booleans are `true`/`false`.
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use pgsched_core::{Error, Result};
+use pgsched_core::{Error, Result, VacuumConfig};
 
 use crate::scheduler::SchedulerBuilder;
 
-pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
+/// A builder setter taking a duration.
+type DurationSetter = fn(SchedulerBuilder, Duration) -> SchedulerBuilder;
+
+/// The duration variables and the setter each one calls.
+const DURATIONS: [(&str, DurationSetter); 7] = [
+    ("PGSCHED_POLL_INTERVAL", SchedulerBuilder::poll_interval),
+    ("PGSCHED_LEASE_DURATION", SchedulerBuilder::lease_duration),
+    (
+        "PGSCHED_HEARTBEAT_INTERVAL",
+        SchedulerBuilder::heartbeat_interval,
+    ),
+    ("PGSCHED_SWEEP_INTERVAL", SchedulerBuilder::sweep_interval),
+    ("PGSCHED_SHUTDOWN_GRACE", SchedulerBuilder::shutdown_grace),
+    (
+        "PGSCHED_DEAD_WORKER_AFTER",
+        SchedulerBuilder::dead_worker_after,
+    ),
+    ("PGSCHED_PERIODIC_TICK", SchedulerBuilder::periodic_tick),
+];
+
+impl SchedulerBuilder {
+    /// Reads `DATABASE_URL` and `PGSCHED_*` through `lookup` (see the README for the list);
+    /// each variable that is set calls the builder's setter of the same name, so a variable
+    /// means exactly what its setter means.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is missing or invalid.
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
+        builder_from(lookup)
+    }
+}
+
+fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
     let get = |key: &str| {
         lookup(key)
             .map(|v| v.trim().to_owned())
@@ -65,31 +82,32 @@ pub(crate) fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Sc
     if let Some(pooler) = parse(&get, "PGSCHED_TRANSACTION_POOLER")? {
         builder = builder.transaction_pooler(pooler);
     }
-    let worker = builder.worker_config_mut();
     if let Some(jobs) = parse(&get, "PGSCHED_MAX_CONCURRENT_JOBS")? {
-        worker.max_concurrent_jobs = jobs;
+        builder = builder.max_concurrent_jobs(jobs);
     }
     if let Some(limit) = parse(&get, "PGSCHED_BATCH_CLAIM_LIMIT")? {
-        worker.batch_claim_limit = limit;
+        builder = builder.batch_claim_limit(limit);
     }
     if let Some(enabled) = parse(&get, "PGSCHED_VACUUM_ENABLED")? {
-        worker.vacuum_enabled = enabled;
+        builder = builder.vacuum_enabled(enabled);
     }
-    if let Some(track) = parse(&get, "PGSCHED_VACUUM_TRACK_METRICS")? {
-        worker.vacuum.track_metrics = track;
+    let track_metrics = parse(&get, "PGSCHED_VACUUM_TRACK_METRICS")?;
+    let vacuum_interval = get("PGSCHED_VACUUM_INTERVAL")
+        .map(|value| duration("PGSCHED_VACUUM_INTERVAL", &value))
+        .transpose()?;
+    if track_metrics.is_some() || vacuum_interval.is_some() {
+        let mut vacuum = VacuumConfig::default();
+        if let Some(track) = track_metrics {
+            vacuum.track_metrics = track;
+        }
+        if let Some(interval) = vacuum_interval {
+            vacuum.interval = interval;
+        }
+        builder = builder.vacuum(vacuum);
     }
-    for (key, field) in [
-        ("PGSCHED_POLL_INTERVAL", &mut worker.poll_interval),
-        ("PGSCHED_LEASE_DURATION", &mut worker.lease_duration),
-        ("PGSCHED_HEARTBEAT_INTERVAL", &mut worker.heartbeat_interval),
-        ("PGSCHED_SWEEP_INTERVAL", &mut worker.sweep_interval),
-        ("PGSCHED_SHUTDOWN_GRACE", &mut worker.shutdown_grace),
-        ("PGSCHED_DEAD_WORKER_AFTER", &mut worker.dead_worker_after),
-        ("PGSCHED_VACUUM_INTERVAL", &mut worker.vacuum.interval),
-        ("PGSCHED_PERIODIC_TICK", &mut worker.periodic_tick),
-    ] {
+    for (key, set) in DURATIONS {
         if let Some(value) = get(key) {
-            *field = duration(key, &value)?;
+            builder = set(builder, duration(key, &value)?);
         }
     }
     Ok(builder)
@@ -139,7 +157,7 @@ mod tests {
 
     #[test]
     fn variables_reach_the_builder() {
-        let mut builder = builder_from(lookup(&[
+        let builder = builder_from(lookup(&[
             ("DATABASE_URL", "postgres://x@h/db"),
             ("PGSCHED_MAX_CONCURRENT_JOBS", "7"),
             ("PGSCHED_POLL_INTERVAL", "250ms"),
@@ -149,7 +167,7 @@ mod tests {
         .expect("valid");
         assert_eq!(builder.listen_setting().ok(), Some(false));
         assert!(!builder.is_transaction_pooler());
-        let worker = builder.worker_config_mut();
+        let worker = builder.worker_settings();
         assert_eq!(worker.max_concurrent_jobs, 7);
         assert_eq!(worker.poll_interval, Duration::from_millis(250));
     }

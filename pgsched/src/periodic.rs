@@ -15,6 +15,7 @@ use crate::scheduler::Scheduler;
 
 /// A periodic job as configured in code, with its persisted enabled state.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeriodicJobInfo {
     /// Its dedup key (the management API's handle).
     pub key: String,
@@ -46,6 +47,7 @@ pub struct PeriodicJobInfo {
 
 /// A periodic job's status: its configuration, its last window and that window's run.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct PeriodicJobStatus {
     /// Configuration and enabled state.
     pub info: PeriodicJobInfo,
@@ -134,6 +136,20 @@ impl Scheduler {
             .pop()
             .ok_or_else(|| Error::store("trigger_periodic_job", "no result for the triggered run"))?
             .into_result()
+    }
+
+    /// When this binary's schedule for `key` fires next after `after` (`None`: never again).
+    /// With [`PeriodicJobInfo::next_fire`] as the first, gives the windows that follow.
+    ///
+    /// # Errors
+    /// [`Error::UnknownPeriodicJob`], or [`Error::DuplicateJobName`] /
+    /// [`Error::InvalidSchedule`] for an invalid registry.
+    pub fn next_periodic_fire(
+        &self,
+        key: &str,
+        after: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        Ok(self.periodic(key)?.schedule.next_after(after))
     }
 
     /// A periodic job's configuration, state, last window and that window's run.

@@ -5,9 +5,10 @@ use pgsched_core::{Error, Registry, Result};
 use crate::scheduler::Scheduler;
 
 /// Runs a worker until SIGINT or SIGTERM, then shuts down gracefully — or, when the process
-/// was given arguments, runs the admin command line ([`crate::cli`]: `jobs list`, `jobs
+/// was given arguments, runs the admin command line (`pgsched::cli`: `jobs list`, `jobs
 /// enqueue NAME --args JSON`, `periodic list`, …; `--help` lists them) and exits the process
-/// with its exit code.
+/// with its exit code. The command line is the `cli` feature, on by default; without it,
+/// arguments are ignored and the worker runs.
 ///
 /// Reads `DATABASE_URL` and `PGSCHED_*` (through [`Scheduler::global`]), checks that jobs are
 /// registered, migrates, and runs every `#[job]` linked into the binary. A second signal
@@ -25,6 +26,7 @@ use crate::scheduler::Scheduler;
 /// [`Error::EmptyRegistry`] with no job in the binary, [`Error::Config`] for a bad setting, or a
 /// store error when the database cannot be reached.
 pub async fn run() -> Result<()> {
+    #[cfg(feature = "cli")]
     if std::env::args_os().len() > 1 {
         let code = crate::cli::run_from(std::env::args_os()).await;
         std::process::exit(i32::from(code));
@@ -70,11 +72,14 @@ fn install_prometheus_exporter() -> Result<()> {
 /// Waits for SIGINT or SIGTERM and returns its name.
 async fn wait_for_signal() -> Result<&'static str> {
     use tokio::signal::unix::{SignalKind, signal};
-    let install = |kind: SignalKind| {
-        signal(kind).map_err(|error| Error::config("signal handler", error.to_string()))
-    };
-    let mut interrupt = install(SignalKind::interrupt())?;
-    let mut terminate = install(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|source| Error::Io {
+        operation: "install the SIGINT handler",
+        source,
+    })?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(|source| Error::Io {
+        operation: "install the SIGTERM handler",
+        source,
+    })?;
     Ok(tokio::select! {
         _ = interrupt.recv() => "SIGINT",
         _ = terminate.recv() => "SIGTERM",

@@ -27,6 +27,9 @@ static GLOBAL: OnceCell<Scheduler> = OnceCell::const_new();
 
 /// Schedules, inspects and cancels jobs, and runs a worker. Cheap to clone.
 ///
+/// Build one with [`Scheduler::builder`] (every setting, see [`SchedulerBuilder`]), or
+/// [`Scheduler::connect`] / [`Scheduler::from_env`] for the defaults:
+///
 /// ```no_run
 /// # async fn demo() -> pgsched::Result<()> {
 /// use std::time::Duration;
@@ -49,7 +52,7 @@ pub struct Scheduler {
 
 struct Inner {
     store: PgStore,
-    registry: std::sync::OnceLock<std::result::Result<Registry, String>>,
+    registry: std::sync::OnceLock<Registry>,
     worker_config: WorkerConfig,
     defaults: ScheduleDefaults,
     states: States,
@@ -106,19 +109,16 @@ impl Scheduler {
     /// Installs this scheduler as the process-wide one.
     ///
     /// # Errors
-    /// [`Error::Config`] if one is already installed (or was built from the environment).
+    /// [`Error::GlobalAlreadySet`] if one is already installed (or was built from the
+    /// environment).
     pub fn set_global(self) -> Result<()> {
-        GLOBAL.set(self).map_err(|_| {
-            Error::config(
-                "global scheduler",
-                "a process-wide scheduler is already set",
-            )
-        })
+        GLOBAL.set(self).map_err(|_| Error::GlobalAlreadySet)
     }
 
-    /// The PostgreSQL store (pool and schema).
+    /// The PostgreSQL store (pool and schema); tests and tools reach it through
+    /// `pgsched::__private::store`.
     #[must_use]
-    pub fn store(&self) -> &PgStore {
+    pub(crate) fn store(&self) -> &PgStore {
         &self.inner.store
     }
 
@@ -128,21 +128,23 @@ impl Scheduler {
         self.inner.store.pool()
     }
 
-    /// The jobs and periodic schedules linked into this binary (read once).
+    /// The jobs and periodic schedules linked into this binary (read once it is valid; an
+    /// invalid one is read again on each call and gives the same error, the definitions
+    /// being fixed at link time).
     ///
     /// # Errors
-    /// [`Error::DuplicateJobName`] or [`Error::InvalidSchedule`], as text.
-    pub fn registry(&self) -> Result<&Registry> {
-        self.inner
-            .registry
-            .get_or_init(|| Registry::from_inventory().map_err(|error| error.to_string()))
-            .as_ref()
-            .map_err(|reason| Error::config("job registry", reason.clone()))
+    /// [`Error::DuplicateJobName`] or [`Error::InvalidSchedule`].
+    pub(crate) fn registry(&self) -> Result<&Registry> {
+        if let Some(registry) = self.inner.registry.get() {
+            return Ok(registry);
+        }
+        let registry = Registry::from_inventory()?;
+        Ok(self.inner.registry.get_or_init(|| registry))
     }
 
-    /// Defaults applied to scheduled jobs.
+    /// Defaults applied to scheduled jobs (`pgsched::__private::schedule_defaults`).
     #[must_use]
-    pub fn schedule_defaults(&self) -> &ScheduleDefaults {
+    pub(crate) fn schedule_defaults(&self) -> &ScheduleDefaults {
         &self.inner.defaults
     }
 
@@ -233,7 +235,7 @@ impl Scheduler {
             .map(|expired| expired.into_iter().map(|(id, _)| id).collect())
     }
 
-    /// Schedules many jobs in one transaction, [`BULK_BATCH_SIZE_DEFAULT`] (1000) per
+    /// Schedules many jobs in one transaction, [`BULK_BATCH_SIZE_DEFAULT`] per
     /// statement: [`Scheduler::schedule_bulk`] for callers that do not tune the batch size.
     ///
     /// ```no_run
@@ -256,7 +258,7 @@ impl Scheduler {
     }
 
     /// Schedules many jobs in one transaction, `batch_size` per statement
-    /// ([`BULK_BATCH_SIZE_DEFAULT`], 1000, is a good default; [`Scheduler::schedule_many`]
+    /// ([`BULK_BATCH_SIZE_DEFAULT`] is a good default; [`Scheduler::schedule_many`]
     /// uses it). Larger batches mean fewer round trips and bigger statements. The results are
     /// aligned with `specs` index by index; entries sharing an id behave as if scheduled one
     /// after another. Conflicts are reported per entry, never as an error.
@@ -304,36 +306,19 @@ impl Scheduler {
     /// [`Error::AlreadyExists`] (Raise), [`Error::JobRunning`] (Replace on a running job), a
     /// validation error, or a store error.
     pub async fn schedule(&self, spec: JobSpec, conflict: ConflictResolution) -> Result<JobId> {
-        self.schedule_one(spec, conflict).await
-    }
-
-    /// Schedules one job by name with postcard-encoded arguments, for callers that do not
-    /// link the job's crate.
-    ///
-    /// # Errors
-    /// As [`Scheduler::schedule`].
-    pub async fn schedule_by_name(
-        &self,
-        name: &str,
-        payload: Vec<u8>,
-        conflict: ConflictResolution,
-    ) -> Result<JobId> {
-        self.schedule_one(JobSpec::by_name(name, payload), conflict)
-            .await
-    }
-
-    pub(crate) async fn schedule_one(
-        &self,
-        spec: JobSpec,
-        conflict: ConflictResolution,
-    ) -> Result<JobId> {
         let job = self.prepare(vec![spec])?;
         let mut results = self.inner.store.schedule(&job, conflict, 1).await?;
         Self::record_enqueued(&job, &results);
         single(&mut results)
     }
 
-    pub(crate) async fn schedule_one_on(
+    /// Schedules one job inside the caller's transaction (pass `&mut *tx`): the job exists,
+    /// and workers are woken, only if that transaction commits (what
+    /// [`crate::ScheduleBuilder::in_tx`] does).
+    ///
+    /// # Errors
+    /// As [`Scheduler::schedule`].
+    pub async fn schedule_in_tx(
         &self,
         connection: &mut PgConnection,
         spec: JobSpec,
@@ -347,6 +332,21 @@ impl Scheduler {
             .await?;
         Self::record_enqueued(&job, &results);
         single(&mut results)
+    }
+
+    /// Schedules one job by name with postcard-encoded arguments, for callers that do not
+    /// link the job's crate.
+    ///
+    /// # Errors
+    /// As [`Scheduler::schedule`].
+    pub async fn schedule_by_name(
+        &self,
+        name: &str,
+        payload: Vec<u8>,
+        conflict: ConflictResolution,
+    ) -> Result<JobId> {
+        self.schedule(JobSpec::by_name(name, payload), conflict)
+            .await
     }
 
     /// Counts what a schedule call wrote, per job name, and traces it.
@@ -481,7 +481,8 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Connections of the pool opened from [`SchedulerBuilder::url`]. Default 10.
+    /// Connections of the pool opened from [`SchedulerBuilder::url`]. Default
+    /// [`POOL_SIZE_DEFAULT`].
     #[must_use]
     pub fn pool_size(mut self, size: u32) -> Self {
         self.pool_size = Some(size);
@@ -497,63 +498,66 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Jobs run at once by this process's worker. Default 25.
+    /// Jobs run at once by this process's worker. Default [`MAX_CONCURRENT_JOBS_DEFAULT`](crate::defaults::MAX_CONCURRENT_JOBS_DEFAULT).
     #[must_use]
     pub fn max_concurrent_jobs(mut self, jobs: usize) -> Self {
         self.worker.max_concurrent_jobs = jobs;
         self
     }
 
-    /// Most jobs claimed per statement. Default 10.
+    /// Most jobs claimed per statement. Default [`BATCH_CLAIM_LIMIT_DEFAULT`](crate::defaults::BATCH_CLAIM_LIMIT_DEFAULT).
     #[must_use]
     pub fn batch_claim_limit(mut self, limit: u32) -> Self {
         self.worker.batch_claim_limit = limit;
         self
     }
 
-    /// Default misfire grace: `Some(d)` or `None` (never expire). Default 300 s.
+    /// Default misfire grace: `Some(d)` or `None` (never expire). Default
+    /// [`MISFIRE_GRACE_DEFAULT`](crate::defaults::MISFIRE_GRACE_DEFAULT).
     #[must_use]
     pub fn misfire_grace_time(mut self, grace: Option<Duration>) -> Self {
         self.defaults.misfire_grace = grace;
         self
     }
 
-    /// Largest accepted encoded payload, in bytes. Default 256 KiB.
+    /// Largest accepted encoded payload, in bytes. Default [`MAX_PAYLOAD_BYTES_DEFAULT`](crate::defaults::MAX_PAYLOAD_BYTES_DEFAULT).
     #[must_use]
     pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
         self.defaults.max_payload_bytes = bytes;
         self
     }
 
-    /// Longest wait between claims without a notification. Default 1 s.
+    /// Longest wait between claims without a notification. Default [`POLL_INTERVAL_DEFAULT`](crate::defaults::POLL_INTERVAL_DEFAULT).
     #[must_use]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.worker.poll_interval = interval;
         self
     }
 
-    /// Lease written by claims and renewals. Default 60 s.
+    /// Lease written by claims and renewals. Default [`LEASE_DURATION_DEFAULT`](crate::defaults::LEASE_DURATION_DEFAULT).
     #[must_use]
     pub fn lease_duration(mut self, lease: Duration) -> Self {
         self.worker.lease_duration = lease;
         self
     }
 
-    /// How often leases are renewed. Default 20 s; at most half the lease.
+    /// How often leases are renewed, at most half the lease. Default
+    /// [`HEARTBEAT_INTERVAL_DEFAULT`](crate::defaults::HEARTBEAT_INTERVAL_DEFAULT).
     #[must_use]
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.worker.heartbeat_interval = interval;
         self
     }
 
-    /// How often expired leases are recovered and misfired jobs expired. Default 5 s.
+    /// How often expired leases are recovered and misfired jobs expired. Default
+    /// [`SWEEP_INTERVAL_DEFAULT`](crate::defaults::SWEEP_INTERVAL_DEFAULT).
     #[must_use]
     pub fn sweep_interval(mut self, interval: Duration) -> Self {
         self.worker.sweep_interval = interval;
         self
     }
 
-    /// How long shutdown waits for running jobs. Default 30 s.
+    /// How long shutdown waits for running jobs. Default [`SHUTDOWN_GRACE_DEFAULT`](crate::defaults::SHUTDOWN_GRACE_DEFAULT).
     #[must_use]
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.worker.shutdown_grace = grace;
@@ -567,7 +571,8 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Attempts a job of an unknown name gets before it fails. Default 5.
+    /// Attempts a job of an unknown name gets before it fails. Default
+    /// [`UNKNOWN_JOB_ATTEMPTS_DEFAULT`](crate::defaults::UNKNOWN_JOB_ATTEMPTS_DEFAULT).
     #[must_use]
     pub fn unknown_job_attempts(mut self, attempts: u32) -> Self {
         self.worker.unknown_job_attempts = attempts;
@@ -575,7 +580,7 @@ impl SchedulerBuilder {
     }
 
     /// A worker not seen for this long is considered dead and its registration removed
-    /// (the seed's `HEARTBEAT_THRESHOLD`). Default 120 s.
+    /// (the seed's `HEARTBEAT_THRESHOLD`). Default [`DEAD_WORKER_AFTER_DEFAULT`](crate::defaults::DEAD_WORKER_AFTER_DEFAULT).
     #[must_use]
     pub fn dead_worker_after(mut self, after: Duration) -> Self {
         self.worker.dead_worker_after = after;
@@ -596,7 +601,7 @@ impl SchedulerBuilder {
         self
     }
 
-    /// How often each replica checks its periodic schedules. Default 1 s.
+    /// How often each replica checks its periodic schedules. Default [`PERIODIC_TICK_DEFAULT`](crate::defaults::PERIODIC_TICK_DEFAULT).
     #[must_use]
     pub fn periodic_tick(mut self, tick: Duration) -> Self {
         self.worker.periodic_tick = tick;
@@ -636,14 +641,6 @@ impl SchedulerBuilder {
     pub fn state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
         self.states = self.states.with(value);
         self
-    }
-
-    /// Reads `DATABASE_URL` and `PGSCHED_*` through `lookup` (see the README for the list).
-    ///
-    /// # Errors
-    /// [`Error::Config`] naming the variable that is missing or invalid.
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuilder> {
-        crate::env::builder_from(lookup)
     }
 
     /// Connects (unless given a pool) and builds the scheduler. It does not migrate: call
@@ -732,7 +729,9 @@ impl SchedulerBuilder {
         self.transaction_pooler
     }
 
-    pub(crate) fn worker_config_mut(&mut self) -> &mut WorkerConfig {
-        &mut self.worker
+    /// The worker settings as set so far.
+    #[cfg(test)]
+    pub(crate) fn worker_settings(&self) -> &WorkerConfig {
+        &self.worker
     }
 }

@@ -1,19 +1,13 @@
-//! What to schedule: [`JobSpec`] (one entry, typed or by name) and [`ScheduleBuilder`] (the
-//! awaitable builder that `my_job::schedule(at, args)` returns).
+//! What to schedule: [`JobSpec`], one job, typed (built by `#[job]`'s generated code) or by
+//! name with an encoded payload. How it is scheduled is the scheduler's business
+//! ([`crate::Scheduler::schedule`]); this file knows nothing of it.
 
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pgsched_core::codec::encode_args;
-use pgsched_core::{
-    ConflictResolution, Error, JobDefinition, JobId, JobRequest, MisfireGrace, Priority, Result,
-};
+use pgsched_core::{Error, JobDefinition, JobRequest, MisfireGrace, Priority, Result};
 use serde::Serialize;
-use sqlx::PgConnection;
-
-use crate::scheduler::Scheduler;
 
 /// One job to schedule: built by a job's generated `spec(at, args)`, or by name with an
 /// already encoded payload for callers that do not link the job's crate.
@@ -33,9 +27,9 @@ pub struct JobSpec {
 }
 
 impl JobSpec {
-    /// A typed job (what `#[job]`'s generated `spec` and `schedule` call). `at: None` means
-    /// now, by the database clock.
-    pub fn typed<A: Serialize>(
+    /// A typed job (what `#[job]`'s generated `spec` and `schedule` call, through
+    /// `pgsched::__private::typed_spec`). `at: None` means now, by the database clock.
+    pub(crate) fn typed<A: Serialize>(
         definition: &'static JobDefinition,
         at: Option<DateTime<Utc>>,
         args: &A,
@@ -127,7 +121,8 @@ impl JobSpec {
     }
 
     /// How long after its due time the job may still start: `Some(d)`, or `None` = never
-    /// expires. Default: the job's attribute, else the scheduler's (300 s).
+    /// expires. Default: the job's attribute, else the scheduler's
+    /// ([`SchedulerBuilder::misfire_grace_time`](crate::SchedulerBuilder::misfire_grace_time)).
     #[must_use]
     pub fn misfire_grace(self, grace: impl Into<MisfireGrace>) -> JobSpec {
         let grace = grace.into();
@@ -145,125 +140,6 @@ impl JobSpec {
         self.request.map_err(|reason| Error::InvalidInput {
             what: "job arguments",
             reason,
-        })
-    }
-}
-
-/// Schedules one job when awaited; returns its id.
-///
-/// Returned by `my_job::schedule(at, args)` and `my_job::enqueue(args)`:
-///
-/// ```ignore
-/// let id = send_email::schedule(Utc::now() + Duration::minutes(5), send_email::Args { .. })
-///     .priority(Priority::Critical)
-///     .job_id("welcome:42")
-///     .conflict(ConflictResolution::Ignore)
-///     .await?;
-/// ```
-///
-/// Without [`ScheduleBuilder::on`] it uses the process-wide scheduler
-/// ([`Scheduler::global`], configured from `DATABASE_URL` and `PGSCHED_*`).
-#[must_use = "a schedule builder does nothing until it is awaited"]
-pub struct ScheduleBuilder<'s> {
-    spec: JobSpec,
-    conflict: ConflictResolution,
-    scheduler: Option<&'s Scheduler>,
-}
-
-impl ScheduleBuilder<'static> {
-    /// A builder for a typed job (what `#[job]` generates calls to).
-    pub fn typed<A: Serialize>(
-        definition: &'static JobDefinition,
-        at: Option<DateTime<Utc>>,
-        args: &A,
-    ) -> ScheduleBuilder<'static> {
-        ScheduleBuilder::from_spec(JobSpec::typed(definition, at, args))
-    }
-
-    /// A builder for any [`JobSpec`], e.g. one built by name.
-    pub fn from_spec(spec: JobSpec) -> ScheduleBuilder<'static> {
-        ScheduleBuilder {
-            spec,
-            conflict: ConflictResolution::Raise,
-            scheduler: None,
-        }
-    }
-}
-
-impl<'s> ScheduleBuilder<'s> {
-    /// Its priority. Default: the job's attribute, else Normal.
-    pub fn priority(mut self, priority: Priority) -> Self {
-        self.spec = self.spec.priority(priority);
-        self
-    }
-
-    /// Retries after the first failed attempt. Default: the job's attribute, else 0.
-    pub fn max_retries(mut self, retries: u32) -> Self {
-        self.spec = self.spec.max_retries(retries);
-        self
-    }
-
-    /// A chosen id; what happens when it is taken is [`ScheduleBuilder::conflict`].
-    pub fn job_id(mut self, id: impl Into<String>) -> Self {
-        self.spec = self.spec.job_id(id);
-        self
-    }
-
-    /// What to do when the id is taken. Default: [`ConflictResolution::Raise`].
-    pub fn conflict(mut self, conflict: ConflictResolution) -> Self {
-        self.conflict = conflict;
-        self
-    }
-
-    /// `Some(d)`: expire if not started `d` after the due time; `None`: never expire.
-    /// Default: the job's attribute, else the scheduler's (300 s).
-    pub fn misfire_grace(mut self, grace: impl Into<MisfireGrace>) -> Self {
-        self.spec = self.spec.misfire_grace(grace);
-        self
-    }
-
-    /// Cancel an attempt that runs longer than this.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.spec = self.spec.timeout(timeout);
-        self
-    }
-
-    /// Schedules through `scheduler` instead of the process-wide one.
-    pub fn on(self, scheduler: &Scheduler) -> ScheduleBuilder<'_> {
-        ScheduleBuilder {
-            spec: self.spec,
-            conflict: self.conflict,
-            scheduler: Some(scheduler),
-        }
-    }
-
-    /// Schedules inside the caller's transaction (pass `&mut *tx`): the job exists, and
-    /// workers are woken, only if that transaction commits.
-    ///
-    /// # Errors
-    /// As awaiting the builder.
-    pub async fn in_tx(self, connection: &mut PgConnection) -> Result<JobId> {
-        let scheduler = match self.scheduler {
-            Some(scheduler) => scheduler,
-            None => Scheduler::global().await?,
-        };
-        scheduler
-            .schedule_one_on(connection, self.spec, self.conflict)
-            .await
-    }
-}
-
-impl<'s> IntoFuture for ScheduleBuilder<'s> {
-    type Output = Result<JobId>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<JobId>> + Send + 's>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let scheduler = match self.scheduler {
-                Some(scheduler) => scheduler,
-                None => Scheduler::global().await?,
-            };
-            scheduler.schedule_one(self.spec, self.conflict).await
         })
     }
 }

@@ -300,10 +300,10 @@ async fn run() -> Result<(), String> {
                 .and_then(|registry| registry.with_periodic([drift]))
                 .map_err(|e| format!("registry: {e}"))?;
             let handle = Worker::new(
-                Arc::new(scheduler.store().clone()),
+                Arc::new(pgsched::__private::store(&scheduler).clone()),
                 registry,
                 scheduler.worker_config().clone(),
-                *scheduler.schedule_defaults(),
+                *pgsched::__private::schedule_defaults(&scheduler),
                 States::default().with(oracle),
             )
             .start()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pgsched::{JobSpec, JobStatus};
-use rand::Rng;
+use rand::RngExt;
 use rand::seq::SliceRandom;
 
 use crate::harness::{Lab, gate, seeded_rng, work_job, work_payload};

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use pgsched::Priority;
-use rand::Rng;
+use rand::RngExt;
 use sqlx::Row;
 
 use crate::harness::{Lab, gate, seeded_rng, work_job};

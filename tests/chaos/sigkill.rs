@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+use rand::RngExt;
 use sqlx::Row;
 
 use crate::harness::{LEASE, Lab, POLL, SWEEP, gate, quantile, seeded_rng, work_job};

@@ -173,8 +173,7 @@ async fn round() -> Result<Round, String> {
 
     // Worker A claims every job; its store's worker pool commits with synchronous_commit=off.
     let worker_a = connect(&url).await;
-    let a = worker_a
-        .store()
+    let a = pgsched::__private::store(&worker_a)
         .claim(
             "worker-a",
             JOBS as u32,
@@ -208,8 +207,7 @@ async fn round() -> Result<Round, String> {
     }) {
         return Err(format!("some of A's claims survived the crash: {lost:?}"));
     }
-    let b = worker_b
-        .store()
+    let b = pgsched::__private::store(&worker_b)
         .claim(
             "worker-b",
             JOBS as u32,
@@ -223,8 +221,7 @@ async fn round() -> Result<Round, String> {
     let before = job_rows(&pool).await;
     let a_leases = leases(&a);
     let (finish_half, release_half) = a_leases.split_at(JOBS / 2);
-    let renewed = zombie
-        .store()
+    let renewed = pgsched::__private::store(&zombie)
         .renew_leases(&a_leases, ZOMBIE_LEASE)
         .await
         .expect("A's renewal runs");
@@ -232,8 +229,7 @@ async fn round() -> Result<Round, String> {
         .iter()
         .map(|lease| (lease.clone(), Finish::Completed))
         .collect();
-    let finished = zombie
-        .store()
+    let finished = pgsched::__private::store(&zombie)
         .finish(&outcomes)
         .await
         .expect("A's finish runs");
@@ -244,8 +240,7 @@ async fn round() -> Result<Round, String> {
             refund_attempt: true,
         })
         .collect();
-    let released = zombie
-        .store()
+    let released = pgsched::__private::store(&zombie)
         .release(&releases)
         .await
         .expect("A's release runs");
@@ -256,8 +251,7 @@ async fn round() -> Result<Round, String> {
         .into_iter()
         .map(|lease| (lease, Finish::Completed))
         .collect();
-    let b_finished = worker_b
-        .store()
+    let b_finished = pgsched::__private::store(&worker_b)
         .finish(&b_outcomes)
         .await
         .expect("B's finish runs");

@@ -234,7 +234,7 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         timeout: None,
     }]);
     let lease = Duration::from_secs(30);
-    let store = scheduler.store();
+    let store = pgsched::__private::store(&scheduler);
     let after_floor: Vec<_> = store
         .claim("w", 10, lease, &floor)
         .await

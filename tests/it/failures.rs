@@ -7,7 +7,7 @@ use chrono::Utc;
 use pgsched::{ConflictResolution, JobInfo, JobSpec, JobStatus, Scheduler};
 use pgsched_tests::{Recorder, TestDb, eventually};
 
-use crate::jobs::{add, explode, flaky, hang, mark, wait_for_cancel};
+use crate::jobs::{add, explode, flaky, hang, mark, refuse, wait_for_cancel};
 
 async fn settled(scheduler: &Scheduler, id: &str, status: JobStatus) -> JobInfo {
     eventually(&format!("job {id} to be {status}"), || async {
@@ -56,6 +56,30 @@ async fn failing_jobs_retry_with_backoff_then_fail_with_their_error() {
         job.attempts, 2,
         "the builder overrides the attribute's max_retries"
     );
+    scheduler.shutdown().await.expect("shutdown");
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn a_fatal_error_fails_the_job_at_once_without_retries() {
+    let db = TestDb::new();
+    let rec = Recorder::default();
+    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    scheduler.start().await.expect("worker");
+    let id = refuse::enqueue(refuse::Args {})
+        .on(&scheduler)
+        .await
+        .expect("scheduled");
+    let job = settled(&scheduler, id.as_str(), JobStatus::Failed).await;
+    assert_eq!(job.attempts, 1, "no retry after a fatal error");
+    assert_eq!(job.max_retries, 3, "although retries were allowed");
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some("fatal: no point retrying #1")
+    );
+    // Had it been retried, a second attempt would show up here.
+    proof_of_life(&scheduler, &rec).await;
+    assert_eq!(rec.values("fatal_attempt"), [1]);
     scheduler.shutdown().await.expect("shutdown");
     db.drop_schema().await;
 }

@@ -36,7 +36,7 @@ async fn expire_lease(db: &TestDb, id: &str) {
 async fn a_write_with_a_stale_lease_token_changes_nothing() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b).await;
-    let store = scheduler.store();
+    let store = pgsched::__private::store(&scheduler);
     one_job(&scheduler, "fenced").await;
 
     let first = store
@@ -134,7 +134,7 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
 async fn a_job_that_keeps_losing_its_worker_fails_instead_of_looping() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b.lost_lease_retries(1)).await;
-    let store = scheduler.store();
+    let store = pgsched::__private::store(&scheduler);
     one_job(&scheduler, "crashy").await;
     for attempt in 1..=2 {
         let claimed = store
@@ -163,7 +163,7 @@ async fn a_job_that_keeps_losing_its_worker_fails_instead_of_looping() {
 async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
     let db = TestDb::new();
     let scheduler = db.scheduler(|b| b).await;
-    let store = scheduler.store();
+    let store = pgsched::__private::store(&scheduler);
     one_job(&scheduler, "unstarted").await;
     one_job(&scheduler, "started").await;
     let claimed = store
@@ -208,7 +208,7 @@ async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
         .expect("bulk");
     let mut claimers = Vec::new();
     for worker in 0..6 {
-        let store = scheduler.store().clone();
+        let store = pgsched::__private::store(&scheduler).clone();
         claimers.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use pgsched::{JobContext, State, job};
+use pgsched::{JobContext, JobError, State, job};
 use pgsched_tests::Recorder;
 
 /// Records `a + b` under "sum".
@@ -30,6 +30,17 @@ pub(crate) async fn nap(millis: u64, rec: State<Recorder>) {
 pub(crate) async fn flaky(ctx: JobContext, rec: State<Recorder>) -> Result<(), String> {
     rec.record("attempt", i64::from(ctx.attempt()));
     Err(format!("boom #{}", ctx.attempt()))
+}
+
+/// Fails with `JobError::fatal` on the first attempt, although it allows retries; records each
+/// attempt under "fatal_attempt".
+#[job(max_retries = 3)]
+pub(crate) async fn refuse(ctx: JobContext, rec: State<Recorder>) -> Result<(), JobError> {
+    rec.record("fatal_attempt", i64::from(ctx.attempt()));
+    Err(JobError::fatal(format!(
+        "no point retrying #{}",
+        ctx.attempt()
+    )))
 }
 
 /// Panics; records that it ran.

@@ -149,8 +149,7 @@ async fn deletes_are_bounded_batches() {
     for i in 0..35 {
         job(&db, &format!("c{i:02}"), "j", "completed", 1.0).await;
     }
-    let one = scheduler
-        .store()
+    let one = pgsched::__private::store(&scheduler)
         .purge(
             JobStatus::Completed,
             PurgeRule::FinishedBefore(Duration::ZERO),
@@ -210,7 +209,7 @@ async fn concurrent_passes_delete_each_row_once_and_record_stats_once_per_pass()
 async fn one_replica_per_interval_takes_the_retention_turn() {
     let db = TestDb::new();
     let scheduler = scheduler(&db, VacuumConfig::default()).await;
-    let store = scheduler.store();
+    let store = pgsched::__private::store(&scheduler);
     let interval = Duration::from_secs(3600);
     let turns = futures_turns(store, interval).await;
     assert_eq!(turns.iter().filter(|won| **won).count(), 1, "{turns:?}");

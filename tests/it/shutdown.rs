@@ -73,7 +73,7 @@ async fn jobs_of_a_dead_worker_are_recovered_and_run() {
     let db = TestDb::new();
     let rec = Recorder::default();
     let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
-    let store = scheduler.store();
+    let store = pgsched::__private::store(&scheduler);
     mark::enqueue(mark::Args {
         label: "orphan".into(),
         value: 1,

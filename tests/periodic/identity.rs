@@ -70,12 +70,12 @@ async fn replica(
     let registry = Registry::from_definitions([&drifting::DEFINITION, &probe::DEFINITION])
         .and_then(|registry| registry.with_periodic(periodic))
         .expect("registry");
-    let store: Arc<dyn JobStore> = Arc::new(scheduler.store().clone());
+    let store: Arc<dyn JobStore> = Arc::new(pgsched::__private::store(&scheduler).clone());
     Worker::new(
         store,
         registry,
         scheduler.worker_config().clone(),
-        *scheduler.schedule_defaults(),
+        *pgsched::__private::schedule_defaults(&scheduler),
         States::default().with(rec.clone()),
     )
     .start()
@@ -229,8 +229,7 @@ async fn a_disable_survives_a_restart_with_a_changed_expression() {
     .await;
     let store = db.scheduler(|b| b).await;
     assert!(
-        store
-            .store()
+        pgsched::__private::store(&store)
             .set_periodic_enabled(&key, false)
             .await
             .expect("disable")

@@ -40,7 +40,7 @@ async fn measure(label: &str, scheduler: &Scheduler) {
         scheduler.job("missing").await.expect("lookup");
     })
     .await;
-    let store = scheduler.store();
+    let store = pgsched::__private::store(scheduler);
     let claim = per_call(|| async {
         store
             .claim(

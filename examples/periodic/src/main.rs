@@ -80,10 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 _ => println!("      next: {} UTC", at.format("%a %F %T")),
             }
-            next = scheduler
-                .registry()?
-                .periodic_by_key(&info.key)
-                .and_then(|periodic| periodic.schedule.next_after(at));
+            next = scheduler.next_periodic_fire(&info.key, at)?;
         }
     }
     assert!(

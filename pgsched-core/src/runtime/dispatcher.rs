@@ -22,11 +22,12 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::executor;
 use super::finisher::Message;
+use crate::backoff::Backoff;
 use crate::claim_floor::FRONT_WALK_EVERY;
 use crate::metrics;
 use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, Release};
 
-/// Backoff after a failed claim: starts here, doubles, capped at `CLAIM_RETRY_MAX`.
+/// Backoff after a failed claim ([`Backoff`]): starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
 const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
 /// Shortest idle sleep between claims.
@@ -87,7 +88,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let mut wanted = true;
     // A notification arrived after the claims in flight were sent (they may not see its job).
     let mut woken = false;
-    let mut retry_delay = CLAIM_RETRY_MIN;
+    let mut backoff = Backoff::new(CLAIM_RETRY_MIN, CLAIM_RETRY_MAX);
     let mut retry_at: Option<Instant> = None;
     // A notification woke this loop: claim once more after the store's coalescing window.
     let mut recheck_at: Option<Instant> = None;
@@ -117,16 +118,16 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 let full = claim.result.as_ref().is_ok_and(|jobs| jobs.len() == claim.requested);
                 match claim.result {
                     Ok(jobs) => {
-                        retry_delay = CLAIM_RETRY_MIN;
+                        backoff.reset();
                         retry_at = None;
                         frontier.learn(&jobs, full);
                         start(&shared, jobs, claim.slots, claim.sent_at, &stop);
                     }
                     Err(error) => {
+                        let retry_delay = backoff.next_delay();
                         tracing::warn!(retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
                         frontier.learn(&[], false);
                         retry_at = Some(Instant::now() + retry_delay);
-                        retry_delay = (retry_delay * 2).min(CLAIM_RETRY_MAX);
                     }
                 }
                 wanted = full || woken || retry_at.is_some();

@@ -16,12 +16,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use crate::backoff::Backoff;
 use crate::metrics;
 use crate::store::{Finish, Lease, Release};
 
 /// Most outcomes written by one statement.
 const MAX_BATCH: usize = 1000;
-/// Backoff between failed writes: starts here, doubles, capped at `RETRY_MAX`.
+/// Backoff between failed writes ([`Backoff`]): starts here, doubles, capped at `RETRY_MAX`.
 const RETRY_MIN: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
@@ -215,8 +216,9 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = crate::Result<T>>,
 {
-    let mut delay = RETRY_MIN;
+    let mut backoff = Backoff::new(RETRY_MIN, RETRY_MAX);
     loop {
+        let delay = backoff.next_delay();
         match operation().await {
             Ok(value) => return Written::Done(value),
             Err(refusal @ crate::Error::Rejected { .. }) => return Written::Refused(refusal),
@@ -234,6 +236,5 @@ where
                 return Written::GaveUp;
             }
         }
-        delay = (delay * 2).min(RETRY_MAX);
     }
 }

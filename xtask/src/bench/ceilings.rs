@@ -27,7 +27,7 @@ pub(crate) async fn insert(bench: &mut Bench) -> BenchResult {
         "INSERT INTO {}.jobs (id, name, payload, schema_hash, run_at, priority, max_retries, \
          misfire_grace_ms, expires_at) \
          VALUES ($1, 'bench_noop', '\\x', $2, now(), 5, 0, 300000, now() + interval '300 seconds')",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(&scheduler).schema().quoted()
     );
     let mut connection = PgConnection::connect(&bench.url).await?;
     let ids: Vec<String> = (0..INSERT_ROWS).map(|i| format!("i{i:08}")).collect();
@@ -57,7 +57,7 @@ pub(crate) async fn insert_concurrent(
         "INSERT INTO {}.jobs (id, name, payload, schema_hash, run_at, priority, max_retries, \
          misfire_grace_ms, expires_at) \
          VALUES ($1, 'bench_noop', '\\x', $2, now(), 5, 0, 300000, now() + interval '300 seconds')",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(&scheduler).schema().quoted()
     );
     let per_client = INSERT_ROWS / clients;
     let mut connections = Vec::with_capacity(clients);
@@ -109,7 +109,7 @@ pub(crate) async fn bulk(bench: &mut Bench) -> BenchResult {
     let statement = format!(
         "COPY {}.jobs (id, name, payload, schema_hash, run_at, priority, max_retries, \
          misfire_grace_ms, expires_at, timeout_ms) FROM STDIN",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(&scheduler).schema().quoted()
     );
     let mut copy = connection.copy_in_raw(&statement).await?;
     copy.send(data.as_bytes()).await?;
@@ -125,7 +125,7 @@ pub(crate) async fn bulk(bench: &mut Bench) -> BenchResult {
 /// the sessions run with `synchronous_commit = off`, as pgsched's worker statements do.
 pub(crate) async fn claim_complete(bench: &mut Bench, async_commit: bool) -> BenchResult {
     let scheduler = bench.fresh_schema("bench_ceiling_claim").await?;
-    let schema = scheduler.store().schema().quoted();
+    let schema = pgsched::__private::store(&scheduler).schema().quoted();
     let mut connection = PgConnection::connect(&bench.url).await?;
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO {schema}.jobs (id, name, payload, run_at) \

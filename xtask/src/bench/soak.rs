@@ -46,7 +46,7 @@ pub(crate) async fn soak(
         .figure("drain")
         .map_or(OFFERED_FALLBACK, |drain| drain / 2.0);
     let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
-    let schema = scheduler.store().schema().quoted();
+    let schema = pgsched::__private::store(&scheduler).schema().quoted();
     let mut holder = PgConnection::connect(&bench.url).await?;
     if hold_xmin {
         sqlx::query("BEGIN").execute(&mut holder).await?;

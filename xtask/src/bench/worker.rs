@@ -59,7 +59,10 @@ impl Workers {
         profile: Option<&str>,
     ) -> BenchResult<Workers> {
         let exe = std::env::current_exe()?;
-        let schema = scheduler.store().schema().as_str().to_owned();
+        let schema = pgsched::__private::store(scheduler)
+            .schema()
+            .as_str()
+            .to_owned();
         let mut children = Vec::new();
         for _ in 0..count {
             children.push(
@@ -73,7 +76,7 @@ impl Workers {
         let workers = Workers { children };
         let registered = format!(
             "SELECT count(*) FROM {}.workers",
-            scheduler.store().schema().quoted()
+            pgsched::__private::store(scheduler).schema().quoted()
         );
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -84,7 +84,7 @@ pub(crate) async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
         .schedule_bulk(
             specs,
             ConflictResolution::Ignore,
-            pgsched::BULK_BATCH_SIZE_DEFAULT,
+            pgsched::defaults::BULK_BATCH_SIZE_DEFAULT,
         )
         .await?;
     let rate = results.len() as f64 / start.elapsed().as_secs_f64();
@@ -110,7 +110,7 @@ async fn analyze(scheduler: &Scheduler) -> BenchResult {
     let mut connection = scheduler.pool().acquire().await?;
     sqlx::query(AssertSqlSafe(format!(
         "ANALYZE {}.jobs",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(scheduler).schema().quoted()
     )))
     .execute(&mut *connection)
     .await?;
@@ -130,7 +130,7 @@ async fn wait_drained(
                                AND (expires_at IS NULL OR expires_at >= now())) \
             AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'pending') \
             AND NOT EXISTS (SELECT 1 FROM {schema}.jobs WHERE status = 'running')",
-        schema = scheduler.store().schema().quoted()
+        schema = pgsched::__private::store(scheduler).schema().quoted()
     );
     loop {
         let done: bool = sqlx::query_scalar(AssertSqlSafe(done_sql.clone()))
@@ -167,7 +167,7 @@ pub(crate) async fn drain_history(bench: &mut Bench) -> BenchResult {
                 (ARRAY['completed','completed','completed','failed','cancelled','expired'])[1 + g % 6], \
                 1, now() - interval '1 hour', now() - interval '1 hour' + g * interval '1 microsecond' \
          FROM generate_series(1, $1) g",
-        schema = scheduler.store().schema().quoted()
+        schema = pgsched::__private::store(&scheduler).schema().quoted()
     )))
     .bind(HISTORY_ROWS)
     .execute(&mut connection)
@@ -232,7 +232,7 @@ pub(crate) async fn retention_keep_last(bench: &mut Bench) -> BenchResult {
          SELECT 'f' || g, 'job_' || (g % $2), '\\x'::bytea, now() - interval '2 hours', 'failed', \
                 1, now() - interval '1 hour', now() - interval '1 hour' + g * interval '1 millisecond' \
          FROM generate_series(1, $1) g",
-        schema = scheduler.store().schema().quoted()
+        schema = pgsched::__private::store(&scheduler).schema().quoted()
     )))
     .bind(KEEP_LAST_ROWS)
     .bind(KEEP_LAST_NAMES)
@@ -316,7 +316,7 @@ async fn write_backlog(
     let mut connection = scheduler.pool().acquire().await?;
     sqlx::query(AssertSqlSafe(format!(
         "VACUUM ANALYZE {}.jobs",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(scheduler).schema().quoted()
     )))
     .execute(&mut *connection)
     .await?;
@@ -343,7 +343,7 @@ pub(crate) async fn peak_rss(bench: &mut Bench) -> BenchResult {
         "INSERT INTO {schema}.jobs (id, name, payload, schema_hash, run_at) \
          SELECT 'p' || g, 'bench_noop', '\\x'::bytea, $2, now() - interval '1 second' \
          FROM generate_series(1, $1) g",
-        schema = scheduler.store().schema().quoted()
+        schema = pgsched::__private::store(&scheduler).schema().quoted()
     )))
     .bind(RSS_PENDING_ROWS)
     .bind(i64::from_ne_bytes(bench_noop::SCHEMA_HASH.to_ne_bytes()))
@@ -357,7 +357,7 @@ pub(crate) async fn peak_rss(bench: &mut Bench) -> BenchResult {
     let peak = peak_rss_mib(pid)?;
     let drained: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
         "SELECT count(*) FROM {}.jobs WHERE status = 'completed'",
-        scheduler.store().schema().quoted()
+        pgsched::__private::store(&scheduler).schema().quoted()
     )))
     .fetch_one(scheduler.pool())
     .await?;

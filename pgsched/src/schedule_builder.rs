@@ -1,0 +1,125 @@
+//! [`ScheduleBuilder`]: the awaitable builder that `my_job::schedule(at, args)` and
+//! `my_job::enqueue(args)` return. It sets options on a [`JobSpec`] and schedules it through
+//! the scheduler's public API ([`Scheduler::schedule`], [`Scheduler::schedule_in_tx`]), like
+//! any caller.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::Duration;
+
+use pgsched_core::{ConflictResolution, JobId, MisfireGrace, Priority, Result};
+use sqlx::PgConnection;
+
+use crate::scheduler::Scheduler;
+use crate::spec::JobSpec;
+
+/// Schedules one job when awaited; returns its id.
+///
+/// Returned by `my_job::schedule(at, args)` and `my_job::enqueue(args)`:
+///
+/// ```ignore
+/// let id = send_email::schedule(Utc::now() + Duration::minutes(5), send_email::Args { .. })
+///     .priority(Priority::Critical)
+///     .job_id("welcome:42")
+///     .conflict(ConflictResolution::Ignore)
+///     .await?;
+/// ```
+///
+/// Without [`ScheduleBuilder::on`] it uses the process-wide scheduler
+/// ([`Scheduler::global`], configured from `DATABASE_URL` and `PGSCHED_*`).
+#[must_use = "a schedule builder does nothing until it is awaited"]
+pub struct ScheduleBuilder<'s> {
+    spec: JobSpec,
+    conflict: ConflictResolution,
+    scheduler: Option<&'s Scheduler>,
+}
+
+impl ScheduleBuilder<'static> {
+    /// A builder for any [`JobSpec`], e.g. one built by name.
+    pub fn from_spec(spec: JobSpec) -> ScheduleBuilder<'static> {
+        ScheduleBuilder {
+            spec,
+            conflict: ConflictResolution::Raise,
+            scheduler: None,
+        }
+    }
+}
+
+impl<'s> ScheduleBuilder<'s> {
+    /// Its priority. Default: the job's attribute, else Normal.
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.spec = self.spec.priority(priority);
+        self
+    }
+
+    /// Retries after the first failed attempt. Default: the job's attribute, else 0.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.spec = self.spec.max_retries(retries);
+        self
+    }
+
+    /// A chosen id; what happens when it is taken is [`ScheduleBuilder::conflict`].
+    pub fn job_id(mut self, id: impl Into<String>) -> Self {
+        self.spec = self.spec.job_id(id);
+        self
+    }
+
+    /// What to do when the id is taken. Default: [`ConflictResolution::Raise`].
+    pub fn conflict(mut self, conflict: ConflictResolution) -> Self {
+        self.conflict = conflict;
+        self
+    }
+
+    /// `Some(d)`: expire if not started `d` after the due time; `None`: never expire.
+    /// Default: the job's attribute, else the scheduler's
+    /// ([`SchedulerBuilder::misfire_grace_time`](crate::SchedulerBuilder::misfire_grace_time)).
+    pub fn misfire_grace(mut self, grace: impl Into<MisfireGrace>) -> Self {
+        self.spec = self.spec.misfire_grace(grace);
+        self
+    }
+
+    /// Cancel an attempt that runs longer than this.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.spec = self.spec.timeout(timeout);
+        self
+    }
+
+    /// Schedules through `scheduler` instead of the process-wide one.
+    pub fn on(self, scheduler: &Scheduler) -> ScheduleBuilder<'_> {
+        ScheduleBuilder {
+            spec: self.spec,
+            conflict: self.conflict,
+            scheduler: Some(scheduler),
+        }
+    }
+
+    /// Schedules inside the caller's transaction (pass `&mut *tx`): the job exists, and
+    /// workers are woken, only if that transaction commits.
+    ///
+    /// # Errors
+    /// As awaiting the builder.
+    pub async fn in_tx(self, connection: &mut PgConnection) -> Result<JobId> {
+        let scheduler = match self.scheduler {
+            Some(scheduler) => scheduler,
+            None => Scheduler::global().await?,
+        };
+        scheduler
+            .schedule_in_tx(connection, self.spec, self.conflict)
+            .await
+    }
+}
+
+impl<'s> IntoFuture for ScheduleBuilder<'s> {
+    type Output = Result<JobId>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<JobId>> + Send + 's>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let scheduler = match self.scheduler {
+                Some(scheduler) => scheduler,
+                None => Scheduler::global().await?,
+            };
+            scheduler.schedule(self.spec, self.conflict).await
+        })
+    }
+}
