@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pgsched::{JobContext, JobStatus, Scheduler, State, periodic};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{Recorder, TestDb, eventually, setup};
 use sqlx::{AssertSqlSafe, Row};
 
 mod identity;
@@ -86,11 +86,11 @@ async fn worker(db: &TestDb, rec: &Recorder) -> Scheduler {
 
 #[tokio::test]
 async fn interval_windows_are_aligned_and_run_once_each_across_two_workers() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let first = worker(&db, &rec).await;
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
+    let first = worker(db, rec).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let second = worker(&db, &rec).await; // starts late, same schema, same schedules
+    let second = worker(db, rec).await; // starts late, same schema, same schedules
     rec.wait_for("every_second", 4).await;
     first.shutdown().await.expect("shutdown");
     second.shutdown().await.expect("shutdown");
@@ -124,13 +124,12 @@ async fn interval_windows_are_aligned_and_run_once_each_across_two_workers() {
     let (runs, windows): (i64, i64) = (rows.get("runs"), rows.get("windows"));
     assert_eq!(runs, windows);
     println!("every_second: {windows} windows, {runs} enqueues");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     // The schedule was registered before the current minute began (by a management call;
     // the row's `schedule_since` is moved back to the minute) and no worker ran since: the
     // current minute's window was missed while no worker ran, and runs late, within its
@@ -146,9 +145,9 @@ async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
     .execute(&mut connection)
     .await
     .expect("backdated");
-    let first = worker(&db, &rec).await;
+    let first = worker(db, rec).await;
     let windows = rec.wait_for("every_minute_ny", 1).await;
-    let second = worker(&db, &rec).await;
+    let second = worker(db, rec).await;
     tokio::time::sleep(Duration::from_millis(600)).await; // a few ticks of the second worker
     first.shutdown().await.expect("shutdown");
     second.shutdown().await.expect("shutdown");
@@ -163,14 +162,13 @@ async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
         runs.len(),
         "each minute at most once: {runs:?}"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn enable_disable_trigger_and_status() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = worker(&db, &rec).await;
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
+    let scheduler = worker(db, rec).await;
     let jobs = scheduler.periodic_jobs().await.expect("list");
     let dormant = jobs
         .iter()
@@ -255,14 +253,13 @@ async fn enable_disable_trigger_and_status() {
         Err(pgsched::Error::UnknownPeriodicJob { .. })
     ));
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_failing_run_does_not_end_the_chain() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = worker(&db, &rec).await;
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
+    let scheduler = worker(db, rec).await;
     let windows = rec.wait_for("always_failing", 3).await;
     scheduler.shutdown().await.expect("shutdown");
     assert!(
@@ -274,15 +271,14 @@ async fn a_failing_run_does_not_end_the_chain() {
         .await
         .expect("status");
     assert!(status.info.enabled);
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn exclusive_runs_never_overlap_across_workers_and_none_is_skipped() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let first = worker(&db, &rec).await;
-    let second = worker(&db, &rec).await;
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
+    let first = worker(db, rec).await;
+    let second = worker(db, rec).await;
     // Four runs of 1.2 s with windows every second: each window's run found the previous
     // one running (on either worker) and had to wait for it.
     rec.wait_for("locked_end", 4).await;
@@ -311,13 +307,12 @@ async fn exclusive_runs_never_overlap_across_workers_and_none_is_skipped() {
     assert!(running <= 1, "at most one run of the key is running");
     first.shutdown().await.expect("shutdown");
     second.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     let vacuum = pgsched::VacuumConfig {
         completed: pgsched::VacuumPolicy::immediate(),
         cancelled: pgsched::VacuumPolicy::immediate(),
@@ -365,5 +360,4 @@ async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
         "{windows:?}"
     );
     println!("immediate retention: {runs} windows, {deleted} finished runs deleted, 0 duplicates");
-    db.drop_schema().await;
 }
