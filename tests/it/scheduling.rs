@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use pgsched::{ConflictResolution, Error, JobStatus, Priority};
-use pgsched_tests::{eventually, setup, setup_with};
+use pgsched_core::runtime::{TickEvent, TickSource};
+use pgsched_tests::{eventually, next_event, setup, setup_with};
 
 use crate::jobs::{add, mark, nap};
 
@@ -311,11 +312,29 @@ async fn transactional_enqueue_exists_only_if_the_transaction_commits() {
 
 #[tokio::test]
 async fn a_notification_wakes_an_idle_worker_long_before_its_poll() {
-    let t = setup_with(|b| b.poll_interval(Duration::from_secs(3600))).await;
+    let ticks = TickSource::observed();
+    let mut events = ticks.subscribe().expect("an observed source reports");
+    let t = setup_with(|b| {
+        b.poll_interval(Duration::from_secs(3600))
+            .tick_source(ticks)
+    })
+    .await;
     let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
-    // Let the worker finish its first (empty) claim and go idle on the hour-long poll.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The worker subscribed to notifications, finished its first (empty) claim and went idle.
+    // (Idle on the hour-long poll once `next_due` reports "no job" as none rather than as due
+    // now: today it answers 0 ms, so an idle worker claims again every 10 ms.)
+    let mut listening = false;
+    let mut idle = false;
+    next_event(&mut events, "the worker to listen and go idle", |event| {
+        match event {
+            TickEvent::Listening => listening = true,
+            TickEvent::ClaimIdle { .. } => idle = true,
+            _ => {}
+        }
+        (listening && idle).then_some(())
+    })
+    .await;
     mark::enqueue(mark::Args {
         label: "woken".into(),
         value: 1,

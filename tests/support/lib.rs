@@ -14,7 +14,9 @@ use pgsched::{Scheduler, SchedulerBuilder};
 use sqlx::{Connection, PgConnection};
 
 mod setup;
+mod ticks;
 pub use setup::{Setup, setup, setup_with};
+pub use ticks::{enqueued, next_event, periodic_tick};
 
 /// How long a test waits for an expected event before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
