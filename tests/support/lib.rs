@@ -15,7 +15,7 @@ use sqlx::{Connection, PgConnection};
 
 mod setup;
 mod ticks;
-pub use setup::{Setup, setup, setup_with};
+pub use setup::{KEEP_FAILED_FOR, Setup, setup, setup_with};
 pub use ticks::{enqueued, next_event, periodic_tick};
 
 /// How long a test waits for an expected event before it fails.
