@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::retention::VacuumConfig;
 use crate::retry::RetryPolicy;
+use crate::runtime::TickSource;
 
 /// Default `max_concurrent_jobs` (the seed's).
 pub const MAX_CONCURRENT_JOBS_DEFAULT: usize = 25;
@@ -80,6 +81,11 @@ pub struct WorkerConfig {
     /// Whether to subscribe to notifications (disable behind a transaction pooler).
     /// Default true.
     pub listen: bool,
+    /// Where the periodic and sweep loops take their ticks from: tokio intervals by default;
+    /// tests drive them by hand or observe them. Not a setting: decisions use the database
+    /// clock whatever ticks the loops.
+    #[doc(hidden)]
+    pub ticks: TickSource,
 }
 
 impl Default for WorkerConfig {
@@ -100,6 +106,7 @@ impl Default for WorkerConfig {
             vacuum: VacuumConfig::default(),
             vacuum_enabled: true,
             listen: true,
+            ticks: TickSource::default(),
         }
     }
 }

@@ -608,6 +608,15 @@ impl SchedulerBuilder {
         self
     }
 
+    /// Where the worker's periodic and sweep loops take their ticks from (tests drive or
+    /// observe them; see [`pgsched_core::runtime::TickSource`]). Default: real intervals.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn tick_source(mut self, ticks: pgsched_core::runtime::TickSource) -> Self {
+        self.worker.ticks = ticks;
+        self
+    }
+
     /// Retries a job gets at least after its worker died mid-attempt. Default 2.
     #[must_use]
     pub fn lost_lease_retries(mut self, retries: u32) -> Self {

@@ -424,7 +424,7 @@ impl Lab {
     ) -> Duration {
         let start = Instant::now();
         let sql = format!(
-            "SELECT count(*) FROM {} WHERE status IN ('pending', 'running')",
+            "SELECT count(*) FROM {} WHERE status IN ('scheduled', 'pending', 'running')",
             self.t("jobs")
         );
         loop {

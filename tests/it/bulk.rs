@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use pgsched::{ConflictResolution, JobSpec, JobStatus, Priority, Scheduled};
-use pgsched_tests::{Recorder, TestDb};
+use pgsched_tests::{setup, setup_with};
 
 use crate::jobs::mark;
 
@@ -22,8 +22,8 @@ fn spec(label: &str, value: i64, id: Option<&str>) -> JobSpec {
 
 #[tokio::test]
 async fn empty_single_and_many() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b).await;
+    let t = setup().await;
+    let scheduler = &t.scheduler;
     let none = scheduler
         .schedule_bulk(vec![], ConflictResolution::Ignore, 1000)
         .await
@@ -44,14 +44,12 @@ async fn empty_single_and_many() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 50, "unique ids");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn bulk_jobs_run_with_their_own_arguments_and_priorities() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let priorities = [
         Priority::Low,
         Priority::Critical,
@@ -77,14 +75,12 @@ async fn bulk_jobs_run_with_their_own_arguments_and_priorities() {
     values.sort_unstable();
     assert_eq!(values, [0, 1, 2, 3, 4]);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn results_are_aligned_with_the_input_for_every_conflict_mode() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let first = vec![
         spec("r", 1, Some("x")),
         spec("r", 2, None),
@@ -149,13 +145,12 @@ async fn results_are_aligned_with_the_input_for_every_conflict_mode() {
         "replaced jobs run with their new arguments only"
     );
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_failing_batch_writes_nothing() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b.max_payload_bytes(32)).await;
+    let t = setup_with(|b| b.max_payload_bytes(32)).await;
+    let scheduler = &t.scheduler;
     let specs = vec![
         spec("ok", 1, Some("fine")),
         spec(&"x".repeat(64), 2, Some("too-big")),
@@ -171,5 +166,4 @@ async fn a_failing_batch_writes_nothing() {
         scheduler.job("fine").await.expect("inspect").is_none(),
         "all or nothing"
     );
-    db.drop_schema().await;
 }

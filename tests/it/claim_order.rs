@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pgsched::{JobStatus, Priority, State, job};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{Recorder, eventually, setup, setup_with};
 
 use crate::jobs::mark;
 
@@ -37,30 +37,23 @@ async fn schedule_mark(
 
 #[tokio::test]
 async fn due_jobs_run_by_priority_then_due_time_then_insertion_order() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| {
-            b.state(rec.clone())
-                .max_concurrent_jobs(1)
-                .batch_claim_limit(1)
-        })
-        .await;
+    let t = setup_with(|b| b.max_concurrent_jobs(1).batch_claim_limit(1)).await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let at = Utc::now() - chrono::Duration::seconds(10);
     // Same priority and due time, one schedule call each: insertion order.
     for value in 1..=5 {
-        schedule_mark(&scheduler, at, Priority::Normal, value).await;
+        schedule_mark(scheduler, at, Priority::Normal, value).await;
     }
     // Written later but due earlier: before them.
     schedule_mark(
-        &scheduler,
+        scheduler,
         at - chrono::Duration::seconds(1),
         Priority::Normal,
         0,
     )
     .await;
     // Written last and due with them, but more urgent: first.
-    schedule_mark(&scheduler, at, Priority::High, -1).await;
+    schedule_mark(scheduler, at, Priority::High, -1).await;
     // One batch due a little later: after them, in the order written.
     let batch: Vec<_> = (6..=8)
         .map(|value| {
@@ -84,21 +77,18 @@ async fn due_jobs_run_by_priority_then_due_time_then_insertion_order() {
         [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8]
     );
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_job_due_later_is_promoted_on_time_without_a_notification() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let rec = &t.rec;
     let poll = Duration::from_millis(300);
-    let scheduler = db
-        .scheduler(|b| b.state(rec.clone()).listen(false).poll_interval(poll))
-        .await;
+    let scheduler = &t.scheduler(|b| b.listen(false).poll_interval(poll)).await;
     scheduler.start().await.expect("worker starts");
     let due = Utc::now() + chrono::Duration::milliseconds(1500);
     let id = stamp_start::schedule(due, stamp_start::Args {})
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     // Waiting for its due time, it reads as pending.
@@ -120,41 +110,34 @@ async fn a_job_due_later_is_promoted_on_time_without_a_notification() {
         started - due_ms
     );
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn back_to_back_enqueues_wake_an_idle_worker_long_before_its_poll() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let rec = &t.rec;
     // Without notifications these jobs would wait for a poll that never comes in time.
-    let scheduler = db
-        .scheduler(|b| {
-            b.state(rec.clone())
-                .listen(true)
-                .poll_interval(Duration::from_secs(600))
-        })
+    let scheduler = &t
+        .scheduler(|b| b.listen(true).poll_interval(Duration::from_secs(600)))
         .await;
     scheduler.start().await.expect("worker starts");
     // The first job proves the worker listens (it can only run through a notification)...
-    schedule_mark(&scheduler, Utc::now(), Priority::Normal, 0).await;
+    schedule_mark(scheduler, Utc::now(), Priority::Normal, 0).await;
     assert_eq!(rec.wait_for("order", 1).await, [0]);
     // ...then several at once: their wake-ups fold into one, and every job still runs.
     for value in 1..=5 {
-        schedule_mark(&scheduler, Utc::now(), Priority::Normal, value).await;
+        schedule_mark(scheduler, Utc::now(), Priority::Normal, value).await;
     }
     let mut ran = rec.wait_for("order", 6).await;
     ran.sort_unstable();
     assert_eq!(ran, [0, 1, 2, 3, 4, 5]);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_job_written_past_its_grace_expires_and_never_runs() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let id = mark::schedule(
         Utc::now() - chrono::Duration::minutes(5),
         mark::Args {
@@ -163,7 +146,7 @@ async fn a_job_written_past_its_grace_expires_and_never_runs() {
         },
     )
     .misfire_grace(Duration::from_secs(60))
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     scheduler.start().await.expect("worker starts");
@@ -175,15 +158,14 @@ async fn a_job_written_past_its_grace_expires_and_never_runs() {
     assert_eq!(status, JobStatus::Expired);
     assert!(rec.values("late").is_empty(), "an expired job ran");
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest() {
     use pgsched_core::store::{ClaimFloor, JobStore};
 
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b).await;
+    let t = setup().await;
+    let (db, scheduler) = (&t.db, &t.scheduler);
     let now = Utc::now();
     let mut ids = Vec::new();
     for (seconds_ago, priority) in [
@@ -200,7 +182,7 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
             },
         )
         .priority(priority)
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
         ids.push(id);
@@ -234,7 +216,7 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         timeout: None,
     }]);
     let lease = Duration::from_secs(30);
-    let store = pgsched::__private::store(&scheduler);
+    let store = pgsched::__private::store(scheduler);
     let after_floor: Vec<_> = store
         .claim("w", 10, lease, &floor)
         .await
@@ -255,5 +237,4 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         .map(|job| job.lease.id)
         .collect();
     assert_eq!(from_front, [ids[0].clone()]);
-    db.drop_schema().await;
 }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use pgsched::{JobContext, JobStatus, Scheduler, State, job};
-use pgsched_tests::{DEADLINE, TestDb, eventually};
+use pgsched_tests::{DEADLINE, TestDb, eventually, setup};
 use sqlx::Connection;
 
 const LEASE: Duration = Duration::from_secs(2);
@@ -172,10 +172,11 @@ async fn lock_waiters(observer: &mut sqlx::PgConnection, db: &TestDb, count: i64
 
 #[tokio::test]
 async fn a_claim_that_waited_past_the_lease_never_runs_a_job_twice_at_once() {
-    let db = TestDb::new();
+    let t = setup().await;
+    let db = &t.db;
     let executions = Executions::default();
-    let first = worker(&db, &executions).await;
-    let second = worker(&db, &executions).await;
+    let first = worker(db, &executions).await;
+    let second = worker(db, &executions).await;
     let mut observer = db.connect().await;
 
     for round in 0..ROUNDS {
@@ -202,7 +203,7 @@ async fn a_claim_that_waited_past_the_lease_never_runs_a_job_twice_at_once() {
         .await
         .expect("lock taken");
         sleep_until(due + chrono::Duration::milliseconds(50)).await;
-        lock_waiters(&mut observer, &db, 2).await;
+        lock_waiters(&mut observer, db, 2).await;
         tokio::time::sleep(HOLD).await;
         lock.rollback().await.expect("lock released");
         drop(locker);
@@ -255,5 +256,4 @@ async fn a_claim_that_waited_past_the_lease_never_runs_a_job_twice_at_once() {
     );
     first.shutdown().await.expect("shutdown");
     second.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

@@ -6,7 +6,7 @@
 //! keeps renewing.
 
 use pgsched::{JobStatus, State, job};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{Recorder, eventually, setup};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::jobs::mark;
@@ -30,15 +30,14 @@ async fn decode_panics(arg: PanicsWhenDecoded, rec: State<Recorder>) {
 
 #[tokio::test]
 async fn a_panicking_deserializer_fails_the_job_and_the_worker_goes_on() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
     let id = decode_panics::enqueue(decode_panics::Args {
         arg: PanicsWhenDecoded,
     })
     .max_retries(1)
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     let job = eventually(&format!("job {id} to fail"), || async {
@@ -62,10 +61,9 @@ async fn a_panicking_deserializer_fails_the_job_and_the_worker_goes_on() {
         label: "alive".into(),
         value: 1,
     })
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     rec.wait_for("alive", 1).await;
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pgsched::{ConflictResolution, JobSpec, JobStatus, Scheduler};
 use pgsched_core::store::{Finish, JobStore, Release};
-use pgsched_tests::TestDb;
+use pgsched_tests::{TestDb, setup, setup_with};
 
 const LEASE: Duration = Duration::from_secs(30);
 
@@ -34,10 +34,10 @@ async fn expire_lease(db: &TestDb, id: &str) {
 
 #[tokio::test]
 async fn a_write_with_a_stale_lease_token_changes_nothing() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b).await;
-    let store = pgsched::__private::store(&scheduler);
-    one_job(&scheduler, "fenced").await;
+    let t = setup().await;
+    let (db, scheduler) = (&t.db, &t.scheduler);
+    let store = pgsched::__private::store(scheduler);
+    one_job(scheduler, "fenced").await;
 
     let first = store
         .claim(
@@ -64,7 +64,7 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
         "claimed once"
     );
 
-    expire_lease(&db, "fenced").await;
+    expire_lease(db, "fenced").await;
     let recovered = store.recover_orphans(100).await.expect("recover");
     assert_eq!(recovered.requeued.len(), 1);
     let second = store
@@ -127,22 +127,21 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
         .expect("inspect")
         .expect("exists");
     assert_eq!(job.status, JobStatus::Failed);
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_job_that_keeps_losing_its_worker_fails_instead_of_looping() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b.lost_lease_retries(1)).await;
-    let store = pgsched::__private::store(&scheduler);
-    one_job(&scheduler, "crashy").await;
+    let t = setup_with(|b| b.lost_lease_retries(1)).await;
+    let (db, scheduler) = (&t.db, &t.scheduler);
+    let store = pgsched::__private::store(scheduler);
+    one_job(scheduler, "crashy").await;
     for attempt in 1..=2 {
         let claimed = store
             .claim("w", 1, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
             .await
             .expect("claim");
         assert_eq!(claimed[0].attempt, attempt);
-        expire_lease(&db, "crashy").await;
+        expire_lease(db, "crashy").await;
         store.recover_orphans(100).await.expect("recover");
     }
     let job = scheduler
@@ -156,16 +155,15 @@ async fn a_job_that_keeps_losing_its_worker_fails_instead_of_looping() {
         error.starts_with("lease_expired: worker w stopped renewing its lease during attempt 2"),
         "{error}"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b).await;
-    let store = pgsched::__private::store(&scheduler);
-    one_job(&scheduler, "unstarted").await;
-    one_job(&scheduler, "started").await;
+    let t = setup().await;
+    let scheduler = &t.scheduler;
+    let store = pgsched::__private::store(scheduler);
+    one_job(scheduler, "unstarted").await;
+    one_job(scheduler, "started").await;
     let claimed = store
         .claim("w", 10, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
         .await
@@ -192,13 +190,12 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
         2,
         "claimable again at once"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b.pool_size(8)).await;
+    let t = setup_with(|b| b.pool_size(8)).await;
+    let scheduler = &t.scheduler;
     let specs = (0..500)
         .map(|i| JobSpec::by_name("mark", vec![]).job_id(format!("j{i}")))
         .collect();
@@ -208,7 +205,7 @@ async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
         .expect("bulk");
     let mut claimers = Vec::new();
     for worker in 0..6 {
-        let store = pgsched::__private::store(&scheduler).clone();
+        let store = pgsched::__private::store(scheduler).clone();
         claimers.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             loop {
@@ -240,5 +237,4 @@ async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
         (500, 500),
         "every job claimed exactly once"
     );
-    db.drop_schema().await;
 }

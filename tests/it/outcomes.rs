@@ -13,7 +13,7 @@ use pgsched::{
     ConflictResolution, JobContext, JobInfo, JobStatus, RetryPolicy, Scheduled, Scheduler, State,
     job,
 };
-use pgsched_tests::{DEADLINE, Recorder, TestDb, database_url};
+use pgsched_tests::{DEADLINE, Recorder, TestDb, database_url, setup};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 
@@ -193,8 +193,8 @@ async fn an_error_text_the_database_encoding_cannot_hold_does_not_block_other_ou
 
 #[tokio::test]
 async fn a_retry_delay_past_the_interval_range_does_not_block_other_outcomes() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     let huge = Duration::from_secs(u64::MAX / 4);
     let scheduler = db
         .scheduler(|b| {
@@ -238,5 +238,4 @@ async fn a_retry_delay_past_the_interval_range_does_not_block_other_outcomes() {
         retried.status, retried.run_at, retried.last_error
     );
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

@@ -2,21 +2,14 @@
 
 use chrono::Utc;
 use pgsched::{ConflictResolution, JobStatus, Priority};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{eventually, setup, setup_with};
 
 use crate::jobs::{flaky, mark};
 
 #[tokio::test]
 async fn due_jobs_run_most_urgent_first() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| {
-            b.state(rec.clone())
-                .max_concurrent_jobs(1)
-                .batch_claim_limit(1)
-        })
-        .await;
+    let t = setup_with(|b| b.max_concurrent_jobs(1).batch_claim_limit(1)).await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let at = Utc::now();
     // Scheduled least urgent first, so insertion order cannot explain the result.
     for (value, priority) in [
@@ -33,7 +26,7 @@ async fn due_jobs_run_most_urgent_first() {
             },
         )
         .priority(priority)
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     }
@@ -45,7 +38,7 @@ async fn due_jobs_run_most_urgent_first() {
         },
     )
     .priority(Priority::High)
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     let stored = scheduler
@@ -57,16 +50,12 @@ async fn due_jobs_run_most_urgent_first() {
     scheduler.start().await.expect("worker");
     assert_eq!(rec.wait_for("p", 4).await, [1, 3, 5, 8]);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn due_time_gates_priority() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(1))
-        .await;
+    let t = setup_with(|b| b.max_concurrent_jobs(1)).await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let now = Utc::now();
     mark::schedule(
         now + chrono::Duration::milliseconds(800),
@@ -76,7 +65,7 @@ async fn due_time_gates_priority() {
         },
     )
     .priority(Priority::Critical)
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     mark::schedule(
@@ -87,7 +76,7 @@ async fn due_time_gates_priority() {
         },
     )
     .priority(Priority::Low)
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     scheduler.start().await.expect("worker");
@@ -97,18 +86,16 @@ async fn due_time_gates_priority() {
         "a due Low job runs before a not-yet-due Critical one"
     );
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_retried_job_keeps_its_priority() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let id = flaky::enqueue(flaky::Args {})
         .priority(Priority::Critical)
         .conflict(ConflictResolution::Raise)
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     scheduler.start().await.expect("worker");
@@ -120,5 +107,4 @@ async fn a_retried_job_keeps_its_priority() {
     .await;
     assert_eq!(job.priority, Priority::Critical);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

@@ -2,7 +2,7 @@
 //! change the schema.
 
 use pgsched::JobStatus;
-use pgsched_tests::{Recorder, TestDb, database_url, eventually};
+use pgsched_tests::{Recorder, database_url, eventually, setup};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -31,7 +31,8 @@ async fn execute(connection: &mut PgConnection, statement: String) -> Result<(),
 
 #[tokio::test]
 async fn a_worker_with_only_the_documented_grants_runs_jobs_without_ddl() {
-    let db = TestDb::new();
+    let t = setup().await;
+    let db = &t.db;
     let owner = db.scheduler(|b| b).await; // migrates as the owner
     let role = format!("{}_worker", db.schema());
     let mut admin = db.connect().await;
@@ -95,7 +96,6 @@ async fn a_worker_with_only_the_documented_grants_runs_jobs_without_ddl() {
     }
     as_worker.close().await.expect("close");
     drop(worker);
-    db.drop_schema().await;
     execute(&mut admin, format!("DROP OWNED BY {role}"))
         .await
         .expect("drop owned");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pgsched::{JobStatus, Scheduler, VacuumConfig, VacuumPolicy};
 use pgsched_core::retention::PurgeRule;
 use pgsched_core::store::JobStore;
-use pgsched_tests::TestDb;
+use pgsched_tests::{TestDb, setup};
 use sqlx::AssertSqlSafe;
 
 /// Inserts a job of `status` named `name` that finished `age_hours` ago (pending and running
@@ -51,8 +51,9 @@ async fn scheduler(db: &TestDb, vacuum: VacuumConfig) -> Scheduler {
 
 #[tokio::test]
 async fn default_policies_delete_by_age_since_finishing_and_never_touch_live_jobs() {
-    let db = TestDb::new();
-    let scheduler = scheduler(&db, VacuumConfig::default()).await;
+    let t = setup().await;
+    let db = &t.db;
+    let scheduler = scheduler(db, VacuumConfig::default()).await;
     // Defaults: completed 1 day, failed 7, cancelled 3, expired 7.
     for (id, status, hours) in [
         ("completed-old", "completed", 25.0),
@@ -66,7 +67,7 @@ async fn default_policies_delete_by_age_since_finishing_and_never_touch_live_job
         ("pending-ancient", "pending", 24.0 * 365.0),
         ("running-ancient", "running", 24.0 * 365.0),
     ] {
-        job(&db, id, "j", status, hours).await;
+        job(db, id, "j", status, hours).await;
     }
     let report = scheduler.run_vacuum().await.expect("vacuum");
     assert_eq!(
@@ -79,7 +80,7 @@ async fn default_policies_delete_by_age_since_finishing_and_never_touch_live_job
         (1, 1, 1, 1)
     );
     assert_eq!(
-        remaining(&db).await,
+        remaining(db).await,
         [
             "cancelled-new",
             "completed-new",
@@ -89,12 +90,12 @@ async fn default_policies_delete_by_age_since_finishing_and_never_touch_live_job
             "running-ancient"
         ]
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn immediate_never_and_keep_last_per_name() {
-    let db = TestDb::new();
+    let t = setup().await;
+    let db = &t.db;
     let vacuum = VacuumConfig {
         completed: VacuumPolicy::immediate(),
         failed: VacuumPolicy::keep_last(2),
@@ -102,13 +103,13 @@ async fn immediate_never_and_keep_last_per_name() {
         expired: VacuumPolicy::immediate(),
         ..VacuumConfig::default()
     };
-    let scheduler = scheduler(&db, vacuum).await;
-    job(&db, "done-just-now", "a", "completed", 0.0).await;
-    job(&db, "cancelled-ancient", "a", "cancelled", 24.0 * 365.0).await;
-    job(&db, "expired-just-now", "a", "expired", 0.0).await;
+    let scheduler = scheduler(db, vacuum).await;
+    job(db, "done-just-now", "a", "completed", 0.0).await;
+    job(db, "cancelled-ancient", "a", "cancelled", 24.0 * 365.0).await;
+    job(db, "expired-just-now", "a", "expired", 0.0).await;
     for (i, hours) in [5.0, 4.0, 3.0, 2.0].into_iter().enumerate() {
-        job(&db, &format!("a-failed-{i}"), "a", "failed", hours).await;
-        job(&db, &format!("b-failed-{i}"), "b", "failed", hours).await;
+        job(db, &format!("a-failed-{i}"), "a", "failed", hours).await;
+        job(db, &format!("b-failed-{i}"), "b", "failed", hours).await;
     }
     let report = scheduler.run_vacuum().await.expect("vacuum");
     assert_eq!(
@@ -121,7 +122,7 @@ async fn immediate_never_and_keep_last_per_name() {
         (1, 4, 0, 1)
     );
     assert_eq!(
-        remaining(&db).await,
+        remaining(db).await,
         [
             "a-failed-2",
             "a-failed-3",
@@ -131,14 +132,14 @@ async fn immediate_never_and_keep_last_per_name() {
         ],
         "the newest two failures of each name are kept"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn deletes_are_bounded_batches() {
-    let db = TestDb::new();
+    let t = setup().await;
+    let db = &t.db;
     let scheduler = scheduler(
-        &db,
+        db,
         VacuumConfig {
             completed: VacuumPolicy::immediate(),
             batch_size: 10,
@@ -147,7 +148,7 @@ async fn deletes_are_bounded_batches() {
     )
     .await;
     for i in 0..35 {
-        job(&db, &format!("c{i:02}"), "j", "completed", 1.0).await;
+        job(db, &format!("c{i:02}"), "j", "completed", 1.0).await;
     }
     let one = pgsched::__private::store(&scheduler)
         .purge(
@@ -161,21 +162,21 @@ async fn deletes_are_bounded_batches() {
     assert_eq!(one, 10, "one statement deletes at most its batch");
     let report = scheduler.run_vacuum().await.expect("vacuum");
     assert_eq!(report.completed, 25, "a pass continues batch after batch");
-    assert!(remaining(&db).await.is_empty());
-    db.drop_schema().await;
+    assert!(remaining(db).await.is_empty());
 }
 
 #[tokio::test]
 async fn concurrent_passes_delete_each_row_once_and_record_stats_once_per_pass() {
-    let db = TestDb::new();
+    let t = setup().await;
+    let db = &t.db;
     let vacuum = VacuumConfig {
         completed: VacuumPolicy::immediate(),
         batch_size: 50,
         track_metrics: true,
         ..VacuumConfig::default()
     };
-    let first = scheduler(&db, vacuum).await;
-    let second = scheduler(&db, vacuum).await;
+    let first = scheduler(db, vacuum).await;
+    let second = scheduler(db, vacuum).await;
     let mut connection = db.connect().await;
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO \"{}\".jobs (id, name, payload, run_at, status, finished_at) \
@@ -192,7 +193,7 @@ async fn concurrent_passes_delete_each_row_once_and_record_stats_once_per_pass()
         2000,
         "every row deleted exactly once: {a:?} {b:?}"
     );
-    assert!(remaining(&db).await.is_empty());
+    assert!(remaining(db).await.is_empty());
 
     let totals = first.total_vacuum_stats().await.expect("totals");
     assert_eq!(totals.deleted.completed, 2000);
@@ -202,13 +203,13 @@ async fn concurrent_passes_delete_each_row_once_and_record_stats_once_per_pass()
     assert_eq!(days.len(), 1, "today only");
     assert_eq!(days[0].deleted.completed, 2000);
     assert_eq!(days[0].runs, 2);
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn one_replica_per_interval_takes_the_retention_turn() {
-    let db = TestDb::new();
-    let scheduler = scheduler(&db, VacuumConfig::default()).await;
+    let t = setup().await;
+    let db = &t.db;
+    let scheduler = scheduler(db, VacuumConfig::default()).await;
     let store = pgsched::__private::store(&scheduler);
     let interval = Duration::from_secs(3600);
     let turns = futures_turns(store, interval).await;
@@ -233,7 +234,6 @@ async fn one_replica_per_interval_takes_the_retention_turn() {
                     .expect("turn")
             }
     );
-    db.drop_schema().await;
 }
 
 async fn futures_turns(store: &pgsched_pg::PgStore, interval: Duration) -> Vec<bool> {
@@ -253,7 +253,8 @@ async fn futures_turns(store: &pgsched_pg::PgStore, interval: Duration) -> Vec<b
 
 #[tokio::test]
 async fn a_worker_runs_retention_on_its_timer() {
-    let db = TestDb::new();
+    let t = setup().await;
+    let db = &t.db;
     let vacuum = VacuumConfig {
         completed: VacuumPolicy::immediate(),
         interval: Duration::from_millis(200),
@@ -263,10 +264,10 @@ async fn a_worker_runs_retention_on_its_timer() {
     let scheduler = db
         .scheduler(|b| b.vacuum(vacuum).state(pgsched_tests::Recorder::default()))
         .await;
-    job(&db, "finished", "j", "completed", 0.0).await;
+    job(db, "finished", "j", "completed", 0.0).await;
     scheduler.start().await.expect("worker");
     pgsched_tests::eventually("the timer's pass", || async {
-        remaining(&db).await.is_empty().then_some(())
+        remaining(db).await.is_empty().then_some(())
     })
     .await;
     let totals = pgsched_tests::eventually("the pass's statistics", || async {
@@ -276,5 +277,4 @@ async fn a_worker_runs_retention_on_its_timer() {
     .await;
     assert_eq!(totals.deleted.completed, 1);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

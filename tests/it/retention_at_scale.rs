@@ -3,7 +3,7 @@
 //! alone, statistics are recorded, and a policy whose statement fails stops only itself.
 
 use pgsched::{Scheduler, VacuumConfig, VacuumPolicy};
-use pgsched_tests::TestDb;
+use pgsched_tests::{TestDb, setup};
 use sqlx::AssertSqlSafe;
 
 const NAMES: i64 = 50;
@@ -121,41 +121,42 @@ async fn live_rows_untouched(db: &TestDb) {
 
 #[tokio::test]
 async fn every_policy_applies_at_scale_and_live_rows_are_untouched() {
-    let db = TestDb::new();
-    let scheduler = scheduler(&db).await;
-    fill(&db).await;
+    let t = setup().await;
+    let db = &t.db;
+    let scheduler = scheduler(db).await;
+    fill(db).await;
 
     let report = scheduler.run_vacuum().await.expect("pass");
 
     // Finish ages are spread evenly over 10 days: 1 day keeps a tenth, 5 days half.
-    assert_eq!(left(&db, "completed").await, PER_STATUS / 10);
+    assert_eq!(left(db, "completed").await, PER_STATUS / 10);
     assert_eq!(
         report.completed,
         u64::try_from(PER_STATUS * 9 / 10).expect("positive")
     );
-    assert_eq!(left(&db, "cancelled").await, 0);
-    assert_eq!(left(&db, "expired").await, PER_STATUS / 2);
+    assert_eq!(left(db, "cancelled").await, 0);
+    assert_eq!(left(db, "expired").await, PER_STATUS / 2);
     // keep_last: exactly the newest KEEP_LAST of every name (finish times are distinct).
     assert_eq!(
-        most_kept_per_name(&db, "failed").await,
+        most_kept_per_name(db, "failed").await,
         (i64::from(KEEP_LAST), i64::from(KEEP_LAST))
     );
     assert_eq!(
         report.failed,
         u64::try_from(PER_STATUS - NAMES * i64::from(KEEP_LAST)).expect("positive")
     );
-    live_rows_untouched(&db).await;
+    live_rows_untouched(db).await;
     let totals = scheduler.total_vacuum_stats().await.expect("stats");
     assert_eq!(totals.runs, 1);
     assert_eq!(totals.deleted.total(), report.total());
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_failing_policy_stops_only_itself_and_the_pass_is_recorded() {
-    let db = TestDb::new();
-    let scheduler = scheduler(&db).await;
-    fill(&db).await;
+    let t = setup().await;
+    let db = &t.db;
+    let scheduler = scheduler(db).await;
+    fill(db).await;
     // Every delete of a failed job now fails, as a statement timeout or a broken index would.
     let mut connection = db.connect().await;
     sqlx::raw_sql(AssertSqlSafe(format!(
@@ -176,11 +177,11 @@ async fn a_failing_policy_stops_only_itself_and_the_pass_is_recorded() {
     assert!(error.to_string().contains("refused"), "{error}");
 
     // The policies after it (cancelled, expired) and before it (completed) still ran.
-    assert_eq!(left(&db, "failed").await, PER_STATUS);
-    assert_eq!(left(&db, "completed").await, PER_STATUS / 10);
-    assert_eq!(left(&db, "cancelled").await, 0);
-    assert_eq!(left(&db, "expired").await, PER_STATUS / 2);
-    live_rows_untouched(&db).await;
+    assert_eq!(left(db, "failed").await, PER_STATUS);
+    assert_eq!(left(db, "completed").await, PER_STATUS / 10);
+    assert_eq!(left(db, "cancelled").await, 0);
+    assert_eq!(left(db, "expired").await, PER_STATUS / 2);
+    live_rows_untouched(db).await;
     // And the pass was recorded with what it deleted.
     let totals = scheduler.total_vacuum_stats().await.expect("stats");
     assert_eq!(totals.runs, 1);
@@ -188,5 +189,4 @@ async fn a_failing_policy_stops_only_itself_and_the_pass_is_recorded() {
         totals.deleted.total(),
         u64::try_from(PER_STATUS * 9 / 10 + PER_STATUS + PER_STATUS / 2).expect("positive")
     );
-    db.drop_schema().await;
 }

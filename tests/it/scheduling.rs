@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use pgsched::{ConflictResolution, Error, JobStatus, Priority};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_core::runtime::{TickEvent, TickSource};
+use pgsched_tests::{eventually, next_event, setup, setup_with};
 
 use crate::jobs::{add, mark, nap};
 
@@ -14,13 +15,12 @@ fn soon(millis: i64) -> chrono::DateTime<Utc> {
 
 #[tokio::test]
 async fn a_scheduled_job_runs_exactly_once_with_its_arguments() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
 
     let id = add::schedule(soon(300), add::Args { a: 5, b: 3 })
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     assert!(!id.as_str().is_empty());
@@ -40,14 +40,12 @@ async fn a_scheduled_job_runs_exactly_once_with_its_arguments() {
     );
     scheduler.shutdown().await.expect("shutdown");
     assert_eq!(rec.values("sum"), [8], "ran exactly once");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn jobs_due_at_the_same_time_all_run_and_past_jobs_run_at_once() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
     let at = soon(200);
     for value in 0..5 {
@@ -58,7 +56,7 @@ async fn jobs_due_at_the_same_time_all_run_and_past_jobs_run_at_once() {
                 value,
             },
         )
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     }
@@ -69,7 +67,7 @@ async fn jobs_due_at_the_same_time_all_run_and_past_jobs_run_at_once() {
             value: 1,
         },
     )
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     let mut values = rec.wait_for("same", 5).await;
@@ -77,16 +75,12 @@ async fn jobs_due_at_the_same_time_all_run_and_past_jobs_run_at_once() {
     assert_eq!(values, [0, 1, 2, 3, 4]);
     assert_eq!(rec.wait_for("past", 1).await, [1]);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn jobs_run_in_due_time_order() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(1))
-        .await;
+    let t = setup_with(|b| b.max_concurrent_jobs(1)).await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
     for (value, delay) in [(3, 900), (1, 300), (2, 600)] {
         mark::schedule(
@@ -96,20 +90,18 @@ async fn jobs_run_in_due_time_order() {
                 value,
             },
         )
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     }
     assert_eq!(rec.wait_for("order", 3).await, [1, 2, 3]);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn conflict_modes_raise_ignore_and_replace() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let later = soon(60_000);
     let id = mark::schedule(
         later,
@@ -119,7 +111,7 @@ async fn conflict_modes_raise_ignore_and_replace() {
         },
     )
     .job_id("welcome:42")
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     assert_eq!(id, "welcome:42", "a custom id is returned unchanged");
@@ -132,7 +124,7 @@ async fn conflict_modes_raise_ignore_and_replace() {
         },
     )
     .job_id("welcome:42")
-    .on(&scheduler)
+    .on(scheduler)
     .await;
     match raised {
         Err(Error::AlreadyExists { id, status }) => {
@@ -151,7 +143,7 @@ async fn conflict_modes_raise_ignore_and_replace() {
     )
     .job_id("welcome:42")
     .conflict(ConflictResolution::Ignore)
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("ignore returns the existing id");
     assert_eq!(ignored, "welcome:42");
@@ -166,7 +158,7 @@ async fn conflict_modes_raise_ignore_and_replace() {
     .job_id("welcome:42")
     .priority(Priority::High)
     .conflict(ConflictResolution::Replace)
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("replace");
     assert_eq!(replaced, "welcome:42");
@@ -181,25 +173,23 @@ async fn conflict_modes_raise_ignore_and_replace() {
     assert_eq!(rec.wait_for("v", 1).await, [4], "only the replacement runs");
     scheduler.shutdown().await.expect("shutdown");
     assert_eq!(rec.values("v"), [4]);
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn replace_leaves_a_running_job_alone_and_says_so() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
     nap::enqueue(nap::Args { millis: 1500 })
         .job_id("busy")
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     rec.wait_for("start", 1).await;
     let replaced = nap::enqueue(nap::Args { millis: 1 })
         .job_id("busy")
         .conflict(ConflictResolution::Replace)
-        .on(&scheduler)
+        .on(scheduler)
         .await;
     assert!(
         matches!(replaced, Err(Error::JobRunning { .. })),
@@ -217,21 +207,19 @@ async fn replace_leaves_a_running_job_alone_and_says_so() {
     .await;
     assert_eq!(job.attempts, 1);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_completed_job_id_can_be_replaced_and_runs_again() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
     mark::enqueue(mark::Args {
         label: "again".into(),
         value: 1,
     })
     .job_id("daily")
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     rec.wait_for("again", 1).await;
@@ -246,24 +234,20 @@ async fn a_completed_job_id_can_be_replaced_and_runs_again() {
     })
     .job_id("daily")
     .conflict(ConflictResolution::Replace)
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("replace a finished job");
     assert_eq!(rec.wait_for("again", 2).await, [1, 2]);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn concurrency_never_exceeds_max_concurrent_jobs() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| b.state(rec.clone()).max_concurrent_jobs(2))
-        .await;
+    let t = setup_with(|b| b.max_concurrent_jobs(2)).await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     for _ in 0..5 {
         nap::enqueue(nap::Args { millis: 300 })
-            .on(&scheduler)
+            .on(scheduler)
             .await
             .expect("scheduled");
     }
@@ -277,14 +261,12 @@ async fn concurrency_never_exceeds_max_concurrent_jobs() {
     }
     assert_eq!(peak, 2, "two at a time, never more");
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn transactional_enqueue_exists_only_if_the_transaction_commits() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
 
     let mut tx = scheduler.pool().begin().await.expect("begin");
@@ -292,7 +274,7 @@ async fn transactional_enqueue_exists_only_if_the_transaction_commits() {
         label: "tx".into(),
         value: 1,
     })
-    .on(&scheduler)
+    .on(scheduler)
     .in_tx(&mut tx)
     .await
     .expect("scheduled in tx");
@@ -303,7 +285,7 @@ async fn transactional_enqueue_exists_only_if_the_transaction_commits() {
         label: "tx".into(),
         value: 2,
     })
-    .on(&scheduler)
+    .on(scheduler)
     .in_tx(&mut tx)
     .await
     .expect("scheduled in tx");
@@ -326,40 +308,56 @@ async fn transactional_enqueue_exists_only_if_the_transaction_commits() {
     );
     scheduler.shutdown().await.expect("shutdown");
     assert_eq!(rec.values("tx"), [2], "the rolled-back job never ran");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_notification_wakes_an_idle_worker_long_before_its_poll() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| {
-            b.state(rec.clone())
-                .poll_interval(Duration::from_secs(3600))
-        })
-        .await;
+    let ticks = TickSource::observed();
+    let mut events = ticks.subscribe().expect("an observed source reports");
+    let t = setup_with(|b| {
+        b.poll_interval(Duration::from_secs(3600))
+            .tick_source(ticks)
+    })
+    .await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
-    // Let the worker finish its first (empty) claim and go idle on the hour-long poll.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The worker subscribed to notifications, finished its first (empty) claim and went idle
+    // on its hour-long poll (an idle worker must not claim again every few milliseconds: then
+    // any job would be found without a notification, and this test would prove nothing).
+    let mut listening = false;
+    let mut idle = false;
+    next_event(&mut events, "the worker to listen and go idle", |event| {
+        match event {
+            TickEvent::Listening => listening = true,
+            TickEvent::ClaimIdle { wait } => {
+                assert_eq!(
+                    *wait,
+                    Duration::from_secs(3600),
+                    "idle on the poll interval"
+                );
+                idle = true;
+            }
+            _ => {}
+        }
+        (listening && idle).then_some(())
+    })
+    .await;
     mark::enqueue(mark::Args {
         label: "woken".into(),
         value: 1,
     })
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     // Only LISTEN/NOTIFY can wake it within the test's deadline.
     assert_eq!(rec.wait_for("woken", 1).await, [1]);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn cancelled_pending_jobs_never_run() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     let id = mark::schedule(
         soon(500),
         mark::Args {
@@ -367,7 +365,7 @@ async fn cancelled_pending_jobs_never_run() {
             value: 1,
         },
     )
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     assert!(scheduler.cancel_job(id.as_str()).await.expect("cancel"));
@@ -391,7 +389,7 @@ async fn cancelled_pending_jobs_never_run() {
             value: 1,
         },
     )
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     scheduler.start().await.expect("worker starts");
@@ -404,19 +402,18 @@ async fn cancelled_pending_jobs_never_run() {
     assert_eq!(job.status, JobStatus::Cancelled);
     assert!(rec.values("cancel").is_empty());
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn payloads_over_the_limit_are_refused_and_nothing_is_written() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b.max_payload_bytes(64)).await;
+    let t = setup_with(|b| b.max_payload_bytes(64)).await;
+    let scheduler = &t.scheduler;
     let result = mark::enqueue(mark::Args {
         label: "x".repeat(100),
         value: 1,
     })
     .job_id("big")
-    .on(&scheduler)
+    .on(scheduler)
     .await;
     assert!(
         matches!(result, Err(Error::PayloadTooLarge { limit: 64, .. })),
@@ -428,19 +425,18 @@ async fn payloads_over_the_limit_are_refused_and_nothing_is_written() {
         value: 1,
     })
     .job_id("a\0b")
-    .on(&scheduler)
+    .on(scheduler)
     .await;
     assert!(
         matches!(bad_id, Err(Error::InvalidInput { what: "job id", .. })),
         "{bad_id:?}"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn hostile_ids_round_trip_as_data() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b).await;
+    let t = setup().await;
+    let scheduler = &t.scheduler;
     for id in [
         "'; DROP TABLE jobs;--",
         "\"quoted\"",
@@ -456,12 +452,11 @@ async fn hostile_ids_round_trip_as_data() {
             },
         )
         .job_id(id)
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
         assert_eq!(stored, id);
         let job = scheduler.job(id).await.expect("inspect").expect("exists");
         assert_eq!(job.id, id);
     }
-    db.drop_schema().await;
 }

@@ -3,18 +3,17 @@
 use std::time::Duration;
 
 use pgsched::JobStatus;
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{eventually, setup, setup_with};
 
 use crate::jobs::{mark, nap, wait_for_cancel};
 
 #[tokio::test]
 async fn shutdown_waits_for_running_jobs_within_the_grace_period() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
     scheduler.start().await.expect("worker");
     let id = nap::enqueue(nap::Args { millis: 400 })
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     rec.wait_for("start", 1).await;
@@ -31,22 +30,15 @@ async fn shutdown_waits_for_running_jobs_within_the_grace_period() {
         JobStatus::Completed,
         "its outcome was written before returning"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| {
-            b.state(rec.clone())
-                .shutdown_grace(Duration::from_millis(200))
-        })
-        .await;
+    let t = setup_with(|b| b.shutdown_grace(Duration::from_millis(200))).await;
+    let (db, rec, scheduler) = (&t.db, &t.rec, &t.scheduler);
     scheduler.start().await.expect("worker");
     let id = wait_for_cancel::enqueue(wait_for_cancel::Args {})
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     rec.wait_for("waiting", 1).await;
@@ -65,21 +57,19 @@ async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
     next.start().await.expect("worker");
     rec.wait_for("waiting", 2).await;
     next.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn jobs_of_a_dead_worker_are_recovered_and_run() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
-    let store = pgsched::__private::store(&scheduler);
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
+    let store = pgsched::__private::store(scheduler);
     mark::enqueue(mark::Args {
         label: "orphan".into(),
         value: 1,
     })
     .job_id("orphan")
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     // A worker that claims and then vanishes: a 1 s lease nobody renews.
@@ -102,5 +92,4 @@ async fn jobs_of_a_dead_worker_are_recovered_and_run() {
     .await;
     assert_eq!(job.attempts, 2);
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

@@ -10,7 +10,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use pgsched::{JobContext, JobId, JobStatus, Scheduler, State, job};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{Recorder, TestDb, eventually, setup_with};
 
 const LEASE: Duration = Duration::from_secs(2);
 /// The well-behaved job runs twice the lease.
@@ -89,23 +89,20 @@ async fn settled(scheduler: &Scheduler, id: &JobId) -> pgsched::JobInfo {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocked_runtime_threads_do_not_starve_lease_renewal() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db
-        .scheduler(|b| {
-            b.state(rec.clone())
-                .lease_duration(LEASE)
-                .heartbeat_interval(Duration::from_millis(500))
-                .sweep_interval(Duration::from_millis(250))
-                .max_concurrent_jobs(4)
-        })
-        .await;
+    let t = setup_with(|b| {
+        b.lease_duration(LEASE)
+            .heartbeat_interval(Duration::from_millis(500))
+            .sweep_interval(Duration::from_millis(250))
+            .max_concurrent_jobs(4)
+    })
+    .await;
+    let (db, rec, scheduler) = (&t.db, &t.rec, &t.scheduler);
     scheduler.start().await.expect("worker starts");
 
     let patient = starvation_patient::enqueue(starvation_patient::Args {
         millis: PATIENT_MILLIS,
     })
-    .on(&scheduler)
+    .on(scheduler)
     .await
     .expect("scheduled");
     rec.wait_for("patient_start", 1).await;
@@ -115,7 +112,7 @@ async fn blocked_runtime_threads_do_not_starve_lease_renewal() {
             starvation_blocker::enqueue(starvation_blocker::Args {
                 millis: BLOCK_MILLIS,
             })
-            .on(&scheduler)
+            .on(scheduler)
             .await
             .expect("scheduled"),
         );
@@ -124,9 +121,9 @@ async fn blocked_runtime_threads_do_not_starve_lease_renewal() {
     let second = rescuer(db.clone(), rec.clone(), blockers.clone(), stopped);
 
     let threads = rec.wait_for("blocker_thread", 2).await;
-    let patient_job = settled(&scheduler, &patient).await;
+    let patient_job = settled(scheduler, &patient).await;
     for id in &blockers {
-        settled(&scheduler, id).await;
+        settled(scheduler, id).await;
     }
     let _ = stop.send(());
     tokio::task::spawn_blocking(move || second.join())
@@ -165,5 +162,4 @@ async fn blocked_runtime_threads_do_not_starve_lease_renewal() {
         );
     }
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

@@ -1,12 +1,12 @@
 //! Worker registration: a live worker whose registration was pruned as dead (a pause longer
 //! than the dead-worker threshold) registers again on its next heartbeat (issue 10).
 
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{eventually, setup};
 
 #[tokio::test]
 async fn a_pruned_live_worker_registers_again() {
-    let db = TestDb::new();
-    let scheduler = db.scheduler(|b| b.state(Recorder::default())).await;
+    let t = setup().await;
+    let (db, scheduler) = (&t.db, &t.scheduler);
     scheduler.start().await.expect("worker starts");
     let listed = scheduler.workers().await.expect("workers");
     assert_eq!(listed.len(), 1, "{listed:?}");
@@ -33,5 +33,4 @@ async fn a_pruned_live_worker_registers_again() {
     .await;
     assert_eq!(again.pid, std::process::id());
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::{CompositeKey, MetricKind};
 use pgsched::{JobStatus, Priority, State, job};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{Recorder, eventually, setup};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
@@ -149,18 +149,17 @@ async fn a_job_runs_in_a_span_with_its_fields_and_the_run_is_counted() {
     let spans = &observed().spans;
     let snapshotter = fresh_metrics();
 
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = db.scheduler(|b| b.state(rec.clone())).await;
+    let t = setup().await;
+    let scheduler = &t.scheduler;
     scheduler.start().await.expect("worker");
     let ok = observed_ok::enqueue(observed_ok::Args {})
         .priority(pgsched::Priority::High)
         .job_id("observed-1")
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     let failing = observed_failing::enqueue(observed_failing::Args {})
-        .on(&scheduler)
+        .on(scheduler)
         .await
         .expect("scheduled");
     for (id, status) in [
@@ -240,15 +239,14 @@ async fn a_job_runs_in_a_span_with_its_fields_and_the_run_is_counted() {
         .filter(|(key, _, _, _)| key.key().name() == "pgsched_job_duration_seconds")
         .count();
     assert!(histograms >= 2, "a duration histogram per job name");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_completion_that_was_fenced_out_is_not_counted() {
     let _serial = SERIAL.lock().await;
     let snapshotter = fresh_metrics();
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     let gate = Gate::default();
     // A long heartbeat: the cancel is noticed by the completion's fenced write, not earlier.
     let scheduler = db
@@ -306,15 +304,14 @@ async fn a_completion_that_was_fenced_out_is_not_counted() {
         1,
         "only the completion that was written is counted"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_job_held_back_by_capacity_past_its_grace_expires_and_is_counted() {
     let _serial = SERIAL.lock().await;
     let snapshotter = fresh_metrics();
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     let gate = Gate::default();
     let scheduler = db
         .scheduler(|b| {
@@ -388,5 +385,4 @@ async fn a_job_held_back_by_capacity_past_its_grace_expires_and_is_counted() {
             " without a priority label"
         }
     );
-    db.drop_schema().await;
 }

@@ -18,7 +18,7 @@ use pgsched::{JobContext, State, job};
 use pgsched_core::periodic::{PeriodicDefinition, PeriodicSchedule, legacy_default_key};
 use pgsched_core::store::JobStore;
 use pgsched_core::{JobDefinition, Registry, States, Worker, WorkerHandle};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_tests::{Recorder, TestDb, eventually, setup};
 use sqlx::AssertSqlSafe;
 
 use crate::window_ms;
@@ -151,18 +151,18 @@ impl Write for Logs {
 async fn replicas_with_different_expressions_run_no_window_twice_and_the_older_one_says_why() {
     let logs = Logs::default();
     let _capture = logs.capture();
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
 
     // The old binary: every 500 ms.
-    let old = replica(&db, &rec, every(500), false).await;
+    let old = replica(db, rec, every(500), false).await;
     let old_worker = old.worker_id().to_owned();
     rec.wait_for("drifting", 2).await;
     // A new binary starts while the old one lives: every second.
-    let new = replica(&db, &rec, every(1000), false).await;
+    let new = replica(db, rec, every(1000), false).await;
     eventually("the new replica's registration", || async {
         let registered: i64 = scalar(
-            &db,
+            db,
             "SELECT count(*) FROM SCHEDULES WHERE schedule = 'every:1000ms'",
         )
         .await;
@@ -197,7 +197,7 @@ async fn replicas_with_different_expressions_run_no_window_twice_and_the_older_o
     );
     // From the new registration on, only the new schedule's windows ran.
     let since: DateTime<Utc> = scalar(
-        &db,
+        db,
         "SELECT schedule_since FROM SCHEDULES WHERE dedup_key = 'drifting'",
     )
     .await;
@@ -213,17 +213,16 @@ async fn replicas_with_different_expressions_run_no_window_twice_and_the_older_o
         windows.len(),
         after.len()
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_disable_survives_a_restart_with_a_changed_expression() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let first = replica(&db, &rec, every(1000), true).await;
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
+    let first = replica(db, rec, every(1000), true).await;
     rec.wait_for("drifting", 1).await;
     let key: String = scalar(
-        &db,
+        db,
         "SELECT dedup_key FROM SCHEDULES WHERE job_name = 'drifting'",
     )
     .await;
@@ -239,7 +238,7 @@ async fn a_disable_survives_a_restart_with_a_changed_expression() {
 
     // Redeployed with another expression.
     let probes = rec.values("probe").len();
-    let second = replica(&db, &rec, every(2000), true).await;
+    let second = replica(db, rec, every(2000), true).await;
     // A bounded observation, which this property forces (proving that nothing runs): five
     // probe windows (whole seconds, after the restart) span more than one 2 s window of
     // `drifting`, which would have been enqueued in the same ticks had it been enabled.
@@ -252,19 +251,19 @@ async fn a_disable_survives_a_restart_with_a_changed_expression() {
         "the disabled schedule stays disabled after the restart"
     );
     let rows: i64 = scalar(
-        &db,
+        db,
         "SELECT count(*) FROM SCHEDULES WHERE job_name = 'drifting'",
     )
     .await;
     assert_eq!(rows, 1, "one schedule for the job, not one per expression");
     let enabled: bool = scalar(
-        &db,
+        db,
         "SELECT bool_or(enabled) FROM SCHEDULES WHERE job_name = 'drifting'",
     )
     .await;
     assert!(!enabled);
     let in_force: String = scalar(
-        &db,
+        db,
         "SELECT schedule FROM SCHEDULES WHERE job_name = 'drifting'",
     )
     .await;
@@ -272,17 +271,16 @@ async fn a_disable_survives_a_restart_with_a_changed_expression() {
         in_force, "every:2000ms",
         "the row records the expression in force"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_brand_new_schedule_runs_no_window_from_before_its_registration() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     // Migrate first, so `before` is close to the worker's registration.
     let _migrated = db.scheduler(|b| b).await;
-    let before = db_now(&db).await;
-    let worker = replica(&db, &rec, every(3000), false).await;
+    let before = db_now(db).await;
+    let worker = replica(db, rec, every(3000), false).await;
     let first = rec.wait_for("drifting", 1).await[0];
     worker.shutdown().await.expect("shutdown");
     assert!(
@@ -290,13 +288,12 @@ async fn a_brand_new_schedule_runs_no_window_from_before_its_registration() {
         "the first window ({first}) must not be before the registration ({})",
         before.timestamp_millis()
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn the_first_registration_adopts_the_row_an_older_version_kept_under_its_hashed_key() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     let _migrated = db.scheduler(|b| b).await;
     // Before schema 5 the default key hashed name and schedule, so each expression the job
     // had left a row. The operator disabled the latest one; an older one is still enabled.
@@ -317,12 +314,12 @@ async fn the_first_registration_adopts_the_row_an_older_version_kept_under_its_h
     .await
     .expect("legacy rows");
     let legacy_window: DateTime<Utc> = scalar(
-        &db,
+        db,
         &format!("SELECT last_window FROM SCHEDULES WHERE dedup_key = '{latest}'"),
     )
     .await;
 
-    let worker = replica(&db, &rec, every(1000), true).await;
+    let worker = replica(db, rec, every(1000), true).await;
     rec.wait_for("probe", 1).await; // registered, and ticking
     worker.shutdown().await.expect("shutdown");
 
@@ -362,5 +359,4 @@ async fn the_first_registration_adopts_the_row_an_older_version_kept_under_its_h
         left, expected,
         "the adopted row is gone; an older one stays, inert"
     );
-    db.drop_schema().await;
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pgsched::{JobContext, JobStatus, Scheduler, State, periodic};
-use pgsched_tests::{Recorder, TestDb, eventually};
+use pgsched_core::runtime::{ScheduleDecision, TickSource};
+use pgsched_tests::{Recorder, Setup, enqueued, eventually, periodic_tick, setup};
 use sqlx::{AssertSqlSafe, Row};
 
 mod identity;
@@ -73,24 +74,45 @@ fn key_of(scheduler_jobs: &[pgsched::PeriodicJobInfo], job: &str) -> String {
         .expect("registered")
 }
 
-async fn worker(db: &TestDb, rec: &Recorder) -> Scheduler {
-    let scheduler = db
-        .scheduler(|b| {
-            b.state(rec.clone())
-                .periodic_tick(Duration::from_millis(200))
-        })
-        .await;
-    scheduler.start().await.expect("worker");
-    scheduler
+/// A started worker on the test's schema, ticking every 200 ms on `ticks`.
+async fn worker(t: &Setup, ticks: TickSource) -> Scheduler {
+    t.worker(|b| {
+        b.periodic_tick(Duration::from_millis(200))
+            .tick_source(ticks)
+    })
+    .await
+}
+
+/// How many jobs named `name` the schema holds, and how many of them are pending or running.
+async fn runs_of(t: &Setup, name: &str) -> (i64, i64) {
+    sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT count(*), count(*) FILTER (WHERE status IN ('pending', 'running')) \
+           FROM \"{}\".jobs WHERE name = $1",
+        t.schema()
+    )))
+    .bind(name)
+    .fetch_one(t.pool())
+    .await
+    .expect("count runs")
+}
+
+/// Waits until every job named `name` has run (none pending or running); returns how many
+/// there are.
+async fn settled_runs(t: &Setup, name: &str) -> i64 {
+    eventually(&format!("the due runs of {name} to finish"), || async {
+        let (total, open) = runs_of(t, name).await;
+        (open == 0).then_some(total)
+    })
+    .await
 }
 
 #[tokio::test]
 async fn interval_windows_are_aligned_and_run_once_each_across_two_workers() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let first = worker(&db, &rec).await;
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
+    let first = worker(&t, TickSource::default()).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let second = worker(&db, &rec).await; // starts late, same schema, same schedules
+    let second = worker(&t, TickSource::default()).await; // starts late, same schema, same schedules
     rec.wait_for("every_second", 4).await;
     first.shutdown().await.expect("shutdown");
     second.shutdown().await.expect("shutdown");
@@ -124,13 +146,12 @@ async fn interval_windows_are_aligned_and_run_once_each_across_two_workers() {
     let (runs, windows): (i64, i64) = (rows.get("runs"), rows.get("windows"));
     assert_eq!(runs, windows);
     println!("every_second: {windows} windows, {runs} enqueues");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     // The schedule was registered before the current minute began (by a management call;
     // the row's `schedule_since` is moved back to the minute) and no worker ran since: the
     // current minute's window was missed while no worker ran, and runs late, within its
@@ -146,15 +167,37 @@ async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
     .execute(&mut connection)
     .await
     .expect("backdated");
-    let first = worker(&db, &rec).await;
+    let first = worker(&t, TickSource::default()).await;
     let windows = rec.wait_for("every_minute_ny", 1).await;
-    let second = worker(&db, &rec).await;
-    tokio::time::sleep(Duration::from_millis(600)).await; // a few ticks of the second worker
+    let window = windows[0];
+    let at = DateTime::<Utc>::from_timestamp_millis(window).expect("valid");
+    let ticks = TickSource::observed();
+    let mut second_ticks = ticks.subscribe().expect("an observed source reports");
+    let second = worker(&t, ticks).await;
+    // A few ticks of the second worker, each deciding on the schedule: none enqueues the
+    // minute the first worker ran.
+    for _ in 0..3 {
+        let tick = periodic_tick(
+            &mut second_ticks,
+            "a tick of the second worker that evaluates every_minute_ny",
+            |tick| {
+                matches!(
+                    tick.decision("every_minute_ny"),
+                    Some(ScheduleDecision::Evaluated { .. })
+                )
+            },
+        )
+        .await;
+        assert!(
+            !enqueued(&tick, "every_minute_ny").contains(&at),
+            "the second worker enqueued the minute the first one ran: {tick:?}"
+        );
+    }
+    // Whatever those ticks enqueued has run.
+    settled_runs(&t, "every_minute_ny").await;
     first.shutdown().await.expect("shutdown");
     second.shutdown().await.expect("shutdown");
-    let window = windows[0];
     assert_eq!(window % 60_000, 0, "a minute boundary");
-    let at = DateTime::<Utc>::from_timestamp_millis(window).expect("valid");
     assert!(Utc::now() - at < chrono::Duration::seconds(75));
     let runs = rec.values("every_minute_ny");
     let distinct: HashSet<i64> = runs.iter().copied().collect();
@@ -163,14 +206,15 @@ async fn a_cron_schedule_in_a_zone_runs_its_current_minute_once() {
         runs.len(),
         "each minute at most once: {runs:?}"
     );
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn enable_disable_trigger_and_status() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = worker(&db, &rec).await;
+    let t = setup().await;
+    let rec = &t.rec;
+    let ticks = TickSource::observed();
+    let mut events = ticks.subscribe().expect("an observed source reports");
+    let scheduler = worker(&t, ticks).await;
     let jobs = scheduler.periodic_jobs().await.expect("list");
     let dormant = jobs
         .iter()
@@ -197,7 +241,36 @@ async fn enable_disable_trigger_and_status() {
     })
     .await;
 
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Disabled schedules never run: a tick found a window of `every_second` due (`dormant`
+    // has the same interval, and was registered before the worker's first tick, so a window
+    // of its own was due too) and enqueued nothing for `dormant`.
+    let first_tick = periodic_tick(&mut events, "the worker's first periodic tick", |tick| {
+        tick.now.is_some()
+    })
+    .await;
+    let registered_by = first_tick
+        .now
+        .expect("a tick that decided read the database time");
+    let due = periodic_tick(
+        &mut events,
+        "a tick that enqueues a window of every_second",
+        |tick| {
+            enqueued(tick, "every_second")
+                .iter()
+                .any(|window| *window > registered_by)
+        },
+    )
+    .await;
+    assert_eq!(
+        due.decision("dormant"),
+        Some(&ScheduleDecision::Disabled),
+        "{due:?}"
+    );
+    assert_eq!(
+        runs_of(&t, "dormant").await,
+        (0, 0),
+        "disabled schedules enqueue nothing"
+    );
     assert!(
         rec.values("dormant").is_empty(),
         "disabled schedules never run"
@@ -223,15 +296,55 @@ async fn enable_disable_trigger_and_status() {
             .await
             .expect("disable")
     );
-    tokio::time::sleep(Duration::from_millis(600)).await; // a run already started may finish
+    // Every tick from the first one that reads the schedule disabled enqueues nothing for it.
+    let disabled = periodic_tick(&mut events, "a tick that reads dormant disabled", |tick| {
+        tick.decision("dormant") == Some(&ScheduleDecision::Disabled)
+    })
+    .await;
+    let disabled_at = disabled
+        .now
+        .expect("a tick that decided read the database time");
+    // Runs enqueued before (a window is enqueued up to a tick ahead) may still run: let them.
+    let runs = settled_runs(&t, "dormant").await;
     let settled = rec.values("dormant").len();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // A second later a window of `every_second` came due, and with it one of `dormant`'s
+    // (same interval, same alignment, after its last enqueued window): nothing enqueued.
+    let later = periodic_tick(
+        &mut events,
+        "a tick, over a second after the disable, that enqueues a window of every_second",
+        |tick| {
+            enqueued(tick, "every_second")
+                .iter()
+                .any(|window| *window > disabled_at + chrono::Duration::seconds(1))
+        },
+    )
+    .await;
+    assert_eq!(
+        later.decision("dormant"),
+        Some(&ScheduleDecision::Disabled),
+        "{later:?}"
+    );
+    assert_eq!(
+        runs_of(&t, "dormant").await,
+        (runs, 0),
+        "disabling stops the schedule: no run enqueued after it"
+    );
     assert_eq!(
         rec.values("dormant").len(),
         settled,
         "disabling stops the schedule"
     );
 
+    // Once that window has run, the next one is not enqueued (ahead) until a tick before it.
+    let window = enqueued(&later, "every_second")
+        .into_iter()
+        .max()
+        .expect("the tick enqueued a window")
+        .timestamp_millis();
+    eventually("the run of that window of every_second", || async {
+        rec.values("every_second").contains(&window).then_some(())
+    })
+    .await;
     let status = scheduler
         .periodic_job_status(&every_key)
         .await
@@ -255,14 +368,13 @@ async fn enable_disable_trigger_and_status() {
         Err(pgsched::Error::UnknownPeriodicJob { .. })
     ));
     scheduler.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn a_failing_run_does_not_end_the_chain() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let scheduler = worker(&db, &rec).await;
+    let t = setup().await;
+    let rec = &t.rec;
+    let scheduler = worker(&t, TickSource::default()).await;
     let windows = rec.wait_for("always_failing", 3).await;
     scheduler.shutdown().await.expect("shutdown");
     assert!(
@@ -274,15 +386,14 @@ async fn a_failing_run_does_not_end_the_chain() {
         .await
         .expect("status");
     assert!(status.info.enabled);
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn exclusive_runs_never_overlap_across_workers_and_none_is_skipped() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
-    let first = worker(&db, &rec).await;
-    let second = worker(&db, &rec).await;
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
+    let first = worker(&t, TickSource::default()).await;
+    let second = worker(&t, TickSource::default()).await;
     // Four runs of 1.2 s with windows every second: each window's run found the previous
     // one running (on either worker) and had to wait for it.
     rec.wait_for("locked_end", 4).await;
@@ -311,13 +422,12 @@ async fn exclusive_runs_never_overlap_across_workers_and_none_is_skipped() {
     assert!(running <= 1, "at most one run of the key is running");
     first.shutdown().await.expect("shutdown");
     second.shutdown().await.expect("shutdown");
-    db.drop_schema().await;
 }
 
 #[tokio::test]
 async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
-    let db = TestDb::new();
-    let rec = Recorder::default();
+    let t = setup().await;
+    let (db, rec) = (&t.db, &t.rec);
     let vacuum = pgsched::VacuumConfig {
         completed: pgsched::VacuumPolicy::immediate(),
         cancelled: pgsched::VacuumPolicy::immediate(),
@@ -365,5 +475,4 @@ async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
         "{windows:?}"
     );
     println!("immediate retention: {runs} windows, {deleted} finished runs deleted, 0 duplicates");
-    db.drop_schema().await;
 }

@@ -1,5 +1,6 @@
 //! Test support for pgsched's end-to-end tests: a schema of its own per test, fast timings,
-//! a recorder that jobs write to, and waiting on events with a deadline.
+//! a recorder that jobs write to, waiting on events with a deadline, and the set-up bundle
+//! that ties them together ([`setup`]).
 //!
 //! The database comes from `DATABASE_URL`, else the server on `127.0.0.1:5432`, else a
 //! throwaway cluster started for this test binary (see `pgsched-devdb`).
@@ -11,6 +12,11 @@ use std::time::Duration;
 
 use pgsched::{Scheduler, SchedulerBuilder};
 use sqlx::{Connection, PgConnection};
+
+mod setup;
+mod ticks;
+pub use setup::{KEEP_FAILED_FOR, Setup, setup, setup_with};
+pub use ticks::{enqueued, next_event, periodic_tick};
 
 /// How long a test waits for an expected event before it fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::executor;
 use super::finisher::Message;
+use super::ticks::TickEvent;
 use crate::backoff::Backoff;
 use crate::claim_floor::FRONT_WALK_EVERY;
 use crate::metrics;
@@ -140,7 +141,11 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             () = shared.slot_freed.notified() => {}
             // Idle: sleep until the next due job (asking the store is part of the wait, so a
             // notification interrupts it at once).
-            () = async { tokio::time::sleep(idle_wait(&shared).await).await }, if idle => wanted = true,
+            () = async {
+                let wait = idle_wait(&shared).await;
+                shared.config.ticks.publish(TickEvent::ClaimIdle { wait });
+                tokio::time::sleep(wait).await;
+            }, if idle => wanted = true,
             () = sleep_or_forever(retry_in) => wanted = true,
             () = sleep_or_forever(recheck_in) => {
                 recheck_at = None;
@@ -286,6 +291,7 @@ pub(crate) async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
             }
         }
     };
+    shared.config.ticks.publish(TickEvent::Listening);
     loop {
         tokio::select! {
             wakeup = listener.next() => {

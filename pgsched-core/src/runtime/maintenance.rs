@@ -7,41 +7,49 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::ticks::SweepPass;
 
 /// Most consecutive full batches per sweep, so one sweep cannot run unbounded.
 const MAX_BATCHES_PER_SWEEP: usize = 20;
 
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(shared.config.sweep_interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut timer = shared
+        .config
+        .ticks
+        .timer::<SweepPass>(shared.config.sweep_interval)
+        .await;
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
+        let tick = tokio::select! {
+            tick = timer.next() => tick,
             () = stop.cancelled() => return,
-        }
-        sweep(&shared).await;
+        };
+        let pass = sweep(&shared).await;
+        timer.finished(tick, pass);
     }
 }
 
 /// One sweep: orphans first (they may still run), then misfires, then dead workers' rows.
-pub(crate) async fn sweep(shared: &Shared) {
-    recover(shared).await;
-    expire(shared).await;
+pub(crate) async fn sweep(shared: &Shared) -> SweepPass {
+    let mut pass = SweepPass::default();
+    recover(shared, &mut pass).await;
+    expire(shared, &mut pass).await;
     match shared
         .store
         .prune_workers(shared.config.dead_worker_after)
         .await
     {
         Ok(pruned) => {
+            pass.pruned_workers = pruned.len();
             for worker in pruned {
                 tracing::info!(%worker, "worker not seen for too long; registration removed");
             }
         }
         Err(error) => tracing::warn!("pruning dead workers failed: {error}"),
     }
+    pass
 }
 
-async fn recover(shared: &Shared) {
+async fn recover(shared: &Shared, pass: &mut SweepPass) {
     let batch = shared.config.sweep_batch;
     for _ in 0..MAX_BATCHES_PER_SWEEP {
         match shared.store.recover_orphans(batch).await {
@@ -56,6 +64,8 @@ async fn recover(shared: &Shared) {
                     .increment(recovered.requeued.len() as u64);
                 ::metrics::counter!(crate::metrics::RECOVERED, "outcome" => "failed")
                     .increment(recovered.failed.len() as u64);
+                pass.requeued += recovered.requeued.len();
+                pass.failed += recovered.failed.len();
                 let touched = recovered.requeued.len() + recovered.failed.len();
                 if touched > 0 {
                     shared.work_available.notify_one();
@@ -72,11 +82,12 @@ async fn recover(shared: &Shared) {
     }
 }
 
-async fn expire(shared: &Shared) {
+async fn expire(shared: &Shared, pass: &mut SweepPass) {
     let batch = shared.config.sweep_batch;
     for _ in 0..MAX_BATCHES_PER_SWEEP {
         match shared.store.expire_misfired(batch).await {
             Ok(expired) => {
+                pass.expired += expired.len();
                 crate::metrics::count_expired(&expired);
                 if expired.len() < batch as usize {
                     break;

@@ -8,6 +8,7 @@
 //!  heartbeat: renews every held lease in one statement; abandons attempts whose lease is lost
 //!  maintenance: recovers expired leases, expires misfired jobs (every replica, bounded)
 //!  promoter: makes scheduled jobs claimable when they come due (wakes the dispatcher)
+//!  ticks: where the periodic and maintenance loops take their ticks from (tests drive them)
 //! ```
 
 mod dispatcher;
@@ -19,6 +20,7 @@ mod maintenance;
 mod periodic;
 mod promoter;
 mod retention;
+mod ticks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +37,9 @@ use crate::registry::Registry;
 use crate::store::{JobStore, WorkerRecord};
 use finisher::FinisherHandle;
 use leases::{AbortReason, LeaseTable};
+pub use ticks::{
+    PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
+};
 
 /// How long shutdown waits for abandoned attempts to report after cancelling them.
 const ABORT_WAIT: Duration = Duration::from_secs(2);
@@ -140,7 +145,8 @@ impl Worker {
             finisher,
             tasks: TaskTracker::new(),
         });
-        maintenance::sweep(&shared).await;
+        let first_sweep = maintenance::sweep(&shared).await;
+        shared.config.ticks.publish(TickEvent::Sweep(first_sweep));
 
         let stop_claiming = CancellationToken::new();
         let stop_background = CancellationToken::new();

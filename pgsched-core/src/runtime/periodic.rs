@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::ticks::{PeriodicTick, ScheduleDecision, ScheduleTick};
 use crate::job::JobId;
 use crate::periodic::{Periodic, WindowDecision, decide};
 use crate::store::PeriodicState;
@@ -36,57 +37,85 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     if shared.registry.periodic().is_empty() {
         return;
     }
-    let mut ticker = tokio::time::interval(shared.config.periodic_tick);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut registered = false;
+    let mut timer = shared
+        .config
+        .ticks
+        .timer::<PeriodicTick>(shared.config.periodic_tick)
+        .await;
+    // Registered when the worker starts, whatever ticks the loop; retried at each tick
+    // until it succeeds.
+    let mut registered = register(&shared).await;
     let mut disagreements = Disagreements::new();
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
+        let next = tokio::select! {
+            next = timer.next() => next,
             () = stop.cancelled() => return,
+        };
+        if registered.is_err() {
+            registered = register(&shared).await;
         }
-        if !registered {
-            let registrations: Vec<_> = shared
-                .registry
-                .periodic()
-                .iter()
-                .map(Periodic::registration)
-                .collect();
-            match shared
-                .store
-                .register_periodic(&registrations, Some(&shared.worker.id))
-                .await
-            {
-                Ok(()) => registered = true,
-                Err(error) => {
-                    tracing::warn!("registering periodic schedules failed: {error}");
-                    continue;
-                }
-            }
+        if let Err(error) = &registered {
+            let report = PeriodicTick {
+                error: Some(error.clone()),
+                ..PeriodicTick::default()
+            };
+            timer.finished(next, report);
+            continue;
         }
-        tick(&shared, &mut disagreements).await;
+        let report = tick(&shared, &mut disagreements).await;
+        timer.finished(next, report);
     }
 }
 
-async fn tick(shared: &Shared, disagreements: &mut Disagreements) {
+/// Registers this worker's schedules, making their expressions the ones in force; on failure
+/// logs and returns why.
+async fn register(shared: &Shared) -> Result<(), String> {
+    let registrations: Vec<_> = shared
+        .registry
+        .periodic()
+        .iter()
+        .map(Periodic::registration)
+        .collect();
+    shared
+        .store
+        .register_periodic(&registrations, Some(&shared.worker.id))
+        .await
+        .map_err(|error| {
+            tracing::warn!("registering periodic schedules failed: {error}");
+            format!("registering periodic schedules failed: {error}")
+        })
+}
+
+async fn tick(shared: &Shared, disagreements: &mut Disagreements) -> PeriodicTick {
     let (now, states) = match shared.store.periodic_states().await {
         Ok(read) => read,
         Err(error) => {
             tracing::warn!("reading periodic schedules failed: {error}");
-            return;
+            return PeriodicTick {
+                error: Some(format!("reading periodic schedules failed: {error}")),
+                ..PeriodicTick::default()
+            };
         }
     };
+    let mut report = PeriodicTick {
+        now: Some(now),
+        ..PeriodicTick::default()
+    };
     for periodic in shared.registry.periodic() {
-        let Some(state) = states.iter().find(|state| state.key == periodic.key) else {
-            continue;
+        let decision = match states.iter().find(|state| state.key == periodic.key) {
+            None => ScheduleDecision::Unregistered,
+            Some(state) if !in_force(shared, periodic, state, disagreements) => {
+                ScheduleDecision::NotInForce
+            }
+            Some(state) if !state.enabled => ScheduleDecision::Disabled,
+            Some(state) => enqueue_due(shared, periodic, state.last_window, state.since, now).await,
         };
-        if !in_force(shared, periodic, state, disagreements) {
-            continue;
-        }
-        if state.enabled {
-            enqueue_due(shared, periodic, state.last_window, state.since, now).await;
-        }
+        report.schedules.push(ScheduleTick {
+            key: periodic.key.clone(),
+            decision,
+        });
     }
+    report
 }
 
 /// Whether this replica's schedule is the one in force for its key; logs a disagreement when
@@ -135,9 +164,12 @@ async fn enqueue_due(
     mut last: Option<DateTime<Utc>>,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
-) {
+) -> ScheduleDecision {
     let grace = periodic.grace(&shared.schedule_defaults);
     let late_limit = grace.unwrap_or(LATE_LIMIT_FOR_NEVER_EXPIRING);
+    let mut enqueued = Vec::new();
+    let mut already_enqueued = Vec::new();
+    let mut failure = None;
     for _ in 0..MAX_WINDOWS_PER_TICK {
         let WindowDecision::Enqueue { window, skipped } = decide(
             &periodic.schedule,
@@ -147,7 +179,7 @@ async fn enqueue_due(
             late_limit,
             shared.config.periodic_tick,
         ) else {
-            return;
+            break;
         };
         let id = JobId::from_stored(periodic.job_id(window));
         let job = periodic.new_job(id, Some(window), &shared.schedule_defaults);
@@ -161,15 +193,23 @@ async fn enqueue_due(
                     tracing::info!(key = %periodic.key, %from, %to, "skipped periodic windows older than the late limit (missed while no worker enqueued them)");
                 }
                 tracing::debug!(key = %periodic.key, %window, id = %job.id, "periodic window enqueued");
+                enqueued.push(window);
             }
             Ok(false) => {
                 tracing::trace!(key = %periodic.key, %window, "periodic window already enqueued");
+                already_enqueued.push(window);
             }
             Err(error) => {
                 tracing::warn!(key = %periodic.key, %window, "enqueueing a periodic window failed: {error}");
-                return;
+                failure = Some(error.to_string());
+                break;
             }
         }
         last = Some(window);
+    }
+    ScheduleDecision::Evaluated {
+        enqueued,
+        already_enqueued,
+        error: failure,
     }
 }
