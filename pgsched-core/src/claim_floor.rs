@@ -6,14 +6,15 @@
 //! `VACUUM` cannot remove it while any transaction in the cluster is older than the claim
 //! (a report, a backup, a forgotten `psql`). A claim that always read from the front would
 //! step over every job claimed since that transaction began, and slow down without bound.
-//! So while claims come back full, the next one starts after the newest job this worker
-//! claimed at each priority; a claim that comes back short, and at least one claim every
-//! [`FRONT_WALK_EVERY`], reads from the front again. A job that becomes due with an older
+//! So the next claim starts after the newest job this worker claimed at each priority; after
+//! two claims in a row came back short (the backlog is drained: an idle worker always reads
+//! from the front), and at least once every [`FRONT_WALK_EVERY`], a claim reads from the
+//! front again (see [`FrontWalks`]). A job that becomes due with an older
 //! key than one already claimed (released, recovered, written with a past due time, or
 //! skipped while another claim held it) therefore waits at most that long behind newer jobs
 //! of its priority during a backlog, and not at all otherwise.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
@@ -23,6 +24,40 @@ use crate::store::ClaimedJob;
 
 /// How often a busy worker's claim reads each priority from the front regardless.
 pub const FRONT_WALK_EVERY: Duration = Duration::from_secs(1);
+
+/// Short results in a row after which the next read starts from the front.
+const SHORT_RESULTS_FOR_A_FRONT_WALK: u32 = 2;
+
+/// When a claim loop's (or the promoter's) next read starts from the front rather than from
+/// its floor: once [`FRONT_WALK_EVERY`], and after two short results in a row. A single short
+/// result does not: a busy loop that briefly outruns its supply would otherwise step over
+/// every dead entry again each time. (A job a floor read missed is still found: the claim
+/// loop's idle wait asks whether any job is claimable, and claims again at once if so; that
+/// claim, a second short one, reads from the front.)
+#[derive(Debug, Default)]
+pub struct FrontWalks {
+    last: Option<Instant>,
+    shorts_in_a_row: u32,
+}
+
+impl FrontWalks {
+    /// Whether the read about to be sent starts from the front (recorded as done if so).
+    pub fn due(&mut self) -> bool {
+        let due = self
+            .last
+            .is_none_or(|last| last.elapsed() >= FRONT_WALK_EVERY)
+            || self.shorts_in_a_row >= SHORT_RESULTS_FOR_A_FRONT_WALK;
+        if due {
+            self.last = Some(Instant::now());
+        }
+        due
+    }
+
+    /// Records how a read came back: `full` (as much as asked for) or short.
+    pub fn came_back(&mut self, full: bool) {
+        self.shorts_in_a_row = if full { 0 } else { self.shorts_in_a_row + 1 };
+    }
+}
 
 /// A job's place in claim order within its priority: due time, insertion time, then id (so
 /// no two jobs share a key and the floor can seek past exactly the jobs already claimed).
@@ -170,6 +205,22 @@ mod tests {
             "never back"
         );
         assert_eq!(ClaimFloor::FRONT.at(Priority::Low), None);
+    }
+
+    #[test]
+    fn front_walks_come_first_then_after_two_short_results_in_a_row() {
+        let mut walks = FrontWalks::default();
+        assert!(walks.due(), "the first read starts from the front");
+        walks.came_back(true);
+        assert!(!walks.due());
+        walks.came_back(false);
+        assert!(!walks.due(), "one short result is not enough");
+        walks.came_back(false);
+        assert!(walks.due(), "two in a row are");
+        walks.came_back(false);
+        assert!(walks.due(), "and it stays so while results are short");
+        walks.came_back(true);
+        assert!(!walks.due());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::executor;
 use super::finisher::Message;
 use super::ticks::TickEvent;
 use crate::backoff::Backoff;
-use crate::claim_floor::FRONT_WALK_EVERY;
+use crate::claim_floor::FrontWalks;
 use crate::metrics;
 use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, Release};
 
@@ -46,40 +46,28 @@ struct Claim {
     sent_at: Instant,
 }
 
-/// Where the next claim starts reading (see [`ClaimFloor`]): after the newest jobs claimed
-/// while claims come back full; from the front after a short claim, and once every
-/// [`FRONT_WALK_EVERY`] regardless.
+/// Where the next claim starts reading (see [`ClaimFloor`]): after the newest jobs claimed,
+/// or from the front when [`FrontWalks`] says so.
+#[derive(Default)]
 struct Frontier {
     floor: ClaimFloor,
-    last_front_walk: Instant,
+    walks: FrontWalks,
 }
 
 impl Frontier {
-    fn new() -> Frontier {
-        Frontier {
-            floor: ClaimFloor::FRONT,
-            last_front_walk: Instant::now(),
-        }
-    }
-
     /// The floor for a claim sent now.
     fn next(&mut self) -> ClaimFloor {
-        if self.last_front_walk.elapsed() >= FRONT_WALK_EVERY {
-            self.floor = ClaimFloor::FRONT;
+        if self.walks.due() {
+            ClaimFloor::FRONT
+        } else {
+            self.floor.clone()
         }
-        if self.floor == ClaimFloor::FRONT {
-            self.last_front_walk = Instant::now();
-        }
-        self.floor.clone()
     }
 
-    /// Learns from a claim's result: full claims move the floor up, a short one resets it.
+    /// Learns from a claim's result: its jobs move the floor up.
     fn learn(&mut self, jobs: &[ClaimedJob], full: bool) {
-        if full {
-            self.floor.raise(jobs);
-        } else {
-            self.floor = ClaimFloor::FRONT;
-        }
+        self.floor.raise(jobs);
+        self.walks.came_back(full);
     }
 }
 
@@ -94,7 +82,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     // A notification woke this loop: claim once more after the store's coalescing window.
     let mut recheck_at: Option<Instant> = None;
     let batch = usize::try_from(shared.config.batch_claim_limit).unwrap_or(usize::MAX);
-    let mut frontier = Frontier::new();
+    let mut frontier = Frontier::default();
     loop {
         let retry_pending = retry_at.is_some_and(|at| Instant::now() < at);
         while wanted && !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {

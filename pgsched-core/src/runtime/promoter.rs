@@ -5,16 +5,16 @@
 //! next waiting job is due (as the promotion statement reports it), at most the poll
 //! interval, or until a notification says a job was written that is due soon. A full batch
 //! is followed by the next one straight away, starting after the last jobs promoted (see
-//! [`PromotionFloor`]). Jobs it promotes wake this worker's claim loop (and, through the
+//! [`PromotionFloor`]; from the front when [`FrontWalks`] says so). Jobs it promotes wake this worker's claim loop (and, through the
 //! store's notification, the other workers).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use crate::claim_floor::FRONT_WALK_EVERY;
+use crate::claim_floor::FrontWalks;
 use crate::store::PromotionFloor;
 
 /// Backoff after a failed promotion: starts here, doubles, capped at the poll interval.
@@ -28,22 +28,18 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let poll = shared.config.poll_interval;
     let mut retry_delay = RETRY_MIN;
     let mut floor = PromotionFloor::FRONT;
-    let mut last_front_walk = Instant::now();
+    let mut walks = FrontWalks::default();
     loop {
-        if last_front_walk.elapsed() >= FRONT_WALK_EVERY {
-            floor = PromotionFloor::FRONT;
-        }
-        if floor == PromotionFloor::FRONT {
-            last_front_walk = Instant::now();
-        }
-        let wait = match shared.store.promote(batch, &floor).await {
+        let start = if walks.due() {
+            PromotionFloor::FRONT
+        } else {
+            floor.clone()
+        };
+        let wait = match shared.store.promote(batch, &start).await {
             Ok(promotion) => {
                 retry_delay = RETRY_MIN;
-                if promotion.promoted >= u64::from(batch) {
-                    floor.raise(&promotion.reached);
-                } else {
-                    floor = PromotionFloor::FRONT;
-                }
+                floor.raise(&promotion.reached);
+                walks.came_back(promotion.promoted >= u64::from(batch));
                 if promotion.promoted > 0 {
                     tracing::debug!(promoted = promotion.promoted, "scheduled jobs came due");
                     shared.work_available.notify_one();
@@ -57,7 +53,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 }
             }
             Err(error) => {
-                floor = PromotionFloor::FRONT;
+                walks.came_back(false);
                 tracing::warn!(
                     retry_in_ms = retry_delay.as_millis() as u64,
                     "promotion failed: {error}"
