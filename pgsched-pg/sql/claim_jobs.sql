@@ -43,7 +43,10 @@ WITH candidates AS (
            SELECT id, exclusive_key, priority, run_at, created_at
              FROM __SCHEMA__.jobs AS pending
             WHERE status = 'pending'
-              AND priority = level.priority
+              -- `<=`, not `=`: with an equality on the leading column the index scan would
+              -- start at the level's first entry and test the floor on every entry after
+              -- it; with only the floor as its lower bound it seeks straight to the floor.
+              AND priority <= level.priority
               AND (priority, run_at, created_at, id)
                   >= (level.priority,
                       coalesce(level.floor_run_at, '-infinity'),
@@ -56,7 +59,7 @@ WITH candidates AS (
                                     FROM __SCHEMA__.jobs AS holder
                                    WHERE holder.exclusive_key = pending.exclusive_key
                                      AND holder.status = 'running'))
-            ORDER BY run_at, created_at, id
+            ORDER BY priority, run_at, created_at, id
             LIMIT $1
               FOR UPDATE SKIP LOCKED) AS c
      LIMIT $1

@@ -32,10 +32,11 @@ WITH lasting AS (
       FROM __SCHEMA__.jobs
      WHERE status = 'scheduled'
        AND expires_at IS NOT NULL
-       AND expires_at >= now()
        -- Due, written as an expression: with stale statistics the planner could otherwise
        -- walk jobs_scheduled_expiring_due (by due time), reading every expired job first.
        AND (run_at + interval '0') <= now()
+       -- Still in its window (expires_at >= now()), from the floor if that is later: one
+       -- lower bound, so the index scan seeks straight to it.
        AND (expires_at, id) >= (CASE WHEN $5 > now() THEN $5 ELSE now() END,
                                 CASE WHEN $5 > now() THEN $6 ELSE '' END)
      ORDER BY expires_at, id
