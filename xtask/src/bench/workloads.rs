@@ -26,7 +26,7 @@ const DRAIN_LEAD: Duration = Duration::from_secs(2);
 /// How often a drain asks whether it is done. Not more often: under a held `xmin` horizon
 /// each probe steps over every dead index entry the drain left, and probing every few
 /// milliseconds would take a core from the drain it measures.
-const DRAINED_PROBE_EVERY: Duration = Duration::from_millis(25);
+const DRAINED_PROBE_EVERY: Duration = Duration::from_millis(100);
 
 pub(crate) async fn enqueue_single(bench: &mut Bench) -> BenchResult {
     let scheduler = bench.fresh_schema("bench_enqueue_single").await?;
