@@ -77,15 +77,12 @@ pub(crate) async fn insert_concurrent(
                     .await?;
             }
             connection.close().await?;
-            Ok::<(), sqlx::Error>(())
+            Ok(())
         });
     }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    let rate = (per_client * clients) as f64 / start.elapsed().as_secs_f64();
-    bench.report(name, rate, "jobs/s");
-    Ok(())
+    bench
+        .report_clients(name, tasks, per_client * clients, start)
+        .await
 }
 
 /// The same rows `enqueue_bulk` writes, by one text-format COPY: rows/s.

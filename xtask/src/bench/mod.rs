@@ -63,6 +63,22 @@ impl Bench {
 }
 
 impl Bench {
+    /// Waits for a workload's concurrent clients (started at `start`, writing `jobs` in all)
+    /// and reports their combined rate as `name`.
+    pub(crate) async fn report_clients(
+        &mut self,
+        name: &str,
+        mut clients: tokio::task::JoinSet<BenchResult>,
+        jobs: usize,
+        start: std::time::Instant,
+    ) -> BenchResult {
+        while let Some(done) = clients.join_next().await {
+            done??;
+        }
+        self.report(name, jobs as f64 / start.elapsed().as_secs_f64(), "jobs/s");
+        Ok(())
+    }
+
     /// Drops a workload's schema, so its dead rows leave no autovacuum work behind to
     /// disturb the next workload.
     pub(crate) async fn drop_schema(&self, schema: &str) -> BenchResult {

@@ -62,15 +62,12 @@ pub(crate) async fn enqueue_single_concurrent(
                     .on(&scheduler)
                     .await?;
             }
-            Ok::<(), pgsched::Error>(())
+            Ok(())
         });
     }
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    let rate = (per_client * clients) as f64 / start.elapsed().as_secs_f64();
-    bench.report(name, rate, "jobs/s");
-    Ok(())
+    bench
+        .report_clients(name, tasks, per_client * clients, start)
+        .await
 }
 
 pub(crate) async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
@@ -107,9 +104,14 @@ async fn fill_due_soon(scheduler: &Scheduler, jobs: usize) -> BenchResult<Instan
 }
 
 async fn analyze(scheduler: &Scheduler) -> BenchResult {
+    on_jobs_table(scheduler, "ANALYZE").await
+}
+
+/// Runs `command` (`ANALYZE`, `VACUUM ANALYZE`) on the scheduler's jobs table.
+async fn on_jobs_table(scheduler: &Scheduler, command: &str) -> BenchResult {
     let mut connection = scheduler.pool().acquire().await?;
     sqlx::query(AssertSqlSafe(format!(
-        "ANALYZE {}.jobs",
+        "{command} {}.jobs",
         pgsched::__private::store(scheduler).schema().quoted()
     )))
     .execute(&mut *connection)
@@ -313,14 +315,7 @@ async fn write_backlog(
         .await?;
     // A standing backlog has been vacuumed and analysed long since; a fresh one would have
     // autovacuum scan a million rows during the measurement.
-    let mut connection = scheduler.pool().acquire().await?;
-    sqlx::query(AssertSqlSafe(format!(
-        "VACUUM ANALYZE {}.jobs",
-        pgsched::__private::store(scheduler).schema().quoted()
-    )))
-    .execute(&mut *connection)
-    .await?;
-    Ok(())
+    on_jobs_table(scheduler, "VACUUM ANALYZE").await
 }
 
 /// `drain` on a schema that is already filled with a backlog: one worker process.
