@@ -71,7 +71,7 @@ impl SchemaName {
         format!("\"{}\"", self.0)
     }
 
-    /// The notification channel of this schema (see the `jobs_written` trigger).
+    /// The notification channel of this schema (see `notifier.rs`).
     #[must_use]
     pub fn channel(&self) -> String {
         format!("pgsched_jobs_{}", self.0)

@@ -42,15 +42,21 @@ pub(crate) async fn enqueue_single(bench: &mut Bench) -> BenchResult {
 }
 
 /// `enqueue_single` from `clients` tasks sharing one scheduler, each enqueueing
-/// `ENQUEUE_SINGLE_JOBS / clients` jobs one per call (one transaction each), with a worker
-/// listening on the schema (so the enqueues have someone to notify): jobs/s over all.
+/// `ENQUEUE_SINGLE_JOBS / clients` jobs one per call (one transaction each), while a session
+/// LISTENs on the schema's channel (so the notifications are delivered, as to an idle
+/// worker; no worker runs, since its claims and completions would compete with the enqueues
+/// the ceiling does not have): jobs/s over all.
 pub(crate) async fn enqueue_single_concurrent(
     bench: &mut Bench,
     clients: usize,
     name: &str,
 ) -> BenchResult {
     let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
-    let _workers = Workers::start(&scheduler, &bench.url, 1).await?;
+    let mut listener = PgConnection::connect(&bench.url).await?;
+    let channel = pgsched::__private::store(&scheduler).schema().channel();
+    sqlx::query(AssertSqlSafe(format!("LISTEN \"{channel}\"")))
+        .execute(&mut listener)
+        .await?;
     let per_client = ENQUEUE_SINGLE_JOBS / clients;
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
