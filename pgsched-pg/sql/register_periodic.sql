@@ -11,6 +11,9 @@
 -- most recently started registration wins, so it writes its job name and schedule, with the
 -- time and itself; a changed schedule is in force from now (`schedule_since`). A management
 -- call only creates missing rows: looking at schedules never changes the one replicas follow.
+-- When a worker's registration changes a key's schedule, the run the previous schedule
+-- enqueued ahead (due later, not started) is cancelled: its window belongs to a schedule no
+-- longer in force, and may lie after the new one's `schedule_since`.
 WITH registering AS (
     SELECT *
       FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::text[])
@@ -21,6 +24,19 @@ WITH registering AS (
      WHERE legacy.dedup_key = r.legacy_key
        AND legacy.dedup_key <> r.dedup_key
     RETURNING r.dedup_key, legacy.enabled, legacy.last_window, legacy.last_job_id
+), superseded AS (
+    UPDATE __SCHEMA__.jobs AS j
+       SET status = 'cancelled',
+           finished_at = now(),
+           last_error = 'cancelled: its periodic schedule changed before it was due'
+      FROM __SCHEMA__.periodic_schedules AS p
+      JOIN registering AS r USING (dedup_key)
+     WHERE $6::text IS NOT NULL
+       AND (p.schedule IS DISTINCT FROM r.schedule OR p.job_name IS DISTINCT FROM r.job_name)
+       AND j.id = p.last_job_id
+       AND j.status IN ('scheduled', 'pending')
+       AND j.run_at > now()
+    RETURNING j.id
 )
 INSERT INTO __SCHEMA__.periodic_schedules AS p
        (dedup_key, job_name, schedule, enabled, last_window, last_job_id,
