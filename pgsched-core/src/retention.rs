@@ -142,6 +142,16 @@ pub enum PurgeRule {
     KeepLast(u32),
 }
 
+/// What one bounded delete statement did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Purged {
+    /// Rows deleted.
+    pub deleted: u64,
+    /// For [`PurgeRule::KeepLast`], which visits job names in order: the last name it deleted
+    /// from, where the next batch of the same pass resumes (names before it are done).
+    pub resume_at: Option<String>,
+}
+
 /// Default retention of completed jobs: 1 day (the seed's).
 pub const COMPLETED_DEFAULT: VacuumPolicy = VacuumPolicy::AfterDays(1);
 /// Default retention of failed jobs: 7 days (the seed's).
@@ -311,19 +321,27 @@ async fn purge_status(
     report: &mut VacuumReport,
 ) -> crate::Result<()> {
     let batch = config.batch_size.max(1);
+    let mut resume_at = None;
     for _ in 0..MAX_BATCHES_PER_STATUS {
         // Stop between batches, never inside one: a batch is a short transaction that is
         // left to finish rather than abandoned half-way.
         if stop.is_cancelled() {
             return Ok(());
         }
-        let deleted = store
-            .purge(status, rule, batch, config.statement_timeout)
+        let purged = store
+            .purge(
+                status,
+                rule,
+                resume_at.as_deref(),
+                batch,
+                config.statement_timeout,
+            )
             .await?;
-        report.add(status, deleted);
-        if deleted < u64::from(batch) {
+        report.add(status, purged.deleted);
+        if purged.deleted < u64::from(batch) {
             break;
         }
+        resume_at = purged.resume_at;
     }
     Ok(())
 }

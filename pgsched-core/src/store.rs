@@ -14,7 +14,7 @@ pub use crate::claim_floor::{ClaimFloor, PromotionFloor};
 use crate::error::Result;
 use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
 use crate::priority::Priority;
-use crate::retention::{PurgeRule, VacuumReport};
+use crate::retention::{PurgeRule, Purged, VacuumReport};
 
 /// A claim's proof of ownership: the job and the token written when it was claimed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -412,15 +412,17 @@ pub trait JobStore: Send + Sync + 'static {
     /// `interval` across all replicas (by the database clock).
     async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool>;
 
-    /// Deletes up to `limit` jobs of terminal `status` under `rule`, each statement bounded by
-    /// `timeout`; returns how many were deleted.
+    /// Deletes up to `limit` jobs of terminal `status` under `rule`, the statement bounded by
+    /// `timeout`. A [`PurgeRule::KeepLast`] batch visits job names in order from `resume_at`
+    /// (`None`: the first), as the previous batch of the pass returned it.
     async fn purge(
         &self,
         status: JobStatus,
         rule: PurgeRule,
+        resume_at: Option<&str>,
         limit: u32,
         timeout: Duration,
-    ) -> Result<u64>;
+    ) -> Result<Purged>;
 
     /// Adds one retention pass to today's statistics.
     async fn record_vacuum(&self, worker: &str, deleted: &VacuumReport) -> Result<()>;

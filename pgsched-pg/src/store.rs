@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pgsched_core::JobStatus;
 use pgsched_core::claim_floor::ClaimKey;
-use pgsched_core::retention::{PurgeRule, VacuumReport};
+use pgsched_core::retention::{PurgeRule, Purged, VacuumReport};
 use pgsched_core::store::{
     ClaimFloor, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
     PeriodicState, Promotion, PromotionFloor, Recovered, Release, VacuumStatsDay, VacuumTotals,
@@ -916,20 +916,13 @@ impl JobStore for PgStore {
         &self,
         status: JobStatus,
         rule: PurgeRule,
+        resume_at: Option<&str>,
         limit: u32,
         timeout: Duration,
-    ) -> Result<u64> {
-        let (operation, statement, bound) = match rule {
-            PurgeRule::FinishedBefore(age) => (
-                "purge_finished",
-                Arc::clone(&self.sql.purge_finished),
-                to_millis(age),
-            ),
-            PurgeRule::KeepLast(count) => (
-                "purge_keep_last",
-                Arc::clone(&self.sql.purge_keep_last),
-                i64::from(count),
-            ),
+    ) -> Result<Purged> {
+        let operation = match rule {
+            PurgeRule::FinishedBefore(_) => "purge_finished",
+            PurgeRule::KeepLast(_) => "purge_keep_last",
         };
         let mut connection = Held::acquire(&self.pool)
             .await
@@ -940,17 +933,40 @@ impl JobStore for PgStore {
             .execute(self.on(&mut transaction))
             .await
             .map_err(store_error(operation))?;
-        let deleted = sqlx::query(AssertSqlSafe(statement))
-            .bind(status.as_str())
-            .bind(bound)
-            .bind(i64::from(limit))
-            .execute(self.on(&mut transaction))
-            .await
-            .map_err(store_error(operation))?
-            .rows_affected();
+        let purged = match rule {
+            PurgeRule::FinishedBefore(age) => {
+                let deleted = sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.purge_finished)))
+                    .bind(status.as_str())
+                    .bind(to_millis(age))
+                    .bind(i64::from(limit))
+                    .execute(self.on(&mut transaction))
+                    .await
+                    .map_err(store_error(operation))?
+                    .rows_affected();
+                Purged {
+                    deleted,
+                    resume_at: None,
+                }
+            }
+            PurgeRule::KeepLast(count) => {
+                let (deleted, resume_at): (i64, Option<String>) =
+                    sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql.purge_keep_last)))
+                        .bind(status.as_str())
+                        .bind(i64::from(count))
+                        .bind(i64::from(limit))
+                        .bind(resume_at)
+                        .fetch_one(self.on(&mut transaction))
+                        .await
+                        .map_err(store_error(operation))?;
+                Purged {
+                    deleted: u64::try_from(deleted).unwrap_or(0),
+                    resume_at,
+                }
+            }
+        };
         transaction.commit().await.map_err(store_error(operation))?;
         connection.finished();
-        Ok(deleted)
+        Ok(purged)
     }
 
     async fn record_vacuum(&self, worker: &str, deleted: &VacuumReport) -> Result<()> {

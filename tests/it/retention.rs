@@ -135,6 +135,73 @@ async fn immediate_never_and_keep_last_per_name() {
 }
 
 #[tokio::test]
+async fn keep_last_batches_resume_at_the_name_the_previous_one_stopped_in() {
+    let t = setup().await;
+    let db = &t.db;
+    let scheduler = scheduler(
+        db,
+        VacuumConfig {
+            failed: VacuumPolicy::keep_last(2),
+            batch_size: 4,
+            ..VacuumConfig::default()
+        },
+    )
+    .await;
+    // Three names, seven failures each: five of each name are beyond the newest two.
+    for name in ["a", "b", "c"] {
+        for i in 0..7 {
+            job(
+                db,
+                &format!("{name}-{i}"),
+                name,
+                "failed",
+                f64::from(10 - i),
+            )
+            .await;
+        }
+    }
+    let store = pgsched::__private::store(&scheduler);
+    let batch = |resume_at: Option<String>| async move {
+        store
+            .purge(
+                JobStatus::Failed,
+                PurgeRule::KeepLast(2),
+                resume_at.as_deref(),
+                4,
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("purge")
+    };
+    let first = batch(None).await;
+    assert_eq!(
+        (first.deleted, first.resume_at.as_deref()),
+        (4, Some("a")),
+        "the first batch stops inside name a"
+    );
+    let second = batch(first.resume_at).await;
+    assert_eq!(
+        (second.deleted, second.resume_at.as_deref()),
+        (4, Some("b")),
+        "the second resumes in a and stops inside b"
+    );
+    let report = scheduler.run_vacuum().await.expect("vacuum");
+    assert_eq!(
+        report.failed, 7,
+        "the pass deletes what the two batches left"
+    );
+    let expected: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .flat_map(|name| [format!("{name}-5"), format!("{name}-6")])
+        .collect();
+    assert_eq!(
+        remaining(db).await,
+        expected,
+        "each name keeps its newest two"
+    );
+}
+
+#[tokio::test]
 async fn deletes_are_bounded_batches() {
     let t = setup().await;
     let db = &t.db;
@@ -154,11 +221,13 @@ async fn deletes_are_bounded_batches() {
         .purge(
             JobStatus::Completed,
             PurgeRule::FinishedBefore(Duration::ZERO),
+            None,
             10,
             Duration::from_secs(5),
         )
         .await
-        .expect("purge");
+        .expect("purge")
+        .deleted;
     assert_eq!(one, 10, "one statement deletes at most its batch");
     let report = scheduler.run_vacuum().await.expect("vacuum");
     assert_eq!(report.completed, 25, "a pass continues batch after batch");
