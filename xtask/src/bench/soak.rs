@@ -1,10 +1,19 @@
 //! The soak: hours of production compressed into minutes. A steady offered load at half the
 //! measured `drain` rate, enqueued one job per transaction from 4 clients and drained by 2
 //! worker processes whose retention deletes completed jobs at every pass (once a minute).
-//! Per minute it prints what was done against what was offered, the queue lag (start minus
-//! due time) p50/p99 of the jobs that finished, and the jobs table's rows, size and dead
-//! tuples, which must plateau. The `_held_xmin` variant runs the same while another session
-//! holds the cluster's `xmin` horizon for the whole run.
+//! Per minute it prints what was enqueued and done against what was offered, the queue lag
+//! (start minus due time) p50/p99 of the jobs that finished, and the jobs table's rows, size
+//! and dead tuples, which must plateau. The `_held_xmin` variant runs the same while another
+//! session holds the cluster's `xmin` horizon for the whole run.
+//!
+//! A soak runs on a private cluster of its own, started with PostgreSQL's defaults plus the
+//! shared server's memory settings: autovacuum on, as on any production server (the shared
+//! server of these machines runs with `autovacuum = off`, under which no table that deletes
+//! rows keeps its size). Each client is a scheduler with its own pool that starts one
+//! enqueue per period (open loop: a client that falls behind catches up, and the enqueued
+//! column shows it) with at most [`IN_FLIGHT_PER_CLIENT`] of them waiting for their commit at
+//! once, as the request handlers of an application server would; one client waiting for each
+//! commit before the next could not offer more than one job per WAL flush.
 //!
 //! Minutes: `PGSCHED_SOAK_MINUTES` (default 10); `soak_quick` runs 2.
 
@@ -12,13 +21,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use pgsched::Scheduler;
+use pgsched_devdb::PrivateCluster;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::worker::{SOAK_PROFILE, Workers, bench_noop};
 use super::{Bench, BenchResult};
 
 const CLIENTS: u32 = 4;
+/// Enqueues one client may have waiting for their commit at once (its pool's size).
+const IN_FLIGHT_PER_CLIENT: u32 = 8;
 const WORKERS: usize = 2;
 /// How often finished jobs are sampled for their queue lag (more often than retention runs,
 /// so few finish and get deleted between two samples).
@@ -26,6 +40,12 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(2);
 const MINUTE: Duration = Duration::from_secs(60);
 /// Offered load when no `drain` figure was measured in this run.
 const OFFERED_FALLBACK: f64 = 2000.0;
+/// The private cluster's settings beyond PostgreSQL's defaults: the shared server's memory.
+const CLUSTER_SETTINGS: &[(&str, &str)] = &[
+    ("shared_buffers", "128MB"),
+    ("max_wal_size", "1GB"),
+    ("max_connections", "100"),
+];
 
 /// Minutes of a full soak.
 pub(crate) fn minutes() -> u32 {
@@ -45,21 +65,26 @@ pub(crate) async fn soak(
     let offered = bench
         .figure("drain")
         .map_or(OFFERED_FALLBACK, |drain| drain / 2.0);
-    let scheduler = bench.fresh_schema(&format!("bench_{name}")).await?;
+    let cluster = tokio::task::spawn_blocking(|| PrivateCluster::start(CLUSTER_SETTINGS)).await??;
+    let url = cluster.url();
+    let schema_name = format!("bench_{name}");
+    let scheduler = Bench::fresh_schema_at(&url, &schema_name, 2).await?;
     let schema = pgsched::__private::store(&scheduler).schema().quoted();
-    let mut holder = PgConnection::connect(&bench.url).await?;
+    let mut holder = PgConnection::connect(&url).await?;
     if hold_xmin {
         sqlx::query("BEGIN").execute(&mut holder).await?;
         sqlx::query("SELECT txid_current()")
             .execute(&mut holder)
             .await?;
     }
-    let _workers = Workers::start_with(&scheduler, &bench.url, WORKERS, Some(SOAK_PROFILE)).await?;
+    let workers = Workers::start_with(&scheduler, &url, WORKERS, Some(SOAK_PROFILE)).await?;
     eprintln!(
-        "bench: {name}: {minutes} min at {offered:.0} jobs/s offered (hold xmin: {hold_xmin})"
+        "bench: {name}: {minutes} min at {offered:.0} jobs/s offered, on a private cluster \
+         (hold xmin: {hold_xmin})"
     );
     println!(
-        "soak {name} minute offered_per_s done_per_s lag_p50_ms lag_p99_ms rows size_mib dead_tuples"
+        "soak {name} minute offered_per_s enqueued_per_s done_per_s lag_p50_ms lag_p99_ms rows \
+         size_mib dead_tuples"
     );
 
     let enqueued = Arc::new(AtomicU64::new(0));
@@ -67,25 +92,13 @@ pub(crate) async fn soak(
     let mut clients = tokio::task::JoinSet::new();
     let period = Duration::from_secs_f64(f64::from(CLIENTS) / offered);
     for _ in 0..CLIENTS {
-        let scheduler = scheduler.clone();
-        let enqueued = Arc::clone(&enqueued);
-        let stop = stop.clone();
-        clients.spawn(async move {
-            let mut next = tokio::time::Instant::now();
-            while !stop.is_cancelled() {
-                next += period;
-                tokio::time::sleep_until(next).await;
-                bench_noop::enqueue(bench_noop::Args {})
-                    .on(&scheduler)
-                    .await?;
-                enqueued.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<(), pgsched::Error>(())
-        });
+        let client = Bench::scheduler_at(&url, &schema_name, IN_FLIGHT_PER_CLIENT).await?;
+        clients.spawn(offer(client, period, Arc::clone(&enqueued), stop.clone()));
     }
 
-    let mut monitor = PgConnection::connect(&bench.url).await?;
+    let mut monitor = PgConnection::connect(&url).await?;
     let mut last_done = 0_i64;
+    let mut last_enqueued = 0_u64;
     let mut last_sample = chrono::Utc::now();
     let mut last_rate = 0.0;
     for minute in 1..=minutes {
@@ -107,6 +120,7 @@ pub(crate) async fn soak(
             lags.append(&mut batch);
             last_sample = sampled_at;
         }
+        let enqueued_now = enqueued.load(Ordering::Relaxed);
         let waiting: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT count(*) FROM {schema}.jobs WHERE status IN ('scheduled', 'pending', 'running')"
         )))
@@ -120,9 +134,11 @@ pub(crate) async fn soak(
         )))
         .fetch_one(&mut monitor)
         .await?;
-        let done = i64::try_from(enqueued.load(Ordering::Relaxed))? - waiting;
+        let done = i64::try_from(enqueued_now)? - waiting;
         let rate = (done - last_done) as f64 / MINUTE.as_secs_f64();
+        let enqueue_rate = (enqueued_now - last_enqueued) as f64 / MINUTE.as_secs_f64();
         last_done = done;
+        last_enqueued = enqueued_now;
         last_rate = rate;
         lags.sort_by(f64::total_cmp);
         let percentile = |p: f64| {
@@ -133,7 +149,8 @@ pub(crate) async fn soak(
             }
         };
         println!(
-            "soak {name} {minute} {offered:.0} {rate:.0} {:.1} {:.1} {rows} {:.1} {dead}",
+            "soak {name} {minute} {offered:.0} {enqueue_rate:.0} {rate:.0} {:.1} {:.1} {rows} \
+             {:.1} {dead}",
             percentile(0.50),
             percentile(0.99),
             bytes as f64 / 1_048_576.0
@@ -147,7 +164,45 @@ pub(crate) async fn soak(
         sqlx::query("ROLLBACK").execute(&mut holder).await?;
     }
     holder.close().await?;
+    monitor.close().await?;
+    drop(workers);
+    scheduler.pool().close().await;
+    drop(cluster);
     bench.report(&format!("{name}_last_minute"), last_rate, "jobs/s");
     bench.report(&format!("{name}_offered"), offered, "jobs/s");
+    Ok(())
+}
+
+/// One client: starts an enqueue every `period` until `stop`, at most
+/// [`IN_FLIGHT_PER_CLIENT`] waiting for their commit at once, counting those that committed.
+async fn offer(
+    client: Scheduler,
+    period: Duration,
+    enqueued: Arc<AtomicU64>,
+    stop: CancellationToken,
+) -> BenchResult {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT_PER_CLIENT as usize));
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut next = tokio::time::Instant::now();
+    while !stop.is_cancelled() {
+        next += period;
+        tokio::time::sleep_until(next).await;
+        let slot = Arc::clone(&slots).acquire_owned().await?;
+        let client = client.clone();
+        let enqueued = Arc::clone(&enqueued);
+        in_flight.spawn(async move {
+            bench_noop::enqueue(bench_noop::Args {}).on(&client).await?;
+            enqueued.fetch_add(1, Ordering::Relaxed);
+            drop(slot);
+            Ok::<(), pgsched::Error>(())
+        });
+        while let Some(done) = in_flight.try_join_next() {
+            done??;
+        }
+    }
+    while let Some(done) = in_flight.join_next().await {
+        done??;
+    }
+    client.pool().close().await;
     Ok(())
 }
