@@ -23,9 +23,11 @@
 //! offer it; [`run_with`] runs it on a scheduler built in code.
 
 mod jobs;
-mod maintenance;
+mod migrate;
 mod periodic;
 mod render;
+mod vacuum;
+mod workers;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -403,12 +405,10 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
             PeriodicCommand::Disable { key } => periodic::set_enabled(scheduler, &key, false).await,
             PeriodicCommand::Trigger { key } => periodic::trigger(scheduler, &key).await,
         },
-        Command::Vacuum(VacuumCommand::Run) => maintenance::vacuum_run(scheduler).await,
-        Command::Vacuum(VacuumCommand::Stats { days }) => {
-            maintenance::vacuum_stats(scheduler, days).await
-        }
-        Command::Workers => maintenance::workers(scheduler).await,
-        Command::Migrate => maintenance::migrate(scheduler).await,
+        Command::Vacuum(VacuumCommand::Run) => vacuum::run(scheduler).await,
+        Command::Vacuum(VacuumCommand::Stats { days }) => vacuum::stats(scheduler, days).await,
+        Command::Workers => workers::list(scheduler).await,
+        Command::Migrate => migrate::run(scheduler).await,
     };
     match result {
         Ok(report) => {
