@@ -174,6 +174,37 @@ pub const INTERVAL_DEFAULT: Duration = Duration::from_secs(60);
 /// assert!(config.track_metrics);
 /// assert_eq!(config.batch_size, 1000);
 /// ```
+///
+/// | status | default policy |
+/// |---|---|
+/// | completed | `after_days(1)` |
+/// | failed | `after_days(7)` |
+/// | cancelled | `after_days(3)` |
+/// | expired | `after_days(7)` |
+///
+/// "Vacuum" is the public name of retention (the seed's word), unrelated to PostgreSQL's own
+/// `VACUUM`. How passes run:
+///
+/// - **One replica starts a pass per `interval`** across all replicas: each replica checks
+///   regularly, and only the one that wins a compare-and-set on `vacuum_state.last_run_at`
+///   (by the database clock) runs the pass. A worker built with `vacuum_enabled(false)`
+///   (`PGSCHED_VACUUM_ENABLED=false`) stays out of it.
+/// - A pass deletes everything its policies make eligible, up to
+///   [`MAX_BATCHES_PER_STATUS`] batches per status; a pass that reaches that bound is
+///   followed by the next at once. A policy whose statement fails (a timeout, a lost
+///   connection) stops only itself: the other statuses are purged and the pass's statistics
+///   recorded all the same.
+/// - Deletes run in bounded batches (`batch_size`) from partial indexes on
+///   `(status, finished_at)` and, for `keep_last`, `(status, name, finished_at)`: each job
+///   name's N-th newest row is found by a short backward index scan and older rows are
+///   deleted by range, so `keep_last` never sorts a whole status. Each batch is its own short
+///   transaction under `statement_timeout`, with `SKIP LOCKED`: a pass never blocks claims,
+///   and two passes at once delete each row once.
+/// - Pending and running jobs are never touched, and neither are periodic schedules, so
+///   deleting finished periodic runs never re-opens their windows.
+/// - With `track_metrics`, per-day (UTC) statistics are kept: deleted per status, passes,
+///   last run, which worker. A pass run by hand (the facade's `run_vacuum()`) runs even when
+///   the timer is disabled: it is an explicit request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VacuumConfig {
