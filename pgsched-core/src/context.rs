@@ -1,14 +1,21 @@
 //! What a running job can receive besides its arguments: its own context and application state.
 //!
 //! A `#[job]` parameter typed [`JobContext`] or [`State<T>`] is filled from here instead of
-//! being stored in the job's `Args`:
+//! being stored in the job's `Args`. In a job like this one (marked `#[pgsched::job]`, given
+//! its pool with `SchedulerBuilder::state`), `order` is stored and `ctx` and `db` are filled by
+//! the worker:
 //!
-//! ```ignore
-//! #[pgsched::job]
-//! async fn charge(order: u64, ctx: JobContext, db: State<PgPool>) -> anyhow::Result<()> {
+//! ```
+//! use pgsched_core::{JobContext, State};
+//! # struct Pool;
+//! # impl Pool { async fn charge(&self, _: u64) -> Result<(), String> { Ok(()) } }
+//!
+//! async fn charge(order: u64, ctx: JobContext, db: State<Pool>) -> Result<(), String> {
 //!     tracing::info!(job = %ctx.id(), attempt = ctx.attempt(), "charging {order}");
-//!     sqlx::query("…").execute(&*db).await?;
-//!     Ok(())
+//!     if ctx.is_cancelled() {
+//!         return Err("cancelled".into());
+//!     }
+//!     db.charge(order).await // `State<Pool>` derefs to the `Pool`
 //! }
 //! ```
 

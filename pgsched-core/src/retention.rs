@@ -166,18 +166,57 @@ pub const INTERVAL_DEFAULT: Duration = Duration::from_secs(60);
 
 /// Retention of finished jobs (the seed's `VacuumConfig`).
 ///
+/// Build one with [`VacuumConfig::new`] (the defaults) and the setters, each named after the
+/// field it sets; what is not set keeps its default:
+///
 /// ```
 /// use std::time::Duration;
 /// use pgsched_core::retention::{VacuumConfig, VacuumPolicy};
-/// let config = VacuumConfig {
-///     completed: VacuumPolicy::immediate(),
-///     failed: VacuumPolicy::keep_last(1000),
-///     ..VacuumConfig::default()
-/// };
+/// let config = VacuumConfig::new()
+///     .completed(VacuumPolicy::immediate())
+///     .failed(VacuumPolicy::keep_last(1000))
+///     .interval(Duration::from_secs(3600))
+///     .track_metrics(true);
+/// assert_eq!(config.completed, VacuumPolicy::immediate());
 /// assert_eq!(config.cancelled, VacuumPolicy::after_days(3));
-/// assert_eq!(config.interval, Duration::from_secs(60));
+/// assert_eq!(config.expired, VacuumPolicy::after_days(7));
+/// assert_eq!(config.interval, Duration::from_secs(3600));
+/// assert!(config.track_metrics);
+/// assert_eq!(config.batch_size, 1000);
 /// ```
+///
+/// | status | default policy |
+/// |---|---|
+/// | completed | `after_days(1)` |
+/// | failed | `after_days(7)` |
+/// | cancelled | `after_days(3)` |
+/// | expired | `after_days(7)` |
+///
+/// "Vacuum" is the public name of retention (the seed's word), unrelated to PostgreSQL's own
+/// `VACUUM`. How passes run:
+///
+/// - **One replica starts a pass per `interval`** across all replicas: each replica checks
+///   regularly, and only the one that wins a compare-and-set on `vacuum_state.last_run_at`
+///   (by the database clock) runs the pass. A worker built with `vacuum_enabled(false)`
+///   (`PGSCHED_VACUUM_ENABLED=false`) stays out of it.
+/// - A pass deletes everything its policies make eligible, up to
+///   [`MAX_BATCHES_PER_STATUS`] batches per status; a pass that reaches that bound is
+///   followed by the next at once. A policy whose statement fails (a timeout, a lost
+///   connection) stops only itself: the other statuses are purged and the pass's statistics
+///   recorded all the same.
+/// - Deletes run in bounded batches (`batch_size`) from partial indexes on
+///   `(status, finished_at)` and, for `keep_last`, `(status, name, finished_at)`: each job
+///   name's N-th newest row is found by a short backward index scan and older rows are
+///   deleted by range, so `keep_last` never sorts a whole status. Each batch is its own short
+///   transaction under `statement_timeout`, with `SKIP LOCKED`: a pass never blocks claims,
+///   and two passes at once delete each row once.
+/// - Pending and running jobs are never touched, and neither are periodic schedules, so
+///   deleting finished periodic runs never re-opens their windows.
+/// - With `track_metrics`, per-day (UTC) statistics are kept: deleted per status, passes,
+///   last run, which worker. A pass run by hand (the facade's `run_vacuum()`) runs even when
+///   the timer is disabled: it is an explicit request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VacuumConfig {
     /// Completed jobs. Default: after 1 day.
     pub completed: VacuumPolicy,
@@ -199,7 +238,17 @@ pub struct VacuumConfig {
 }
 
 impl Default for VacuumConfig {
+    /// As [`VacuumConfig::new`].
     fn default() -> Self {
+        VacuumConfig::new()
+    }
+}
+
+impl VacuumConfig {
+    /// The defaults: completed jobs kept 1 day, failed 7, cancelled 3, expired 7; a pass
+    /// every minute; no statistics; 1,000 rows per statement, each under a 5 s timeout.
+    #[must_use]
+    pub const fn new() -> VacuumConfig {
         VacuumConfig {
             completed: COMPLETED_DEFAULT,
             failed: FAILED_DEFAULT,
@@ -211,9 +260,63 @@ impl Default for VacuumConfig {
             statement_timeout: Duration::from_secs(5),
         }
     }
-}
 
-impl VacuumConfig {
+    /// The policy of completed jobs.
+    #[must_use]
+    pub const fn completed(mut self, policy: VacuumPolicy) -> VacuumConfig {
+        self.completed = policy;
+        self
+    }
+
+    /// The policy of failed jobs.
+    #[must_use]
+    pub const fn failed(mut self, policy: VacuumPolicy) -> VacuumConfig {
+        self.failed = policy;
+        self
+    }
+
+    /// The policy of cancelled jobs.
+    #[must_use]
+    pub const fn cancelled(mut self, policy: VacuumPolicy) -> VacuumConfig {
+        self.cancelled = policy;
+        self
+    }
+
+    /// The policy of expired jobs.
+    #[must_use]
+    pub const fn expired(mut self, policy: VacuumPolicy) -> VacuumConfig {
+        self.expired = policy;
+        self
+    }
+
+    /// Time between passes, across all replicas together.
+    #[must_use]
+    pub const fn interval(mut self, interval: Duration) -> VacuumConfig {
+        self.interval = interval;
+        self
+    }
+
+    /// Whether per-day statistics are kept.
+    #[must_use]
+    pub const fn track_metrics(mut self, track: bool) -> VacuumConfig {
+        self.track_metrics = track;
+        self
+    }
+
+    /// Most rows one delete statement removes.
+    #[must_use]
+    pub const fn batch_size(mut self, rows: u32) -> VacuumConfig {
+        self.batch_size = rows;
+        self
+    }
+
+    /// Longest one delete statement may run before it is cancelled.
+    #[must_use]
+    pub const fn statement_timeout(mut self, timeout: Duration) -> VacuumConfig {
+        self.statement_timeout = timeout;
+        self
+    }
+
     /// The policy of each terminal status.
     #[must_use]
     pub fn policies(&self) -> [(JobStatus, VacuumPolicy); 4] {
@@ -398,10 +501,7 @@ mod tests {
 
     #[test]
     fn partial_configs_keep_the_other_defaults() {
-        let config = VacuumConfig {
-            failed: VacuumPolicy::never(),
-            ..VacuumConfig::default()
-        };
+        let config = VacuumConfig::new().failed(VacuumPolicy::never());
         assert_eq!(config.completed, COMPLETED_DEFAULT);
         assert_eq!(config.failed, VacuumPolicy::Never);
         let statuses: Vec<_> = config.policies().iter().map(|(s, _)| *s).collect();

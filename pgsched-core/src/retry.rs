@@ -12,15 +12,28 @@ pub const LONGEST_RETRY_DELAY: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The delay before retry *n* (n = 1 after the first failure) is
 /// `min(initial · factorⁿ⁻¹, max)`, then moved by a random ±`jitter` fraction.
 ///
+/// Build one with [`RetryPolicy::new`] (the defaults) and the setters, each named after the
+/// field it sets:
+///
 /// ```
 /// use std::time::Duration;
 /// use pgsched_core::RetryPolicy;
-/// let policy = RetryPolicy { jitter: 0.0, ..RetryPolicy::default() };
-/// assert_eq!(policy.delay(1), Duration::from_secs(5));
-/// assert_eq!(policy.delay(2), Duration::from_secs(10));
-/// assert_eq!(policy.delay(30), Duration::from_secs(600)); // capped
+/// let policy = RetryPolicy::new()
+///     .initial(Duration::from_secs(1))
+///     .factor(3.0)
+///     .max(Duration::from_secs(60))
+///     .jitter(0.0);
+/// assert_eq!(policy.delay(1), Duration::from_secs(1));
+/// assert_eq!(policy.delay(2), Duration::from_secs(3));
+/// assert_eq!(policy.delay(30), Duration::from_secs(60)); // capped
+///
+/// let default = RetryPolicy::new().jitter(0.0);
+/// assert_eq!(default.delay(1), Duration::from_secs(5));
+/// assert_eq!(default.delay(2), Duration::from_secs(10));
+/// assert_eq!(default.delay(30), Duration::from_secs(600));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Delay before the first retry. Default 5 s.
     pub initial: Duration,
@@ -33,7 +46,16 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// 5 s, doubling, capped at 10 minutes, ±20 % jitter.
     fn default() -> Self {
+        RetryPolicy::new()
+    }
+}
+
+impl RetryPolicy {
+    /// The default policy: 5 s, doubling, capped at 10 minutes, ±20 % jitter.
+    #[must_use]
+    pub const fn new() -> RetryPolicy {
         RetryPolicy {
             initial: Duration::from_secs(5),
             factor: 2.0,
@@ -41,9 +63,35 @@ impl Default for RetryPolicy {
             jitter: 0.2,
         }
     }
-}
 
-impl RetryPolicy {
+    /// Delay before the first retry.
+    #[must_use]
+    pub const fn initial(mut self, initial: Duration) -> RetryPolicy {
+        self.initial = initial;
+        self
+    }
+
+    /// Growth per retry (values below 1 count as 1).
+    #[must_use]
+    pub const fn factor(mut self, factor: f64) -> RetryPolicy {
+        self.factor = factor;
+        self
+    }
+
+    /// Upper bound of the delay before jitter.
+    #[must_use]
+    pub const fn max(mut self, max: Duration) -> RetryPolicy {
+        self.max = max;
+        self
+    }
+
+    /// Random spread as a fraction of the delay (0.2 = ±20 %; 0 for none).
+    #[must_use]
+    pub const fn jitter(mut self, jitter: f64) -> RetryPolicy {
+        self.jitter = jitter;
+        self
+    }
+
     /// The delay before retry number `retry` (1-based), with jitter applied, at most
     /// [`LONGEST_RETRY_DELAY`].
     #[must_use]
@@ -75,10 +123,7 @@ mod tests {
 
     #[test]
     fn grows_exponentially_then_caps() {
-        let policy = RetryPolicy {
-            jitter: 0.0,
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy::new().jitter(0.0);
         let delays: Vec<u64> = (1..=9).map(|n| policy.delay(n).as_secs()).collect();
         assert_eq!(delays, [5, 10, 20, 40, 80, 160, 320, 600, 600]);
         assert_eq!(policy.delay(u32::MAX), Duration::from_secs(600));
@@ -86,12 +131,10 @@ mod tests {
 
     #[test]
     fn huge_policies_are_clamped_to_the_longest_delay() {
-        let policy = RetryPolicy {
-            initial: Duration::from_secs(u64::MAX / 4),
-            max: Duration::MAX,
-            jitter: 0.0,
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy::new()
+            .initial(Duration::from_secs(u64::MAX / 4))
+            .max(Duration::MAX)
+            .jitter(0.0);
         assert_eq!(policy.delay(1), LONGEST_RETRY_DELAY);
         assert_eq!(policy.delay(40), LONGEST_RETRY_DELAY);
     }
@@ -113,10 +156,7 @@ mod tests {
 
     #[test]
     fn retry_zero_behaves_like_the_first() {
-        let policy = RetryPolicy {
-            jitter: 0.0,
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy::new().jitter(0.0);
         assert_eq!(policy.delay(0), policy.delay(1));
     }
 }

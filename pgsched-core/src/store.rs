@@ -168,7 +168,20 @@ pub struct WorkerInfo {
 }
 
 /// Which jobs [`JobStore::list_jobs`] returns.
+///
+/// Build one with [`JobFilter::new`] (every status and name, the newest 50) and the setters:
+///
+/// ```
+/// use pgsched_core::JobStatus;
+/// use pgsched_core::store::JobFilter;
+/// let filter = JobFilter::new().status(JobStatus::Failed).name("send_email").limit(10);
+/// assert_eq!(filter.status, Some(JobStatus::Failed));
+/// assert_eq!(filter.name.as_deref(), Some("send_email"));
+/// assert_eq!(filter.limit, 10);
+/// assert_eq!(JobFilter::new().limit, 50);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JobFilter {
     /// Only jobs in this status.
     pub status: Option<JobStatus>,
@@ -181,11 +194,40 @@ pub struct JobFilter {
 impl Default for JobFilter {
     /// Every status and name, the newest 50.
     fn default() -> Self {
+        JobFilter::new()
+    }
+}
+
+impl JobFilter {
+    /// Every status and name, the newest 50.
+    #[must_use]
+    pub const fn new() -> JobFilter {
         JobFilter {
             status: None,
             name: None,
             limit: 50,
         }
+    }
+
+    /// Only jobs in this status.
+    #[must_use]
+    pub fn status(mut self, status: JobStatus) -> JobFilter {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only jobs of this name.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> JobFilter {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// At most this many, newest first.
+    #[must_use]
+    pub fn limit(mut self, limit: u32) -> JobFilter {
+        self.limit = limit;
+        self
     }
 }
 

@@ -42,9 +42,15 @@ use proc_macro::TokenStream;
 /// | `enqueue(args)` | a `ScheduleBuilder` for a run now (by the database clock) |
 /// | `spec(at, args)` | a `JobSpec` for `Scheduler::schedule_bulk` |
 ///
-/// ```ignore
-/// use chrono::{Duration, Utc};
+/// ```
+/// use pgsched::chrono::{Duration, Utc};
 /// use pgsched::{job, JobContext, Priority, State};
+/// # pub struct Mailer;
+/// # #[derive(Debug)] pub struct MailError;
+/// # impl std::fmt::Display for MailError {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("mail") }
+/// # }
+/// # impl Mailer { async fn send(&self, _: &str, _: &str, _: u32) -> Result<(), MailError> { Ok(()) } }
 ///
 /// /// Sends one email.
 /// #[job(max_retries = 3, timeout = "30s")]
@@ -65,6 +71,7 @@ use proc_macro::TokenStream;
 /// .priority(Priority::Critical)
 /// .await?;
 /// # Ok(()) }
+/// # fn main() {}
 /// ```
 ///
 /// # The function
@@ -104,20 +111,25 @@ pub fn job(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Turns an argument-less `async fn` into a job that the workers enqueue on a schedule: on a
 /// cron expression or every fixed interval.
 ///
-/// ```ignore
+/// ```
 /// use pgsched::{periodic, JobContext, State};
+/// # pub struct Mailer;
+/// # impl Mailer { async fn send_digest(&self, _: u32) -> Result<(), std::io::Error> { Ok(()) } }
+/// # pub struct Pool;
+/// # impl Pool { async fn purge_expired(&self) -> Result<(), std::io::Error> { Ok(()) } }
 ///
 /// /// Sends the daily digest on weekday mornings, London time.
 /// #[periodic(cron = "0 9 * * MON-FRI", tz = "Europe/London", max_retries = 3)]
-/// pub async fn daily_digest(ctx: JobContext, mailer: State<Mailer>) -> Result<(), MailError> {
+/// pub async fn daily_digest(ctx: JobContext, mailer: State<Mailer>) -> Result<(), std::io::Error> {
 ///     mailer.send_digest(ctx.attempt()).await
 /// }
 ///
 /// /// Clears expired sessions every 15 minutes; one replica at a time.
 /// #[periodic(every = "15m", advisory_lock)]
-/// async fn purge_sessions(db: State<Pool>) -> anyhow::Result<()> {
+/// async fn purge_sessions(db: State<Pool>) -> Result<(), std::io::Error> {
 ///     db.purge_expired().await
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// A periodic job *is* a job: the function is kept as written and gets exactly the module

@@ -13,7 +13,7 @@ impl Scheduler {
     /// # async fn demo(scheduler: &pgsched::Scheduler) -> pgsched::Result<()> {
     /// use pgsched::{JobFilter, JobStatus};
     /// let failed = scheduler
-    ///     .list_jobs(&JobFilter { status: Some(JobStatus::Failed), ..JobFilter::default() })
+    ///     .list_jobs(&JobFilter::new().status(JobStatus::Failed).limit(100))
     ///     .await?;
     /// # Ok(()) }
     /// ```

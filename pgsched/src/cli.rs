@@ -2,30 +2,55 @@
 //!
 //! [`crate::run`] runs a worker when the process has no arguments; given arguments, it runs
 //! this command line instead, so the binary that knows the jobs can also enqueue, inspect and
-//! manage them, with their typed arguments as JSON:
+//! manage them — since it links the jobs, it takes their typed arguments as JSON (checked
+//! against `Args`, stored as postcard) and shows stored payloads decoded. It is the `cli`
+//! feature of `pgsched`, on by default; a library user who does not want it (nor clap)
+//! depends on `pgsched` with `default-features = false`.
+//!
+//! | command | does |
+//! |---|---|
+//! | `jobs list [--status S] [--name N] [--limit K]` | jobs, newest first (default 50) |
+//! | `jobs show ID` | every field; the arguments as JSON (for a job name this binary does not know, or a payload of another argument list, the payload in hex and why) |
+//! | `jobs enqueue NAME --args JSON [--at RFC3339] [--priority P] [--id ID]` | schedule a job by name; a wrong field is an error naming it |
+//! | `jobs cancel ID`, `jobs retry ID` | cancel a pending or running job; put a failed or expired job back to pending, due now, attempts reset (`last_error` kept) |
+//! | `periodic list`, `periodic status\|enable\|disable\|trigger KEY` | the management API of periodic jobs ([`Scheduler::periodic_jobs`] and its neighbours) |
+//! | `vacuum run`, `vacuum stats [--days N]` | a retention pass now; per-day statistics (kept with `PGSCHED_VACUUM_TRACK_METRICS=true`) |
+//! | `workers` | live workers and the running jobs each holds |
+//! | `migrate` | create or upgrade the schema |
 //!
 //! ```text
-//! worker jobs list [--status S] [--name N] [--limit K]
-//! worker jobs show ID
-//! worker jobs enqueue send_email --args '{"to": "a@b.c", "subject": "hi"}' [--at RFC3339] [--priority P] [--id ID]
-//! worker jobs cancel ID | worker jobs retry ID
-//! worker periodic list | worker periodic status|enable|disable|trigger KEY
-//! worker vacuum run | worker vacuum stats [--days N]
-//! worker workers
-//! worker migrate
+//! $ worker jobs enqueue send_email --args '{"to": "ada@example.com", "subject": "Welcome"}' --id welcome:ada
+//! enqueued job welcome:ada (send_email), due 2026-11-28T01:33:15Z
+//! $ worker jobs enqueue resize_image --args '{"path": "cat.png", "width": "wide"}'; echo "exit $?"
+//! error: --args does not fit the arguments of resize_image (path:String,width:u32): field `width`: invalid type: string "wide", expected u32
+//! exit 4
 //! ```
 //!
 //! It reads `DATABASE_URL` and `PGSCHED_*` as the worker does ([`Scheduler::from_env`]).
-//! Output is aligned text, or with `--json` one JSON document on stdout with stable field
-//! names; errors go to stderr. The exit codes are in [`exit`].
+//! Output is aligned text; `--json` (anywhere on the line) prints one JSON document on stdout
+//! instead, with stable field names (a job: `id`, `name`, `status`, `priority`, `attempts`,
+//! `max_retries`, `run_at`, `created_at`, `started_at`, `finished_at`, `worker_id`,
+//! `last_error`, `misfire_grace_ms`, `timeout_ms`, `schema_hash`, `args`, `args_error`,
+//! `payload_hex`; times are RFC 3339 UTC). Errors go to stderr. Exit codes ([`exit`]):
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | runtime error: database unreachable, statement failed, invalid configuration |
+//! | 2 | usage error: unknown command or option, missing argument (clap's) |
+//! | 3 | not found: job id, job name, periodic key |
+//! | 4 | invalid input: `--args` not JSON or not fitting the job's arguments, bad `--at` or `--id` |
+//! | 5 | not allowed in the job's state: cancel a finished job, retry one that is not failed or expired, enqueue with an `--id` that is taken |
 //!
 //! [`run_from`] is the same command line for a binary that wants to decide itself when to
 //! offer it; [`run_with`] runs it on a scheduler built in code.
 
 mod jobs;
-mod maintenance;
+mod migrate;
 mod periodic;
 mod render;
+mod vacuum;
+mod workers;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -403,12 +428,10 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
             PeriodicCommand::Disable { key } => periodic::set_enabled(scheduler, &key, false).await,
             PeriodicCommand::Trigger { key } => periodic::trigger(scheduler, &key).await,
         },
-        Command::Vacuum(VacuumCommand::Run) => maintenance::vacuum_run(scheduler).await,
-        Command::Vacuum(VacuumCommand::Stats { days }) => {
-            maintenance::vacuum_stats(scheduler, days).await
-        }
-        Command::Workers => maintenance::workers(scheduler).await,
-        Command::Migrate => maintenance::migrate(scheduler).await,
+        Command::Vacuum(VacuumCommand::Run) => vacuum::run(scheduler).await,
+        Command::Vacuum(VacuumCommand::Stats { days }) => vacuum::stats(scheduler, days).await,
+        Command::Workers => workers::list(scheduler).await,
+        Command::Migrate => migrate::run(scheduler).await,
     };
     match result {
         Ok(report) => {

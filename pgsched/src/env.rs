@@ -3,8 +3,8 @@
 //! Each variable calls the matching [`SchedulerBuilder`] setter (`PGSCHED_POLL_INTERVAL` →
 //! [`SchedulerBuilder::poll_interval`]; `PGSCHED_VACUUM_INTERVAL` and
 //! `PGSCHED_VACUUM_TRACK_METRICS` → [`SchedulerBuilder::vacuum`]), so its meaning and its
-//! default are the setter's (the defaults are the constants of [`crate::defaults`]). The list for users is the README's
-//! *Configuration* table. Durations are written like `500ms`, `30s`, `5m`;
+//! default are the setter's (the defaults are the constants of [`crate::defaults`]). The list
+//! for users is the table on [`SchedulerBuilder`]. Durations are written like `500ms`, `30s`, `5m`;
 //! `PGSCHED_MISFIRE_GRACE` also takes `never`; booleans are `true`/`false`.
 
 use std::str::FromStr;
@@ -35,7 +35,7 @@ const DURATIONS: [(&str, DurationSetter); 7] = [
 ];
 
 impl SchedulerBuilder {
-    /// Reads `DATABASE_URL` and `PGSCHED_*` through `lookup` (see the README for the list);
+    /// Reads `DATABASE_URL` and `PGSCHED_*` through `lookup` (listed on [`SchedulerBuilder`]);
     /// each variable that is set calls the builder's setter of the same name, so a variable
     /// means exactly what its setter means.
     ///

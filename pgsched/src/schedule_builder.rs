@@ -17,13 +17,31 @@ use crate::spec::JobSpec;
 ///
 /// Returned by `my_job::schedule(at, args)` and `my_job::enqueue(args)`:
 ///
-/// ```ignore
-/// let id = send_email::schedule(Utc::now() + Duration::minutes(5), send_email::Args { .. })
-///     .priority(Priority::Critical)
-///     .job_id("welcome:42")
-///     .conflict(ConflictResolution::Ignore)
-///     .await?;
+/// ```no_run
+/// use chrono::{Duration, Utc};
+/// use pgsched::{job, ConflictResolution, Priority};
+///
+/// #[job]
+/// async fn send_email(to: String, subject: String) {}
+///
+/// # async fn demo() -> pgsched::Result<()> {
+/// let id = send_email::schedule(
+///     Utc::now() + Duration::minutes(5),
+///     send_email::Args { to: "a@b.c".into(), subject: "hi".into() },
+/// )
+/// .priority(Priority::Critical)
+/// .max_retries(3)
+/// .misfire_grace(None)                          // never expire
+/// .timeout(std::time::Duration::from_secs(30))
+/// .job_id("welcome:42")
+/// .conflict(ConflictResolution::Ignore)         // a second call returns the same id
+/// .await?;
+/// # Ok(()) }
+/// # fn main() {}
 /// ```
+///
+/// Each option's default is the job's `#[job(..)]` attribute, else the scheduler's; the table
+/// in the [crate docs](crate#scheduling) lists them.
 ///
 /// Without [`ScheduleBuilder::on`] it uses the process-wide scheduler
 /// ([`Scheduler::global`], configured from `DATABASE_URL` and `PGSCHED_*`).

@@ -25,9 +25,10 @@ pub const BULK_BATCH_SIZE_DEFAULT: usize = 1000;
 
 static GLOBAL: OnceCell<Scheduler> = OnceCell::const_new();
 
-/// Schedules, inspects and cancels jobs, and runs a worker. Cheap to clone.
+/// Schedules, inspects and cancels jobs, manages periodic jobs and retention, and runs a
+/// worker. Cheap to clone.
 ///
-/// Build one with [`Scheduler::builder`] (every setting, see [`SchedulerBuilder`]), or
+/// Build one with [`Scheduler::builder`] (every setting, see [`SchedulerBuilder`]), or with
 /// [`Scheduler::connect`] / [`Scheduler::from_env`] for the defaults:
 ///
 /// ```no_run
@@ -85,7 +86,8 @@ impl Scheduler {
         Scheduler::builder().url(url).build().await
     }
 
-    /// Builds from `DATABASE_URL` and the `PGSCHED_*` variables (see the README).
+    /// Builds from `DATABASE_URL` and the `PGSCHED_*` variables (listed on
+    /// [`SchedulerBuilder`]).
     ///
     /// # Errors
     /// [`Error::Config`] for a missing or invalid variable, [`Error::InvalidInput`] for an
@@ -449,6 +451,59 @@ fn single(results: &mut Vec<Scheduled>) -> Result<JobId> {
 }
 
 /// Builds a [`Scheduler`]; every setting has the seed's default.
+///
+/// ```no_run
+/// # async fn demo() -> pgsched::Result<()> {
+/// use std::time::Duration;
+/// use pgsched::{RetryPolicy, Scheduler};
+/// let scheduler = Scheduler::builder()
+///     .url("postgres://app:secret@db.internal/app")
+///     .schema("jobs")
+///     .pool_size(20)
+///     .max_concurrent_jobs(50)
+///     .lease_duration(Duration::from_secs(120))
+///     .heartbeat_interval(Duration::from_secs(30))
+///     .retry_policy(RetryPolicy::new().initial(Duration::from_secs(1)))
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+///
+/// # From the environment
+///
+/// [`pgsched::run()`](crate::run), [`Scheduler::from_env`] and [`SchedulerBuilder::from_env`]
+/// read the variables below; each calls the setter of the same name, so it means what the
+/// setter means. Durations are written like `500ms`, `30s`, `5m`; booleans `true`/`false`. In
+/// code the defaults are the constants of [`crate::defaults`].
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `DATABASE_URL` | PostgreSQL URL ([`url`](SchedulerBuilder::url)) | required |
+/// | `PGSCHED_SCHEMA` | schema of pgsched's tables (`^[a-z_][a-z0-9_]{0,49}$`, not starting with `pg_`, which PostgreSQL reserves) | `pgsched` |
+/// | `PGSCHED_POOL_SIZE` | connections in the pool | 10 |
+/// | `PGSCHED_MAX_CONCURRENT_JOBS` | jobs run at once by one worker | 25 |
+/// | `PGSCHED_BATCH_CLAIM_LIMIT` | most jobs per claim statement | 10 |
+/// | `PGSCHED_MISFIRE_GRACE` | default misfire grace (`300s`, `5m`, `never`) ([`misfire_grace_time`](SchedulerBuilder::misfire_grace_time)) | 300s |
+/// | `PGSCHED_POLL_INTERVAL` | longest wait between claims when no notification arrives | 1s |
+/// | `PGSCHED_LEASE_DURATION` | lease written by a claim and by each renewal | 60s |
+/// | `PGSCHED_HEARTBEAT_INTERVAL` | lease renewal period (at most half the lease) | 20s |
+/// | `PGSCHED_SWEEP_INTERVAL` | orphan recovery and misfire expiry period | 5s |
+/// | `PGSCHED_SHUTDOWN_GRACE` | time running jobs get at shutdown | 30s |
+/// | `PGSCHED_DEAD_WORKER_AFTER` | a worker not seen this long is considered dead; its registration is removed (the seed's `HEARTBEAT_THRESHOLD`) | 120s |
+/// | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded arguments | 262144 |
+/// | `PGSCHED_VACUUM_ENABLED` | this worker runs retention passes on its timer | true |
+/// | `PGSCHED_VACUUM_TRACK_METRICS` | keep per-day retention statistics ([`VacuumConfig::track_metrics`]) | false |
+/// | `PGSCHED_VACUUM_INTERVAL` | time between retention passes, all replicas together ([`VacuumConfig::interval`]) | 1m |
+/// | `PGSCHED_PERIODIC_TICK` | how often periodic schedules are checked | 1s |
+/// | `PGSCHED_LISTEN` | wake on LISTEN/NOTIFY (polling still finds every job) | true; false behind a transaction pooler |
+/// | `PGSCHED_TRANSACTION_POOLER` | `DATABASE_URL` is a transaction pooler such as PgBouncer ([`transaction_pooler`](SchedulerBuilder::transaction_pooler)) | false |
+///
+/// Only in code: a pool of your own ([`pool`](SchedulerBuilder::pool)), the
+/// [`retry_policy`](SchedulerBuilder::retry_policy) (default: 5 s, doubling, capped at 10 min,
+/// ±20 % jitter), the per-status retention policies ([`vacuum`](SchedulerBuilder::vacuum)),
+/// [`unknown_job_attempts`](SchedulerBuilder::unknown_job_attempts) (5),
+/// [`lost_lease_retries`](SchedulerBuilder::lost_lease_retries) (2) and application
+/// [`state`](SchedulerBuilder::state).
 #[derive(Debug, Clone, Default)]
 pub struct SchedulerBuilder {
     url: Option<crate::connect::DatabaseUrl>,

@@ -244,11 +244,9 @@ async fn run() -> Result<(), String> {
 
     // `--vacuum_immediate=true`: completed jobs are deleted as soon as a pass runs (200 ms).
     let vacuum = if setting("vacuum_immediate").is_some_and(|value| value == "true") {
-        VacuumConfig {
-            completed: VacuumPolicy::immediate(),
-            interval: Duration::from_millis(200),
-            ..VacuumConfig::default()
-        }
+        VacuumConfig::new()
+            .completed(VacuumPolicy::immediate())
+            .interval(Duration::from_millis(200))
     } else {
         VacuumConfig::default()
     };
@@ -270,12 +268,13 @@ async fn run() -> Result<(), String> {
         .sweep_interval(millis("sweep_ms", 1000)?)
         .poll_interval(millis("poll_ms", 500)?)
         .shutdown_grace(millis("grace_ms", 5000)?)
-        .retry_policy(RetryPolicy {
-            initial: millis("retry_initial_ms", 50)?,
-            factor: 2.0,
-            max: millis("retry_max_ms", 200)?,
-            jitter: 0.0,
-        })
+        .retry_policy(
+            RetryPolicy::new()
+                .initial(millis("retry_initial_ms", 50)?)
+                .factor(2.0)
+                .max(millis("retry_max_ms", 200)?)
+                .jitter(0.0),
+        )
         .unknown_job_attempts(small("unknown_job_attempts", 2)?)
         .lost_lease_retries(small("lost_lease_retries", 2)?)
         .listen(listen)

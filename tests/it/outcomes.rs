@@ -198,12 +198,13 @@ async fn a_retry_delay_past_the_interval_range_does_not_block_other_outcomes() {
     let huge = Duration::from_secs(u64::MAX / 4);
     let scheduler = db
         .scheduler(|b| {
-            b.state(rec.clone()).retry_policy(RetryPolicy {
-                initial: huge,
-                factor: 2.0,
-                max: huge,
-                jitter: 0.0,
-            })
+            b.state(rec.clone()).retry_policy(
+                RetryPolicy::new()
+                    .initial(huge)
+                    .factor(2.0)
+                    .max(huge)
+                    .jitter(0.0),
+            )
         })
         .await;
     let now = Utc::now();

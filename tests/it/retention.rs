@@ -96,13 +96,11 @@ async fn default_policies_delete_by_age_since_finishing_and_never_touch_live_job
 async fn immediate_never_and_keep_last_per_name() {
     let t = setup().await;
     let db = &t.db;
-    let vacuum = VacuumConfig {
-        completed: VacuumPolicy::immediate(),
-        failed: VacuumPolicy::keep_last(2),
-        cancelled: VacuumPolicy::never(),
-        expired: VacuumPolicy::immediate(),
-        ..VacuumConfig::default()
-    };
+    let vacuum = VacuumConfig::new()
+        .completed(VacuumPolicy::immediate())
+        .failed(VacuumPolicy::keep_last(2))
+        .cancelled(VacuumPolicy::never())
+        .expired(VacuumPolicy::immediate());
     let scheduler = scheduler(db, vacuum).await;
     job(db, "done-just-now", "a", "completed", 0.0).await;
     job(db, "cancelled-ancient", "a", "cancelled", 24.0 * 365.0).await;
@@ -207,11 +205,9 @@ async fn deletes_are_bounded_batches() {
     let db = &t.db;
     let scheduler = scheduler(
         db,
-        VacuumConfig {
-            completed: VacuumPolicy::immediate(),
-            batch_size: 10,
-            ..VacuumConfig::default()
-        },
+        VacuumConfig::new()
+            .completed(VacuumPolicy::immediate())
+            .batch_size(10),
     )
     .await;
     for i in 0..35 {
@@ -238,12 +234,10 @@ async fn deletes_are_bounded_batches() {
 async fn concurrent_passes_delete_each_row_once_and_record_stats_once_per_pass() {
     let t = setup().await;
     let db = &t.db;
-    let vacuum = VacuumConfig {
-        completed: VacuumPolicy::immediate(),
-        batch_size: 50,
-        track_metrics: true,
-        ..VacuumConfig::default()
-    };
+    let vacuum = VacuumConfig::new()
+        .completed(VacuumPolicy::immediate())
+        .batch_size(50)
+        .track_metrics(true);
     let first = scheduler(db, vacuum).await;
     let second = scheduler(db, vacuum).await;
     let mut connection = db.connect().await;
@@ -324,12 +318,10 @@ async fn futures_turns(store: &pgsched_pg::PgStore, interval: Duration) -> Vec<b
 async fn a_worker_runs_retention_on_its_timer() {
     let t = setup().await;
     let db = &t.db;
-    let vacuum = VacuumConfig {
-        completed: VacuumPolicy::immediate(),
-        interval: Duration::from_millis(200),
-        track_metrics: true,
-        ..VacuumConfig::default()
-    };
+    let vacuum = VacuumConfig::new()
+        .completed(VacuumPolicy::immediate())
+        .interval(Duration::from_millis(200))
+        .track_metrics(true);
     let scheduler = db
         .scheduler(|b| b.vacuum(vacuum).state(pgsched_tests::Recorder::default()))
         .await;

@@ -80,14 +80,14 @@ async fn most_kept_per_name(db: &TestDb, status: &str) -> (i64, i64) {
 
 async fn scheduler(db: &TestDb) -> Scheduler {
     db.scheduler(|b| {
-        b.vacuum(VacuumConfig {
-            completed: VacuumPolicy::after_days(1),
-            failed: VacuumPolicy::keep_last(KEEP_LAST),
-            cancelled: VacuumPolicy::immediate(),
-            expired: VacuumPolicy::after_days(5),
-            track_metrics: true,
-            ..VacuumConfig::default()
-        })
+        b.vacuum(
+            VacuumConfig::new()
+                .completed(VacuumPolicy::after_days(1))
+                .failed(VacuumPolicy::keep_last(KEEP_LAST))
+                .cancelled(VacuumPolicy::immediate())
+                .expired(VacuumPolicy::after_days(5))
+                .track_metrics(true),
+        )
     })
     .await
 }

@@ -22,11 +22,11 @@ async fn steady_load_with_a_held_horizon_runs_every_job_and_retention_keeps_up()
     let rec = Recorder::default();
     let scheduler = db
         .scheduler(|b| {
-            b.state(rec.clone()).vacuum(VacuumConfig {
-                completed: VacuumPolicy::immediate(),
-                interval: Duration::from_secs(1),
-                ..VacuumConfig::default()
-            })
+            b.state(rec.clone()).vacuum(
+                VacuumConfig::new()
+                    .completed(VacuumPolicy::immediate())
+                    .interval(Duration::from_secs(1)),
+            )
         })
         .await;
     // A report, a backup or a forgotten psql: VACUUM can remove nothing from here on.

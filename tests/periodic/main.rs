@@ -428,14 +428,12 @@ async fn exclusive_runs_never_overlap_across_workers_and_none_is_skipped() {
 async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
     let t = setup().await;
     let (db, rec) = (&t.db, &t.rec);
-    let vacuum = pgsched::VacuumConfig {
-        completed: pgsched::VacuumPolicy::immediate(),
-        cancelled: pgsched::VacuumPolicy::immediate(),
-        failed: pgsched::VacuumPolicy::immediate(),
-        interval: Duration::from_millis(100),
-        track_metrics: true,
-        ..pgsched::VacuumConfig::default()
-    };
+    let vacuum = pgsched::VacuumConfig::new()
+        .completed(pgsched::VacuumPolicy::immediate())
+        .cancelled(pgsched::VacuumPolicy::immediate())
+        .failed(pgsched::VacuumPolicy::immediate())
+        .interval(Duration::from_millis(100))
+        .track_metrics(true);
     let start = |rec: Recorder| {
         let db = db.clone();
         async move {

@@ -164,14 +164,12 @@ async fn retention_deletes_finished_jobs_and_records_statistics() {
     let bouncer = Bouncer::start(StartupParameters::Refused);
     let db = TestDb::new();
     let rec = Recorder::default();
-    let vacuum = VacuumConfig {
-        completed: VacuumPolicy::immediate(),
-        failed: VacuumPolicy::immediate(),
-        interval: Duration::from_millis(200),
-        batch_size: 7,
-        track_metrics: true,
-        ..VacuumConfig::default()
-    };
+    let vacuum = VacuumConfig::new()
+        .completed(VacuumPolicy::immediate())
+        .failed(VacuumPolicy::immediate())
+        .interval(Duration::from_millis(200))
+        .batch_size(7)
+        .track_metrics(true);
     let start = || pooled(&db, &bouncer, |b| b.state(rec.clone()).vacuum(vacuum));
     let first = start().await;
     let second = start().await;

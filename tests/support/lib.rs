@@ -70,12 +70,13 @@ impl TestDb {
             .heartbeat_interval(Duration::from_secs(1))
             .sweep_interval(Duration::from_millis(250))
             .shutdown_grace(Duration::from_secs(5))
-            .retry_policy(pgsched::RetryPolicy {
-                initial: Duration::from_millis(50),
-                factor: 2.0,
-                max: Duration::from_millis(400),
-                jitter: 0.0,
-            })
+            .retry_policy(
+                pgsched::RetryPolicy::new()
+                    .initial(Duration::from_millis(50))
+                    .factor(2.0)
+                    .max(Duration::from_millis(400))
+                    .jitter(0.0),
+            )
     }
 
     /// A migrated scheduler for this schema, built with `configure` over the test builder.

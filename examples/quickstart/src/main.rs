@@ -87,10 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .url(database.url())
         .schema("pgsched_quickstart")
         .state(Arc::clone(&log))
-        .retry_policy(RetryPolicy {
-            initial: Duration::from_millis(200),
-            ..RetryPolicy::default()
-        })
+        .retry_policy(RetryPolicy::new().initial(Duration::from_millis(200)))
         .build()
         .await?;
     scheduler.start().await?; // creates the tables in schema pgsched_quickstart, then runs jobs

@@ -1,14 +1,15 @@
-//! The worker runtime: claim loop, executors, batched outcome writes, heartbeats, upkeep and
-//! graceful shutdown, all over the [`JobStore`] seam.
+//! The worker runtime: claim loop, executors, batched outcome writes, heartbeats, sweeps,
+//! retention and graceful shutdown, all over the [`JobStore`] seam.
 //!
 //! ```text
 //!  listener ──wake──▶ dispatcher ──claim──▶ executors ──outcomes──▶ finisher ──▶ store
 //!                        ▲   slots (max_concurrent_jobs)  │
 //!                        └──────────── slot freed ────────┘
 //!  heartbeat: renews every held lease in one statement; abandons attempts whose lease is lost
-//!  maintenance: recovers expired leases, expires misfired jobs (every replica, bounded)
+//!  sweeps: recover expired leases, expire misfired jobs, prune dead workers (every replica, bounded)
+//!  retention: deletes finished jobs by policy, one replica per interval (public name "vacuum")
 //!  promoter: makes scheduled jobs claimable when they come due (wakes the dispatcher)
-//!  ticks: where the periodic and maintenance loops take their ticks from (tests drive them)
+//!  ticks: where the periodic and sweep loops take their ticks from (tests drive them)
 //! ```
 
 mod dispatcher;
@@ -16,10 +17,10 @@ mod executor;
 mod finisher;
 mod heartbeat;
 mod leases;
-mod maintenance;
 mod periodic;
 mod promoter;
 mod retention;
+mod sweeps;
 mod ticks;
 
 use std::sync::Arc;
@@ -145,7 +146,7 @@ impl Worker {
             finisher,
             tasks: TaskTracker::new(),
         });
-        let first_sweep = maintenance::sweep(&shared).await;
+        let first_sweep = sweeps::sweep(&shared).await;
         shared.config.ticks.publish(TickEvent::Sweep(first_sweep));
 
         let stop_claiming = CancellationToken::new();
@@ -154,10 +155,7 @@ impl Worker {
         let give_up = CancellationToken::new();
         let background = vec![
             heartbeat::spawn(Arc::clone(&shared), stop_background.clone()),
-            tokio::spawn(maintenance::run(
-                Arc::clone(&shared),
-                stop_background.clone(),
-            )),
+            tokio::spawn(sweeps::run(Arc::clone(&shared), stop_background.clone())),
             tokio::spawn(retention::run(Arc::clone(&shared), stop_background.clone())),
             tokio::spawn(promoter::run(Arc::clone(&shared), stop_background.clone())),
             // Stops with claiming: a stopping worker enqueues no more windows.

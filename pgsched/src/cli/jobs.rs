@@ -17,13 +17,10 @@ pub(super) async fn list(
     name: Option<String>,
     limit: u32,
 ) -> Result<Report, Failure> {
-    let jobs = scheduler
-        .list_jobs(&JobFilter {
-            status,
-            name,
-            limit,
-        })
-        .await?;
+    let mut filter = JobFilter::new().limit(limit);
+    filter.status = status;
+    filter.name = name;
+    let jobs = scheduler.list_jobs(&filter).await?;
     let registry = scheduler.registry().ok();
     let text = if jobs.is_empty() {
         "no jobs\n".to_owned()

@@ -23,11 +23,11 @@ pub(crate) async fn serve(url: &str, schema: &str, profile: Option<&str>) -> Ben
     use tokio::signal::unix::{SignalKind, signal};
     let mut builder = Scheduler::builder().url(url).schema(schema);
     if profile == Some(SOAK_PROFILE) {
-        builder = builder.vacuum(pgsched::VacuumConfig {
-            completed: pgsched::VacuumPolicy::immediate(),
-            interval: Duration::from_secs(60),
-            ..pgsched::VacuumConfig::default()
-        });
+        builder = builder.vacuum(
+            pgsched::VacuumConfig::new()
+                .completed(pgsched::VacuumPolicy::immediate())
+                .interval(Duration::from_secs(60)),
+        );
     }
     let scheduler = builder.build().await?;
     scheduler.start().await?;

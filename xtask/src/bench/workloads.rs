@@ -234,10 +234,9 @@ pub(crate) async fn retention_keep_last(bench: &mut Bench) -> BenchResult {
     let scheduler = Scheduler::builder()
         .url(&bench.url)
         .schema("bench_retention_keep_last")
-        .vacuum(pgsched::VacuumConfig {
-            failed: pgsched::VacuumPolicy::keep_last(KEEP_LAST_KEEP),
-            ..pgsched::VacuumConfig::default()
-        })
+        .vacuum(
+            pgsched::VacuumConfig::new().failed(pgsched::VacuumPolicy::keep_last(KEEP_LAST_KEEP)),
+        )
         .build()
         .await?;
     let mut connection = PgConnection::connect(&bench.url).await?;

@@ -1,4 +1,4 @@
-//! `vacuum run|stats`, `workers`, `migrate`.
+//! `vacuum run|stats`: a retention pass now, and the statistics of past passes.
 
 use pgsched_core::VacuumReport;
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ fn deleted_text(deleted: &VacuumReport) -> String {
 }
 
 /// `vacuum run`.
-pub(super) async fn vacuum_run(scheduler: &Scheduler) -> Result<Report, Failure> {
+pub(super) async fn run(scheduler: &Scheduler) -> Result<Report, Failure> {
     let deleted = scheduler.run_vacuum().await?;
     Ok(Report {
         text: format!(
@@ -38,7 +38,7 @@ pub(super) async fn vacuum_run(scheduler: &Scheduler) -> Result<Report, Failure>
 }
 
 /// `vacuum stats [--days N]`.
-pub(super) async fn vacuum_stats(scheduler: &Scheduler, days: u32) -> Result<Report, Failure> {
+pub(super) async fn stats(scheduler: &Scheduler, days: u32) -> Result<Report, Failure> {
     let stats = scheduler.vacuum_stats(days).await?;
     let totals = scheduler.total_vacuum_stats().await?;
     let mut text = if stats.is_empty() {
@@ -96,57 +96,4 @@ pub(super) async fn vacuum_stats(scheduler: &Scheduler, days: u32) -> Result<Rep
         },
     });
     Ok(Report { text, json })
-}
-
-/// `workers`.
-pub(super) async fn workers(scheduler: &Scheduler) -> Result<Report, Failure> {
-    let workers = scheduler.workers().await?;
-    let text = if workers.is_empty() {
-        "no live workers\n".to_owned()
-    } else {
-        let rows: Vec<Vec<String>> = workers
-            .iter()
-            .map(|worker| {
-                let jobs = if worker.jobs.is_empty() {
-                    "-".to_owned()
-                } else {
-                    let ids: Vec<&str> = worker.jobs.iter().map(|id| id.as_str()).collect();
-                    format!("{} ({})", ids.len(), ids.join(", "))
-                };
-                vec![
-                    worker.id.clone(),
-                    worker.host.clone(),
-                    worker.pid.to_string(),
-                    render::time(worker.started_at),
-                    render::time(worker.last_seen_at),
-                    jobs,
-                ]
-            })
-            .collect();
-        render::table(
-            &["ID", "HOST", "PID", "STARTED", "LAST SEEN", "RUNNING JOBS"],
-            &rows,
-        )
-    };
-    let json = json!({
-        "workers": workers.iter().map(|worker| json!({
-            "id": worker.id,
-            "host": worker.host,
-            "pid": worker.pid,
-            "started_at": render::time_json(Some(worker.started_at)),
-            "last_seen_at": render::time_json(Some(worker.last_seen_at)),
-            "jobs": worker.jobs.iter().map(|id| id.as_str()).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    });
-    Ok(Report { text, json })
-}
-
-/// `migrate`.
-pub(super) async fn migrate(scheduler: &Scheduler) -> Result<Report, Failure> {
-    scheduler.initialize_db().await?;
-    let schema = scheduler.store().schema().as_str().to_owned();
-    Ok(Report {
-        text: format!("schema {schema} is migrated and up to date\n"),
-        json: json!({ "schema": schema, "migrated": true }),
-    })
 }

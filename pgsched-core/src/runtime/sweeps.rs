@@ -1,6 +1,7 @@
-//! Periodic upkeep every replica runs: recover jobs whose lease expired, and expire jobs that
-//! missed their start window. Both are bounded batches on partial indexes, safe to run
-//! concurrently on many replicas (`SKIP LOCKED`), and decide by the database clock.
+//! The sweeps every replica runs on its sweep interval: recover jobs whose lease expired,
+//! expire jobs that missed their start window, and remove the registrations of dead workers.
+//! Each is bounded batches on partial indexes, safe to run concurrently on many replicas
+//! (`SKIP LOCKED`), and decides by the database clock.
 
 use std::sync::Arc;
 
