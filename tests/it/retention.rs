@@ -138,11 +138,9 @@ async fn keep_last_batches_resume_at_the_name_the_previous_one_stopped_in() {
     let db = &t.db;
     let scheduler = scheduler(
         db,
-        VacuumConfig {
-            failed: VacuumPolicy::keep_last(2),
-            batch_size: 4,
-            ..VacuumConfig::default()
-        },
+        VacuumConfig::new()
+            .failed(VacuumPolicy::keep_last(2))
+            .batch_size(4),
     )
     .await;
     // Three names, seven failures each: five of each name are beyond the newest two.
