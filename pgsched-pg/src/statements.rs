@@ -1,7 +1,8 @@
 //! Every SQL statement pgsched runs, loaded from `sql/*.sql` and rendered once for a schema.
 //!
-//! The files use `__SCHEMA__` where the quoted schema goes; nothing else is ever formatted
-//! into SQL. Values are always bound parameters.
+//! The files use `__SCHEMA__` where the quoted schema goes, and `__JOB_…__` where the job
+//! row goes (compile-time text from [`crate::job_row`] and `sql/job_row.sql`); nothing else
+//! is ever formatted into SQL. Values are always bound parameters.
 
 use std::sync::Arc;
 
@@ -20,10 +21,18 @@ macro_rules! statements {
         impl Statements {
             pub(crate) fn render(schema: &SchemaName) -> Statements {
                 let quoted = schema.quoted();
-                Statements {
-                    $($name: include_str!(concat!("../sql/", stringify!($name), ".sql"))
+                let job_row = crate::job_row::fragments();
+                let render = |sql: &str| -> Arc<str> {
+                    job_row
+                        .iter()
+                        .fold(sql.to_owned(), |sql, (placeholder, text)| {
+                            sql.replace(placeholder, text)
+                        })
                         .replace(PLACEHOLDER, &quoted)
-                        .into(),)*
+                        .into()
+                };
+                Statements {
+                    $($name: render(include_str!(concat!("../sql/", stringify!($name), ".sql"))),)*
                 }
             }
 
@@ -90,7 +99,7 @@ mod tests {
         let schema = SchemaName::new("tenant_7").expect("valid");
         let statements = Statements::render(&schema);
         for (name, sql) in statements.all() {
-            assert!(!sql.contains(PLACEHOLDER), "{name} still has a placeholder");
+            assert!(!sql.contains("__"), "{name} still has a placeholder");
             assert!(!sql.trim().is_empty(), "{name} is empty");
         }
         assert!(statements.claim_jobs.contains("\"tenant_7\".jobs"));

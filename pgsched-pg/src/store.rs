@@ -1,6 +1,7 @@
 //! `impl JobStore for PgStore`: one short method per statement. The SQL itself lives in
 //! `sql/*.sql` (see [`crate::statements`]).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,12 +23,13 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool, Row};
 
 use crate::errors::{is_exclusive_race, refusal_or_store_error};
+use crate::job_row::{bind_job, bind_jobs};
 use crate::listener::PgWakeups;
 use crate::notifier::Notifier;
 use crate::pooler::{Held, OnConnection, Route, TransactionPooler};
 use crate::rows::{
     ClaimRow, JobRow, PeriodicRow, PromotionRow, VacuumStatsRow, VacuumTotalsRow, WorkerRow,
-    hash_to_db, parse_status, to_millis,
+    parse_status, to_millis,
 };
 use crate::schema_name::SchemaName;
 use crate::statements::Statements;
@@ -254,13 +256,13 @@ impl PgStore {
             let existing: Vec<String> = if let [job] = chosen.as_slice() {
                 self.insert_one(connection, job).await?
             } else {
-                Columns::of(&chosen)
-                    .bind(sqlx::query_scalar(AssertSqlSafe(Arc::clone(
-                        &self.sql.insert_jobs,
-                    ))))
-                    .fetch_all(self.on(&mut *connection))
-                    .await
-                    .map_err(store_error("insert_jobs"))?
+                bind_jobs(
+                    sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.insert_jobs))),
+                    &chosen,
+                )
+                .fetch_all(self.on(&mut *connection))
+                .await
+                .map_err(store_error("insert_jobs"))?
             };
             self.conflicts(connection, &chosen, conflict, &existing)
                 .await?
@@ -301,13 +303,13 @@ impl PgStore {
                 Ok(())
             }
             _ => {
-                Columns::of(jobs)
-                    .bind(sqlx::query(AssertSqlSafe(Arc::clone(
-                        &self.sql.insert_new_jobs,
-                    ))))
-                    .execute(self.on(&mut *connection))
-                    .await
-                    .map_err(store_error("insert_new_jobs"))?;
+                bind_jobs(
+                    sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.insert_new_jobs))),
+                    jobs,
+                )
+                .execute(self.on(&mut *connection))
+                .await
+                .map_err(store_error("insert_new_jobs"))?;
                 Ok(())
             }
         }
@@ -319,13 +321,13 @@ impl PgStore {
         connection: &mut PgConnection,
         jobs: &[&'j NewJob],
     ) -> Result<HashMap<&'j str, Scheduled>> {
-        let rows = Columns::of(jobs)
-            .bind(sqlx::query(AssertSqlSafe(Arc::clone(
-                &self.sql.upsert_jobs,
-            ))))
-            .fetch_all(self.on(&mut *connection))
-            .await
-            .map_err(store_error("upsert_jobs"))?;
+        let rows = bind_jobs(
+            sqlx::query(AssertSqlSafe(Arc::clone(&self.sql.upsert_jobs))),
+            jobs,
+        )
+        .fetch_all(self.on(&mut *connection))
+        .await
+        .map_err(store_error("upsert_jobs"))?;
         let mut written: HashMap<String, bool> = HashMap::with_capacity(rows.len());
         for row in rows {
             let id: String = row.try_get("id").map_err(store_error("upsert_jobs"))?;
@@ -423,109 +425,6 @@ impl PgStore {
             Some(_) => Vec::new(),
             None => vec![job.id.as_str().to_owned()],
         })
-    }
-}
-
-/// The column arrays of one batch of jobs (borrowed from the jobs: no copies of payloads).
-struct Columns<'a> {
-    ids: Vec<&'a str>,
-    names: Vec<&'a str>,
-    payloads: Vec<&'a [u8]>,
-    hashes: Vec<Option<i64>>,
-    run_at: Vec<Option<DateTime<Utc>>>,
-    priorities: Vec<i16>,
-    max_retries: Vec<i32>,
-    misfire_ms: Vec<Option<i64>>,
-    timeout_ms: Vec<Option<i64>>,
-    exclusive_keys: Vec<Option<&'a str>>,
-}
-
-impl<'a> Columns<'a> {
-    /// The columns of `jobs`, in id order: concurrent bulk writers then lock rows in the same
-    /// order (no deadlocks); results are matched back to the input by id.
-    fn of(jobs: &[&'a NewJob]) -> Columns<'a> {
-        let mut jobs: Vec<&'a NewJob> = jobs.to_vec();
-        jobs.sort_by(|a, b| a.id.cmp(&b.id));
-        Columns {
-            ids: jobs.iter().map(|job| job.id.as_str()).collect(),
-            names: jobs.iter().map(|job| job.name.as_str()).collect(),
-            payloads: jobs.iter().map(|job| job.payload.as_slice()).collect(),
-            hashes: jobs
-                .iter()
-                .map(|job| job.schema_hash.map(hash_to_db))
-                .collect(),
-            run_at: jobs.iter().map(|job| job.run_at).collect(),
-            priorities: jobs.iter().map(|job| job.priority.db_value()).collect(),
-            max_retries: jobs
-                .iter()
-                .map(|job| i32::try_from(job.max_retries).unwrap_or(i32::MAX))
-                .collect(),
-            misfire_ms: jobs
-                .iter()
-                .map(|job| job.misfire_grace.map(to_millis))
-                .collect(),
-            timeout_ms: jobs.iter().map(|job| job.timeout.map(to_millis)).collect(),
-            exclusive_keys: jobs
-                .iter()
-                .map(|job| job.exclusive_key.as_deref())
-                .collect(),
-        }
-    }
-
-    fn bind<Q: Bindable<'a>>(self, query: Q) -> Q {
-        query
-            .bind_value(self.ids)
-            .bind_value(self.names)
-            .bind_value(self.payloads)
-            .bind_value(self.hashes)
-            .bind_value(self.run_at)
-            .bind_value(self.priorities)
-            .bind_value(self.max_retries)
-            .bind_value(self.misfire_ms)
-            .bind_value(self.timeout_ms)
-            .bind_value(self.exclusive_keys)
-    }
-}
-
-/// Binds one job's columns as scalars, in the order of `insert_job.sql`/`insert_new_job.sql`.
-fn bind_job<'q, Q: Bindable<'q>>(query: Q, job: &'q NewJob) -> Q {
-    query
-        .bind_value(job.id.as_str())
-        .bind_value(job.name.as_str())
-        .bind_value(job.payload.as_slice())
-        .bind_value(job.schema_hash.map(hash_to_db))
-        .bind_value(job.run_at)
-        .bind_value(job.priority.db_value())
-        .bind_value(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
-        .bind_value(job.misfire_grace.map(to_millis))
-        .bind_value(job.timeout.map(to_millis))
-        .bind_value(job.exclusive_key.as_deref())
-}
-
-/// `bind` for both `query` and `query_scalar`, so the column list is written once.
-trait Bindable<'q>: Sized {
-    fn bind_value<T>(self, value: T) -> Self
-    where
-        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send;
-}
-
-impl<'q> Bindable<'q> for sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    fn bind_value<T>(self, value: T) -> Self
-    where
-        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
-    {
-        self.bind(value)
-    }
-}
-
-impl<'q, O> Bindable<'q>
-    for sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
-{
-    fn bind_value<T>(self, value: T) -> Self
-    where
-        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
-    {
-        self.bind(value)
     }
 }
 
@@ -870,23 +769,25 @@ impl JobStore for PgStore {
         window: DateTime<Utc>,
         job: &NewJob,
     ) -> Result<bool> {
-        let inserted: Option<String> =
-            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.enqueue_periodic)))
-                .bind(key)
-                .bind(window)
-                .bind(job.id.as_str())
-                .bind(&job.name)
-                .bind(&job.payload)
-                .bind(job.schema_hash.map(hash_to_db))
-                .bind(job.priority.db_value())
-                .bind(i32::try_from(job.max_retries).unwrap_or(i32::MAX))
-                .bind(job.misfire_grace.map(to_millis))
-                .bind(job.timeout.map(to_millis))
-                .bind(job.exclusive_key.as_deref())
-                .bind(schedule)
-                .fetch_optional(self.main())
-                .await
-                .map_err(store_error("enqueue_periodic"))?;
+        // The row's run_at is the window (the statement's contract, whatever `job` says).
+        let job = if job.run_at == Some(window) {
+            Cow::Borrowed(job)
+        } else {
+            Cow::Owned(NewJob {
+                run_at: Some(window),
+                ..job.clone()
+            })
+        };
+        let inserted: Option<String> = bind_job(
+            sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql.enqueue_periodic))),
+            &job,
+        )
+        .bind(key)
+        .bind(window)
+        .bind(schedule)
+        .fetch_optional(self.main())
+        .await
+        .map_err(store_error("enqueue_periodic"))?;
         Ok(inserted.is_some())
     }
 

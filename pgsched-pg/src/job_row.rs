@@ -1,0 +1,158 @@
+//! The job row an enqueue writes, described once: which input columns bind which fields of a
+//! [`NewJob`], in what order and with what PostgreSQL type. From this one list come the
+//! single-row binder ([`bind_job`]), the batch binder ([`bind_jobs`]) and the statements'
+//! input rows `d` (`__JOB_SCALARS__`, `__JOB_ARRAYS__`); `sql/job_row.sql` says which table
+//! column each input becomes (`__JOB_COLUMNS__`, `__JOB_VALUES__`).
+//!
+//! Adding a column to the job row: one line here (its input), one line in `job_row.sql` (its
+//! table column), beside the migration that creates it.
+
+use pgsched_core::NewJob;
+
+use crate::rows::{hash_to_db, to_millis};
+
+macro_rules! job_input {
+    ($($column:ident: $sql_type:literal = |$job:ident| $value:expr),* $(,)?) => {
+        /// The input columns `d` of every enqueue, in parameter order: (name, PostgreSQL type).
+        pub(crate) const INPUT: &[(&str, &str)] = &[$((stringify!($column), $sql_type)),*];
+
+        /// Binds one job's input columns as scalars (`__JOB_SCALARS__`).
+        pub(crate) fn bind_job<'q, Q: Bindable<'q>>(query: Q, job: &'q NewJob) -> Q {
+            query $(.bind_value({ let $job = job; $value }))*
+        }
+
+        /// Binds a batch's input columns as arrays (`__JOB_ARRAYS__`), in id order: concurrent
+        /// bulk writers then lock rows in the same order (no deadlocks); results are matched
+        /// back to the input by id. Borrows from the jobs: no copies of payloads.
+        pub(crate) fn bind_jobs<'q, Q: Bindable<'q>>(query: Q, jobs: &[&'q NewJob]) -> Q {
+            let mut jobs: Vec<&'q NewJob> = jobs.to_vec();
+            jobs.sort_by(|a, b| a.id.cmp(&b.id));
+            query $(.bind_value(jobs.iter().map(|&$job| $value).collect::<Vec<_>>()))*
+        }
+    };
+}
+
+job_input! {
+    id: "text" = |job| job.id.as_str(),
+    name: "text" = |job| job.name.as_str(),
+    payload: "bytea" = |job| job.payload.as_slice(),
+    schema_hash: "int8" = |job| job.schema_hash.map(hash_to_db),
+    run_at: "timestamptz" = |job| job.run_at,
+    priority: "int2" = |job| job.priority.db_value(),
+    max_retries: "int4" = |job| i32::try_from(job.max_retries).unwrap_or(i32::MAX),
+    misfire_grace_ms: "int8" = |job| job.misfire_grace.map(to_millis),
+    timeout_ms: "int8" = |job| job.timeout.map(to_millis),
+    exclusive_key: "text" = |job| job.exclusive_key.as_deref(),
+}
+
+/// The placeholders of the job row and the text each renders to.
+pub(crate) fn fragments() -> [(&'static str, String); 5] {
+    let names: Vec<&str> = INPUT.iter().map(|(name, _)| *name).collect();
+    let names = names.join(", ");
+    let typed = |suffix: &str| -> String {
+        INPUT
+            .iter()
+            .enumerate()
+            .map(|(index, (_, sql_type))| format!("${}::{sql_type}{suffix}", index + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let row: Vec<(&str, &str)> = include_str!("../sql/job_row.sql")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("--"))
+        .filter_map(|line| line.split_once('='))
+        .map(|(column, value)| (column.trim(), value.trim()))
+        .collect();
+    let list = |each: &dyn Fn(&(&str, &str)) -> String| -> String {
+        row.iter().map(each).collect::<Vec<_>>().join(", ")
+    };
+    [
+        ("__JOB_COLUMNS__", list(&|(column, _)| (*column).to_owned())),
+        ("__JOB_VALUES__", list(&|(_, value)| (*value).to_owned())),
+        (
+            "__EXCLUDED_JOB_COLUMNS__",
+            list(&|(column, _)| format!("excluded.{column}")),
+        ),
+        (
+            "__JOB_SCALARS__",
+            format!("(VALUES ({})) AS d({names})", typed("")),
+        ),
+        (
+            "__JOB_ARRAYS__",
+            format!("unnest({}) AS d({names})", typed("[]")),
+        ),
+    ]
+}
+
+/// `bind` for both `query` and `query_scalar`, so the input columns are written once.
+pub(crate) trait Bindable<'q>: Sized {
+    /// Binds the next parameter.
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send;
+}
+
+impl<'q> Bindable<'q> for sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        self.bind(value)
+    }
+}
+
+impl<'q, O> Bindable<'q>
+    for sqlx::query::QueryScalar<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+{
+    fn bind_value<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+    {
+        self.bind(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_row_is_rendered_from_one_list() {
+        let fragments = fragments();
+        let get = |name: &str| {
+            fragments
+                .iter()
+                .find(|(placeholder, _)| *placeholder == name)
+                .map(|(_, text)| text.clone())
+                .expect("rendered")
+        };
+        let columns = get("__JOB_COLUMNS__");
+        assert!(columns.starts_with("id, name, payload, "), "{columns}");
+        assert!(columns.ends_with("exclusive_key, status"), "{columns}");
+        // As many values and excluded columns as columns.
+        let count = columns.split(", ").count();
+        assert_eq!(count, 12);
+        assert!(get("__EXCLUDED_JOB_COLUMNS__").starts_with("excluded.id, excluded.name"));
+        assert!(get("__JOB_VALUES__").contains("coalesce(d.run_at, now()) + d.misfire_grace_ms"));
+        let scalars = get("__JOB_SCALARS__");
+        assert!(
+            scalars.starts_with("(VALUES ($1::text, $2::text, $3::bytea"),
+            "{scalars}"
+        );
+        assert!(scalars.ends_with("$10::text)) AS d(id, name, payload, schema_hash, run_at, priority, max_retries, misfire_grace_ms, timeout_ms, exclusive_key)"), "{scalars}");
+        let arrays = get("__JOB_ARRAYS__");
+        assert!(
+            arrays.starts_with("unnest($1::text[], $2::text[]"),
+            "{arrays}"
+        );
+        // Every input column is written somewhere in the row.
+        let values = get("__JOB_VALUES__");
+        for (name, _) in INPUT {
+            assert!(
+                values.contains(&format!("d.{name}")),
+                "{name} is never written"
+            );
+        }
+    }
+}
