@@ -177,4 +177,143 @@ mod tests {
                 .contains("\"tenant_7\".jobs AS holder")
         );
     }
+
+    /// Where a statement is checked: the state of the connection it runs in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Check {
+        /// Prepared (Parse and Describe: names and types resolved) on the migrated schema.
+        Prepare,
+        /// Run, then rolled back, before the schema exists (the migrations of a pooler's
+        /// transaction open with them).
+        BeforeMigration,
+        /// Run, then rolled back, inside a transaction (a utility statement such as SET
+        /// LOCAL, which PostgreSQL does not analyse when it is prepared).
+        InTransaction,
+    }
+
+    /// How each statement is checked. A statement missing here fails the test: add it.
+    const CHECKS: &[(&str, Check)] = &[
+        ("insert_jobs", Check::Prepare),
+        ("insert_job", Check::Prepare),
+        ("insert_new_jobs", Check::Prepare),
+        ("insert_new_job", Check::Prepare),
+        ("upsert_jobs", Check::Prepare),
+        ("job_statuses", Check::Prepare),
+        ("claim_jobs", Check::Prepare),
+        ("finish_jobs", Check::Prepare),
+        ("renew_leases", Check::Prepare),
+        ("release_jobs", Check::Prepare),
+        ("recover_orphans", Check::Prepare),
+        ("expire_misfired", Check::Prepare),
+        ("cancel_job", Check::Prepare),
+        ("get_job", Check::Prepare),
+        ("register_worker", Check::Prepare),
+        ("deregister_worker", Check::Prepare),
+        ("prune_workers", Check::Prepare),
+        ("register_periodic", Check::Prepare),
+        ("periodic_states", Check::Prepare),
+        ("periodic_state", Check::Prepare),
+        ("enqueue_periodic", Check::Prepare),
+        ("set_periodic_enabled", Check::Prepare),
+        ("next_due", Check::Prepare),
+        ("promote_jobs", Check::Prepare),
+        ("claim_vacuum_turn", Check::Prepare),
+        ("purge_finished", Check::Prepare),
+        ("purge_keep_last", Check::Prepare),
+        ("limit_statement", Check::Prepare),
+        ("record_vacuum", Check::Prepare),
+        ("vacuum_stats", Check::Prepare),
+        ("total_vacuum_stats", Check::Prepare),
+        ("list_jobs", Check::Prepare),
+        ("retry_job", Check::Prepare),
+        ("list_workers", Check::Prepare),
+        ("notify", Check::Prepare),
+        ("database_now", Check::Prepare),
+        ("async_commit", Check::InTransaction),
+        ("migration_session", Check::Prepare),
+        ("migration_lock", Check::Prepare),
+        ("create_schema", Check::BeforeMigration),
+        ("migrations_table", Check::BeforeMigration),
+        ("applied_migrations", Check::Prepare),
+        ("record_migration", Check::Prepare),
+    ];
+
+    /// Runs `statements` (none with parameters) in a transaction that is rolled back.
+    async fn run_rolled_back(connection: &mut sqlx::PgConnection, statements: &[&Statement]) {
+        use sqlx::Connection;
+        let mut transaction = connection.begin().await.expect("begin");
+        for statement in statements {
+            statement
+                .query()
+                .execute(&mut *transaction)
+                .await
+                .unwrap_or_else(|error| panic!("{} fails: {error}", statement.name()));
+        }
+        transaction.rollback().await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn every_statement_prepares_against_a_migrated_schema() {
+        use pgsched_core::store::JobStore;
+        use sqlx::{Connection, Executor};
+
+        let url = pgsched_devdb::shared_url().expect("a PostgreSQL for the tests");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .subsec_nanos();
+        let schema =
+            SchemaName::new(format!("t_statements_{}_{nanos}", std::process::id())).expect("valid");
+        let statements = Statements::render(&schema);
+        let all = statements.all();
+
+        let names: Vec<&str> = all.iter().map(|statement| statement.name()).collect();
+        let checked: Vec<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
+        for name in &names {
+            assert!(
+                checked.contains(name),
+                "{name} has no check: add it to CHECKS"
+            );
+        }
+        for name in &checked {
+            assert!(names.contains(name), "{name} in CHECKS is not a statement");
+        }
+        let of = |check: Check| -> Vec<&Statement> {
+            all.iter()
+                .copied()
+                .filter(|statement| CHECKS.contains(&(statement.name(), check)))
+                .collect()
+        };
+
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+        // Before migration, in the order the migrations of a pooler's transaction run them.
+        run_rolled_back(&mut connection, &of(Check::BeforeMigration)).await;
+        for statement in of(Check::InTransaction) {
+            run_rolled_back(&mut connection, &[statement]).await;
+        }
+
+        let pool = sqlx::PgPool::connect(url).await.expect("pool");
+        let store = crate::PgStore::new(pool.clone(), schema.clone());
+        store.migrate().await.expect("migrated");
+        let mut failed = Vec::new();
+        for statement in of(Check::Prepare) {
+            if let Err(error) = connection
+                .prepare(sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(
+                    statement.sql().to_owned(),
+                )))
+                .await
+            {
+                failed.push(format!("{}: {error}", statement.name()));
+            }
+        }
+        assert!(failed.is_empty(), "{failed:#?}");
+        connection
+            .execute(AssertSqlSafe(format!(
+                "DROP SCHEMA {} CASCADE",
+                schema.quoted()
+            )))
+            .await
+            .expect("schema dropped");
+        pool.close().await;
+    }
 }
