@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pgsched_core::retention::{PurgeRule, Purged, VacuumReport};
+use pgsched_core::retention::{DeletedBatch, RetentionRule, VacuumReport};
 use pgsched_core::store::{
     ClaimFloor, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
     PeriodicState, Promotion, PromotionFloor, Recovered, Release, VacuumStatsDay, VacuumTotals,
@@ -304,31 +304,31 @@ impl JobStore for PgStore {
         PgStore::set_periodic_enabled(self, key, enabled).await
     }
 
-    async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool> {
-        PgStore::claim_vacuum_turn(self, worker, interval).await
+    async fn claim_retention_turn(&self, worker: &str, interval: Duration) -> Result<bool> {
+        PgStore::claim_retention_turn(self, worker, interval).await
     }
 
-    async fn purge(
+    async fn delete_finished(
         &self,
         status: JobStatus,
-        rule: PurgeRule,
+        rule: RetentionRule,
         resume_at: Option<&str>,
         limit: u32,
         timeout: Duration,
-    ) -> Result<Purged> {
-        PgStore::purge(self, status, rule, resume_at, limit, timeout).await
+    ) -> Result<DeletedBatch> {
+        PgStore::delete_finished(self, status, rule, resume_at, limit, timeout).await
     }
 
-    async fn record_vacuum(&self, worker: &str, deleted: &VacuumReport) -> Result<()> {
-        PgStore::record_vacuum(self, worker, deleted).await
+    async fn record_retention_pass(&self, worker: &str, deleted: &VacuumReport) -> Result<()> {
+        PgStore::record_retention_pass(self, worker, deleted).await
     }
 
-    async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
-        PgStore::vacuum_stats(self, days).await
+    async fn retention_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
+        PgStore::retention_stats(self, days).await
     }
 
-    async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
-        PgStore::total_vacuum_stats(self).await
+    async fn retention_totals(&self) -> Result<VacuumTotals> {
+        PgStore::retention_totals(self).await
     }
 
     async fn cancel(&self, id: &JobId) -> Result<bool> {

@@ -2,42 +2,46 @@
 
 use std::time::Duration;
 
-use pgsched_core::retention::{PurgeRule, Purged, VacuumReport};
+use pgsched_core::retention::{DeletedBatch, RetentionRule, VacuumReport};
 use pgsched_core::store::{VacuumStatsDay, VacuumTotals};
 use pgsched_core::{JobStatus, Result};
 use sqlx::Connection;
 
 use super::PgStore;
 use crate::pooler::Held;
-use crate::rows::{VacuumStatsRow, VacuumTotalsRow, to_millis};
+use crate::rows::{RetentionStatsRow, RetentionTotalsRow, to_millis};
 
 impl PgStore {
-    /// See [`pgsched_core::store::JobStore::claim_vacuum_turn`].
-    pub(super) async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool> {
+    /// See [`pgsched_core::store::JobStore::claim_retention_turn`].
+    pub(super) async fn claim_retention_turn(
+        &self,
+        worker: &str,
+        interval: Duration,
+    ) -> Result<bool> {
         let won: Option<bool> = self
             .sql
-            .claim_vacuum_turn
+            .claim_retention_turn
             .query_scalar()
             .bind(worker)
             .bind(to_millis(interval))
             .fetch_optional(self.main())
             .await
-            .map_err(self.sql.claim_vacuum_turn.error())?;
+            .map_err(self.sql.claim_retention_turn.error())?;
         Ok(won.is_some())
     }
 
-    /// See [`pgsched_core::store::JobStore::purge`].
-    pub(super) async fn purge(
+    /// See [`pgsched_core::store::JobStore::delete_finished`].
+    pub(super) async fn delete_finished(
         &self,
         status: JobStatus,
-        rule: PurgeRule,
+        rule: RetentionRule,
         resume_at: Option<&str>,
         limit: u32,
         timeout: Duration,
-    ) -> Result<Purged> {
+    ) -> Result<DeletedBatch> {
         let statement = match rule {
-            PurgeRule::FinishedBefore(_) => &self.sql.purge_finished,
-            PurgeRule::KeepLast(_) => &self.sql.purge_keep_last,
+            RetentionRule::FinishedBefore(_) => &self.sql.delete_finished_before,
+            RetentionRule::KeepLast(_) => &self.sql.delete_finished_keep_last,
         };
         let mut connection = Held::acquire(&self.pool).await.map_err(statement.error())?;
         let mut transaction = connection.begin().await.map_err(statement.error())?;
@@ -48,11 +52,11 @@ impl PgStore {
             .execute(self.on(&mut transaction))
             .await
             .map_err(statement.error())?;
-        let purged = match rule {
-            PurgeRule::FinishedBefore(age) => {
+        let batch_deleted = match rule {
+            RetentionRule::FinishedBefore(age) => {
                 let deleted = self
                     .sql
-                    .purge_finished
+                    .delete_finished_before
                     .query()
                     .bind(status.as_str())
                     .bind(to_millis(age))
@@ -61,15 +65,15 @@ impl PgStore {
                     .await
                     .map_err(statement.error())?
                     .rows_affected();
-                Purged {
+                DeletedBatch {
                     deleted,
                     resume_at: None,
                 }
             }
-            PurgeRule::KeepLast(count) => {
+            RetentionRule::KeepLast(count) => {
                 let (deleted, resume_at): (i64, Option<String>) = self
                     .sql
-                    .purge_keep_last
+                    .delete_finished_keep_last
                     .query_as()
                     .bind(status.as_str())
                     .bind(i64::from(count))
@@ -78,7 +82,7 @@ impl PgStore {
                     .fetch_one(self.on(&mut transaction))
                     .await
                     .map_err(statement.error())?;
-                Purged {
+                DeletedBatch {
                     deleted: u64::try_from(deleted).unwrap_or(0),
                     resume_at,
                 }
@@ -86,14 +90,18 @@ impl PgStore {
         };
         transaction.commit().await.map_err(statement.error())?;
         connection.finished();
-        Ok(purged)
+        Ok(batch_deleted)
     }
 
-    /// See [`pgsched_core::store::JobStore::record_vacuum`].
-    pub(super) async fn record_vacuum(&self, worker: &str, deleted: &VacuumReport) -> Result<()> {
+    /// See [`pgsched_core::store::JobStore::record_retention_pass`].
+    pub(super) async fn record_retention_pass(
+        &self,
+        worker: &str,
+        deleted: &VacuumReport,
+    ) -> Result<()> {
         let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.sql
-            .record_vacuum
+            .record_retention_pass
             .query()
             .bind(count(deleted.completed))
             .bind(count(deleted.failed))
@@ -102,32 +110,32 @@ impl PgStore {
             .bind(worker)
             .execute(self.main())
             .await
-            .map_err(self.sql.record_vacuum.error())?;
+            .map_err(self.sql.record_retention_pass.error())?;
         Ok(())
     }
 
-    /// See [`pgsched_core::store::JobStore::vacuum_stats`].
-    pub(super) async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
-        let rows: Vec<VacuumStatsRow> = self
+    /// See [`pgsched_core::store::JobStore::retention_stats`].
+    pub(super) async fn retention_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
+        let rows: Vec<RetentionStatsRow> = self
             .sql
-            .vacuum_stats
+            .retention_stats
             .query_as()
             .bind(i32::try_from(days).unwrap_or(i32::MAX))
             .fetch_all(self.main())
             .await
-            .map_err(self.sql.vacuum_stats.error())?;
+            .map_err(self.sql.retention_stats.error())?;
         Ok(rows.into_iter().map(VacuumStatsDay::from).collect())
     }
 
-    /// See [`pgsched_core::store::JobStore::total_vacuum_stats`].
-    pub(super) async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
-        let row: VacuumTotalsRow = self
+    /// See [`pgsched_core::store::JobStore::retention_totals`].
+    pub(super) async fn retention_totals(&self) -> Result<VacuumTotals> {
+        let row: RetentionTotalsRow = self
             .sql
-            .total_vacuum_stats
+            .retention_totals
             .query_as()
             .fetch_one(self.main())
             .await
-            .map_err(self.sql.total_vacuum_stats.error())?;
+            .map_err(self.sql.retention_totals.error())?;
         Ok(row.into())
     }
 }
