@@ -1,11 +1,12 @@
 //! The job row an enqueue writes, described once: which input columns bind which fields of a
 //! [`NewJob`], in what order and with what PostgreSQL type. From this one list come the
 //! single-row binder ([`bind_job`]), the batch binder ([`bind_jobs`]) and the statements'
-//! input rows `d` (`__JOB_SCALARS__`, `__JOB_ARRAYS__`); `sql/job_row.sql` says which table
-//! column each input becomes (`__JOB_COLUMNS__`, `__JOB_VALUES__`).
+//! input rows `d` (`__JOB_SCALARS__`, `__JOB_ARRAYS__`). Each input is written as it is to the
+//! table column of its name (`__JOB_COLUMNS__`, `__JOB_VALUES__`), except the columns that
+//! `sql/job_row.sql` computes (the due time, the expiry, the waiting status).
 //!
-//! Adding a column to the job row: one line here (its input), one line in `job_row.sql` (its
-//! table column), beside the migration that creates it.
+//! Adding a column to the job row: the migration that creates it, and one line here (its
+//! input, from a field of [`NewJob`]).
 
 use pgsched_core::NewJob;
 
@@ -57,19 +58,31 @@ pub(crate) fn fragments() -> [(&'static str, String); 5] {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let row: Vec<(&str, &str)> = include_str!("../sql/job_row.sql")
+    let computed: Vec<(&str, &str)> = include_str!("../sql/job_row.sql")
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with("--"))
         .filter_map(|line| line.split_once('='))
         .map(|(column, value)| (column.trim(), value.trim()))
         .collect();
-    let list = |each: &dyn Fn(&(&str, &str)) -> String| -> String {
+    // The row: each input column as it is (unless computed), then the computed ones.
+    let as_is = INPUT
+        .iter()
+        .filter(|(name, _)| computed.iter().all(|(column, _)| column != name))
+        .map(|(name, _)| (*name, format!("d.{name}")));
+    let row: Vec<(&str, String)> = as_is
+        .chain(
+            computed
+                .iter()
+                .map(|(column, value)| (*column, (*value).to_owned())),
+        )
+        .collect();
+    let list = |each: &dyn Fn(&(&str, String)) -> String| -> String {
         row.iter().map(each).collect::<Vec<_>>().join(", ")
     };
     [
         ("__JOB_COLUMNS__", list(&|(column, _)| (*column).to_owned())),
-        ("__JOB_VALUES__", list(&|(_, value)| (*value).to_owned())),
+        ("__JOB_VALUES__", list(&|(_, value)| value.clone())),
         (
             "__EXCLUDED_JOB_COLUMNS__",
             list(&|(column, _)| format!("excluded.{column}")),
@@ -129,7 +142,10 @@ mod tests {
         };
         let columns = get("__JOB_COLUMNS__");
         assert!(columns.starts_with("id, name, payload, "), "{columns}");
-        assert!(columns.ends_with("exclusive_key, status"), "{columns}");
+        assert!(
+            columns.ends_with("exclusive_key, run_at, expires_at, status"),
+            "{columns}"
+        );
         // As many values and excluded columns as columns.
         let count = columns.split(", ").count();
         assert_eq!(count, 12);

@@ -2,8 +2,7 @@
 //! `impl JobStore for PgStore`, which routes each method to the module of its concern:
 //! [`scheduling`], [`claiming`], [`periodic`], [`retention`], [`admin`], [`workers`]. Each
 //! there is one short method per statement, whose SQL lives in `sql/*.sql` and whose errors
-//! name it (see [`crate::statements`]). The trait's methods call the inherent methods of the
-//! same name (an inherent method takes precedence over the trait's).
+//! name it (see [`crate::statements`]).
 
 mod admin;
 mod claiming;
@@ -215,8 +214,8 @@ impl PgStore {
     }
 }
 
-#[async_trait]
-impl JobStore for PgStore {
+impl PgStore {
+    /// Creates or upgrades the schema (see [`crate::migrate`]).
     async fn migrate(&self) -> Result<()> {
         match &self.pooler {
             None => crate::migrate::run(&self.pool, &self.schema).await,
@@ -227,150 +226,63 @@ impl JobStore for PgStore {
         }
     }
 
-    async fn schedule(
-        &self,
-        jobs: &[NewJob],
-        conflict: ConflictResolution,
-        batch_size: usize,
-    ) -> Result<Vec<Scheduled>> {
-        PgStore::schedule(self, jobs, conflict, batch_size).await
-    }
-
-    async fn claim(
-        &self,
-        worker: &str,
-        limit: u32,
-        lease: Duration,
-        floor: &ClaimFloor,
-    ) -> Result<Vec<ClaimedJob>> {
-        PgStore::claim(self, worker, limit, lease, floor).await
-    }
-
-    async fn finish(&self, outcomes: &[(Lease, Finish)]) -> Result<Vec<bool>> {
-        PgStore::finish(self, outcomes).await
-    }
-
-    async fn renew_leases(&self, leases: &[Lease], lease: Duration) -> Result<Vec<i64>> {
-        PgStore::renew_leases(self, leases, lease).await
-    }
-
-    async fn release(&self, releases: &[Release]) -> Result<u64> {
-        PgStore::release(self, releases).await
-    }
-
-    async fn recover_orphans(&self, limit: u32) -> Result<Recovered> {
-        PgStore::recover_orphans(self, limit).await
-    }
-
-    async fn expire_misfired(&self, limit: u32) -> Result<Vec<(JobId, Priority)>> {
-        PgStore::expire_misfired(self, limit).await
-    }
-
-    async fn promote(&self, limit: u32, floor: &PromotionFloor) -> Result<Promotion> {
-        PgStore::promote(self, limit, floor).await
-    }
-
-    async fn next_due(&self) -> Result<Option<Duration>> {
-        PgStore::next_due(self).await
-    }
-
-    async fn register_periodic(
-        &self,
-        schedules: &[PeriodicRegistration],
-        owner: Option<&str>,
-    ) -> Result<()> {
-        PgStore::register_periodic(self, schedules, owner).await
-    }
-
-    async fn periodic_states(&self) -> Result<(DateTime<Utc>, Vec<PeriodicState>)> {
-        PgStore::periodic_states(self).await
-    }
-
-    async fn periodic_state(&self, key: &str) -> Result<Option<PeriodicState>> {
-        PgStore::periodic_state(self, key).await
-    }
-
-    async fn enqueue_periodic(
-        &self,
-        key: &str,
-        schedule: &str,
-        window: DateTime<Utc>,
-        job: &NewJob,
-    ) -> Result<bool> {
-        PgStore::enqueue_periodic(self, key, schedule, window, job).await
-    }
-
-    async fn set_periodic_enabled(&self, key: &str, enabled: bool) -> Result<bool> {
-        PgStore::set_periodic_enabled(self, key, enabled).await
-    }
-
-    async fn claim_retention_turn(&self, worker: &str, interval: Duration) -> Result<bool> {
-        PgStore::claim_retention_turn(self, worker, interval).await
-    }
-
-    async fn delete_finished(
-        &self,
-        status: JobStatus,
-        rule: RetentionRule,
-        resume_at: Option<&str>,
-        limit: u32,
-        timeout: Duration,
-    ) -> Result<DeletedBatch> {
-        PgStore::delete_finished(self, status, rule, resume_at, limit, timeout).await
-    }
-
-    async fn record_retention_pass(&self, worker: &str, deleted: &VacuumReport) -> Result<()> {
-        PgStore::record_retention_pass(self, worker, deleted).await
-    }
-
-    async fn retention_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
-        PgStore::retention_stats(self, days).await
-    }
-
-    async fn retention_totals(&self) -> Result<VacuumTotals> {
-        PgStore::retention_totals(self).await
-    }
-
-    async fn cancel(&self, id: &JobId) -> Result<bool> {
-        PgStore::cancel(self, id).await
-    }
-
-    async fn job(&self, id: &JobId) -> Result<Option<JobInfo>> {
-        PgStore::job(self, id).await
-    }
-
-    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>> {
-        PgStore::list_jobs(self, filter).await
-    }
-
-    async fn retry_job(&self, id: &JobId) -> Result<bool> {
-        PgStore::retry_job(self, id).await
-    }
-
-    async fn list_workers(&self, seen_within: Duration) -> Result<Vec<WorkerInfo>> {
-        PgStore::list_workers(self, seen_within).await
-    }
-
-    async fn register_worker(&self, worker: &WorkerRecord) -> Result<()> {
-        PgStore::register_worker(self, worker).await
-    }
-
-    async fn touch_worker(&self, worker: &WorkerRecord) -> Result<()> {
-        PgStore::touch_worker(self, worker).await
-    }
-
-    async fn deregister_worker(&self, worker_id: &str) -> Result<()> {
-        PgStore::deregister_worker(self, worker_id).await
-    }
-
-    async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>> {
-        PgStore::prune_workers(self, older_than).await
-    }
-
+    /// A LISTEN connection of its own on the schema's channel.
     async fn listen(&self) -> Result<Box<dyn Listener>> {
         let wakeups = PgWakeups::connect(self.listen_pool.clone(), self.schema.channel())
             .await
             .map_err(store_error("listen"))?;
         Ok(Box::new(wakeups))
     }
+}
+
+/// `impl JobStore for PgStore`: each method calls the inherent method of the same name, in
+/// the module of its concern (an inherent method takes precedence over the trait's).
+macro_rules! route {
+    ($($name:ident($($arg:ident: $type:ty),* $(,)?) -> $ret:ty;)*) => {
+        #[async_trait]
+        impl JobStore for PgStore {
+            $(async fn $name(&self, $($arg: $type),*) -> Result<$ret> {
+                PgStore::$name(self, $($arg),*).await
+            })*
+        }
+    };
+}
+
+route! {
+    migrate() -> ();
+    schedule(jobs: &[NewJob], conflict: ConflictResolution, batch_size: usize) -> Vec<Scheduled>;
+    claim(worker: &str, limit: u32, lease: Duration, floor: &ClaimFloor) -> Vec<ClaimedJob>;
+    finish(outcomes: &[(Lease, Finish)]) -> Vec<bool>;
+    renew_leases(leases: &[Lease], lease: Duration) -> Vec<i64>;
+    release(releases: &[Release]) -> u64;
+    recover_orphans(limit: u32) -> Recovered;
+    expire_misfired(limit: u32) -> Vec<(JobId, Priority)>;
+    promote(limit: u32, floor: &PromotionFloor) -> Promotion;
+    next_due() -> Option<Duration>;
+    register_periodic(schedules: &[PeriodicRegistration], owner: Option<&str>) -> ();
+    periodic_states() -> (DateTime<Utc>, Vec<PeriodicState>);
+    periodic_state(key: &str) -> Option<PeriodicState>;
+    enqueue_periodic(key: &str, schedule: &str, window: DateTime<Utc>, job: &NewJob) -> bool;
+    set_periodic_enabled(key: &str, enabled: bool) -> bool;
+    claim_retention_turn(worker: &str, interval: Duration) -> bool;
+    delete_finished(
+        status: JobStatus,
+        rule: RetentionRule,
+        resume_at: Option<&str>,
+        limit: u32,
+        timeout: Duration,
+    ) -> DeletedBatch;
+    record_retention_pass(worker: &str, deleted: &VacuumReport) -> ();
+    retention_stats(days: u32) -> Vec<VacuumStatsDay>;
+    retention_totals() -> VacuumTotals;
+    cancel(id: &JobId) -> bool;
+    job(id: &JobId) -> Option<JobInfo>;
+    list_jobs(filter: &JobFilter) -> Vec<JobInfo>;
+    retry_job(id: &JobId) -> bool;
+    list_workers(seen_within: Duration) -> Vec<WorkerInfo>;
+    register_worker(worker: &WorkerRecord) -> ();
+    touch_worker(worker: &WorkerRecord) -> ();
+    deregister_worker(worker_id: &str) -> ();
+    prune_workers(older_than: Duration) -> Vec<String>;
+    listen() -> Box<dyn Listener>;
 }
