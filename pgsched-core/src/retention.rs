@@ -121,13 +121,13 @@ impl VacuumPolicy {
 
     /// What to delete, as the store understands it (`None`: nothing).
     #[must_use]
-    pub fn rule(self) -> Option<PurgeRule> {
+    pub fn rule(self) -> Option<RetentionRule> {
         match self {
-            VacuumPolicy::Immediate => Some(PurgeRule::FinishedBefore(Duration::ZERO)),
-            VacuumPolicy::AfterDays(days) => Some(PurgeRule::FinishedBefore(Duration::from_secs(
-                u64::from(days) * 86_400,
-            ))),
-            VacuumPolicy::KeepLast(count) => Some(PurgeRule::KeepLast(count)),
+            VacuumPolicy::Immediate => Some(RetentionRule::FinishedBefore(Duration::ZERO)),
+            VacuumPolicy::AfterDays(days) => Some(RetentionRule::FinishedBefore(
+                Duration::from_secs(u64::from(days) * 86_400),
+            )),
+            VacuumPolicy::KeepLast(count) => Some(RetentionRule::KeepLast(count)),
             VacuumPolicy::Never => None,
         }
     }
@@ -135,7 +135,7 @@ impl VacuumPolicy {
 
 /// A deletion rule for one status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PurgeRule {
+pub enum RetentionRule {
     /// Jobs that finished at least this long ago (by the database clock).
     FinishedBefore(Duration),
     /// All but the newest `n` per job name.
@@ -144,10 +144,10 @@ pub enum PurgeRule {
 
 /// What one bounded delete statement did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Purged {
+pub struct DeletedBatch {
     /// Rows deleted.
     pub deleted: u64,
-    /// For [`PurgeRule::KeepLast`], which visits job names in order: the last name it deleted
+    /// For [`RetentionRule::KeepLast`], which visits job names in order: the last name it deleted
     /// from, where the next batch of the same pass resumes (names before it are done).
     pub resume_at: Option<String>,
 }
@@ -369,7 +369,7 @@ pub const MAX_BATCHES_PER_STATUS: u32 = 1000;
 /// eligible is left (at most [`MAX_BATCHES_PER_STATUS`] batches per status; the next pass
 /// continues) or `stop` is cancelled (checked between batches). A policy whose statement
 /// fails (a timeout, a lost connection) stops only itself: the other statuses are still
-/// purged and the statistics still recorded. Safe to run on several replicas at once (each
+/// deleted from and the statistics still recorded. Safe to run on several replicas at once (each
 /// row is deleted once); statistics are recorded when `track_metrics`.
 ///
 /// # Errors
@@ -385,13 +385,13 @@ pub async fn run_pass(
     let mut first_error = None;
     for (status, policy) in config.policies() {
         let Some(rule) = policy.rule() else { continue };
-        if let Err(error) = purge_status(store, config, status, rule, stop, &mut report).await {
+        if let Err(error) = delete_by_policy(store, config, status, rule, stop, &mut report).await {
             tracing::warn!(%status, "retention: this policy stopped, the others go on: {error}");
             first_error.get_or_insert(error);
         }
     }
     if config.track_metrics {
-        store.record_vacuum(worker, &report).await?;
+        store.record_retention_pass(worker, &report).await?;
     }
     match first_error {
         Some(error) => Err(error),
@@ -415,11 +415,11 @@ pub fn pass_was_cut_short(report: &VacuumReport, config: &VacuumConfig) -> bool 
 }
 
 /// One status's policy, batch after batch, adding what it deleted to `report`.
-async fn purge_status(
+async fn delete_by_policy(
     store: &dyn JobStore,
     config: &VacuumConfig,
     status: JobStatus,
-    rule: PurgeRule,
+    rule: RetentionRule,
     stop: &CancellationToken,
     report: &mut VacuumReport,
 ) -> crate::Result<()> {
@@ -431,8 +431,8 @@ async fn purge_status(
         if stop.is_cancelled() {
             return Ok(());
         }
-        let purged = store
-            .purge(
+        let done = store
+            .delete_finished(
                 status,
                 rule,
                 resume_at.as_deref(),
@@ -440,11 +440,11 @@ async fn purge_status(
                 config.statement_timeout,
             )
             .await?;
-        report.add(status, purged.deleted);
-        if purged.deleted < u64::from(batch) {
+        report.add(status, done.deleted);
+        if done.deleted < u64::from(batch) {
             break;
         }
-        resume_at = purged.resume_at;
+        resume_at = done.resume_at;
     }
     Ok(())
 }
@@ -480,11 +480,11 @@ mod tests {
         assert_eq!(VacuumPolicy::never().rule(), None);
         assert_eq!(
             VacuumPolicy::after_days(2).rule(),
-            Some(PurgeRule::FinishedBefore(Duration::from_secs(172_800)))
+            Some(RetentionRule::FinishedBefore(Duration::from_secs(172_800)))
         );
         assert_eq!(
             VacuumPolicy::immediate().rule(),
-            Some(PurgeRule::FinishedBefore(Duration::ZERO))
+            Some(RetentionRule::FinishedBefore(Duration::ZERO))
         );
     }
 

@@ -14,7 +14,7 @@ pub use crate::claim_floor::{ClaimFloor, PromotionFloor};
 use crate::error::Result;
 use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
 use crate::priority::Priority;
-use crate::retention::{PurgeRule, Purged, VacuumReport};
+use crate::retention::{DeletedBatch, RetentionRule, VacuumReport};
 
 /// A claim's proof of ownership: the job and the token written when it was claimed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -452,28 +452,28 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Takes this interval's retention turn for `worker`: true for exactly one caller per
     /// `interval` across all replicas (by the database clock).
-    async fn claim_vacuum_turn(&self, worker: &str, interval: Duration) -> Result<bool>;
+    async fn claim_retention_turn(&self, worker: &str, interval: Duration) -> Result<bool>;
 
     /// Deletes up to `limit` jobs of terminal `status` under `rule`, the statement bounded by
-    /// `timeout`. A [`PurgeRule::KeepLast`] batch visits job names in order from `resume_at`
+    /// `timeout`. A [`RetentionRule::KeepLast`] batch visits job names in order from `resume_at`
     /// (`None`: the first), as the previous batch of the pass returned it.
-    async fn purge(
+    async fn delete_finished(
         &self,
         status: JobStatus,
-        rule: PurgeRule,
+        rule: RetentionRule,
         resume_at: Option<&str>,
         limit: u32,
         timeout: Duration,
-    ) -> Result<Purged>;
+    ) -> Result<DeletedBatch>;
 
     /// Adds one retention pass to today's statistics.
-    async fn record_vacuum(&self, worker: &str, deleted: &VacuumReport) -> Result<()>;
+    async fn record_retention_pass(&self, worker: &str, deleted: &VacuumReport) -> Result<()>;
 
     /// Retention statistics of the last `days` days, newest first.
-    async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>>;
+    async fn retention_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>>;
 
     /// Retention statistics over all time.
-    async fn total_vacuum_stats(&self) -> Result<VacuumTotals>;
+    async fn retention_totals(&self) -> Result<VacuumTotals>;
 
     /// Subscribes to "jobs were written" notifications.
     async fn listen(&self) -> Result<Box<dyn Listener>>;

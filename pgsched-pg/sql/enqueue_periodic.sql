@@ -5,25 +5,21 @@
 -- the row (a replica whose schedule lost to a more recently started registration enqueues
 -- nothing, even if the row changed after it read it), and not before that schedule came into
 -- force.
--- $1 key, $2 window, $3 job id, $4 name, $5 payload, $6 schema hash, $7 priority,
--- $8 max retries, $9 misfire grace ms (NULL: never), $10 timeout ms, $11 exclusive key,
--- $12 schedule text.
+-- $1.. the job's columns (job_row.rs; its run_at is the window), then $11 key, $12 window,
+-- $13 schedule text.
 WITH advanced AS (
     UPDATE __SCHEMA__.periodic_schedules
-       SET last_window = $2, last_job_id = $3, updated_at = now()
-     WHERE dedup_key = $1
+       SET last_window = $12, last_job_id = $1, updated_at = now()
+     WHERE dedup_key = $11
        AND enabled
-       AND job_name = $4
-       AND schedule = $12
-       AND $2 >= schedule_since
-       AND (last_window IS NULL OR last_window < $2)
+       AND job_name = $2
+       AND schedule = $13
+       AND $12 >= schedule_since
+       AND (last_window IS NULL OR last_window < $12)
     RETURNING dedup_key
 )
-INSERT INTO __SCHEMA__.jobs
-       (id, name, payload, schema_hash, run_at, priority, max_retries,
-        misfire_grace_ms, expires_at, timeout_ms, exclusive_key, status)
-SELECT $3, $4, $5, $6, $2, $7, $8, $9, $2 + $9 * interval '1 millisecond', $10, $11,
-       __SCHEMA__.waiting_status($2, $9)
-  FROM advanced
+INSERT INTO __SCHEMA__.jobs (__JOB_COLUMNS__)
+SELECT __JOB_VALUES__
+  FROM advanced, __JOB_SCALARS__
     ON CONFLICT (id) DO NOTHING
 RETURNING id

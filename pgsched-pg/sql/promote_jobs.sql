@@ -23,7 +23,7 @@ WITH lasting AS (
      WHERE status = 'scheduled'
        AND expires_at IS NULL
        AND run_at <= now()
-       AND (run_at, id) >= (coalesce($3, '-infinity'), coalesce($4, ''))
+       AND (run_at, id) >= (coalesce($3::timestamptz, '-infinity'), coalesce($4, ''))
      ORDER BY run_at, id
      LIMIT $1
        FOR UPDATE SKIP LOCKED

@@ -9,6 +9,7 @@
 //! processes), `_pgsched_migrations` (applied migrations).
 
 mod errors;
+mod job_row;
 mod listener;
 mod migrate;
 mod notifier;

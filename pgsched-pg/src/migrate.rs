@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use pgsched_core::Error;
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection, PgPool, Row};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Row};
 
 use crate::pooler::{Held, OnConnection, Route};
 use crate::schema_name::SchemaName;
@@ -115,26 +115,29 @@ async fn apply_pending(
     schema: &SchemaName,
     sql: &Statements,
 ) -> Result<(), sqlx::Error> {
-    let session = sqlx::query(AssertSqlSafe(std::sync::Arc::clone(&sql.migration_session)))
+    let session = sql
+        .migration_session
+        .query()
         .bind(schema.quoted())
         .fetch_one(on(&mut *transaction))
         .await?;
     let database: String = session.try_get(0)?;
-    sqlx::query(AssertSqlSafe(std::sync::Arc::clone(&sql.migration_lock)))
+    sql.migration_lock
+        .query()
         .bind(migration_lock_key(&database))
         .execute(on(&mut *transaction))
         .await?;
     on(&mut *transaction)
-        .execute(AssertSqlSafe(std::sync::Arc::clone(&sql.create_schema)))
+        .execute(sql.create_schema.query())
         .await?;
     on(&mut *transaction)
-        .execute(AssertSqlSafe(std::sync::Arc::clone(&sql.migrations_table)))
+        .execute(sql.migrations_table.query())
         .await?;
-    let applied = sqlx::query(AssertSqlSafe(std::sync::Arc::clone(
-        &sql.applied_migrations,
-    )))
-    .fetch_all(on(&mut *transaction))
-    .await?;
+    let applied = sql
+        .applied_migrations
+        .query()
+        .fetch_all(on(&mut *transaction))
+        .await?;
     let mut applied_versions = Vec::with_capacity(applied.len());
     for row in &applied {
         let version: i64 = row.try_get("version")?;
@@ -163,7 +166,8 @@ async fn apply_pending(
             .await
             .map_err(|e| MigrateError::ExecuteMigration(e, migration.version))?;
         let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
-        sqlx::query(AssertSqlSafe(std::sync::Arc::clone(&sql.record_migration)))
+        sql.record_migration
+            .query()
             .bind(migration.version)
             .bind(&*migration.description)
             .bind(&*migration.checksum)

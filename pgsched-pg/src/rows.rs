@@ -181,9 +181,9 @@ fn counted(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// A row returned by `vacuum_stats`.
+/// A row returned by `retention_stats`.
 #[derive(sqlx::FromRow)]
-pub(crate) struct VacuumStatsRow {
+pub(crate) struct RetentionStatsRow {
     stat_date: NaiveDate,
     deleted_completed: i64,
     deleted_failed: i64,
@@ -194,8 +194,8 @@ pub(crate) struct VacuumStatsRow {
     last_worker: String,
 }
 
-impl From<VacuumStatsRow> for VacuumStatsDay {
-    fn from(row: VacuumStatsRow) -> Self {
+impl From<RetentionStatsRow> for VacuumStatsDay {
+    fn from(row: RetentionStatsRow) -> Self {
         VacuumStatsDay {
             date: row.stat_date,
             deleted: VacuumReport {
@@ -211,9 +211,9 @@ impl From<VacuumStatsRow> for VacuumStatsDay {
     }
 }
 
-/// The row returned by `total_vacuum_stats`.
+/// The row returned by `retention_totals`.
 #[derive(sqlx::FromRow)]
-pub(crate) struct VacuumTotalsRow {
+pub(crate) struct RetentionTotalsRow {
     deleted_completed: i64,
     deleted_failed: i64,
     deleted_cancelled: i64,
@@ -222,8 +222,8 @@ pub(crate) struct VacuumTotalsRow {
     last_run: Option<DateTime<Utc>>,
 }
 
-impl From<VacuumTotalsRow> for VacuumTotals {
-    fn from(row: VacuumTotalsRow) -> Self {
+impl From<RetentionTotalsRow> for VacuumTotals {
+    fn from(row: RetentionTotalsRow) -> Self {
         VacuumTotals {
             deleted: VacuumReport {
                 completed: counted(row.deleted_completed),

@@ -1,36 +1,108 @@
 //! Every SQL statement pgsched runs, loaded from `sql/*.sql` and rendered once for a schema.
 //!
-//! The files use `__SCHEMA__` where the quoted schema goes; nothing else is ever formatted
-//! into SQL. Values are always bound parameters.
+//! The files use `__SCHEMA__` where the quoted schema goes, and `__JOB_…__` where the job
+//! row goes (compile-time text from [`crate::job_row`] and `sql/job_row.sql`); nothing else
+//! is ever formatted into SQL. Values are always bound parameters.
 
 use std::sync::Arc;
+
+use pgsched_core::Error;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::{Query, QueryAs, QueryScalar};
+use sqlx::{AssertSqlSafe, FromRow, Postgres};
 
 use crate::schema_name::SchemaName;
 
 const PLACEHOLDER: &str = "__SCHEMA__";
+
+/// One rendered statement and its name (its file's), which is the operation its errors name.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    name: &'static str,
+    sql: Arc<str>,
+}
+
+impl Statement {
+    /// Its name: the file it comes from, and the operation its errors name.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Its rendered text.
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The statement, to bind and run.
+    pub(crate) fn query<'q>(&self) -> Query<'q, Postgres, PgArguments> {
+        sqlx::query(AssertSqlSafe(Arc::clone(&self.sql)))
+    }
+
+    /// The statement, its rows read as `O`.
+    pub(crate) fn query_as<'q, O>(&self) -> QueryAs<'q, Postgres, O, PgArguments>
+    where
+        O: for<'r> FromRow<'r, PgRow>,
+    {
+        sqlx::query_as(AssertSqlSafe(Arc::clone(&self.sql)))
+    }
+
+    /// The statement, the first column of its rows read as `O`.
+    pub(crate) fn query_scalar<'q, O>(&self) -> QueryScalar<'q, Postgres, O, PgArguments>
+    where
+        (O,): for<'r> FromRow<'r, PgRow>,
+    {
+        sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql)))
+    }
+
+    /// A failure of this statement as a pgsched error (see [`crate::errors::store_error`]),
+    /// for `map_err`.
+    pub(crate) fn error(&self) -> impl FnOnce(sqlx::Error) -> Error + use<> {
+        let name = self.name;
+        move |error| crate::errors::store_error(name, error)
+    }
+
+    /// As [`Statement::error`], but a refusal of the values is
+    /// [`Error::Rejected`] (see [`crate::errors::refusal_or_store_error`]).
+    pub(crate) fn refusal(&self) -> impl FnOnce(sqlx::Error) -> Error + use<> {
+        let name = self.name;
+        move |error| crate::errors::refusal_or_store_error(name, error)
+    }
+}
 
 macro_rules! statements {
     ($($name:ident),* $(,)?) => {
         /// The rendered statements of one schema.
         #[derive(Debug)]
         pub(crate) struct Statements {
-            $(pub(crate) $name: Arc<str>,)*
+            $(pub(crate) $name: Statement,)*
         }
 
         impl Statements {
             pub(crate) fn render(schema: &SchemaName) -> Statements {
                 let quoted = schema.quoted();
+                let job_row = crate::job_row::fragments();
+                let render = |name: &'static str, sql: &str| -> Statement {
+                    let sql = job_row
+                        .iter()
+                        .fold(sql.to_owned(), |sql, (placeholder, text)| {
+                            sql.replace(placeholder, text)
+                        })
+                        .replace(PLACEHOLDER, &quoted);
+                    Statement { name, sql: sql.into() }
+                };
                 Statements {
-                    $($name: include_str!(concat!("../sql/", stringify!($name), ".sql"))
-                        .replace(PLACEHOLDER, &quoted)
-                        .into(),)*
+                    $($name: render(
+                        stringify!($name),
+                        include_str!(concat!("../sql/", stringify!($name), ".sql")),
+                    ),)*
                 }
             }
 
-            /// Every statement by name (for tests that prepare them all).
+            /// Every statement (for tests that prepare them all).
             #[cfg_attr(not(test), allow(dead_code))]
-            pub(crate) fn all(&self) -> Vec<(&'static str, Arc<str>)> {
-                vec![$((stringify!($name), Arc::clone(&self.$name)),)*]
+            pub(crate) fn all(&self) -> Vec<&Statement> {
+                vec![$(&self.$name,)*]
             }
         }
     };
@@ -61,16 +133,18 @@ statements!(
     set_periodic_enabled,
     next_due,
     promote_jobs,
-    claim_vacuum_turn,
-    purge_finished,
-    purge_keep_last,
+    claim_retention_turn,
+    delete_finished_before,
+    delete_finished_keep_last,
     limit_statement,
-    record_vacuum,
-    vacuum_stats,
-    total_vacuum_stats,
+    record_retention_pass,
+    retention_stats,
+    retention_totals,
     list_jobs,
     retry_job,
     list_workers,
+    notify,
+    database_now,
     // Behind a transaction pooler only (see `pooler.rs` and `migrate.rs`).
     async_commit,
     migration_session,
@@ -89,15 +163,157 @@ mod tests {
     fn every_statement_is_rendered_for_its_schema() {
         let schema = SchemaName::new("tenant_7").expect("valid");
         let statements = Statements::render(&schema);
-        for (name, sql) in statements.all() {
-            assert!(!sql.contains(PLACEHOLDER), "{name} still has a placeholder");
+        for statement in statements.all() {
+            let (name, sql) = (statement.name(), statement.sql());
+            assert!(!sql.contains("__"), "{name} still has a placeholder");
             assert!(!sql.trim().is_empty(), "{name} is empty");
         }
-        assert!(statements.claim_jobs.contains("\"tenant_7\".jobs"));
+        assert_eq!(statements.claim_jobs.name(), "claim_jobs");
+        assert!(statements.claim_jobs.sql().contains("\"tenant_7\".jobs"));
         assert!(
             statements
                 .claim_jobs
+                .sql()
                 .contains("\"tenant_7\".jobs AS holder")
         );
+    }
+
+    /// Where a statement is checked: the state of the connection it runs in.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Check {
+        /// Prepared (Parse and Describe: names and types resolved) on the migrated schema.
+        Prepare,
+        /// Run, then rolled back, before the schema exists (the migrations of a pooler's
+        /// transaction open with them).
+        BeforeMigration,
+        /// Run, then rolled back, inside a transaction (a utility statement such as SET
+        /// LOCAL, which PostgreSQL does not analyse when it is prepared).
+        InTransaction,
+    }
+
+    /// How each statement is checked. A statement missing here fails the test: add it.
+    const CHECKS: &[(&str, Check)] = &[
+        ("insert_jobs", Check::Prepare),
+        ("insert_job", Check::Prepare),
+        ("insert_new_jobs", Check::Prepare),
+        ("insert_new_job", Check::Prepare),
+        ("upsert_jobs", Check::Prepare),
+        ("job_statuses", Check::Prepare),
+        ("claim_jobs", Check::Prepare),
+        ("finish_jobs", Check::Prepare),
+        ("renew_leases", Check::Prepare),
+        ("release_jobs", Check::Prepare),
+        ("recover_orphans", Check::Prepare),
+        ("expire_misfired", Check::Prepare),
+        ("cancel_job", Check::Prepare),
+        ("get_job", Check::Prepare),
+        ("register_worker", Check::Prepare),
+        ("deregister_worker", Check::Prepare),
+        ("prune_workers", Check::Prepare),
+        ("register_periodic", Check::Prepare),
+        ("periodic_states", Check::Prepare),
+        ("periodic_state", Check::Prepare),
+        ("enqueue_periodic", Check::Prepare),
+        ("set_periodic_enabled", Check::Prepare),
+        ("next_due", Check::Prepare),
+        ("promote_jobs", Check::Prepare),
+        ("claim_retention_turn", Check::Prepare),
+        ("delete_finished_before", Check::Prepare),
+        ("delete_finished_keep_last", Check::Prepare),
+        ("limit_statement", Check::Prepare),
+        ("record_retention_pass", Check::Prepare),
+        ("retention_stats", Check::Prepare),
+        ("retention_totals", Check::Prepare),
+        ("list_jobs", Check::Prepare),
+        ("retry_job", Check::Prepare),
+        ("list_workers", Check::Prepare),
+        ("notify", Check::Prepare),
+        ("database_now", Check::Prepare),
+        ("async_commit", Check::InTransaction),
+        ("migration_session", Check::Prepare),
+        ("migration_lock", Check::Prepare),
+        ("create_schema", Check::BeforeMigration),
+        ("migrations_table", Check::BeforeMigration),
+        ("applied_migrations", Check::Prepare),
+        ("record_migration", Check::Prepare),
+    ];
+
+    /// Runs `statements` (none with parameters) in a transaction that is rolled back.
+    async fn run_rolled_back(connection: &mut sqlx::PgConnection, statements: &[&Statement]) {
+        use sqlx::Connection;
+        let mut transaction = connection.begin().await.expect("begin");
+        for statement in statements {
+            statement
+                .query()
+                .execute(&mut *transaction)
+                .await
+                .unwrap_or_else(|error| panic!("{} fails: {error}", statement.name()));
+        }
+        transaction.rollback().await.expect("rollback");
+    }
+
+    #[tokio::test]
+    async fn every_statement_prepares_against_a_migrated_schema() {
+        use pgsched_core::store::JobStore;
+        use sqlx::{Connection, Executor};
+
+        let url = pgsched_devdb::shared_url().expect("a PostgreSQL for the tests");
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .subsec_nanos();
+        let schema =
+            SchemaName::new(format!("t_statements_{}_{nanos}", std::process::id())).expect("valid");
+        let statements = Statements::render(&schema);
+        let all = statements.all();
+
+        let names: Vec<&str> = all.iter().map(|statement| statement.name()).collect();
+        let checked: Vec<&str> = CHECKS.iter().map(|(name, _)| *name).collect();
+        for name in &names {
+            assert!(
+                checked.contains(name),
+                "{name} has no check: add it to CHECKS"
+            );
+        }
+        for name in &checked {
+            assert!(names.contains(name), "{name} in CHECKS is not a statement");
+        }
+        let of = |check: Check| -> Vec<&Statement> {
+            all.iter()
+                .copied()
+                .filter(|statement| CHECKS.contains(&(statement.name(), check)))
+                .collect()
+        };
+
+        let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+        // Before migration, in the order the migrations of a pooler's transaction run them.
+        run_rolled_back(&mut connection, &of(Check::BeforeMigration)).await;
+        for statement in of(Check::InTransaction) {
+            run_rolled_back(&mut connection, &[statement]).await;
+        }
+
+        let pool = sqlx::PgPool::connect(url).await.expect("pool");
+        let store = crate::PgStore::new(pool.clone(), schema.clone());
+        store.migrate().await.expect("migrated");
+        let mut failed = Vec::new();
+        for statement in of(Check::Prepare) {
+            if let Err(error) = connection
+                .prepare(sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(
+                    statement.sql().to_owned(),
+                )))
+                .await
+            {
+                failed.push(format!("{}: {error}", statement.name()));
+            }
+        }
+        assert!(failed.is_empty(), "{failed:#?}");
+        connection
+            .execute(AssertSqlSafe(format!(
+                "DROP SCHEMA {} CASCADE",
+                schema.quoted()
+            )))
+            .await
+            .expect("schema dropped");
+        pool.close().await;
     }
 }

@@ -425,7 +425,7 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn vacuum_stats(&self, days: u32) -> Result<Vec<VacuumStatsDay>> {
-        self.store().vacuum_stats(days).await
+        self.store().retention_stats(days).await
     }
 
     /// Retention statistics over all time and workers.
@@ -433,7 +433,7 @@ impl Scheduler {
     /// # Errors
     /// A store error.
     pub async fn total_vacuum_stats(&self) -> Result<VacuumTotals> {
-        self.store().total_vacuum_stats().await
+        self.store().retention_totals().await
     }
 }
 

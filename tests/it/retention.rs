@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use pgsched::{JobStatus, Scheduler, VacuumConfig, VacuumPolicy};
-use pgsched_core::retention::PurgeRule;
+use pgsched_core::retention::RetentionRule;
 use pgsched_core::store::JobStore;
 use pgsched_tests::{TestDb, setup};
 use sqlx::AssertSqlSafe;
@@ -159,9 +159,9 @@ async fn keep_last_batches_resume_at_the_name_the_previous_one_stopped_in() {
     let store = pgsched::__private::store(&scheduler);
     let batch = |resume_at: Option<String>| async move {
         store
-            .purge(
+            .delete_finished(
                 JobStatus::Failed,
-                PurgeRule::KeepLast(2),
+                RetentionRule::KeepLast(2),
                 resume_at.as_deref(),
                 4,
                 Duration::from_secs(5),
@@ -212,9 +212,9 @@ async fn deletes_are_bounded_batches() {
         job(db, &format!("c{i:02}"), "j", "completed", 1.0).await;
     }
     let one = pgsched::__private::store(&scheduler)
-        .purge(
+        .delete_finished(
             JobStatus::Completed,
-            PurgeRule::FinishedBefore(Duration::ZERO),
+            RetentionRule::FinishedBefore(Duration::ZERO),
             None,
             10,
             Duration::from_secs(5),
@@ -277,20 +277,20 @@ async fn one_replica_per_interval_takes_the_retention_turn() {
     assert_eq!(turns.iter().filter(|won| **won).count(), 1, "{turns:?}");
     assert!(
         !store
-            .claim_vacuum_turn("late", interval)
+            .claim_retention_turn("late", interval)
             .await
             .expect("turn"),
         "not again within the interval"
     );
     assert!(
         store
-            .claim_vacuum_turn("soon", Duration::from_millis(1))
+            .claim_retention_turn("soon", Duration::from_millis(1))
             .await
             .expect("turn")
             || {
                 tokio::time::sleep(Duration::from_millis(5)).await;
                 store
-                    .claim_vacuum_turn("soon", Duration::from_millis(1))
+                    .claim_retention_turn("soon", Duration::from_millis(1))
                     .await
                     .expect("turn")
             }
@@ -302,7 +302,7 @@ async fn futures_turns(store: &pgsched_pg::PgStore, interval: Duration) -> Vec<b
     for i in 0..6 {
         let store = store.clone();
         handles.push(tokio::spawn(async move {
-            store.claim_vacuum_turn(&format!("w{i}"), interval).await
+            store.claim_retention_turn(&format!("w{i}"), interval).await
         }));
     }
     let mut turns = Vec::new();

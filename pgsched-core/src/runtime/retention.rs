@@ -28,7 +28,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         }
         match shared
             .store
-            .claim_vacuum_turn(&shared.worker.id, config.interval)
+            .claim_retention_turn(&shared.worker.id, config.interval)
             .await
         {
             Ok(true) => {}

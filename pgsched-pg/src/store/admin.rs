@@ -1,0 +1,64 @@
+//! Inspecting and managing jobs by id or filter: get, list, cancel, retry.
+
+use pgsched_core::store::JobFilter;
+use pgsched_core::{JobId, JobInfo, JobStatus, Result};
+
+use super::PgStore;
+use crate::rows::JobRow;
+
+impl PgStore {
+    /// See [`pgsched_core::store::JobStore::cancel`].
+    pub(super) async fn cancel(&self, id: &JobId) -> Result<bool> {
+        let cancelled: Option<String> = self
+            .sql
+            .cancel_job
+            .query_scalar()
+            .bind(id.as_str())
+            .fetch_optional(self.main())
+            .await
+            .map_err(self.sql.cancel_job.error())?;
+        Ok(cancelled.is_some())
+    }
+
+    /// See [`pgsched_core::store::JobStore::job`].
+    pub(super) async fn job(&self, id: &JobId) -> Result<Option<JobInfo>> {
+        let row: Option<JobRow> = self
+            .sql
+            .get_job
+            .query_as()
+            .bind(id.as_str())
+            .fetch_optional(self.main())
+            .await
+            .map_err(self.sql.get_job.error())?;
+        row.map(JobInfo::try_from).transpose()
+    }
+
+    /// See [`pgsched_core::store::JobStore::list_jobs`].
+    pub(super) async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>> {
+        let rows: Vec<JobRow> = self
+            .sql
+            .list_jobs
+            .query_as()
+            .bind(filter.status.map(JobStatus::as_str))
+            .bind(filter.name.as_deref())
+            .bind(i64::from(filter.limit))
+            .fetch_all(self.main())
+            .await
+            .map_err(self.sql.list_jobs.error())?;
+        rows.into_iter().map(JobInfo::try_from).collect()
+    }
+
+    /// See [`pgsched_core::store::JobStore::retry_job`].
+    pub(super) async fn retry_job(&self, id: &JobId) -> Result<bool> {
+        let retried: Option<String> = self
+            .sql
+            .retry_job
+            .query_scalar()
+            .bind(id.as_str())
+            .bind(self.wake_channel())
+            .fetch_optional(self.main())
+            .await
+            .map_err(self.sql.retry_job.error())?;
+        Ok(retried.is_some())
+    }
+}

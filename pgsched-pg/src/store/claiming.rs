@@ -1,0 +1,217 @@
+//! A job's attempt: claims, outcomes, lease renewals and releases, and the sweeps that
+//! recover, expire and promote jobs (on the worker and heartbeat pools).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pgsched_core::claim_floor::ClaimKey;
+use pgsched_core::store::{
+    ClaimFloor, ClaimedJob, Finish, Lease, Promotion, PromotionFloor, Recovered, Release,
+};
+use pgsched_core::{JobId, Priority, Result};
+use sqlx::Row;
+
+use super::PgStore;
+use crate::errors::is_exclusive_race;
+use crate::rows::{ClaimRow, PromotionRow, to_millis};
+
+/// How many times a claim that lost an exclusive-key race is sent again at once.
+const EXCLUSIVE_RACE_RETRIES: u32 = 3;
+
+impl PgStore {
+    /// See [`pgsched_core::store::JobStore::claim`].
+    pub(super) async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        lease: Duration,
+        floor: &ClaimFloor,
+    ) -> Result<Vec<ClaimedJob>> {
+        let levels: Vec<i16> = Priority::ALL.iter().map(|p| p.db_value()).collect();
+        let floors: Vec<Option<&ClaimKey>> = Priority::ALL.iter().map(|p| floor.at(*p)).collect();
+        let floor_run_at: Vec<Option<DateTime<Utc>>> =
+            floors.iter().map(|key| key.map(|k| k.run_at)).collect();
+        let floor_created_at: Vec<Option<DateTime<Utc>>> =
+            floors.iter().map(|key| key.map(|k| k.created_at)).collect();
+        let floor_id: Vec<Option<&str>> = floors
+            .iter()
+            .map(|key| key.map(|k| k.id.as_str()))
+            .collect();
+        let mut attempt = 1;
+        loop {
+            let claimed: std::result::Result<Vec<ClaimRow>, sqlx::Error> = self
+                .sql
+                .claim_jobs
+                .query_as()
+                .bind(i64::from(limit))
+                .bind(to_millis(lease))
+                .bind(worker)
+                .bind(&levels)
+                .bind(&floor_run_at)
+                .bind(&floor_created_at)
+                .bind(&floor_id)
+                .fetch_all(self.worker())
+                .await;
+            match claimed {
+                Ok(rows) => return Ok(rows.into_iter().map(ClaimedJob::from).collect()),
+                // Another claim took a job of the same exclusive key after this one's snapshot
+                // (see claim_jobs.sql): the next claim sees it and skips the key.
+                Err(error) if attempt < EXCLUSIVE_RACE_RETRIES && is_exclusive_race(&error) => {
+                    tracing::debug!("claim raced another for an exclusive key; claiming again");
+                    attempt += 1;
+                }
+                Err(error) => return Err(self.sql.claim_jobs.error()(error)),
+            }
+        }
+    }
+
+    /// See [`pgsched_core::store::JobStore::finish`].
+    pub(super) async fn finish(&self, outcomes: &[(Lease, Finish)]) -> Result<Vec<bool>> {
+        let (ids, tokens) = lease_columns(outcomes.iter().map(|(lease, _)| lease.clone()));
+        let mut statuses = Vec::with_capacity(outcomes.len());
+        let mut delays = Vec::with_capacity(outcomes.len());
+        let mut errors = Vec::with_capacity(outcomes.len());
+        for (_, finish) in outcomes {
+            let (status, delay, error) = match finish {
+                Finish::Completed => ("completed", None, None),
+                Finish::Failed { error } => ("failed", None, Some(error.clone())),
+                Finish::Retry { delay, error } => {
+                    ("pending", Some(to_millis(*delay)), Some(error.clone()))
+                }
+            };
+            statuses.push(status);
+            delays.push(delay);
+            errors.push(error);
+        }
+        let written: Vec<i64> = self
+            .sql
+            .finish_jobs
+            .query_scalar()
+            .bind(ids)
+            .bind(&tokens)
+            .bind(statuses)
+            .bind(delays)
+            .bind(errors)
+            .fetch_all(self.worker())
+            .await
+            .map_err(self.sql.finish_jobs.refusal())?;
+        let written: HashSet<i64> = written.into_iter().collect();
+        Ok(tokens.iter().map(|token| written.contains(token)).collect())
+    }
+
+    /// See [`pgsched_core::store::JobStore::renew_leases`].
+    pub(super) async fn renew_leases(&self, leases: &[Lease], lease: Duration) -> Result<Vec<i64>> {
+        let (ids, tokens) = lease_columns(leases.iter().cloned());
+        self.sql
+            .renew_leases
+            .query_scalar()
+            .bind(ids)
+            .bind(tokens)
+            .bind(to_millis(lease))
+            .fetch_all(self.heartbeat())
+            .await
+            .map_err(self.sql.renew_leases.error())
+    }
+
+    /// See [`pgsched_core::store::JobStore::release`].
+    pub(super) async fn release(&self, releases: &[Release]) -> Result<u64> {
+        let (ids, tokens) = lease_columns(releases.iter().map(|release| release.lease.clone()));
+        let refunds: Vec<bool> = releases
+            .iter()
+            .map(|release| release.refund_attempt)
+            .collect();
+        let released: i64 = self
+            .sql
+            .release_jobs
+            .query_scalar()
+            .bind(ids)
+            .bind(tokens)
+            .bind(refunds)
+            .bind(self.wake_channel())
+            .fetch_one(self.worker())
+            .await
+            .map_err(self.sql.release_jobs.error())?;
+        Ok(u64::try_from(released).unwrap_or(0))
+    }
+
+    /// See [`pgsched_core::store::JobStore::recover_orphans`].
+    pub(super) async fn recover_orphans(&self, limit: u32) -> Result<Recovered> {
+        let rows = self
+            .sql
+            .recover_orphans
+            .query()
+            .bind(i64::from(limit))
+            .bind(i32::try_from(self.lost_lease_retries).unwrap_or(i32::MAX))
+            .fetch_all(self.worker())
+            .await
+            .map_err(self.sql.recover_orphans.error())?;
+        let mut recovered = Recovered::default();
+        for row in rows {
+            let id: String = row
+                .try_get("id")
+                .map_err(self.sql.recover_orphans.error())?;
+            let status: String = row
+                .try_get("status")
+                .map_err(self.sql.recover_orphans.error())?;
+            if status == "failed" {
+                recovered.failed.push(JobId::from_stored(id));
+            } else {
+                recovered.requeued.push(JobId::from_stored(id));
+            }
+        }
+        Ok(recovered)
+    }
+
+    /// See [`pgsched_core::store::JobStore::expire_misfired`].
+    pub(super) async fn expire_misfired(&self, limit: u32) -> Result<Vec<(JobId, Priority)>> {
+        let rows: Vec<(String, i16)> = self
+            .sql
+            .expire_misfired
+            .query_as()
+            .bind(i64::from(limit))
+            .fetch_all(self.worker())
+            .await
+            .map_err(self.sql.expire_misfired.error())?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, priority)| (JobId::from_stored(id), Priority::from_db_value(priority)))
+            .collect())
+    }
+
+    /// See [`pgsched_core::store::JobStore::promote`].
+    pub(super) async fn promote(&self, limit: u32, floor: &PromotionFloor) -> Result<Promotion> {
+        let row: PromotionRow = self
+            .sql
+            .promote_jobs
+            .query_as()
+            .bind(i64::from(limit))
+            .bind(self.wake_channel())
+            .bind(floor.lasting.as_ref().map(|(at, _)| *at))
+            .bind(floor.lasting.as_ref().map(|(_, id)| id.as_str()))
+            .bind(floor.expiring.as_ref().map(|(at, _)| *at))
+            .bind(floor.expiring.as_ref().map(|(_, id)| id.as_str()))
+            .fetch_one(self.worker())
+            .await
+            .map_err(self.sql.promote_jobs.error())?;
+        Ok(Promotion::from(row))
+    }
+
+    /// See [`pgsched_core::store::JobStore::next_due`].
+    pub(super) async fn next_due(&self) -> Result<Option<Duration>> {
+        let millis: Option<i64> = self
+            .sql
+            .next_due
+            .query_scalar()
+            .fetch_one(self.main())
+            .await
+            .map_err(self.sql.next_due.error())?;
+        Ok(millis.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
+    }
+}
+
+fn lease_columns(leases: impl Iterator<Item = Lease>) -> (Vec<String>, Vec<i64>) {
+    leases
+        .map(|lease| (lease.id.into_string(), lease.token))
+        .unzip()
+}
