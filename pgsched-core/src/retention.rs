@@ -163,6 +163,10 @@ pub const EXPIRED_DEFAULT: VacuumPolicy = VacuumPolicy::AfterDays(7);
 /// Default interval between retention passes: 1 minute. (The seed's hour let a busy table
 /// grow by an hour of finished jobs; a pass with nothing to delete costs a few index probes.)
 pub const INTERVAL_DEFAULT: Duration = Duration::from_secs(60);
+/// Default most rows one retention delete statement removes: 1,000.
+pub const BATCH_SIZE_DEFAULT: u32 = 1000;
+/// Default longest one retention delete statement may run: 5 s.
+pub const STATEMENT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(5);
 
 /// Retention of finished jobs (the seed's `VacuumConfig`).
 ///
@@ -218,22 +222,23 @@ pub const INTERVAL_DEFAULT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VacuumConfig {
-    /// Completed jobs. Default: after 1 day.
+    /// Completed jobs. Default: [`COMPLETED_DEFAULT`].
     pub completed: VacuumPolicy,
-    /// Failed jobs. Default: after 7 days.
+    /// Failed jobs. Default: [`FAILED_DEFAULT`].
     pub failed: VacuumPolicy,
-    /// Cancelled jobs. Default: after 3 days.
+    /// Cancelled jobs. Default: [`CANCELLED_DEFAULT`].
     pub cancelled: VacuumPolicy,
-    /// Expired jobs. Default: after 7 days.
+    /// Expired jobs. Default: [`EXPIRED_DEFAULT`].
     pub expired: VacuumPolicy,
     /// Time between passes, across all replicas together; a pass that reached its bound
-    /// with rows left is followed by the next at once. Default 1 minute.
+    /// with rows left is followed by the next at once. Default: [`INTERVAL_DEFAULT`].
     pub interval: Duration,
     /// Whether per-day statistics are kept. Default false.
     pub track_metrics: bool,
-    /// Most rows one delete statement removes. Default 1,000.
+    /// Most rows one delete statement removes. Default: [`BATCH_SIZE_DEFAULT`].
     pub batch_size: u32,
-    /// Longest one delete statement may run (it is cancelled, not waited for). Default 5 s.
+    /// Longest one delete statement may run (it is cancelled, not waited for). Default:
+    /// [`STATEMENT_TIMEOUT_DEFAULT`].
     pub statement_timeout: Duration,
 }
 
@@ -245,8 +250,7 @@ impl Default for VacuumConfig {
 }
 
 impl VacuumConfig {
-    /// The defaults: completed jobs kept 1 day, failed 7, cancelled 3, expired 7; a pass
-    /// every minute; no statistics; 1,000 rows per statement, each under a 5 s timeout.
+    /// The defaults (the `*_DEFAULT` constants of this module), no statistics.
     #[must_use]
     pub const fn new() -> VacuumConfig {
         VacuumConfig {
@@ -256,8 +260,8 @@ impl VacuumConfig {
             expired: EXPIRED_DEFAULT,
             interval: INTERVAL_DEFAULT,
             track_metrics: false,
-            batch_size: 1000,
-            statement_timeout: Duration::from_secs(5),
+            batch_size: BATCH_SIZE_DEFAULT,
+            statement_timeout: STATEMENT_TIMEOUT_DEFAULT,
         }
     }
 

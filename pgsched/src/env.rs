@@ -96,12 +96,12 @@ fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuil
         .map(|value| duration("PGSCHED_VACUUM_INTERVAL", &value))
         .transpose()?;
     if track_metrics.is_some() || vacuum_interval.is_some() {
-        let mut vacuum = VacuumConfig::default();
+        let mut vacuum = VacuumConfig::new();
         if let Some(track) = track_metrics {
-            vacuum.track_metrics = track;
+            vacuum = vacuum.track_metrics(track);
         }
         if let Some(interval) = vacuum_interval {
-            vacuum.interval = interval;
+            vacuum = vacuum.interval(interval);
         }
         builder = builder.vacuum(vacuum);
     }

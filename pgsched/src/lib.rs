@@ -369,6 +369,14 @@ pub mod defaults {
         SHUTDOWN_GRACE_DEFAULT, SWEEP_BATCH_DEFAULT, SWEEP_INTERVAL_DEFAULT,
         UNKNOWN_JOB_ATTEMPTS_DEFAULT,
     };
+    /// The defaults of [`crate::VacuumConfig`] (retention).
+    pub use pgsched_core::retention::{
+        BATCH_SIZE_DEFAULT as VACUUM_BATCH_SIZE_DEFAULT,
+        CANCELLED_DEFAULT as VACUUM_CANCELLED_DEFAULT,
+        COMPLETED_DEFAULT as VACUUM_COMPLETED_DEFAULT, EXPIRED_DEFAULT as VACUUM_EXPIRED_DEFAULT,
+        FAILED_DEFAULT as VACUUM_FAILED_DEFAULT, INTERVAL_DEFAULT as VACUUM_INTERVAL_DEFAULT,
+        STATEMENT_TIMEOUT_DEFAULT as VACUUM_STATEMENT_TIMEOUT_DEFAULT,
+    };
 }
 /// The `sqlx` pgsched's API takes (`PgPool` for [`SchedulerBuilder::pool`], `PgConnection` and
 /// transactions for scheduling inside your own transaction), re-exported so an application
