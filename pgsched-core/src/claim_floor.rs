@@ -113,8 +113,8 @@ impl ClaimFloor {
     }
 }
 
-/// A scheduled job's place in one of the promotion's two probes: its due time (jobs that
-/// never expire) or its expiry (jobs that can), then its id.
+/// A scheduled job's place in one of the promotion's two probes (jobs that never expire,
+/// jobs that can): its due time, then its id.
 pub type PromotionKey = (DateTime<Utc>, JobId);
 
 /// Where a promotion pass starts each probe (`None`: the front). Promoted jobs leave dead
@@ -125,7 +125,7 @@ pub type PromotionKey = (DateTime<Utc>, JobId);
 pub struct PromotionFloor {
     /// Jobs that never expire, by due time.
     pub lasting: Option<PromotionKey>,
-    /// Jobs that can expire, by expiry.
+    /// Jobs that can expire, by due time.
     pub expiring: Option<PromotionKey>,
 }
 

@@ -16,6 +16,8 @@ mod notifier;
 mod pooler;
 mod rows;
 mod schema_name;
+#[cfg(test)]
+mod statement_plans;
 mod statements;
 mod store;
 

@@ -243,7 +243,7 @@ pub(crate) struct PromotionRow {
     promoted: i64,
     lasting_run_at: Option<DateTime<Utc>>,
     lasting_id: Option<String>,
-    expiring_expires_at: Option<DateTime<Utc>>,
+    expiring_run_at: Option<DateTime<Utc>>,
     expiring_id: Option<String>,
     next_due_ms: Option<i64>,
 }
@@ -257,7 +257,7 @@ impl From<PromotionRow> for Promotion {
             promoted: counted(row.promoted),
             reached: PromotionFloor {
                 lasting: key(row.lasting_run_at, row.lasting_id),
-                expiring: key(row.expiring_expires_at, row.expiring_id),
+                expiring: key(row.expiring_run_at, row.expiring_id),
             },
             next_due: millis(row.next_due_ms),
         }

@@ -183,7 +183,10 @@ pub(crate) async fn soak(
 /// Half of the machine's end-to-end capacity for one-by-one enqueued jobs (see the module
 /// docs), from this run's `drain` and `ceiling_insert_4clients`.
 fn offered_load(bench: &Bench) -> f64 {
-    match (bench.figure("drain"), bench.figure("ceiling_insert_4clients")) {
+    match (
+        bench.figure("drain"),
+        bench.figure("ceiling_insert_4clients"),
+    ) {
         (Some(drain), Some(insert)) if drain > 0.0 && insert > 0.0 => {
             0.5 / (1.0 / drain + 1.0 / insert)
         }
