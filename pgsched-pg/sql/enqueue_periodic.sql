@@ -5,21 +5,24 @@
 -- the row (a replica whose schedule lost to a more recently started registration enqueues
 -- nothing, even if the row changed after it read it), and not before that schedule came into
 -- force.
--- $1.. the job's columns (job_row.rs; its run_at is the window), then $11 key, $12 window,
--- $13 schedule text.
-WITH advanced AS (
+-- $1 key, $2 window, $3 schedule text; the job's columns follow (job_row.rs; its run_at is the
+-- window).
+WITH input AS (
+    SELECT * FROM __JOB_SCALARS__
+), advanced AS (
     UPDATE __SCHEMA__.periodic_schedules
-       SET last_window = $12, last_job_id = $1, updated_at = now()
-     WHERE dedup_key = $11
+       SET last_window = $2, last_job_id = input.id, updated_at = now()
+      FROM input
+     WHERE dedup_key = $1
        AND enabled
-       AND job_name = $2
-       AND schedule = $13
-       AND $12 >= schedule_since
-       AND (last_window IS NULL OR last_window < $12)
+       AND job_name = input.name
+       AND schedule = $3
+       AND $2 >= schedule_since
+       AND (last_window IS NULL OR last_window < $2)
     RETURNING dedup_key
 )
 INSERT INTO __SCHEMA__.jobs (__JOB_COLUMNS__)
 SELECT __JOB_VALUES__
-  FROM advanced, __JOB_SCALARS__
+  FROM advanced, input AS d
     ON CONFLICT (id) DO NOTHING
 RETURNING id

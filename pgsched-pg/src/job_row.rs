@@ -46,15 +46,40 @@ job_input! {
     exclusive_key: "text" = |job| job.exclusive_key.as_deref(),
 }
 
-/// The placeholders of the job row and the text each renders to.
-pub(crate) fn fragments() -> [(&'static str, String); 5] {
+/// `sql` with the job row's placeholders rendered. The job's parameters follow the
+/// statement's own: a statement that uses `$1` to `$3` itself gets the job's columns from `$4`.
+pub(crate) fn render(sql: &str) -> String {
+    let first = own_parameters(sql) + 1;
+    fragments(first)
+        .iter()
+        .fold(sql.to_owned(), |sql, (placeholder, text)| {
+            sql.replace(placeholder, text)
+        })
+}
+
+/// The highest parameter number `sql` uses outside comments (0: none).
+fn own_parameters(sql: &str) -> usize {
+    sql.lines()
+        .map(|line| line.split("--").next().unwrap_or(""))
+        .flat_map(|code| code.split('$').skip(1))
+        .filter_map(|after| {
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The placeholders of the job row and the text each renders to, the job's parameters
+/// numbered from `first`.
+fn fragments(first: usize) -> [(&'static str, String); 5] {
     let names: Vec<&str> = INPUT.iter().map(|(name, _)| *name).collect();
     let names = names.join(", ");
     let typed = |suffix: &str| -> String {
         INPUT
             .iter()
             .enumerate()
-            .map(|(index, (_, sql_type))| format!("${}::{sql_type}{suffix}", index + 1))
+            .map(|(index, (_, sql_type))| format!("${}::{sql_type}{suffix}", index + first))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -132,7 +157,7 @@ mod tests {
 
     #[test]
     fn the_row_is_rendered_from_one_list() {
-        let fragments = fragments();
+        let fragments = fragments(1);
         let get = |name: &str| {
             fragments
                 .iter()
@@ -179,5 +204,19 @@ mod tests {
                 "{name} is never written"
             );
         }
+    }
+
+    #[test]
+    fn the_job_parameters_follow_the_statement_s_own() {
+        let sql = "-- $9 in a comment\nSELECT $1, $3 FROM __JOB_SCALARS__";
+        let rendered = render(sql);
+        assert!(
+            rendered.contains("(VALUES ($4::text, $5::text"),
+            "{rendered}"
+        );
+        assert_eq!(own_parameters("SELECT 1"), 0);
+        assert!(
+            render("SELECT * FROM __JOB_ARRAYS__").starts_with("SELECT * FROM unnest($1::text[]")
+        );
     }
 }

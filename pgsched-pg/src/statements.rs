@@ -81,14 +81,8 @@ macro_rules! statements {
         impl Statements {
             pub(crate) fn render(schema: &SchemaName) -> Statements {
                 let quoted = schema.quoted();
-                let job_row = crate::job_row::fragments();
                 let render = |name: &'static str, sql: &str| -> Statement {
-                    let sql = job_row
-                        .iter()
-                        .fold(sql.to_owned(), |sql, (placeholder, text)| {
-                            sql.replace(placeholder, text)
-                        })
-                        .replace(PLACEHOLDER, &quoted);
+                    let sql = crate::job_row::render(sql).replace(PLACEHOLDER, &quoted);
                     Statement { name, sql: sql.into() }
                 };
                 Statements {

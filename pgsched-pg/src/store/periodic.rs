@@ -94,10 +94,14 @@ impl PgStore {
                 ..job.clone()
             })
         };
-        let inserted: Option<String> = bind_job(self.sql.enqueue_periodic.query_scalar(), &job)
+        let statement = self
+            .sql
+            .enqueue_periodic
+            .query_scalar()
             .bind(key)
             .bind(window)
-            .bind(schedule)
+            .bind(schedule);
+        let inserted: Option<String> = bind_job(statement, &job)
             .fetch_optional(self.main())
             .await
             .map_err(self.sql.enqueue_periodic.error())?;
