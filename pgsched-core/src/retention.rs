@@ -142,6 +142,22 @@ pub enum RetentionRule {
     KeepLast(u32),
 }
 
+/// One bounded delete statement of a retention pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionBatch<'a> {
+    /// The terminal status it deletes from.
+    pub status: JobStatus,
+    /// What it deletes.
+    pub rule: RetentionRule,
+    /// For [`RetentionRule::KeepLast`]: the job name it starts at, as the previous batch of
+    /// the pass returned it in [`DeletedBatch::resume_at`] (`None`: the first name).
+    pub resume_at: Option<&'a str>,
+    /// Most rows it deletes.
+    pub limit: u32,
+    /// Longest it may run (it is cancelled, not waited for).
+    pub timeout: Duration,
+}
+
 /// What one bounded delete statement did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeletedBatch {
@@ -436,13 +452,13 @@ async fn delete_by_policy(
             return Ok(());
         }
         let done = store
-            .delete_finished(
+            .delete_finished(RetentionBatch {
                 status,
                 rule,
-                resume_at.as_deref(),
-                batch,
-                config.statement_timeout,
-            )
+                resume_at: resume_at.as_deref(),
+                limit: batch,
+                timeout: config.statement_timeout,
+            })
             .await?;
         report.add(status, done.deleted);
         if done.deleted < u64::from(batch) {

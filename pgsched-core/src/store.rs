@@ -14,7 +14,7 @@ pub use crate::claim_floor::{ClaimFloor, PromotionFloor};
 use crate::error::Result;
 use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
 use crate::priority::Priority;
-use crate::retention::{DeletedBatch, RetentionRule, VacuumReport};
+use crate::retention::{DeletedBatch, RetentionBatch, VacuumReport};
 
 /// A claim's proof of ownership: the job and the token written when it was claimed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -454,17 +454,8 @@ pub trait JobStore: Send + Sync + 'static {
     /// `interval` across all replicas (by the database clock).
     async fn claim_retention_turn(&self, worker: &str, interval: Duration) -> Result<bool>;
 
-    /// Deletes up to `limit` jobs of terminal `status` under `rule`, the statement bounded by
-    /// `timeout`. A [`RetentionRule::KeepLast`] batch visits job names in order from `resume_at`
-    /// (`None`: the first), as the previous batch of the pass returned it.
-    async fn delete_finished(
-        &self,
-        status: JobStatus,
-        rule: RetentionRule,
-        resume_at: Option<&str>,
-        limit: u32,
-        timeout: Duration,
-    ) -> Result<DeletedBatch>;
+    /// Runs one bounded retention delete (see [`RetentionBatch`]).
+    async fn delete_finished(&self, batch: RetentionBatch<'_>) -> Result<DeletedBatch>;
 
     /// Adds one retention pass to today's statistics.
     async fn record_retention_pass(&self, worker: &str, deleted: &VacuumReport) -> Result<()>;

@@ -20,6 +20,8 @@ mod schema_name;
 mod statement_plans;
 mod statements;
 mod store;
+#[cfg(test)]
+mod test_schema;
 
 pub use pooler::transaction_pooler_options;
 pub use schema_name::{MAX_SCHEMA_NAME_LEN, SchemaName};

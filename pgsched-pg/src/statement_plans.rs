@@ -3,12 +3,12 @@
 //! are compared with the rows it must not pay for. Counting buffers, not time, so the tests
 //! do not depend on the machine's speed.
 
-use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use sqlx::{AssertSqlSafe, Connection, Executor};
 
 use pgsched_core::store::JobStore;
 
-use crate::schema_name::SchemaName;
 use crate::statements::Statements;
+use crate::test_schema::TestSchema;
 
 /// Scheduled jobs due tomorrow, each with a misfire grace (so in the promotion's second probe).
 const JOBS_DUE_LATER: i64 = 20_000;
@@ -28,18 +28,13 @@ fn buffers_touched(plan: &[String]) -> u64 {
 
 #[tokio::test]
 async fn the_promotion_never_walks_jobs_due_later() {
-    let url = pgsched_devdb::shared_url().expect("a PostgreSQL for the tests");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .subsec_nanos();
-    let schema = SchemaName::new(format!("t_plans_{}_{nanos}", std::process::id())).expect("valid");
-    let pool = sqlx::PgPool::connect(url).await.expect("pool");
-    crate::PgStore::new(pool.clone(), schema.clone())
+    let mut test = TestSchema::new("t_plans").await;
+    let schema = test.schema.clone();
+    crate::PgStore::new(test.pool.clone(), schema.clone())
         .migrate()
         .await
         .expect("migrated");
-    let mut connection = PgConnection::connect(url).await.expect("connect");
+    let connection = &mut test.connection;
     connection
         .execute(AssertSqlSafe(format!(
             "INSERT INTO {schema}.jobs (id, name, payload, run_at, priority, misfire_grace_ms, \
@@ -87,12 +82,5 @@ async fn the_promotion_never_walks_jobs_due_later() {
         );
     }
 
-    connection
-        .execute(AssertSqlSafe(format!(
-            "DROP SCHEMA {} CASCADE",
-            schema.quoted()
-        )))
-        .await
-        .expect("schema dropped");
-    pool.close().await;
+    test.drop().await;
 }

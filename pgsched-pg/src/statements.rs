@@ -249,15 +249,10 @@ mod tests {
     #[tokio::test]
     async fn every_statement_prepares_against_a_migrated_schema() {
         use pgsched_core::store::JobStore;
-        use sqlx::{Connection, Executor};
+        use sqlx::Executor;
 
-        let url = pgsched_devdb::shared_url().expect("a PostgreSQL for the tests");
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("after 1970")
-            .subsec_nanos();
-        let schema =
-            SchemaName::new(format!("t_statements_{}_{nanos}", std::process::id())).expect("valid");
+        let mut test = crate::test_schema::TestSchema::new("t_statements").await;
+        let schema = test.schema.clone();
         let statements = Statements::render(&schema);
         let all = statements.all();
 
@@ -279,15 +274,14 @@ mod tests {
                 .collect()
         };
 
-        let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+        let connection = &mut test.connection;
         // Before migration, in the order the migrations of a pooler's transaction run them.
-        run_rolled_back(&mut connection, &of(Check::BeforeMigration)).await;
+        run_rolled_back(connection, &of(Check::BeforeMigration)).await;
         for statement in of(Check::InTransaction) {
-            run_rolled_back(&mut connection, &[statement]).await;
+            run_rolled_back(connection, &[statement]).await;
         }
 
-        let pool = sqlx::PgPool::connect(url).await.expect("pool");
-        let store = crate::PgStore::new(pool.clone(), schema.clone());
+        let store = crate::PgStore::new(test.pool.clone(), schema.clone());
         store.migrate().await.expect("migrated");
         let mut failed = Vec::new();
         for statement in of(Check::Prepare) {
@@ -301,13 +295,6 @@ mod tests {
             }
         }
         assert!(failed.is_empty(), "{failed:#?}");
-        connection
-            .execute(AssertSqlSafe(format!(
-                "DROP SCHEMA {} CASCADE",
-                schema.quoted()
-            )))
-            .await
-            .expect("schema dropped");
-        pool.close().await;
+        test.drop().await;
     }
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use pgsched::{JobStatus, Scheduler, VacuumConfig, VacuumPolicy};
-use pgsched_core::retention::RetentionRule;
+use pgsched_core::retention::{RetentionBatch, RetentionRule};
 use pgsched_core::store::JobStore;
 use pgsched_tests::{TestDb, setup};
 use sqlx::AssertSqlSafe;
@@ -159,13 +159,13 @@ async fn keep_last_batches_resume_at_the_name_the_previous_one_stopped_in() {
     let store = pgsched::__private::store(&scheduler);
     let batch = |resume_at: Option<String>| async move {
         store
-            .delete_finished(
-                JobStatus::Failed,
-                RetentionRule::KeepLast(2),
-                resume_at.as_deref(),
-                4,
-                Duration::from_secs(5),
-            )
+            .delete_finished(RetentionBatch {
+                status: JobStatus::Failed,
+                rule: RetentionRule::KeepLast(2),
+                resume_at: resume_at.as_deref(),
+                limit: 4,
+                timeout: Duration::from_secs(5),
+            })
             .await
             .expect("purge")
     };
@@ -212,13 +212,13 @@ async fn deletes_are_bounded_batches() {
         job(db, &format!("c{i:02}"), "j", "completed", 1.0).await;
     }
     let one = pgsched::__private::store(&scheduler)
-        .delete_finished(
-            JobStatus::Completed,
-            RetentionRule::FinishedBefore(Duration::ZERO),
-            None,
-            10,
-            Duration::from_secs(5),
-        )
+        .delete_finished(RetentionBatch {
+            status: JobStatus::Completed,
+            rule: RetentionRule::FinishedBefore(Duration::ZERO),
+            resume_at: None,
+            limit: 10,
+            timeout: Duration::from_secs(5),
+        })
         .await
         .expect("purge")
         .deleted;

@@ -16,14 +16,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use pgsched_core::retention::{DeletedBatch, RetentionRule, VacuumReport};
+use pgsched_core::retention::{DeletedBatch, RetentionBatch, VacuumReport};
 use pgsched_core::store::{
     ClaimFloor, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
     PeriodicState, Promotion, PromotionFloor, Recovered, Release, VacuumStatsDay, VacuumTotals,
     WorkerInfo, WorkerRecord,
 };
 use pgsched_core::{
-    ConflictResolution, Error, JobId, JobInfo, JobStatus, NewJob, Priority, Result, Scheduled,
+    ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -265,13 +265,7 @@ route! {
     enqueue_periodic(key: &str, schedule: &str, window: DateTime<Utc>, job: &NewJob) -> bool;
     set_periodic_enabled(key: &str, enabled: bool) -> bool;
     claim_retention_turn(worker: &str, interval: Duration) -> bool;
-    delete_finished(
-        status: JobStatus,
-        rule: RetentionRule,
-        resume_at: Option<&str>,
-        limit: u32,
-        timeout: Duration,
-    ) -> DeletedBatch;
+    delete_finished(batch: RetentionBatch<'_>) -> DeletedBatch;
     record_retention_pass(worker: &str, deleted: &VacuumReport) -> ();
     retention_stats(days: u32) -> Vec<VacuumStatsDay>;
     retention_totals() -> VacuumTotals;

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use pgsched_core::retention::{DeletedBatch, RetentionRule, VacuumReport};
+use pgsched_core::Result;
+use pgsched_core::retention::{DeletedBatch, RetentionBatch, RetentionRule, VacuumReport};
 use pgsched_core::store::{VacuumStatsDay, VacuumTotals};
-use pgsched_core::{JobStatus, Result};
 use sqlx::Connection;
 
 use super::PgStore;
@@ -31,14 +31,14 @@ impl PgStore {
     }
 
     /// See [`pgsched_core::store::JobStore::delete_finished`].
-    pub(super) async fn delete_finished(
-        &self,
-        status: JobStatus,
-        rule: RetentionRule,
-        resume_at: Option<&str>,
-        limit: u32,
-        timeout: Duration,
-    ) -> Result<DeletedBatch> {
+    pub(super) async fn delete_finished(&self, batch: RetentionBatch<'_>) -> Result<DeletedBatch> {
+        let RetentionBatch {
+            status,
+            rule,
+            resume_at,
+            limit,
+            timeout,
+        } = batch;
         let statement = match rule {
             RetentionRule::FinishedBefore(_) => &self.sql.delete_finished_before,
             RetentionRule::KeepLast(_) => &self.sql.delete_finished_keep_last,
