@@ -54,9 +54,7 @@ impl PgStore {
             .map_err(statement.error())?;
         let batch_deleted = match rule {
             RetentionRule::FinishedBefore(age) => {
-                let deleted = self
-                    .sql
-                    .delete_finished_before
+                let deleted = statement
                     .query()
                     .bind(status.as_str())
                     .bind(to_millis(age))
@@ -71,9 +69,7 @@ impl PgStore {
                 }
             }
             RetentionRule::KeepLast(count) => {
-                let (deleted, resume_at): (i64, Option<String>) = self
-                    .sql
-                    .delete_finished_keep_last
+                let (deleted, resume_at): (i64, Option<String>) = statement
                     .query_as()
                     .bind(status.as_str())
                     .bind(i64::from(count))
