@@ -395,8 +395,8 @@ pub mod __private {
         PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
     };
     pub use pgsched_core::{
-        FailureReason, FromContext, IntoJobResult, JobContext, JobDefaults, JobDefinition,
-        JobFuture, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
+        FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition, JobFuture,
+        JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
     };
     pub use serde;
     pub use serde_json;
