@@ -26,7 +26,27 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct JobSpec {
     /// The job, or why its arguments or id were refused (reported when it is scheduled).
-    job: Result<NewJob, String>,
+    job: Result<NewJob, Refused>,
+}
+
+/// Why a [`JobSpec`] cannot be scheduled: the [`Error::InvalidInput`] that scheduling it
+/// returns (kept as parts: a spec is `Clone`, errors are not).
+#[derive(Debug, Clone)]
+struct Refused {
+    what: &'static str,
+    reason: String,
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Refused {
+        match error {
+            Error::InvalidInput { what, reason } => Refused { what, reason },
+            other => Refused {
+                what: "job arguments",
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 impl JobSpec {
@@ -40,7 +60,7 @@ impl JobSpec {
         match encode_args(definition.name, args) {
             Ok(payload) => JobSpec::encoded(definition, at, payload),
             Err(error) => JobSpec {
-                job: Err(error.to_string()),
+                job: Err(Refused::from(error)),
             },
         }
     }
@@ -106,7 +126,7 @@ impl JobSpec {
         JobSpec {
             job: self
                 .job
-                .and_then(|job| job.with_id(id).map_err(|error| error.to_string())),
+                .and_then(|job| job.with_id(id).map_err(Refused::from)),
         }
     }
 
@@ -130,10 +150,7 @@ impl JobSpec {
     /// writes.
     pub(crate) fn into_job(self, defaults: &ScheduleDefaults) -> Result<NewJob> {
         self.job
-            .map_err(|reason| Error::InvalidInput {
-                what: "job arguments",
-                reason,
-            })?
+            .map_err(|Refused { what, reason }| Error::InvalidInput { what, reason })?
             .resolve(defaults)
     }
 }
