@@ -86,6 +86,9 @@ pub struct WorkerConfig {
     /// clock whatever ticks the loops.
     #[doc(hidden)]
     pub ticks: TickSource,
+    /// How attempts continue the trace their job was scheduled in; `None`: they do not (the
+    /// `pgsched` crate's `opentelemetry` feature installs one).
+    pub continue_trace: Option<crate::trace::ContinueTrace>,
 }
 
 impl Default for WorkerConfig {
@@ -107,6 +110,7 @@ impl Default for WorkerConfig {
             vacuum_enabled: true,
             listen: true,
             ticks: TickSource::default(),
+            continue_trace: None,
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod retry;
 pub mod runtime;
 pub mod shown;
 pub mod store;
+pub mod trace;
 pub mod url;
 
 pub use bulk_plan::BulkPlan;

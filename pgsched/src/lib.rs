@@ -304,6 +304,13 @@
 //! orphan recovery (info), worker start and shutdown (info). `info` stays quiet in steady
 //! state; `debug` explains every decision.
 //!
+//! **From enqueue to execution** (the `opentelemetry` feature): a job scheduled inside a span
+//! stores that span's W3C `traceparent` with the job, and its first attempt's `job` span is a
+//! child of it, so one trace shows request → enqueue → run. A retry is a trace of its own with
+//! a link to the scheduling span (a retry hours later does not stretch the request's trace).
+//! It needs a [`tracing-opentelemetry`](https://docs.rs/tracing-opentelemetry) layer in the
+//! application's subscriber; a job scheduled outside any trace stores nothing.
+//!
 //! **Metrics**, through the [`metrics`](https://docs.rs/metrics) facade: install any
 //! recorder, or build `pgsched` with the `prometheus` feature and set
 //! `PGSCHED_METRICS_ADDR=0.0.0.0:9464` to have [`run()`](run) serve them for Prometheus:
@@ -330,6 +337,7 @@
 //!   dependency); a library user who does not want it depends on `pgsched` with
 //!   `default-features = false`.
 //! - `prometheus`: [`run`] serves the metrics on `PGSCHED_METRICS_ADDR`.
+//! - `opentelemetry`: traces from enqueue to execution (see *Observability*).
 
 mod admin;
 #[cfg(feature = "cli")]
@@ -341,6 +349,7 @@ mod run;
 mod schedule_builder;
 mod scheduler;
 mod spec;
+mod trace_context;
 
 /// The `chrono` pgsched's API takes and returns times in (`DateTime<Utc>`), re-exported so an
 /// application uses the same version without matching it by hand.

@@ -369,10 +369,17 @@ impl Scheduler {
         }
     }
 
+    /// The jobs to write: each spec checked and completed against the scheduler's defaults,
+    /// with the trace it is scheduled in (see `trace_context.rs`).
     fn prepare(&self, specs: Vec<JobSpec>) -> Result<Vec<NewJob>> {
+        let trace_context = crate::trace_context::capture();
         specs
             .into_iter()
-            .map(|spec| spec.into_job(&self.inner.defaults))
+            .map(|spec| {
+                let mut job = spec.into_job(&self.inner.defaults)?;
+                job.trace_context.clone_from(&trace_context);
+                Ok(job)
+            })
             .collect()
     }
 
@@ -717,6 +724,7 @@ impl SchedulerBuilder {
     /// server refuses the connection, after 10 s when it does not answer.
     pub async fn build(mut self) -> Result<Scheduler> {
         self.worker.listen = self.listen_setting()?;
+        self.worker.continue_trace = crate::trace_context::CONTINUE_TRACE;
         self.worker.validate()?;
         let schema = match &self.schema {
             Some(name) => SchemaName::new(name.clone())?,

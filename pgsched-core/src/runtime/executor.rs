@@ -48,6 +48,11 @@ pub(crate) async fn execute(
         priority = %job.priority,
         queue_lag_ms = u64::try_from(job.queue_lag().as_millis()).unwrap_or(u64::MAX),
     );
+    if let (Some(continue_trace), Some(stored)) =
+        (shared.config.continue_trace, job.trace_context.as_deref())
+    {
+        continue_trace(&span, stored, job.attempt);
+    }
     let lag = job.queue_lag().as_secs_f64();
     ::metrics::histogram!(metrics::QUEUE_LAG, "job" => job.name.clone()).record(lag);
     let started = std::time::Instant::now();
