@@ -29,6 +29,7 @@ pub mod shown;
 pub mod store;
 pub mod url;
 
+pub use codec::ArgsSchema;
 pub use config::{ScheduleDefaults, WorkerConfig};
 pub use context::{FromContext, JobContext, State, States};
 pub use error::{BoxError, Error, Result};
@@ -36,7 +37,7 @@ pub use job::{ConflictResolution, JobId, JobInfo, JobStatus, MisfireGrace, NewJo
 pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};
 pub use priority::Priority;
-pub use registry::{JobDefaults, JobDefinition, JobFuture, Registry};
+pub use registry::{ArgsUpgrade, JobDefaults, JobDefinition, JobFuture, Registry};
 pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};
 pub use retry::RetryPolicy;
 pub use runtime::{ShutdownReport, Worker, WorkerHandle};

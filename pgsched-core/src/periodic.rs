@@ -666,6 +666,7 @@ mod tests {
             schema: "",
             schema_hash: 0,
             defaults: crate::registry::JobDefaults::STANDARD,
+            upgrades: &[],
             run: never_runs,
             args_to_json: no_json,
             args_from_json: no_payload,

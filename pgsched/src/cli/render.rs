@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use pgsched_core::{JobInfo, Registry, Shown};
+use pgsched_core::{FailureReason, JobInfo, Registry, Shown};
 use serde_json::{Value, json};
 
 /// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
@@ -103,8 +103,9 @@ pub(super) fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// A job's arguments as JSON, decoded by the job's registered definition; the error says why
-/// they cannot be shown (unknown name, another argument schema, undecodable payload).
+/// A job's arguments as JSON, decoded by the job's registered definition (through its upgrade
+/// when the payload was written with an earlier schema); the error says why they cannot be
+/// shown (unknown name, unknown argument schema, undecodable payload).
 pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<Value, String> {
     let Some(definition) = registry.and_then(|registry| registry.get(&job.name)) else {
         return Err(format!(
@@ -112,15 +113,13 @@ pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<
             Shown(&job.name)
         ));
     };
-    if let Some(stored) = job.schema_hash
-        && stored != definition.schema_hash
-    {
-        return Err(format!(
-            "the payload was written for another argument list (schema hash {stored:016x}; this binary's {} has {:016x}: {:?})",
-            job.name, definition.schema_hash, definition.schema
-        ));
-    }
-    (definition.args_to_json)(&job.payload).map_err(|error| format!("undecodable payload: {error}"))
+    let payload = definition
+        .current_payload(job.schema_hash, &job.payload)
+        .map_err(|reason| match reason {
+            FailureReason::UnknownSchema { .. } => reason.to_string(),
+            other => format!("undecodable payload: {other}"),
+        })?;
+    (definition.args_to_json)(&payload).map_err(|error| format!("undecodable payload: {error}"))
 }
 
 /// A job for scripts. Field names are stable: `args` holds the decoded arguments (or `null`,
