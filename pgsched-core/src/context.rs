@@ -108,13 +108,7 @@ pub struct JobContext {
 
 #[derive(Debug)]
 struct ContextInner {
-    id: JobId,
-    name: String,
-    attempt: u32,
-    max_retries: u32,
-    priority: Priority,
-    run_at: DateTime<Utc>,
-    lease_token: i64,
+    facts: AttemptFacts,
     states: States,
     cancelled: CancellationToken,
 }
@@ -142,24 +136,9 @@ impl JobContext {
     /// Builds the context of one attempt.
     #[must_use]
     pub fn new(facts: AttemptFacts, states: States, cancelled: CancellationToken) -> JobContext {
-        let AttemptFacts {
-            id,
-            name,
-            attempt,
-            max_retries,
-            priority,
-            run_at,
-            lease_token,
-        } = facts;
         JobContext {
             inner: Arc::new(ContextInner {
-                id,
-                name,
-                attempt,
-                max_retries,
-                priority,
-                run_at,
-                lease_token,
+                facts,
                 states,
                 cancelled,
             }),
@@ -169,50 +148,50 @@ impl JobContext {
     /// The job's id.
     #[must_use]
     pub fn id(&self) -> &JobId {
-        &self.inner.id
+        &self.inner.facts.id
     }
 
     /// The job's registered name.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.facts.name
     }
 
     /// This attempt's number, starting at 1.
     #[must_use]
     pub fn attempt(&self) -> u32 {
-        self.inner.attempt
+        self.inner.facts.attempt
     }
 
     /// Retries allowed after the first attempt.
     #[must_use]
     pub fn max_retries(&self) -> u32 {
-        self.inner.max_retries
+        self.inner.facts.max_retries
     }
 
     /// Whether a failure of this attempt fails the job for good.
     #[must_use]
     pub fn is_last_attempt(&self) -> bool {
-        self.inner.attempt > self.inner.max_retries
+        self.inner.facts.attempt > self.inner.facts.max_retries
     }
 
     /// The job's priority.
     #[must_use]
     pub fn priority(&self) -> Priority {
-        self.inner.priority
+        self.inner.facts.priority
     }
 
     /// When the job was due.
     #[must_use]
     pub fn run_at(&self) -> DateTime<Utc> {
-        self.inner.run_at
+        self.inner.facts.run_at
     }
 
     /// The lease token of this attempt: unique per claim, so `(id, lease_token)` is a good
     /// idempotency key for side effects.
     #[must_use]
     pub fn lease_token(&self) -> i64 {
-        self.inner.lease_token
+        self.inner.facts.lease_token
     }
 
     /// Application state of type `T`, if the worker was given it.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::ScheduleDefaults;
 use crate::error::{Error, Result};
 use crate::priority::Priority;
 
@@ -232,7 +233,36 @@ impl From<Duration> for MisfireGrace {
     }
 }
 
-/// A job ready to be written: everything resolved, validated and encoded.
+/// The options a job is scheduled with: its attribute sets them (the definition's
+/// [`defaults`](crate::JobDefinition::defaults)) and each schedule call may override them. An
+/// option that becomes a job column is a field here and a line in the store's job row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobOptions {
+    /// Its priority.
+    pub priority: Priority,
+    /// How many times a failed attempt is retried.
+    pub max_retries: u32,
+    /// How long after its due time it may still start. In a [`NewJob`] ready to be written
+    /// it is resolved ([`NewJob::resolve`]): never [`MisfireGrace::Default`].
+    pub misfire_grace: MisfireGrace,
+    /// How long one attempt may run before it is cancelled; `None` is unbounded.
+    pub timeout: Option<Duration>,
+}
+
+impl JobOptions {
+    /// Normal priority, no retries, the scheduler's misfire grace, no timeout.
+    pub const STANDARD: JobOptions = JobOptions {
+        priority: Priority::Normal,
+        max_retries: 0,
+        misfire_grace: MisfireGrace::Default,
+        timeout: None,
+    };
+}
+
+/// One job to write: the single description of a job row in Rust. Built by a schedule call
+/// (its options from the job's attribute and the call), checked and completed by
+/// [`NewJob::resolve`] against the scheduler's defaults, then bound column by column by the
+/// store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     /// Its id.
@@ -248,17 +278,69 @@ pub struct NewJob {
     pub schema_hash: Option<u64>,
     /// When it is due; `None` means "now" by the database clock.
     pub run_at: Option<DateTime<Utc>>,
-    /// Its priority.
-    pub priority: Priority,
-    /// How many times a failed attempt is retried.
-    pub max_retries: u32,
-    /// How long after `run_at` it may still start; `None` never expires.
-    pub misfire_grace: Option<Duration>,
-    /// How long one attempt may run before it is cancelled; `None` is unbounded.
-    pub timeout: Option<Duration>,
+    /// Its options (priority, retries, misfire grace, timeout).
+    pub options: JobOptions,
     /// Jobs sharing this key never run at the same time (at most one holds a live lease);
     /// `None`: no such limit. Periodic jobs with `advisory_lock` use their schedule's key.
     pub exclusive_key: Option<String>,
+}
+
+impl NewJob {
+    /// A job named `name` with its encoded arguments, a generated id, due now, with `options`.
+    #[must_use]
+    pub fn new(name: impl Into<String>, payload: Vec<u8>, options: JobOptions) -> NewJob {
+        NewJob {
+            id: JobId::generate(),
+            fresh_id: true,
+            name: name.into(),
+            payload,
+            schema_hash: None,
+            run_at: None,
+            options,
+            exclusive_key: None,
+        }
+    }
+
+    /// Gives the job a caller-chosen id (any text up to [`MAX_JOB_ID_BYTES`] without NUL).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an empty, oversized or NUL-containing id.
+    pub fn with_id(self, id: impl Into<String>) -> Result<NewJob> {
+        Ok(NewJob {
+            id: JobId::new(id)?,
+            fresh_id: false,
+            ..self
+        })
+    }
+
+    /// Checks the job against the scheduler's limits and resolves its misfire grace against
+    /// the scheduler's default: what the store writes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad name, [`Error::PayloadTooLarge`] over the limit.
+    pub fn resolve(mut self, defaults: &ScheduleDefaults) -> Result<NewJob> {
+        validate_job_name(&self.name)?;
+        if self.payload.len() > defaults.max_payload_bytes {
+            return Err(Error::PayloadTooLarge {
+                job: self.name,
+                size: self.payload.len(),
+                limit: defaults.max_payload_bytes,
+            });
+        }
+        self.options.misfire_grace = self
+            .options
+            .misfire_grace
+            .resolve(defaults.misfire_grace)
+            .into();
+        Ok(self)
+    }
+
+    /// How long after `run_at` it may still start; `None` never expires. Meaningful once
+    /// [`NewJob::resolve`]d (an unresolved default reads as never).
+    #[must_use]
+    pub fn misfire_grace(&self) -> Option<Duration> {
+        self.options.misfire_grace.resolve(None)
+    }
 }
 
 /// What scheduling did with one job (bulk results are aligned with the input by index).
@@ -363,6 +445,63 @@ mod tests {
         let b = JobId::generate();
         assert_ne!(a, b);
         assert!(a < b, "UUIDv7 ids sort by creation time");
+    }
+
+    fn job() -> NewJob {
+        let options = JobOptions {
+            priority: Priority::High,
+            max_retries: 2,
+            ..JobOptions::STANDARD
+        };
+        NewJob::new("send", vec![1, 2, 3], options)
+    }
+
+    #[test]
+    fn jobs_get_ids_the_default_grace_and_limits() {
+        let defaults = ScheduleDefaults::default();
+        let resolved = job().resolve(&defaults).expect("valid");
+        assert_eq!(resolved.misfire_grace(), Some(Duration::from_secs(300)));
+        assert_eq!(
+            resolved.options.misfire_grace,
+            MisfireGrace::After(Duration::from_secs(300))
+        );
+        assert!(resolved.fresh_id);
+        assert_eq!(resolved.options.priority, Priority::High);
+
+        let never = NewJob {
+            options: JobOptions {
+                misfire_grace: MisfireGrace::Never,
+                ..job().options
+            },
+            ..job()
+        };
+        assert_eq!(
+            never.resolve(&defaults).expect("valid").misfire_grace(),
+            None
+        );
+
+        let named = job().with_id("welcome:42").expect("valid id");
+        assert_eq!(named.id, "welcome:42");
+        assert!(!named.fresh_id);
+        assert!(job().with_id("").is_err());
+
+        let tiny = ScheduleDefaults {
+            max_payload_bytes: 2,
+            ..defaults
+        };
+        assert!(matches!(
+            job().resolve(&tiny),
+            Err(Error::PayloadTooLarge {
+                size: 3,
+                limit: 2,
+                ..
+            })
+        ));
+        let bad_name = NewJob {
+            name: String::new(),
+            ..job()
+        };
+        assert!(bad_name.resolve(&defaults).is_err());
     }
 
     #[test]

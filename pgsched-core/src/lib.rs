@@ -10,6 +10,7 @@
 //! *release* (give a claimed job back at shutdown).
 
 pub mod backoff;
+pub mod bulk_plan;
 pub mod claim_floor;
 pub mod codec;
 pub mod config;
@@ -24,24 +25,25 @@ pub mod registry;
 pub mod retention;
 pub mod retry;
 pub mod runtime;
-pub mod schedule;
 pub mod shown;
 pub mod store;
 pub mod url;
 
+pub use bulk_plan::BulkPlan;
 pub use codec::ArgsSchema;
 pub use config::{ScheduleDefaults, WorkerConfig};
 pub use context::{FromContext, JobContext, State, States};
 pub use error::{BoxError, Error, Result};
-pub use job::{ConflictResolution, JobId, JobInfo, JobStatus, MisfireGrace, NewJob, Scheduled};
+pub use job::{
+    ConflictResolution, JobId, JobInfo, JobOptions, JobStatus, MisfireGrace, NewJob, Scheduled,
+};
 pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};
 pub use priority::Priority;
-pub use registry::{ArgsUpgrade, JobDefaults, JobDefinition, JobFuture, Registry};
+pub use registry::{ArgsUpgrade, JobDefinition, JobFuture, Registry};
 pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};
 pub use retry::RetryPolicy;
 pub use runtime::{ShutdownReport, Worker, WorkerHandle};
-pub use schedule::{BulkPlan, JobRequest};
 pub use shown::Shown;
 pub use store::JobStore;
 pub use url::redact_url;

@@ -31,7 +31,7 @@ use pgsched_cron::CronSchedule;
 use crate::codec::schema_hash;
 use crate::config::ScheduleDefaults;
 use crate::error::{Error, Result};
-use crate::job::{JobId, NewJob};
+use crate::job::{JobId, JobOptions, NewJob};
 use crate::registry::JobDefinition;
 use crate::store::{PeriodicRegistration, PeriodicState};
 
@@ -225,10 +225,10 @@ impl Periodic {
             payload: Vec::new(),
             schema_hash: Some(definition.schema_hash),
             run_at,
-            priority: definition.defaults.priority,
-            max_retries: definition.defaults.max_retries,
-            misfire_grace: self.grace(defaults),
-            timeout: definition.defaults.timeout,
+            options: JobOptions {
+                misfire_grace: self.grace(defaults).into(),
+                ..definition.defaults
+            },
             // Runs of one schedule never overlap when it asks for exclusion; the exclusion
             // follows leases (see `NewJob::exclusive_key`).
             exclusive_key: self.definition.advisory_lock.then(|| self.key.clone()),
@@ -665,7 +665,7 @@ mod tests {
             name,
             schema: "",
             schema_hash: 0,
-            defaults: crate::registry::JobDefaults::STANDARD,
+            defaults: crate::job::JobOptions::STANDARD,
             upgrades: &[],
             run: never_runs,
             args_to_json: no_json,

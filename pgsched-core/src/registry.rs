@@ -9,15 +9,13 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use crate::codec::ArgsSchema;
 use crate::context::JobContext;
 use crate::error::{Error, Result};
-use crate::job::MisfireGrace;
+use crate::job::JobOptions;
 use crate::outcome::{FailureReason, JobError};
 use crate::periodic::{Periodic, PeriodicDefinition};
-use crate::priority::Priority;
 
 /// The future of one attempt.
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'static>>;
@@ -91,29 +89,6 @@ impl ArgsUpgrade {
     }
 }
 
-/// Defaults a job carries from its attribute; a schedule call may override each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct JobDefaults {
-    /// Priority when the caller does not set one.
-    pub priority: Priority,
-    /// Retries after the first failed attempt.
-    pub max_retries: u32,
-    /// Misfire grace when the caller does not set one.
-    pub misfire_grace: MisfireGrace,
-    /// Per-attempt timeout; `None` is unbounded.
-    pub timeout: Option<Duration>,
-}
-
-impl JobDefaults {
-    /// Normal priority, no retries, the scheduler's misfire grace, no timeout.
-    pub const STANDARD: JobDefaults = JobDefaults {
-        priority: Priority::Normal,
-        max_retries: 0,
-        misfire_grace: MisfireGrace::Default,
-        timeout: None,
-    };
-}
-
 /// One registered job: its stable name, argument schema and how to run it.
 #[derive(Debug, Clone, Copy)]
 pub struct JobDefinition {
@@ -123,8 +98,8 @@ pub struct JobDefinition {
     pub schema: &'static str,
     /// [`crate::codec::schema_hash`] of `schema`.
     pub schema_hash: u64,
-    /// The attribute's defaults.
-    pub defaults: JobDefaults,
+    /// The options its attribute sets; a schedule call may override each.
+    pub defaults: JobOptions,
     /// Earlier argument schemas the job still accepts (`#[job(upgrade = …)]`), each with its
     /// conversion to the current arguments.
     pub upgrades: &'static [ArgsUpgrade],
@@ -336,7 +311,7 @@ mod tests {
             name,
             schema: "",
             schema_hash: 0,
-            defaults: JobDefaults::STANDARD,
+            defaults: JobOptions::STANDARD,
             upgrades: &[],
             run: never_runs,
             args_to_json: no_json,

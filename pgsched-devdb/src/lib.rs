@@ -91,6 +91,19 @@ impl std::fmt::Debug for DevDatabase {
     }
 }
 
+/// The URL, password redacted, and where the server comes from:
+/// `postgres://postgres@127.0.0.1:5432/postgres (a server on 127.0.0.1:5432)`.
+impl std::fmt::Display for DevDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({})",
+            pgsched_core::redact_url(&self.url),
+            self.source()
+        )
+    }
+}
+
 /// What [`DevDatabase::find_or_start`] decided to do.
 #[derive(Debug, PartialEq, Eq)]
 enum Choice {

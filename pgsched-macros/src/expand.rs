@@ -278,7 +278,7 @@ fn option_str(value: Option<&str>) -> TokenStream {
     }
 }
 
-/// The `JobDefaults` literal.
+/// The `JobOptions` literal of the attribute.
 fn defaults(def: &JobDef) -> TokenStream {
     let defaults = &def.defaults;
     let priority = format_ident!("{}", defaults.priority);
@@ -299,7 +299,7 @@ fn defaults(def: &JobDef) -> TokenStream {
         }
     };
     quote! {
-        ::pgsched::__private::JobDefaults {
+        ::pgsched::__private::JobOptions {
             priority: ::pgsched::Priority::#priority,
             max_retries: #max_retries,
             misfire_grace: #misfire_grace,

@@ -5,8 +5,9 @@
 //! table column of its name (`__JOB_COLUMNS__`, `__JOB_VALUES__`), except the columns that
 //! `sql/job_row.sql` computes (the due time, the expiry, the waiting status).
 //!
-//! Adding a column to the job row: the migration that creates it, and one line here (its
-//! input, from a field of [`NewJob`]).
+//! Adding a column to the job row: the migration that creates it, a field of [`NewJob`] (or of
+//! its [`JobOptions`](pgsched_core::JobOptions) when a job's attribute and each schedule call
+//! may set it), and one line here: its input, from that field.
 
 use pgsched_core::NewJob;
 
@@ -39,10 +40,10 @@ job_input! {
     payload: "bytea" = |job| job.payload.as_slice(),
     schema_hash: "int8" = |job| job.schema_hash.map(hash_to_db),
     run_at: "timestamptz" = |job| job.run_at,
-    priority: "int2" = |job| job.priority.db_value(),
-    max_retries: "int4" = |job| i32::try_from(job.max_retries).unwrap_or(i32::MAX),
-    misfire_grace_ms: "int8" = |job| job.misfire_grace.map(to_millis),
-    timeout_ms: "int8" = |job| job.timeout.map(to_millis),
+    priority: "int2" = |job| job.options.priority.db_value(),
+    max_retries: "int4" = |job| i32::try_from(job.options.max_retries).unwrap_or(i32::MAX),
+    misfire_grace_ms: "int8" = |job| job.misfire_grace().map(to_millis),
+    timeout_ms: "int8" = |job| job.options.timeout.map(to_millis),
     exclusive_key: "text" = |job| job.exclusive_key.as_deref(),
 }
 

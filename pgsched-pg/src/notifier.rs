@@ -69,21 +69,12 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pgsched_core::{JobId, Priority};
+    use pgsched_core::JobOptions;
 
     fn job(run_at: Option<chrono::DateTime<Utc>>) -> NewJob {
         NewJob {
-            id: JobId::generate(),
-            fresh_id: true,
-            name: "some_job".into(),
-            payload: Vec::new(),
-            schema_hash: None,
             run_at,
-            priority: Priority::Normal,
-            max_retries: 0,
-            misfire_grace: None,
-            timeout: None,
-            exclusive_key: None,
+            ..NewJob::new("some_job", Vec::new(), JobOptions::STANDARD)
         }
     }
 

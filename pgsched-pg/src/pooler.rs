@@ -62,6 +62,31 @@ impl<'a> Route<'a> {
     }
 }
 
+/// `prepare_with` and `describe` of an executor that wraps another: both go to the wrapped
+/// one (`self.$inner`, borrowed for `$life`) as they are. Pooler mode changes how statements
+/// run, not how they are prepared or described.
+macro_rules! preparation_goes_to {
+    ($inner:ident, $life:lifetime) => {
+        fn prepare_with<'e>(
+            self,
+            sql: SqlStr,
+            parameters: &'e [sqlx::postgres::PgTypeInfo],
+        ) -> BoxFuture<'e, Result<PgStatement, sqlx::Error>>
+        where
+            $life: 'e,
+        {
+            self.$inner.prepare_with(sql, parameters)
+        }
+
+        fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Postgres>, sqlx::Error>>
+        where
+            $life: 'e,
+        {
+            self.$inner.describe(sql)
+        }
+    };
+}
+
 impl<'a> Executor<'a> for Route<'a> {
     type Database = Postgres;
 
@@ -111,23 +136,7 @@ impl<'a> Executor<'a> for Route<'a> {
         })
     }
 
-    fn prepare_with<'e>(
-        self,
-        sql: SqlStr,
-        parameters: &'e [sqlx::postgres::PgTypeInfo],
-    ) -> BoxFuture<'e, Result<PgStatement, sqlx::Error>>
-    where
-        'a: 'e,
-    {
-        self.pool.prepare_with(sql, parameters)
-    }
-
-    fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Postgres>, sqlx::Error>>
-    where
-        'a: 'e,
-    {
-        self.pool.describe(sql)
-    }
+    preparation_goes_to!(pool, 'a);
 }
 
 /// One statement in a transaction of its own, its whole result read before COMMIT (the
@@ -251,23 +260,7 @@ impl<'c> Executor<'c> for OnConnection<'c> {
         }
     }
 
-    fn prepare_with<'e>(
-        self,
-        sql: SqlStr,
-        parameters: &'e [sqlx::postgres::PgTypeInfo],
-    ) -> BoxFuture<'e, Result<PgStatement, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        self.connection.prepare_with(sql, parameters)
-    }
-
-    fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Postgres>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        self.connection.describe(sql)
-    }
+    preparation_goes_to!(connection, 'c);
 }
 
 /// A query prepared as the unnamed statement: it lives until the next Parse on the same

@@ -181,14 +181,32 @@ fn counted(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
-/// A row returned by `retention_stats`.
+/// The per-status deletion counts of `retention_stats` and `retention_totals` rows.
 #[derive(sqlx::FromRow)]
-pub(crate) struct RetentionStatsRow {
-    stat_date: NaiveDate,
+pub(crate) struct DeletedCountsRow {
     deleted_completed: i64,
     deleted_failed: i64,
     deleted_cancelled: i64,
     deleted_expired: i64,
+}
+
+impl From<DeletedCountsRow> for VacuumReport {
+    fn from(row: DeletedCountsRow) -> Self {
+        VacuumReport {
+            completed: counted(row.deleted_completed),
+            failed: counted(row.deleted_failed),
+            cancelled: counted(row.deleted_cancelled),
+            expired: counted(row.deleted_expired),
+        }
+    }
+}
+
+/// A row returned by `retention_stats`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RetentionStatsRow {
+    stat_date: NaiveDate,
+    #[sqlx(flatten)]
+    deleted: DeletedCountsRow,
     runs: i64,
     last_run: DateTime<Utc>,
     last_worker: String,
@@ -198,12 +216,7 @@ impl From<RetentionStatsRow> for VacuumStatsDay {
     fn from(row: RetentionStatsRow) -> Self {
         VacuumStatsDay {
             date: row.stat_date,
-            deleted: VacuumReport {
-                completed: counted(row.deleted_completed),
-                failed: counted(row.deleted_failed),
-                cancelled: counted(row.deleted_cancelled),
-                expired: counted(row.deleted_expired),
-            },
+            deleted: row.deleted.into(),
             runs: counted(row.runs),
             last_run: row.last_run,
             last_worker: row.last_worker,
@@ -214,10 +227,8 @@ impl From<RetentionStatsRow> for VacuumStatsDay {
 /// The row returned by `retention_totals`.
 #[derive(sqlx::FromRow)]
 pub(crate) struct RetentionTotalsRow {
-    deleted_completed: i64,
-    deleted_failed: i64,
-    deleted_cancelled: i64,
-    deleted_expired: i64,
+    #[sqlx(flatten)]
+    deleted: DeletedCountsRow,
     runs: i64,
     last_run: Option<DateTime<Utc>>,
 }
@@ -225,12 +236,7 @@ pub(crate) struct RetentionTotalsRow {
 impl From<RetentionTotalsRow> for VacuumTotals {
     fn from(row: RetentionTotalsRow) -> Self {
         VacuumTotals {
-            deleted: VacuumReport {
-                completed: counted(row.deleted_completed),
-                failed: counted(row.deleted_failed),
-                cancelled: counted(row.deleted_cancelled),
-                expired: counted(row.deleted_expired),
-            },
+            deleted: row.deleted.into(),
             runs: counted(row.runs),
             last_run: row.last_run,
         }

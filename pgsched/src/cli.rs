@@ -55,7 +55,8 @@ mod workers;
 use std::ffi::OsString;
 use std::io::Write;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
 use pgsched_core::{Error, JobStatus, Priority, Shown};
 
 use crate::scheduler::Scheduler;
@@ -133,8 +134,8 @@ enum JobsCommand {
     /// Jobs, newest first.
     List {
         /// Only jobs in this status.
-        #[arg(long, value_enum)]
-        status: Option<StatusArg>,
+        #[arg(long, value_parser = one_of::<JobStatus>(JobStatus::ALL.map(JobStatus::as_str)))]
+        status: Option<JobStatus>,
         /// Only jobs of this name.
         #[arg(long)]
         name: Option<String>,
@@ -168,8 +169,8 @@ enum JobsCommand {
         #[arg(long, value_name = "RFC3339")]
         at: Option<String>,
         /// Its priority. Default: the job's attribute, else normal.
-        #[arg(long, value_enum)]
-        priority: Option<PriorityArg>,
+        #[arg(long, value_parser = one_of::<Priority>(Priority::ALL.map(Priority::label)))]
+        priority: Option<Priority>,
         /// Its id. Default: a generated UUIDv7.
         #[arg(long)]
         id: Option<String>,
@@ -214,48 +215,13 @@ enum VacuumCommand {
     },
 }
 
-/// A job status, as `--status` takes it.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum StatusArg {
-    Pending,
-    Running,
-    Completed,
-    Failed,
-    Cancelled,
-    Expired,
-}
-
-impl From<StatusArg> for JobStatus {
-    fn from(status: StatusArg) -> Self {
-        match status {
-            StatusArg::Pending => JobStatus::Pending,
-            StatusArg::Running => JobStatus::Running,
-            StatusArg::Completed => JobStatus::Completed,
-            StatusArg::Failed => JobStatus::Failed,
-            StatusArg::Cancelled => JobStatus::Cancelled,
-            StatusArg::Expired => JobStatus::Expired,
-        }
-    }
-}
-
-/// A priority, as `--priority` takes it.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum PriorityArg {
-    Critical,
-    High,
-    Normal,
-    Low,
-}
-
-impl From<PriorityArg> for Priority {
-    fn from(priority: PriorityArg) -> Self {
-        match priority {
-            PriorityArg::Critical => Priority::Critical,
-            PriorityArg::High => Priority::High,
-            PriorityArg::Normal => Priority::Normal,
-            PriorityArg::Low => Priority::Low,
-        }
-    }
+/// An option that takes one of a type's words (`--status failed`, `--priority high`): the
+/// words listed in `--help` and in the error for any other, parsed by the type's `FromStr`.
+fn one_of<T>(words: impl IntoIterator<Item = &'static str>) -> impl TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(words).try_map(|word| word.parse::<T>())
 }
 
 /// What a command prints: text for people, JSON for scripts.
@@ -400,7 +366,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                 status,
                 name,
                 limit,
-            } => jobs::list(scheduler, status.map(JobStatus::from), name, limit).await,
+            } => jobs::list(scheduler, status, name, limit).await,
             JobsCommand::Show { id } => jobs::show(scheduler, &id).await,
             JobsCommand::Cancel { id } => jobs::cancel(scheduler, &id).await,
             JobsCommand::Retry { id } => jobs::retry(scheduler, &id).await,
@@ -415,7 +381,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                     name,
                     args,
                     at,
-                    priority: priority.map(Priority::from),
+                    priority,
                     id,
                 };
                 jobs::enqueue(scheduler, request).await
@@ -492,7 +458,7 @@ mod tests {
         assert!(matches!(
             cli.command,
             Command::Jobs(JobsCommand::List {
-                status: Some(StatusArg::Failed),
+                status: Some(JobStatus::Failed),
                 limit: 50,
                 ..
             })

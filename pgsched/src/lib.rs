@@ -397,8 +397,8 @@ pub mod __private {
         PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
     };
     pub use pgsched_core::{
-        ArgsUpgrade, FailureReason, FromContext, IntoJobResult, JobContext, JobDefaults,
-        JobDefinition, JobFuture, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
+        ArgsUpgrade, FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition,
+        JobFuture, JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
     };
     pub use serde;
     pub use serde_json;

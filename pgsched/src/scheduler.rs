@@ -361,7 +361,7 @@ impl Scheduler {
                     None => written.push((&job.name, 1)),
                 }
             }
-            tracing::debug!(id = %job.id, name = %job.name, run_at = ?job.run_at, priority = %job.priority, ?result, "enqueue");
+            tracing::debug!(id = %job.id, name = %job.name, run_at = ?job.run_at, priority = %job.options.priority, ?result, "enqueue");
         }
         for (name, count) in written {
             ::metrics::counter!(pgsched_core::metrics::ENQUEUED, "job" => name.to_owned())
@@ -372,7 +372,7 @@ impl Scheduler {
     fn prepare(&self, specs: Vec<JobSpec>) -> Result<Vec<NewJob>> {
         specs
             .into_iter()
-            .map(|spec| spec.into_request()?.into_new_job(&self.inner.defaults))
+            .map(|spec| spec.into_job(&self.inner.defaults))
             .collect()
     }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pgsched_core::codec::encode_args;
-use pgsched_core::{Error, JobDefinition, JobRequest, MisfireGrace, Priority, Result};
+use pgsched_core::{
+    Error, JobDefinition, JobOptions, MisfireGrace, NewJob, Priority, Result, ScheduleDefaults,
+};
 use serde::Serialize;
 
 /// One job to schedule: built by a job's generated `spec(at, args)`, or by name with an
@@ -23,7 +25,28 @@ use serde::Serialize;
 /// ```
 #[derive(Debug, Clone)]
 pub struct JobSpec {
-    request: Result<JobRequest, String>,
+    /// The job, or why its arguments or id were refused (reported when it is scheduled).
+    job: Result<NewJob, Refused>,
+}
+
+/// Why a [`JobSpec`] cannot be scheduled: the [`Error::InvalidInput`] that scheduling it
+/// returns (kept as parts: a spec is `Clone`, errors are not).
+#[derive(Debug, Clone)]
+struct Refused {
+    what: &'static str,
+    reason: String,
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Refused {
+        match error {
+            Error::InvalidInput { what, reason } => Refused { what, reason },
+            other => Refused {
+                what: "job arguments",
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 impl JobSpec {
@@ -37,30 +60,23 @@ impl JobSpec {
         match encode_args(definition.name, args) {
             Ok(payload) => JobSpec::encoded(definition, at, payload),
             Err(error) => JobSpec {
-                request: Err(error.to_string()),
+                job: Err(Refused::from(error)),
             },
         }
     }
 
     /// A job of a registered definition with its already encoded arguments (the command
-    /// line's `jobs enqueue`): the definition's name, schema hash and defaults.
+    /// line's `jobs enqueue`): the definition's name, schema hash and options.
     pub(crate) fn encoded(
         definition: &'static JobDefinition,
         at: Option<DateTime<Utc>>,
         payload: Vec<u8>,
     ) -> JobSpec {
-        let defaults = definition.defaults;
         JobSpec {
-            request: Ok(JobRequest {
-                name: definition.name.to_owned(),
-                payload,
+            job: Ok(NewJob {
                 schema_hash: Some(definition.schema_hash),
                 run_at: at,
-                priority: defaults.priority,
-                max_retries: defaults.max_retries,
-                job_id: None,
-                misfire_grace: defaults.misfire_grace,
-                timeout: defaults.timeout,
+                ..NewJob::new(definition.name, payload, definition.defaults)
             }),
         }
     }
@@ -69,23 +85,13 @@ impl JobSpec {
     /// [`JobSpec::schema_hash`] the worker does not check the payload's schema.
     pub fn by_name(name: impl Into<String>, payload: Vec<u8>) -> JobSpec {
         JobSpec {
-            request: Ok(JobRequest {
-                name: name.into(),
-                payload,
-                schema_hash: None,
-                run_at: None,
-                priority: Priority::Normal,
-                max_retries: 0,
-                job_id: None,
-                misfire_grace: MisfireGrace::Default,
-                timeout: None,
-            }),
+            job: Ok(NewJob::new(name, payload, JobOptions::STANDARD)),
         }
     }
 
-    fn map(mut self, change: impl FnOnce(&mut JobRequest)) -> JobSpec {
-        if let Ok(request) = self.request.as_mut() {
-            change(request);
+    fn map(mut self, change: impl FnOnce(&mut NewJob)) -> JobSpec {
+        if let Ok(job) = self.job.as_mut() {
+            change(job);
         }
         self
     }
@@ -93,31 +99,35 @@ impl JobSpec {
     /// The argument schema hash the payload was written with (`my_job::SCHEMA_HASH`).
     #[must_use]
     pub fn schema_hash(self, hash: u64) -> JobSpec {
-        self.map(|r| r.schema_hash = Some(hash))
+        self.map(|job| job.schema_hash = Some(hash))
     }
 
     /// When the job is due (UTC). Default: now, by the database clock.
     #[must_use]
     pub fn at(self, at: DateTime<Utc>) -> JobSpec {
-        self.map(|r| r.run_at = Some(at))
+        self.map(|job| job.run_at = Some(at))
     }
 
     /// Its priority. Default: the job's attribute, else Normal.
     #[must_use]
     pub fn priority(self, priority: Priority) -> JobSpec {
-        self.map(|r| r.priority = priority)
+        self.map(|job| job.options.priority = priority)
     }
 
     /// Retries after the first failed attempt. Default: the job's attribute, else 0.
     #[must_use]
     pub fn max_retries(self, retries: u32) -> JobSpec {
-        self.map(|r| r.max_retries = retries)
+        self.map(|job| job.options.max_retries = retries)
     }
 
     /// A chosen id (any text up to 512 bytes without NUL). Default: a generated UUIDv7.
     #[must_use]
     pub fn job_id(self, id: impl Into<String>) -> JobSpec {
-        self.map(|r| r.job_id = Some(id.into()))
+        JobSpec {
+            job: self
+                .job
+                .and_then(|job| job.with_id(id).map_err(Refused::from)),
+        }
     }
 
     /// How long after its due time the job may still start: `Some(d)`, or `None` = never
@@ -126,20 +136,21 @@ impl JobSpec {
     #[must_use]
     pub fn misfire_grace(self, grace: impl Into<MisfireGrace>) -> JobSpec {
         let grace = grace.into();
-        self.map(|r| r.misfire_grace = grace)
+        self.map(|job| job.options.misfire_grace = grace)
     }
 
     /// Cancel an attempt that runs longer than this (it fails with `timeout`, and retries
     /// apply). Default: the job's attribute, else unbounded.
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> JobSpec {
-        self.map(|r| r.timeout = Some(timeout))
+        self.map(|job| job.options.timeout = Some(timeout))
     }
 
-    pub(crate) fn into_request(self) -> Result<JobRequest> {
-        self.request.map_err(|reason| Error::InvalidInput {
-            what: "job arguments",
-            reason,
-        })
+    /// The job, checked and completed against the scheduler's `defaults`: what the store
+    /// writes.
+    pub(crate) fn into_job(self, defaults: &ScheduleDefaults) -> Result<NewJob> {
+        self.job
+            .map_err(|Refused { what, reason }| Error::InvalidInput { what, reason })?
+            .resolve(defaults)
     }
 }

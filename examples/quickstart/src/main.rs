@@ -76,11 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let database = pgsched_devdb::DevDatabase::find_or_start()?;
-    println!(
-        "PostgreSQL: {} ({})",
-        pgsched::redact_url(database.url()),
-        database.source()
-    );
+    println!("PostgreSQL: {database}");
 
     let log = Arc::new(RunLog::default());
     let scheduler = Scheduler::builder()

@@ -68,36 +68,47 @@ pub(super) async fn show(scheduler: &Scheduler, id: &str) -> Result<Report, Fail
 
 /// `jobs cancel ID`.
 pub(super) async fn cancel(scheduler: &Scheduler, id: &str) -> Result<Report, Failure> {
-    JobId::new(id)?;
-    if !scheduler.cancel_job(id).await? {
-        let job = existing(scheduler, id).await?;
-        return Err(Failure::conflict(format!(
-            "job {} is {}; only pending or running jobs can be cancelled",
-            Shown(id),
-            job.status
-        )));
-    }
-    let job = existing(scheduler, id).await?;
-    Ok(changed(scheduler, &job, format!("cancelled job {id}\n")))
+    let cancelled = scheduler.cancel_job(id);
+    let refused = "only pending or running jobs can be cancelled";
+    change(
+        scheduler,
+        id,
+        cancelled,
+        refused,
+        format!("cancelled job {id}\n"),
+    )
+    .await
 }
 
 /// `jobs retry ID`.
 pub(super) async fn retry(scheduler: &Scheduler, id: &str) -> Result<Report, Failure> {
+    let retried = scheduler.retry_job(id);
+    let refused = "only failed or expired jobs can be retried";
+    let done = format!("job {id} is pending again, due now, attempts reset\n");
+    change(scheduler, id, retried, refused, done).await
+}
+
+/// A change to job `id` that the scheduler refuses in some statuses: `applied` (not started
+/// until the id is checked) says whether it happened; if not, the error gives the job's status
+/// and `refused`; if so, the report is `done` and the job as it is now.
+async fn change(
+    scheduler: &Scheduler,
+    id: &str,
+    applied: impl Future<Output = crate::Result<bool>>,
+    refused: &str,
+    done: String,
+) -> Result<Report, Failure> {
     JobId::new(id)?;
-    if !scheduler.retry_job(id).await? {
+    if !applied.await? {
         let job = existing(scheduler, id).await?;
         return Err(Failure::conflict(format!(
-            "job {} is {}; only failed or expired jobs can be retried",
+            "job {} is {}; {refused}",
             Shown(id),
             job.status
         )));
     }
     let job = existing(scheduler, id).await?;
-    Ok(changed(
-        scheduler,
-        &job,
-        format!("job {id} is pending again, due now, attempts reset\n"),
-    ))
+    Ok(changed(scheduler, &job, done))
 }
 
 /// What `jobs enqueue` was given.

@@ -165,11 +165,7 @@ const SCHEMAS: &[&str] = &[
 /// Runs the selected workloads (all when `selected` is empty; a prefix selects several).
 pub(crate) async fn run(selected: &[String]) -> BenchResult {
     let database = pgsched_devdb::DevDatabase::find_or_start()?;
-    eprintln!(
-        "bench: PostgreSQL {} ({})",
-        database.url(),
-        database.source()
-    );
+    eprintln!("bench: PostgreSQL {database}");
     let mut bench = Bench {
         url: database.url().to_owned(),
         figures: Vec::new(),

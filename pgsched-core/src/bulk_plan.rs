@@ -1,4 +1,4 @@
-//! Turning schedule requests into validated [`NewJob`]s, and bulk de-duplication.
+//! Bulk de-duplication: which entries of a bulk schedule reach the database.
 //!
 //! Bulk scheduling behaves as if the entries were scheduled one by one, in order: a later
 //! entry with the same id as an earlier one meets it as an existing job. The database sees
@@ -6,74 +6,8 @@
 //! twice), and [`BulkPlan`] maps the statement's results back to every input index.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
-use crate::config::ScheduleDefaults;
-use crate::error::{Error, Result};
-use crate::job::{
-    ConflictResolution, JobId, JobStatus, MisfireGrace, NewJob, Scheduled, validate_job_name,
-};
-use crate::priority::Priority;
-
-/// A schedule request before defaults are applied: what a builder or a bulk entry collects.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobRequest {
-    /// The registered job name.
-    pub name: String,
-    /// The encoded arguments.
-    pub payload: Vec<u8>,
-    /// Hash of the argument schema; `None` skips the check at run time.
-    pub schema_hash: Option<u64>,
-    /// When it is due; `None` = now by the database clock.
-    pub run_at: Option<DateTime<Utc>>,
-    /// Priority.
-    pub priority: Priority,
-    /// Retries after the first failed attempt.
-    pub max_retries: u32,
-    /// Caller-chosen id; generated when `None`.
-    pub job_id: Option<String>,
-    /// Misfire grace.
-    pub misfire_grace: MisfireGrace,
-    /// Per-attempt timeout.
-    pub timeout: Option<Duration>,
-}
-
-impl JobRequest {
-    /// Validates the request and applies the scheduler's defaults.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad id or name, [`Error::PayloadTooLarge`] over the limit.
-    pub fn into_new_job(self, defaults: &ScheduleDefaults) -> Result<NewJob> {
-        validate_job_name(&self.name)?;
-        if self.payload.len() > defaults.max_payload_bytes {
-            return Err(Error::PayloadTooLarge {
-                job: self.name,
-                size: self.payload.len(),
-                limit: defaults.max_payload_bytes,
-            });
-        }
-        let fresh_id = self.job_id.is_none();
-        let id = match self.job_id {
-            Some(id) => JobId::new(id)?,
-            None => JobId::generate(),
-        };
-        Ok(NewJob {
-            id,
-            fresh_id,
-            name: self.name,
-            payload: self.payload,
-            schema_hash: self.schema_hash,
-            run_at: self.run_at,
-            priority: self.priority,
-            max_retries: self.max_retries,
-            misfire_grace: self.misfire_grace.resolve(defaults.misfire_grace),
-            timeout: self.timeout,
-            exclusive_key: None,
-        })
-    }
-}
+use crate::job::{ConflictResolution, JobId, JobStatus, Scheduled};
 
 /// Which input entries reach the database, and how to spread the results back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,55 +119,6 @@ mod tests {
         let refs: Vec<&JobId> = ids.iter().collect();
         let plan = BulkPlan::new(&refs, conflict);
         (ids, plan)
-    }
-
-    fn request() -> JobRequest {
-        JobRequest {
-            name: "send".into(),
-            payload: vec![1, 2, 3],
-            schema_hash: Some(7),
-            run_at: None,
-            priority: Priority::High,
-            max_retries: 2,
-            job_id: None,
-            misfire_grace: MisfireGrace::Default,
-            timeout: None,
-        }
-    }
-
-    #[test]
-    fn requests_get_defaults_ids_and_limits() {
-        let defaults = ScheduleDefaults::default();
-        let job = request().into_new_job(&defaults).expect("valid");
-        assert_eq!(job.misfire_grace, Some(Duration::from_secs(300)));
-        assert!(!job.id.as_str().is_empty());
-
-        let named = JobRequest {
-            job_id: Some("welcome:42".into()),
-            ..request()
-        };
-        assert_eq!(
-            named.into_new_job(&defaults).expect("valid").id,
-            "welcome:42"
-        );
-
-        let tiny = ScheduleDefaults {
-            max_payload_bytes: 2,
-            ..defaults
-        };
-        assert!(matches!(
-            request().into_new_job(&tiny),
-            Err(Error::PayloadTooLarge {
-                size: 3,
-                limit: 2,
-                ..
-            })
-        ));
-        let bad_name = JobRequest {
-            name: String::new(),
-            ..request()
-        };
-        assert!(bad_name.into_new_job(&defaults).is_err());
     }
 
     #[test]
