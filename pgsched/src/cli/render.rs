@@ -216,6 +216,99 @@ mod tests {
         assert_eq!(one_line("abcdef", 4), "abc…");
     }
 
+    /// `resize` today: its arguments gained `height`.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Resize {
+        width: u32,
+        height: u32,
+    }
+
+    /// `resize` as it was: width only.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct ResizeV1 {
+        width: u32,
+    }
+
+    impl pgsched_core::ArgsSchema for ResizeV1 {
+        const SCHEMA: &'static str = "width:u32";
+        const SCHEMA_HASH: u64 = pgsched_core::codec::schema_hash(Self::SCHEMA);
+    }
+
+    fn square(old: ResizeV1) -> Resize {
+        Resize {
+            width: old.width,
+            height: old.width,
+        }
+    }
+
+    fn upgrade_square(payload: &[u8]) -> Result<Vec<u8>, FailureReason> {
+        pgsched_core::codec::upgrade_payload(payload, square)
+    }
+
+    fn never_runs(
+        _: pgsched_core::JobContext,
+        _: &[u8],
+    ) -> Result<pgsched_core::JobFuture, FailureReason> {
+        Err(FailureReason::Decode("not run in this test".into()))
+    }
+
+    static UPGRADES: [pgsched_core::ArgsUpgrade; 1] =
+        [pgsched_core::ArgsUpgrade::new(square, upgrade_square)];
+
+    static RESIZE: pgsched_core::JobDefinition = pgsched_core::JobDefinition {
+        name: "resize",
+        schema: "width:u32,height:u32",
+        schema_hash: pgsched_core::codec::schema_hash("width:u32,height:u32"),
+        defaults: pgsched_core::JobOptions::STANDARD,
+        upgrades: &UPGRADES,
+        run: never_runs,
+        args_to_json: pgsched_core::codec::args_to_json::<Resize>,
+        args_from_json: pgsched_core::codec::args_from_json::<Resize>,
+        file: "render.rs",
+        line: 1,
+    };
+
+    fn stored(payload: Vec<u8>, schema_hash: u64) -> JobInfo {
+        let at = Utc::now();
+        JobInfo {
+            id: pgsched_core::JobId::from_stored("j".into()),
+            name: "resize".into(),
+            status: pgsched_core::JobStatus::Pending,
+            priority: pgsched_core::Priority::Normal,
+            attempts: 0,
+            max_retries: 0,
+            run_at: at,
+            last_error: None,
+            worker_id: None,
+            misfire_grace: None,
+            timeout: None,
+            created_at: at,
+            started_at: None,
+            finished_at: None,
+            payload,
+            schema_hash: Some(schema_hash),
+        }
+    }
+
+    #[test]
+    fn arguments_of_an_earlier_schema_are_shown_upgraded_and_unknown_ones_say_why() {
+        let registry = Registry::from_definitions([&RESIZE]).expect("one job");
+        let old = postcard::to_allocvec(&ResizeV1 { width: 64 }).expect("encodes");
+        let job = stored(old, <ResizeV1 as pgsched_core::ArgsSchema>::SCHEMA_HASH);
+        assert_eq!(
+            decode_args(&job, Some(&registry)),
+            Ok(json!({"width": 64, "height": 64}))
+        );
+        let job = stored(vec![1], 0xdead_beef);
+        let error = decode_args(&job, Some(&registry)).expect_err("unknown schema");
+        assert!(
+            error.starts_with(
+                "unknown_schema: job `resize` has a payload written for argument schema 0x00000000deadbeef"
+            ),
+            "{error}"
+        );
+    }
+
     #[test]
     fn times_and_hex() {
         let at = DateTime::parse_from_rfc3339("2030-01-01T09:00:00.250Z")
