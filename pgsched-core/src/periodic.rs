@@ -665,6 +665,7 @@ mod tests {
             schema: "",
             schema_hash: 0,
             defaults: crate::job::JobOptions::STANDARD,
+            upgrades: &[],
             run: never_runs,
             args_to_json: no_json,
             args_from_json: no_payload,

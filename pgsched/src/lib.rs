@@ -320,8 +320,8 @@
 //! | `pgsched_jobs_enqueued_total` | counter | `job` |
 //! | `pgsched_jobs_claimed_total` | counter | `job` |
 //! | `pgsched_jobs_completed_total` | counter | `job` (counted once the outcome is written, never for a fenced-out attempt) |
-//! | `pgsched_jobs_retried_total` | counter | `job`, `reason` (`error`, `panic`, `timeout`, `unknown_job`) |
-//! | `pgsched_jobs_failed_total` | counter | `job`, `reason` (also `fatal`, `decode`, `schema_mismatch`, `missing_state`) |
+//! | `pgsched_jobs_retried_total` | counter | `job`, `reason` (`error`, `panic`, `timeout`, `unknown_job`, `unknown_schema`) |
+//! | `pgsched_jobs_failed_total` | counter | `job`, `reason` (also `fatal`, `decode`, `missing_state`) |
 //! | `pgsched_late_claims_total` | counter | — (jobs given back unstarted: the claim answered too late to start them within their lease) |
 //! | `pgsched_jobs_expired_total` | counter | `priority` (not started within the misfire grace: late, or starved by higher priorities) |
 //! | `pgsched_jobs_recovered_total` | counter | `outcome` (`requeued`, `failed`) |
@@ -357,11 +357,11 @@ pub use chrono;
 pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
-    ConflictResolution, Error, JobContext, JobError, JobId, JobInfo, JobStatus, MisfireGrace,
-    Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig, VacuumPolicy,
-    VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
+    ArgsSchema, ConflictResolution, Error, JobContext, JobError, JobId, JobInfo, JobStatus,
+    MisfireGrace, Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig,
+    VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
 };
-pub use pgsched_macros::{job, periodic};
+pub use pgsched_macros::{args, job, periodic};
 pub use pgsched_pg::SchemaName;
 pub use run::run;
 pub use schedule_builder::ScheduleBuilder;
@@ -399,13 +399,15 @@ pub mod __private {
     //! API: it changes without notice.
     pub use chrono;
     pub use inventory;
-    pub use pgsched_core::codec::{args_from_json, args_to_json, decode_args, schema_hash};
+    pub use pgsched_core::codec::{
+        args_from_json, args_to_json, decode_args, schema_hash, upgrade_payload,
+    };
     pub use pgsched_core::runtime::{
         PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
     };
     pub use pgsched_core::{
-        FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition, JobFuture,
-        JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
+        ArgsUpgrade, FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition,
+        JobFuture, JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
     };
     pub use serde;
     pub use serde_json;

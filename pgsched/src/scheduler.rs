@@ -633,7 +633,9 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Attempts a job of an unknown name gets before it fails. Default
+    /// Attempts a job of an unknown name, or with a payload of an unknown argument schema,
+    /// gets before it fails: another replica (of the version that wrote it, during a rolling
+    /// deploy) may run it meanwhile. Default
     /// [`UNKNOWN_JOB_ATTEMPTS_DEFAULT`](crate::defaults::UNKNOWN_JOB_ATTEMPTS_DEFAULT).
     #[must_use]
     pub fn unknown_job_attempts(mut self, attempts: u32) -> Self {
