@@ -62,46 +62,75 @@ impl<'a> Route<'a> {
     }
 }
 
-/// `prepare_with` and `describe` of an executor that wraps another: both go to the wrapped
-/// one (`self.$inner`, borrowed for `$life`) as they are. Pooler mode changes how statements
-/// run, not how they are prepared or described.
-macro_rules! preparation_goes_to {
-    ($inner:ident, $life:lifetime) => {
-        fn prepare_with<'e>(
-            self,
-            sql: SqlStr,
-            parameters: &'e [sqlx::postgres::PgTypeInfo],
-        ) -> BoxFuture<'e, Result<PgStatement, sqlx::Error>>
-        where
-            $life: 'e,
-        {
-            self.$inner.prepare_with(sql, parameters)
-        }
+/// The `Executor` impl of a wrapper (`$wrapper`, borrowing for `$life`) around a pool or a
+/// connection (`self.$inner`): `fetch_many` and `fetch_optional` run the given bodies with
+/// the wrapper and the query bound to the given names; preparing and describing go to the
+/// wrapped executor as they are (pooler mode changes how statements run, not how they are
+/// prepared). The trait's signatures are written here once.
+macro_rules! wrapping_executor {
+    (
+        impl<$life:lifetime> for $wrapper:ty, wrapping $inner:ident;
+        fetch_many($many_this:ident, $many_query:ident) $many:block
+        fetch_optional($optional_this:ident, $optional_query:ident) $optional:block
+    ) => {
+        impl<$life> Executor<$life> for $wrapper {
+            type Database = Postgres;
 
-        fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Postgres>, sqlx::Error>>
-        where
-            $life: 'e,
-        {
-            self.$inner.describe(sql)
+            fn fetch_many<'e, 'q: 'e, E>(
+                self,
+                query: E,
+            ) -> BoxStream<'e, Result<Either<PgQueryResult, PgRow>, sqlx::Error>>
+            where
+                $life: 'e,
+                E: 'q + Execute<'q, Postgres>,
+            {
+                let ($many_this, $many_query) = (self, query);
+                $many
+            }
+
+            fn fetch_optional<'e, 'q: 'e, E>(
+                self,
+                query: E,
+            ) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>>
+            where
+                $life: 'e,
+                E: 'q + Execute<'q, Postgres>,
+            {
+                let ($optional_this, $optional_query) = (self, query);
+                $optional
+            }
+
+            fn prepare_with<'e>(
+                self,
+                sql: SqlStr,
+                parameters: &'e [sqlx::postgres::PgTypeInfo],
+            ) -> BoxFuture<'e, Result<PgStatement, sqlx::Error>>
+            where
+                $life: 'e,
+            {
+                self.$inner.prepare_with(sql, parameters)
+            }
+
+            fn describe<'e>(
+                self,
+                sql: SqlStr,
+            ) -> BoxFuture<'e, Result<Describe<Postgres>, sqlx::Error>>
+            where
+                $life: 'e,
+            {
+                self.$inner.describe(sql)
+            }
         }
     };
 }
 
-impl<'a> Executor<'a> for Route<'a> {
-    type Database = Postgres;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<PgQueryResult, PgRow>, sqlx::Error>>
-    where
-        'a: 'e,
-        E: 'q + Execute<'q, Postgres>,
-    {
-        let Some(begin) = self.transaction else {
-            return self.pool.fetch_many(query);
+wrapping_executor! {
+    impl<'a> for Route<'a>, wrapping pool;
+    fetch_many(route, query) {
+        let Some(begin) = route.transaction else {
+            return route.pool.fetch_many(query);
         };
-        let pool = self.pool;
+        let pool = route.pool;
         let begin = Arc::clone(begin);
         let results = async move {
             let mut connection = Held::acquire(pool).await?;
@@ -114,19 +143,11 @@ impl<'a> Executor<'a> for Route<'a> {
             .try_flatten()
             .boxed()
     }
-
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>>
-    where
-        'a: 'e,
-        E: 'q + Execute<'q, Postgres>,
-    {
-        let Some(begin) = self.transaction else {
-            return self.pool.fetch_optional(query);
+    fetch_optional(route, query) {
+        let Some(begin) = route.transaction else {
+            return route.pool.fetch_optional(query);
         };
-        let pool = self.pool;
+        let pool = route.pool;
         let begin = Arc::clone(begin);
         Box::pin(async move {
             let mut connection = Held::acquire(pool).await?;
@@ -135,8 +156,6 @@ impl<'a> Executor<'a> for Route<'a> {
             row
         })
     }
-
-    preparation_goes_to!(pool, 'a);
 }
 
 /// One statement in a transaction of its own, its whole result read before COMMIT (the
@@ -227,40 +246,22 @@ pub(crate) struct OnConnection<'c> {
     pub(crate) unnamed: bool,
 }
 
-impl<'c> Executor<'c> for OnConnection<'c> {
-    type Database = Postgres;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<PgQueryResult, PgRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, Postgres>,
-    {
-        if self.unnamed {
-            self.connection.fetch_many(Unnamed(query))
+wrapping_executor! {
+    impl<'c> for OnConnection<'c>, wrapping connection;
+    fetch_many(on, query) {
+        if on.unnamed {
+            on.connection.fetch_many(Unnamed(query))
         } else {
-            self.connection.fetch_many(query)
+            on.connection.fetch_many(query)
         }
     }
-
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<PgRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, Postgres>,
-    {
-        if self.unnamed {
-            self.connection.fetch_optional(Unnamed(query))
+    fetch_optional(on, query) {
+        if on.unnamed {
+            on.connection.fetch_optional(Unnamed(query))
         } else {
-            self.connection.fetch_optional(query)
+            on.connection.fetch_optional(query)
         }
     }
-
-    preparation_goes_to!(connection, 'c);
 }
 
 /// A query prepared as the unnamed statement: it lives until the next Parse on the same
