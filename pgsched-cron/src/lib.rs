@@ -352,49 +352,36 @@ mod tests {
     #[test]
     fn interval_windows_align_to_the_epoch() {
         let fifteen = Duration::from_secs(15 * 60);
-        assert_eq!(
-            interval_window_start(utc(2026, 3, 28, 12, 0, 0), fifteen),
-            utc(2026, 3, 28, 12, 0, 0)
-        );
-        assert_eq!(
-            interval_window_start(utc(2026, 3, 28, 12, 14, 59), fifteen),
-            utc(2026, 3, 28, 12, 0, 0)
-        );
-        assert_eq!(
-            interval_window_start(utc(2026, 3, 28, 12, 15, 0), fifteen),
-            utc(2026, 3, 28, 12, 15, 0)
-        );
-        let just_before = utc(2026, 3, 28, 12, 15, 0) - chrono::TimeDelta::nanoseconds(1);
-        assert_eq!(
-            interval_window_start(just_before, fifteen),
-            utc(2026, 3, 28, 12, 0, 0)
-        );
-
         let second = Duration::from_secs(1);
-        let t = utc(2026, 3, 28, 12, 15, 7) + chrono::TimeDelta::milliseconds(999);
-        assert_eq!(
-            interval_window_start(t, second),
-            utc(2026, 3, 28, 12, 15, 7)
-        );
-
-        // Across the epoch: windows keep their phase, they do not round toward zero.
-        assert_eq!(
-            interval_window_start(utc(1970, 1, 1, 0, 0, 0), fifteen),
-            utc(1970, 1, 1, 0, 0, 0)
-        );
-        assert_eq!(
-            interval_window_start(utc(1969, 12, 31, 23, 59, 59), fifteen),
-            utc(1969, 12, 31, 23, 45, 0)
-        );
-        assert_eq!(
-            interval_window_start(utc(1969, 12, 31, 23, 44, 0), fifteen),
-            utc(1969, 12, 31, 23, 30, 0)
-        );
-        let before_epoch = utc(1970, 1, 1, 0, 0, 0) - chrono::TimeDelta::milliseconds(1);
-        assert_eq!(
-            interval_window_start(before_epoch, second),
-            utc(1969, 12, 31, 23, 59, 59)
-        );
+        let ms = chrono::TimeDelta::milliseconds;
+        let day = |h, m, s| utc(2026, 3, 28, h, m, s);
+        let eve = |h, m, s| utc(1969, 12, 31, h, m, s);
+        let epoch = utc(1970, 1, 1, 0, 0, 0);
+        let t = day(12, 15, 7) + ms(999);
+        // (instant, interval, the start of its window)
+        let cases = [
+            (day(12, 0, 0), fifteen, day(12, 0, 0)),
+            (day(12, 14, 59), fifteen, day(12, 0, 0)),
+            (day(12, 15, 0), fifteen, day(12, 15, 0)),
+            (
+                day(12, 15, 0) - chrono::TimeDelta::nanoseconds(1),
+                fifteen,
+                day(12, 0, 0),
+            ),
+            (t, second, day(12, 15, 7)),
+            // Across the epoch: windows keep their phase, they do not round toward zero.
+            (epoch, fifteen, epoch),
+            (eve(23, 59, 59), fifteen, eve(23, 45, 0)),
+            (eve(23, 44, 0), fifteen, eve(23, 30, 0)),
+            (epoch - ms(1), second, eve(23, 59, 59)),
+        ];
+        for (instant, interval, start) in cases {
+            assert_eq!(
+                interval_window_start(instant, interval),
+                start,
+                "{instant} every {interval:?}"
+            );
+        }
         // 7-minute windows do not divide an hour; they are still epoch-aligned.
         let seven = Duration::from_secs(7 * 60);
         let start = interval_window_start(utc(2026, 3, 28, 12, 0, 0), seven);
