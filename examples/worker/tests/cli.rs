@@ -585,7 +585,8 @@ fn show_gives_the_payload_as_hex_when_the_job_name_is_unknown_to_this_binary() {
     let reason = job["args_error"].as_str().expect("a reason");
     assert!(
         reason.starts_with(
-            "the payload was written for another argument list (schema hash 000000000000002a"
+            "unknown_schema: job `resize_image` has a payload written for argument schema \
+             0x000000000000002a, which this worker does not know; it knows 0x"
         ),
         "{reason}"
     );
