@@ -27,6 +27,7 @@ pub mod retry;
 pub mod runtime;
 pub mod shown;
 pub mod store;
+pub mod typed;
 pub mod url;
 
 pub use bulk_plan::BulkPlan;
@@ -45,6 +46,7 @@ pub use retry::RetryPolicy;
 pub use runtime::{ShutdownReport, Worker, WorkerHandle};
 pub use shown::Shown;
 pub use store::JobStore;
+pub use typed::JobArgs;
 pub use url::redact_url;
 
 #[doc(hidden)]

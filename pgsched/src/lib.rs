@@ -330,6 +330,9 @@
 //!   dependency); a library user who does not want it depends on `pgsched` with
 //!   `default-features = false`.
 //! - `prometheus`: [`run`] serves the metrics on `PGSCHED_METRICS_ADDR`.
+//! - `testing`: [`testing`](crate::testing), helpers for your own tests (a throwaway schema
+//!   per test, running enqueued jobs inline, typed assertions, a clock for periodic jobs);
+//!   enable it in `[dev-dependencies]` only.
 
 mod admin;
 #[cfg(feature = "cli")]
@@ -341,6 +344,8 @@ mod run;
 mod schedule_builder;
 mod scheduler;
 mod spec;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// The `chrono` pgsched's API takes and returns times in (`DateTime<Utc>`), re-exported so an
 /// application uses the same version without matching it by hand.
@@ -348,9 +353,9 @@ pub use chrono;
 pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
-    ConflictResolution, Error, JobContext, JobError, JobId, JobInfo, JobStatus, MisfireGrace,
-    Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig, VacuumPolicy,
-    VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
+    ConflictResolution, Error, JobArgs, JobContext, JobError, JobId, JobInfo, JobStatus,
+    MisfireGrace, Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig,
+    VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
 };
 pub use pgsched_macros::{job, periodic};
 pub use pgsched_pg::SchemaName;
