@@ -28,6 +28,7 @@ pub struct EnqueuedJob<A> {
 /// let recipients: Vec<&str> = waiting.iter().map(|job| job.args.to.as_str()).collect();
 /// assert_eq!(recipients, ["ada@example.com"]);
 /// # Ok(()) }
+/// # fn main() {}
 /// ```
 ///
 /// # Errors
@@ -67,6 +68,7 @@ pub async fn enqueued<A: JobArgs>(
 /// let job = assert_enqueued::<send_email::Args>(scheduler, |args| args.to == "ada@example.com").await;
 /// assert_eq!(job.args.subject, "Welcome");
 /// # }
+/// # fn main() {}
 /// ```
 ///
 /// # Panics

@@ -49,6 +49,7 @@ pub struct EnqueuedWindow {
 /// // The same window is never enqueued twice.
 /// assert!(clock.advance(std::time::Duration::from_secs(1)).await?.is_empty());
 /// # Ok(()) }
+/// # fn main() {}
 /// ```
 #[derive(Debug)]
 pub struct PeriodicClock {
