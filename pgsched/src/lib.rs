@@ -330,7 +330,7 @@
 //!   dependency); a library user who does not want it depends on `pgsched` with
 //!   `default-features = false`.
 //! - `prometheus`: [`run`] serves the metrics on `PGSCHED_METRICS_ADDR`.
-//! - `testing`: [`testing`](crate::testing), helpers for your own tests (a throwaway schema
+//! - `testing`: `pgsched::testing`, helpers for your own tests (a throwaway schema
 //!   per test, running enqueued jobs inline, typed assertions, a clock for periodic jobs);
 //!   enable it in `[dev-dependencies]` only.
 
