@@ -7,6 +7,7 @@
 //! | [`drain`] | runs every due job now, one after another on the test's task, until none is due; returns each attempt ([`InlineRun`]: id, name, attempt, status, error) |
 //! | [`enqueued`], [`assert_enqueued`], [`assert_not_enqueued`] | the jobs of one type waiting to run, with their arguments decoded; assertions on them, no SQL |
 //! | [`PeriodicClock`] | a clock for periodic jobs: advance it to a schedule's next window and that window (exactly one run) is enqueued |
+//! | [`devdb`] | the launcher that finds or starts the PostgreSQL, for tests that want a database or a cluster of their own |
 //!
 //! Everything runs through pgsched's real paths, never a fake: [`drain`] claims, runs and
 //! writes outcomes with the statements, executor and fenced writes a worker uses (decoding,
@@ -97,3 +98,9 @@ pub use db::TestDb;
 pub use drain::{DRAIN_LIMIT_DEFAULT, Drain, drain};
 pub use error::TestingError;
 pub use pgsched_core::runtime::InlineRun;
+/// The PostgreSQL launcher [`TestDb`] uses (`pgsched-devdb`), for tests that need more than a
+/// schema: [`devdb::shared_url`] (the tests' server: `DATABASE_URL`, else `127.0.0.1:5432`,
+/// else a throwaway cluster kept until the test process exits),
+/// [`devdb::DevDatabase::start_throwaway`] (a cluster of the test's own), and
+/// [`devdb::PrivateCluster`] (one a test may stop, crash or restart).
+pub use pgsched_devdb as devdb;
