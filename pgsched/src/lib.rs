@@ -53,7 +53,7 @@
 //!
 //! | item | what it is |
 //! |---|---|
-//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes |
+//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes; it implements [`JobArgs`], so the type names its job where one is wanted (`pgsched::testing::enqueued::<send_email::Args>`) |
 //! | `NAME` | the stable name stored with each job: the fn name, or `#[job(name = "...")]` |
 //! | `SCHEMA`, `SCHEMA_HASH` | the argument list and its hash, stored with every payload |
 //! | `schedule(at, args)` | a [`ScheduleBuilder`] for a run at `at` (UTC): await it, or set options first |
