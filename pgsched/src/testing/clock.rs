@@ -157,13 +157,15 @@ impl PeriodicClock {
                 if let Some(error) = error {
                     return Err(TestingError::Tick(error));
                 }
-                let periodic = self.worker.registry().periodic_by_key(&schedule.key);
+                // The tick reports the registry's own schedules, so the key is always found.
+                let Some(periodic) = self.worker.registry().periodic_by_key(&schedule.key) else {
+                    continue;
+                };
                 for window in enqueued {
-                    let id = periodic.map_or_else(String::new, |periodic| periodic.job_id(window));
                     windows.push(EnqueuedWindow {
                         key: schedule.key.clone(),
                         window,
-                        id: JobId::from_stored(id),
+                        id: JobId::from_stored(periodic.job_id(window)),
                     });
                 }
             }
