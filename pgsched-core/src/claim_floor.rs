@@ -178,6 +178,7 @@ mod tests {
             created_at: at(created_s),
             claimed_at: at(run_at_s),
             timeout: None,
+            trace_context: None,
         }
     }
 

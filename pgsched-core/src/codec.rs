@@ -2,8 +2,9 @@
 //!
 //! postcard is not self-describing: swapped fields decode into each other and a `u32` read as
 //! an `i32` silently changes sign. So every payload is stored with the hash of the argument
-//! schema it was written with, and a worker refuses to decode a payload whose hash differs
-//! from the one its binary was compiled with.
+//! schema it was written with ([`ArgsSchema`]), and a worker decodes only payloads whose hash
+//! it knows: the job's current one, or one it upgrades from ([`upgrade_payload`]); any other
+//! is left for a replica that knows it (see [`crate::registry::JobDefinition::current_payload`]).
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -120,25 +121,35 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// Checks that a stored payload's schema hash matches the running binary's.
-///
-/// A stored `None` (a job scheduled by name without a hash) is accepted.
+/// Arguments with a known schema: a job's generated `Args`, or an earlier version of them kept
+/// for an upgrade (`#[pgsched::args]`). The schema is what [`schema_hash`] reads: `name:Type`
+/// per field, in order, types as written.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no argument schema, so payloads written with it cannot be recognised",
+    label = "an upgrade must take arguments with a schema",
+    note = "mark the struct that holds the earlier arguments with `#[pgsched::args]`, its fields named and typed as the job's parameters were"
+)]
+pub trait ArgsSchema {
+    /// The canonical schema, e.g. `"to:String,subject:String"`.
+    const SCHEMA: &'static str;
+    /// [`schema_hash`] of [`ArgsSchema::SCHEMA`], stored with every payload written with it.
+    const SCHEMA_HASH: u64;
+}
+
+/// Decodes a payload written with the earlier arguments `Old`, converts it with `upgrade`
+/// and encodes the result as a payload of the current arguments `New` (what `#[job(upgrade =
+/// …)]` registers as [`crate::registry::ArgsUpgrade::upgrade`]).
 ///
 /// # Errors
-/// [`FailureReason::SchemaMismatch`] with both hashes and the expected schema.
-pub fn check_schema(
-    stored: Option<u64>,
-    expected: u64,
-    expected_schema: &'static str,
-) -> Result<(), FailureReason> {
-    match stored {
-        Some(stored) if stored != expected => Err(FailureReason::SchemaMismatch {
-            stored,
-            expected,
-            schema: expected_schema,
-        }),
-        _ => Ok(()),
-    }
+/// [`FailureReason::Decode`] when the payload does not fit `Old` or `New` cannot be encoded.
+pub fn upgrade_payload<Old: DeserializeOwned, New: Serialize>(
+    payload: &[u8],
+    upgrade: fn(Old) -> New,
+) -> Result<Vec<u8>, FailureReason> {
+    let old: Old = decode_args(payload)?;
+    postcard::to_allocvec(&upgrade(old)).map_err(|error| {
+        FailureReason::Decode(format!("could not encode the upgraded arguments: {error}"))
+    })
 }
 
 #[cfg(test)]
@@ -264,11 +275,42 @@ mod tests {
         assert!(!err.is_empty());
     }
 
+    #[derive(Serialize, Deserialize, Debug, PartialEq)]
+    struct V2 {
+        to: Vec<String>,
+        subject: String,
+        n: u64,
+    }
+
+    fn from_v1(old: V1) -> V2 {
+        V2 {
+            to: vec![old.to],
+            subject: old.subject,
+            n: u64::from(old.n),
+        }
+    }
+
     #[test]
-    fn schema_check_accepts_equal_or_absent_hashes() {
-        assert!(check_schema(Some(7), 7, "a:u8").is_ok());
-        assert!(check_schema(None, 7, "a:u8").is_ok());
-        let err = check_schema(Some(8), 7, "a:u8").expect_err("mismatch");
-        assert!(err.to_string().contains("a:u8"), "{err}");
+    fn an_upgrade_rewrites_an_old_payload_as_the_current_arguments() {
+        let old = encode_args(
+            "send",
+            &V1 {
+                to: "a@x".into(),
+                subject: "hi".into(),
+                n: 5,
+            },
+        )
+        .expect("encodes");
+        let current = upgrade_payload(&old, from_v1).expect("upgrades");
+        assert_eq!(
+            decode_args::<V2>(&current).expect("decodes as the current arguments"),
+            V2 {
+                to: vec!["a@x".into()],
+                subject: "hi".into(),
+                n: 5
+            }
+        );
+        let err = upgrade_payload(&[9], from_v1).expect_err("not a V1 payload");
+        assert!(matches!(err, FailureReason::Decode(_)), "{err}");
     }
 }

@@ -26,7 +26,7 @@ pub const SWEEP_INTERVAL_DEFAULT: Duration = Duration::from_secs(5);
 pub const SWEEP_BATCH_DEFAULT: u32 = 500;
 /// Default time running jobs get at shutdown.
 pub const SHUTDOWN_GRACE_DEFAULT: Duration = Duration::from_secs(30);
-/// Default attempts, in all, of a job whose name the worker does not know.
+/// Default attempts, in all, of a job whose name or argument schema the worker does not know.
 pub const UNKNOWN_JOB_ATTEMPTS_DEFAULT: u32 = 5;
 /// Default period of the periodic-schedule check.
 pub const PERIODIC_TICK_DEFAULT: Duration = Duration::from_secs(1);
@@ -65,8 +65,9 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// Backoff between retries of failed attempts.
     pub retry: RetryPolicy,
-    /// Attempts a job whose name this worker does not know gets before it fails (a rolling
-    /// deploy may bring a worker that knows it). Default [`UNKNOWN_JOB_ATTEMPTS_DEFAULT`].
+    /// Attempts a job whose name, or whose payload's argument schema, this worker does not
+    /// know gets before it fails (a rolling deploy may bring a worker that knows it; each
+    /// attempt waits out the retry backoff). Default [`UNKNOWN_JOB_ATTEMPTS_DEFAULT`].
     pub unknown_job_attempts: u32,
     /// A worker not seen for this long is considered dead and its registration is removed
     /// (the seed's `HEARTBEAT_THRESHOLD`). Default [`DEAD_WORKER_AFTER_DEFAULT`].
@@ -86,6 +87,9 @@ pub struct WorkerConfig {
     /// clock whatever ticks the loops.
     #[doc(hidden)]
     pub ticks: TickSource,
+    /// How attempts continue the trace their job was scheduled in; `None`: they do not (the
+    /// `pgsched` crate's `opentelemetry` feature installs one).
+    pub continue_trace: Option<crate::trace::ContinueTrace>,
 }
 
 impl Default for WorkerConfig {
@@ -107,6 +111,7 @@ impl Default for WorkerConfig {
             vacuum_enabled: true,
             listen: true,
             ticks: TickSource::default(),
+            continue_trace: None,
         }
     }
 }

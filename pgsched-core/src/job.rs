@@ -283,6 +283,9 @@ pub struct NewJob {
     /// Jobs sharing this key never run at the same time (at most one holds a live lease);
     /// `None`: no such limit. Periodic jobs with `advisory_lock` use their schedule's key.
     pub exclusive_key: Option<String>,
+    /// The trace it was scheduled in (a W3C `traceparent`), continued by its attempts; see
+    /// [`crate::trace`].
+    pub trace_context: Option<String>,
 }
 
 impl NewJob {
@@ -298,6 +301,7 @@ impl NewJob {
             run_at: None,
             options,
             exclusive_key: None,
+            trace_context: None,
         }
     }
 

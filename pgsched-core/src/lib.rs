@@ -27,10 +27,12 @@ pub mod retry;
 pub mod runtime;
 pub mod shown;
 pub mod store;
+pub mod trace;
 pub mod typed;
 pub mod url;
 
 pub use bulk_plan::BulkPlan;
+pub use codec::ArgsSchema;
 pub use config::{ScheduleDefaults, WorkerConfig};
 pub use context::{FromContext, JobContext, State, States};
 pub use error::{BoxError, Error, Result};
@@ -40,7 +42,7 @@ pub use job::{
 pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};
 pub use priority::Priority;
-pub use registry::{JobDefinition, JobFuture, Registry};
+pub use registry::{ArgsUpgrade, JobDefinition, JobFuture, Registry};
 pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};
 pub use retry::RetryPolicy;
 pub use runtime::{ShutdownReport, Worker, WorkerHandle};

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::shown::Shown;
+
 /// The error a job returned, as text (its `Display`, with the source chain for `anyhow`), and
 /// whether retrying may help.
 ///
@@ -116,14 +118,17 @@ pub enum FailureReason {
     Timeout(Duration),
     /// The payload could not be decoded into the job's arguments.
     Decode(String),
-    /// The payload was written for a different argument schema.
-    SchemaMismatch {
-        /// The hash stored with the payload.
-        stored: u64,
-        /// The hash this binary expects.
-        expected: u64,
-        /// The argument schema this binary expects.
-        schema: &'static str,
+    /// The payload was written for an argument schema this worker does not know: neither the
+    /// job's current one nor one it upgrades from. Retried like [`FailureReason::UnknownJob`]
+    /// (a replica built with that schema may take it), then failed.
+    UnknownSchema {
+        /// The job's name.
+        job: String,
+        /// The schema hash stored with the payload.
+        found: u64,
+        /// The schemas this worker accepts for the job, as (hash, schema): the current one
+        /// first, then those it upgrades from.
+        known: Vec<(u64, &'static str)>,
     },
     /// No job of this name is registered in the worker that claimed it.
     UnknownJob(String),
@@ -141,15 +146,16 @@ impl FailureReason {
             FailureReason::Panic(_) => "panic",
             FailureReason::Timeout(_) => "timeout",
             FailureReason::Decode(_) => "decode",
-            FailureReason::SchemaMismatch { .. } => "schema_mismatch",
+            FailureReason::UnknownSchema { .. } => "unknown_schema",
             FailureReason::UnknownJob(_) => "unknown_job",
             FailureReason::MissingState(_) => "missing_state",
         }
     }
 
-    /// Whether retrying can help. Decode errors, schema mismatches and missing state fail the
-    /// job at once: the same bytes and the same binary give the same answer; so does a
-    /// [`JobError::fatal`], because the job said so.
+    /// Whether retrying can help. Decode errors and missing state fail the job at once: the
+    /// same bytes and the same binary give the same answer; so does a [`JobError::fatal`],
+    /// because the job said so. A job this worker cannot run at all (unknown name or argument
+    /// schema) is retried: another replica may know it.
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
         matches!(
@@ -158,6 +164,19 @@ impl FailureReason {
                 | FailureReason::Panic(_)
                 | FailureReason::Timeout(_)
                 | FailureReason::UnknownJob(_)
+                | FailureReason::UnknownSchema { .. }
+        )
+    }
+
+    /// Whether the job is left for another replica: this worker does not know its name or
+    /// its payload's argument schema, which a replica of another version (during a rolling
+    /// deploy) may. Such a job gets at least the worker's `unknown_job_attempts`, whatever its
+    /// own `max_retries`.
+    #[must_use]
+    pub const fn awaits_another_worker(&self) -> bool {
+        matches!(
+            self,
+            FailureReason::UnknownJob(_) | FailureReason::UnknownSchema { .. }
         )
     }
 }
@@ -180,14 +199,30 @@ impl fmt::Display for FailureReason {
             FailureReason::Decode(message) => {
                 write!(f, "{kind}: could not decode the arguments: {message}")
             }
-            FailureReason::SchemaMismatch {
-                stored,
-                expected,
-                schema,
-            } => write!(
-                f,
-                "{kind}: payload was written for argument schema {stored:#018x}, this binary expects {expected:#018x} ({schema}); refusing to decode"
-            ),
+            FailureReason::UnknownSchema { job, found, known } => {
+                write!(
+                    f,
+                    "{kind}: job {} has a payload written for argument schema {found:#018x}, which this worker does not know; it knows ",
+                    Shown(job)
+                )?;
+                for (index, (hash, schema)) in known.iter().enumerate() {
+                    let separator = match index {
+                        0 => "",
+                        _ if index + 1 == known.len() => " and ",
+                        _ => ", ",
+                    };
+                    let role = if index == 0 { "current" } else { "upgraded" };
+                    write!(f, "{separator}{hash:#018x} ({role}: ")?;
+                    if schema.is_empty() {
+                        f.write_str("no arguments)")?;
+                    } else {
+                        write!(f, "{})", Shown(schema))?;
+                    }
+                }
+                f.write_str(
+                    "; a worker built with that schema, or with an upgrade from it (#[job(upgrade = …)]), can run it",
+                )
+            }
             FailureReason::UnknownJob(name) => {
                 write!(
                     f,
@@ -256,10 +291,10 @@ mod tests {
             FailureReason::Panic("x".into()),
             FailureReason::Timeout(Duration::from_secs(2)),
             FailureReason::Decode("x".into()),
-            FailureReason::SchemaMismatch {
-                stored: 1,
-                expected: 2,
-                schema: "a:u8",
+            FailureReason::UnknownSchema {
+                job: "x".into(),
+                found: 1,
+                known: vec![(2, "a:u8")],
             },
             FailureReason::UnknownJob("x".into()),
             FailureReason::MissingState("Pool"),
@@ -284,5 +319,27 @@ mod tests {
         assert!(FailureReason::Panic("x".into()).is_retryable());
         assert!(!FailureReason::Decode("x".into()).is_retryable());
         assert!(!FailureReason::MissingState("T").is_retryable());
+    }
+
+    #[test]
+    fn an_unknown_schema_names_the_job_the_hash_found_and_the_hashes_known() {
+        let reason = FailureReason::UnknownSchema {
+            job: "send_email".into(),
+            found: 0xdead_beef,
+            known: vec![
+                (0x11, "to:String,cc:String"),
+                (0x22, "to:String"),
+                (0x33, ""),
+            ],
+        };
+        assert!(reason.is_retryable() && reason.awaits_another_worker());
+        assert_eq!(
+            reason.to_string(),
+            "unknown_schema: job `send_email` has a payload written for argument schema \
+             0x00000000deadbeef, which this worker does not know; it knows 0x0000000000000011 \
+             (current: `to:String,cc:String`), 0x0000000000000022 (upgraded: `to:String`) \
+             and 0x0000000000000033 (upgraded: no arguments); a worker built with that schema, \
+             or with an upgrade from it (#[job(upgrade = …)]), can run it"
+        );
     }
 }

@@ -217,21 +217,20 @@ impl Periodic {
         defaults: &ScheduleDefaults,
     ) -> NewJob {
         let definition = self.definition.job;
+        let options = JobOptions {
+            misfire_grace: self.grace(defaults).into(),
+            ..definition.defaults
+        };
         NewJob {
             id,
             fresh_id: false,
-            name: definition.name.to_owned(),
-            // A periodic job has no arguments: its `Args` is an empty struct, zero bytes.
-            payload: Vec::new(),
             schema_hash: Some(definition.schema_hash),
             run_at,
-            options: JobOptions {
-                misfire_grace: self.grace(defaults).into(),
-                ..definition.defaults
-            },
             // Runs of one schedule never overlap when it asks for exclusion; the exclusion
             // follows leases (see `NewJob::exclusive_key`).
             exclusive_key: self.definition.advisory_lock.then(|| self.key.clone()),
+            // A periodic job has no arguments: its `Args` is an empty struct, zero bytes.
+            ..NewJob::new(definition.name, Vec::new(), options)
         }
     }
 
@@ -676,6 +675,7 @@ mod tests {
             schema: "",
             schema_hash: 0,
             defaults: crate::job::JobOptions::STANDARD,
+            upgrades: &[],
             run: never_runs,
             args_to_json: no_json,
             args_from_json: no_payload,

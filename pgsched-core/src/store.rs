@@ -50,6 +50,8 @@ pub struct ClaimedJob {
     pub claimed_at: DateTime<Utc>,
     /// Per-attempt timeout stored with it.
     pub timeout: Option<Duration>,
+    /// The trace it was scheduled in (see [`crate::trace`]).
+    pub trace_context: Option<String>,
 }
 
 impl ClaimedJob {

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codec::{check_schema, decode_args};
+use crate::codec::decode_args;
 use crate::outcome::FailureReason;
 use crate::registry::JobDefinition;
 
@@ -15,18 +15,15 @@ pub trait JobArgs: Serialize + DeserializeOwned + Send + 'static {
     /// The job's registered definition (its name, argument schema and defaults).
     const DEFINITION: &'static JobDefinition;
 
-    /// Decodes a stored payload as these arguments, as a worker would before running the job:
-    /// refused when the payload was written with another argument schema (`schema_hash`,
-    /// `None` for a job scheduled by name without one, is accepted) or does not decode.
+    /// Decodes a stored payload as these arguments, as a worker does before running the job:
+    /// a payload of the current schema (or stored without a hash) as it is, one of an earlier
+    /// schema through the upgrade the job registered for it ([`JobDefinition::current_payload`]).
     ///
     /// # Errors
-    /// [`FailureReason::SchemaMismatch`] or [`FailureReason::Decode`].
+    /// [`FailureReason::UnknownSchema`] for a schema the job does not know, or
+    /// [`FailureReason::Decode`].
     fn decode(payload: &[u8], schema_hash: Option<u64>) -> Result<Self, FailureReason> {
-        check_schema(
-            schema_hash,
-            Self::DEFINITION.schema_hash,
-            Self::DEFINITION.schema,
-        )?;
-        decode_args(payload)
+        let current = Self::DEFINITION.current_payload(schema_hash, payload)?;
+        decode_args(&current)
     }
 }

@@ -93,6 +93,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
         line: ::core::line!(),
     };
     let run = run_fn(def);
+    let upgrades = upgrade_items(def);
 
     quote! {
         #item
@@ -134,6 +135,13 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
             /// Hash of [`SCHEMA`], stored with every payload.
             pub const SCHEMA_HASH: u64 = ::pgsched::__private::schema_hash(SCHEMA);
 
+            impl ::pgsched::ArgsSchema for Args {
+                const SCHEMA: &'static str = SCHEMA;
+                const SCHEMA_HASH: u64 = SCHEMA_HASH;
+            }
+
+            #upgrades
+
             /// The registered definition.
             pub const DEFINITION: ::pgsched::__private::JobDefinition =
                 ::pgsched::__private::JobDefinition {
@@ -141,6 +149,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                     schema: SCHEMA,
                     schema_hash: SCHEMA_HASH,
                     defaults: #defaults,
+                    upgrades: UPGRADES,
                     run: __pgsched_run,
                     args_to_json: ::pgsched::__private::args_to_json::<Args>,
                     args_from_json: ::pgsched::__private::args_from_json::<Args>,
@@ -182,6 +191,49 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
 
             #extra
         }
+    }
+}
+
+/// `UPGRADES`, the earlier argument schemas the job accepts (one entry per `upgrade = …` fn,
+/// its schema read from the fn's parameter type), the fns that run them, and the check that
+/// each reads its own earlier schema.
+fn upgrade_items(def: &JobDef) -> TokenStream {
+    let mut fns = Vec::new();
+    let mut entries = Vec::new();
+    for (index, path) in def.upgrades.iter().enumerate() {
+        let ident = format_ident!("__pgsched_upgrade_{index}");
+        // The entry checks the fn's shape (a schema'd parameter, `Args` returned) once,
+        // spanned on the path, so the mistake is reported on the name in the attribute.
+        let convert = quote_spanned! {path.span()=>
+            ::pgsched::__private::upgrade_payload(payload, #path)
+        };
+        let entry = quote_spanned! {path.span()=>
+            ::pgsched::__private::ArgsUpgrade::new::<_, Args>(#path, #ident)
+        };
+        fns.push(quote! {
+            fn #ident(
+                payload: &[u8],
+            ) -> ::core::result::Result<
+                ::std::vec::Vec<u8>,
+                ::pgsched::__private::FailureReason,
+            > {
+                #convert
+            }
+        });
+        entries.push(entry);
+    }
+    let check = def.upgrades.first().map(|first| {
+        quote_spanned! {first.span()=>
+            const _: () = ::pgsched::__private::ArgsUpgrade::assert_distinct(SCHEMA_HASH, UPGRADES);
+        }
+    });
+    quote! {
+        /// Earlier argument schemas this job still accepts, each with its upgrade to [`Args`].
+        pub const UPGRADES: &[::pgsched::__private::ArgsUpgrade] = &[#(#entries),*];
+
+        #check
+
+        #(#fns)*
     }
 }
 

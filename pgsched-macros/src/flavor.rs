@@ -93,6 +93,7 @@ impl JobDef {
             name,
             defaults: options.defaults,
             params,
+            upgrades: options.upgrades,
         };
         Ok((def, output))
     }

@@ -1,18 +1,20 @@
 //! The options every job attribute accepts (`name`, `priority`, `max_retries`,
-//! `misfire_grace`, `timeout`): their table and their parsers.
+//! `misfire_grace`, `timeout`, `upgrade`): their table and their parsers.
 
 use std::time::Duration;
 
 use pgsched_names::Key;
-use syn::{Expr, ExprLit, Lit};
+use quote::ToTokens;
+use syn::{Expr, ExprLit, ExprPath, Lit, Path};
 
 use crate::model::{Defaults, MisfireGrace};
-use crate::options::{Given, OptionSpec, string_literal};
+use crate::options::{Given, OptionSpec, string_literal, ungroup};
 
 /// The four priority levels, as written in `priority = …`.
 const PRIORITIES: [&str; 4] = ["Critical", "High", "Normal", "Low"];
 
 const MISFIRE_GRACE: &str = r#"expected a duration like "30s", "5m", "2h" or "never""#;
+const UPGRADE: &str = "expected the fn that converts an earlier version's arguments, like `upgrade = from_v1`, or a list of them, like `upgrade = [from_v1, from_v2]`";
 const TIMEOUT: &str =
     r#"expected a non-zero duration like "30s", "5m" or "2h" (leave `timeout` out for no timeout)"#;
 
@@ -23,6 +25,7 @@ pub(crate) const JOB_OPTIONS: &[OptionSpec<JobOptions>] = &[
     OptionSpec::new("max_retries", "3", max_retries),
     OptionSpec::new("misfire_grace", r#""5m""#, misfire_grace),
     OptionSpec::new("timeout", r#""30s""#, timeout),
+    OptionSpec::new("upgrade", "from_v1", upgrade),
 ];
 
 /// The parsed options: a name if one was given, and the defaults.
@@ -32,6 +35,8 @@ pub(crate) struct JobOptions {
     pub(crate) name: Option<String>,
     /// The defaults.
     pub(crate) defaults: Defaults,
+    /// The fns that convert earlier versions' arguments, as written.
+    pub(crate) upgrades: Vec<Path>,
 }
 
 fn name(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
@@ -108,6 +113,50 @@ fn timeout(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
     Ok(())
 }
 
+/// `upgrade = from_v1` or `upgrade = [from_v1, from_v2]`: paths to fns, each listed once.
+/// Every bad entry is its own error.
+fn upgrade(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let value = given.value()?;
+    let entries: Vec<&Expr> = match ungroup(value) {
+        Expr::Array(array) if array.elems.is_empty() => {
+            return Err(syn::Error::new_spanned(
+                value,
+                "an empty list upgrades nothing: name the fns that convert earlier arguments, like `upgrade = [from_v1]`, or leave `upgrade` out",
+            ));
+        }
+        Expr::Array(array) => array.elems.iter().collect(),
+        single => vec![single],
+    };
+    let mut errors: Option<syn::Error> = None;
+    let mut push = |error: syn::Error| match &mut errors {
+        Some(first) => first.combine(error),
+        None => errors = Some(error),
+    };
+    for entry in entries {
+        let Expr::Path(ExprPath {
+            qself: None,
+            path,
+            attrs,
+        }) = ungroup(entry)
+        else {
+            push(syn::Error::new_spanned(entry, UPGRADE));
+            continue;
+        };
+        if !attrs.is_empty() {
+            push(syn::Error::new_spanned(entry, UPGRADE));
+        } else if options.upgrades.contains(path) {
+            let shown = path.to_token_stream().to_string().replace(' ', "");
+            push(syn::Error::new_spanned(
+                path,
+                format!("upgrade `{shown}` is listed twice: list each fn once"),
+            ));
+        } else {
+            options.upgrades.push(path.clone());
+        }
+    }
+    errors.map_or(Ok(()), Err)
+}
+
 #[cfg(test)]
 mod tests {
     use quote::quote;
@@ -157,7 +206,8 @@ mod tests {
         "expected a priority: one of Critical, High, Normal, Low (like `priority = High`)";
     const RETRIES: &str =
         "expected a whole number of retries that fits in u32, like `max_retries = 3`";
-    const UNKNOWN: &str = "expected one of: name, priority, max_retries, misfire_grace, timeout";
+    const UNKNOWN: &str =
+        "expected one of: name, priority, max_retries, misfire_grace, timeout, upgrade";
 
     /// Each attribute (on a valid fn) and its one error: message and the source text it
     /// points at.
@@ -214,6 +264,24 @@ mod tests {
             r#"expected a string literal like `name = "send_email"`"#,
             "send",
         ),
+        (
+            "upgrade",
+            "expected a value: `upgrade = from_v1`",
+            "upgrade",
+        ),
+        (r#"upgrade = "from_v1""#, UPGRADE, r#""from_v1""#),
+        ("upgrade = from_v1()", UPGRADE, "from_v1()"),
+        ("upgrade = <T>::from_v1", UPGRADE, "<T>::from_v1"),
+        (
+            "upgrade = []",
+            "an empty list upgrades nothing: name the fns that convert earlier arguments, like `upgrade = [from_v1]`, or leave `upgrade` out",
+            "[]",
+        ),
+        (
+            "upgrade = [from_v1, from_v1]",
+            "upgrade `from_v1` is listed twice: list each fn once",
+            "from_v1",
+        ),
     ];
 
     #[test]
@@ -263,6 +331,41 @@ mod tests {
         assert_eq!(
             MAX_JOB_NAME_BYTES, 128,
             "the limit the attribute docs in lib.rs state"
+        );
+    }
+
+    #[test]
+    fn upgrades_are_kept_in_order() {
+        let def = parse(
+            quote!(upgrade = [from_v1, old::from_v2]),
+            quote!(
+                async fn f() {}
+            ),
+        )
+        .expect("valid");
+        let shown: Vec<_> = def
+            .upgrades
+            .iter()
+            .map(|path| path.to_token_stream().to_string().replace(' ', ""))
+            .collect();
+        assert_eq!(shown, ["from_v1", "old::from_v2"]);
+    }
+
+    #[test]
+    fn every_bad_upgrade_is_its_own_error() {
+        assert_eq!(
+            job_errors(
+                r#"upgrade = [from_v1, "v2", from_v1, 3]"#,
+                "async fn f() {}"
+            ),
+            [
+                (UPGRADE.to_owned(), r#""v2""#.to_owned()),
+                (
+                    "upgrade `from_v1` is listed twice: list each fn once".to_owned(),
+                    "from_v1".to_owned()
+                ),
+                (UPGRADE.to_owned(), "3".to_owned()),
+            ]
         );
     }
 

@@ -11,9 +11,11 @@
 //! - `signature`: the checks on the function's signature and parameter types;
 //! - `errors`: the combiner that makes every mistake its own error on the token to change;
 //! - `periodic`: `#[periodic]`, a flavor of `#[job]` that adds the schedule options;
+//! - `args`: `#[args]`, an earlier version of a job's arguments kept for an upgrade;
 //! - `expand`: a `JobDef` → the function plus its generated module (and, for `#[periodic]`,
 //!   its `PERIODIC` registration).
 
+mod args;
 mod errors;
 mod expand;
 mod flavor;
@@ -36,7 +38,8 @@ use proc_macro::TokenStream;
 /// |---|---|
 /// | `Args` | a struct with one public field per argument, stored as postcard bytes |
 /// | `NAME` | the stable name stored with each job (the fn name unless `name = "…"`) |
-/// | `SCHEMA`, `SCHEMA_HASH` | the argument list (`to:String,subject:String`) and its hash; a payload written for another schema is refused instead of decoded as garbage |
+/// | `SCHEMA`, `SCHEMA_HASH` | the argument list (`to:String,subject:String`) and its hash; a payload written for another schema is never decoded as garbage (see [Changing the arguments](#changing-the-arguments)) |
+/// | `UPGRADES` | the earlier argument schemas the job still accepts (`upgrade = …`) |
 /// | `DEFINITION` | the registered `JobDefinition` (collected through `inventory`); `Args` implements `pgsched::JobArgs` with it, so `Args` names the job where a type is wanted (`pgsched::testing::enqueued::<send_email::Args>`) |
 /// | `schedule(at, args)` | a `ScheduleBuilder` for a run at `at` (UTC): await it, or set options first |
 /// | `enqueue(args)` | a `ScheduleBuilder` for a run now (by the database clock) |
@@ -92,7 +95,7 @@ use proc_macro::TokenStream;
 ///
 /// # Options
 ///
-/// All optional: `#[job(name = "…", priority = High, max_retries = 3, misfire_grace = "5m", timeout = "30s")]`.
+/// All optional: `#[job(name = "…", priority = High, max_retries = 3, misfire_grace = "5m", timeout = "30s", upgrade = from_v1)]`.
 ///
 /// | option | value | default |
 /// |---|---|---|
@@ -101,11 +104,81 @@ use proc_macro::TokenStream;
 /// | `max_retries` | retries after the first failed attempt, an integer fitting `u32` | `0` |
 /// | `misfire_grace` | how late a pending job may still start: a duration like `"30s"`, `"5m"`, `"1h 30m"`, or `"never"` | the scheduler's |
 /// | `timeout` | a non-zero duration per attempt, like `"30s"` | none |
+/// | `upgrade` | a fn converting an earlier version's arguments, like `from_v1`, or a list, like `[from_v1, from_v2]` (see below) | none |
 ///
-/// A schedule call may override each default.
+/// A schedule call may override each default except `upgrade`.
+///
+/// # Changing the arguments
+///
+/// Every payload is stored with the hash of the argument schema it was written with. A
+/// worker runs a payload of the job's current schema, or of an earlier schema it has an
+/// upgrade for; a payload of any other schema (written by a newer or older replica during a
+/// rolling deploy) is left for a worker that knows it, like a job name it does not know: it
+/// is retried up to the worker's `unknown_job_attempts`, then fails as `unknown_schema`,
+/// naming the hash found and those the worker knows.
+///
+/// To change the arguments of a job with payloads queued, keep the old ones as a struct marked
+/// [`macro@args`] (fields named and typed as the parameters were) and name a fn that converts
+/// them:
+///
+/// ```
+/// use pgsched::job;
+///
+/// /// `send_email` as it was: one recipient.
+/// #[pgsched::args]
+/// pub struct SendEmailV1 {
+///     to: String,
+///     subject: String,
+/// }
+///
+/// fn from_v1(old: SendEmailV1) -> send_email::Args {
+///     send_email::Args { to: vec![old.to], subject: old.subject }
+/// }
+///
+/// #[job(upgrade = from_v1)]
+/// pub async fn send_email(to: Vec<String>, subject: String) {
+///     let _ = (to, subject);
+/// }
+///
+/// # fn main() {
+/// use pgsched::ArgsSchema;
+/// assert_eq!(send_email::UPGRADES[0].schema_hash, SendEmailV1::SCHEMA_HASH);
+/// # }
+/// ```
+///
+/// The compiler checks that each upgrade takes a [`macro@args`] struct and returns the job's
+/// `Args`; an upgrade from the current schema, or two from the same schema, do not compile.
 #[proc_macro_attribute]
 pub fn job(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::job(attr.into(), item.into()).into()
+}
+
+/// Marks a struct as an earlier version of a job's arguments, so a job can keep accepting
+/// payloads written with it: `#[job(upgrade = from_v1)]` with `fn from_v1(old: ThisStruct) ->
+/// my_job::Args` (see [Changing the arguments](macro@job#changing-the-arguments)).
+///
+/// Write the struct's fields as the job's parameters were, in the same order, names and types
+/// spelled the same way (`Vec<u8>`, not `std::vec::Vec<u8>`): its schema, and so its hash, is
+/// computed from them by the rule `#[job]` uses, and must equal the hash stored with the old
+/// payloads. The attribute derives serde's `Serialize` and `Deserialize` (do not derive them
+/// again) and implements [`ArgsSchema`](../pgsched/trait.ArgsSchema.html).
+///
+/// ```
+/// use pgsched::ArgsSchema;
+///
+/// #[pgsched::args]
+/// struct ResizeV1 {
+///     path: String,
+///     width: u32,
+/// }
+///
+/// # fn main() {
+/// assert_eq!(ResizeV1::SCHEMA, "path:String,width:u32");
+/// # }
+/// ```
+#[proc_macro_attribute]
+pub fn args(attr: TokenStream, item: TokenStream) -> TokenStream {
+    args::args(attr.into(), item.into()).into()
 }
 
 /// Turns an argument-less `async fn` into a job that the workers enqueue on a schedule: on a

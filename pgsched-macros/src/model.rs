@@ -3,7 +3,7 @@
 
 use quote::ToTokens;
 use syn::ext::IdentExt;
-use syn::{Ident, ItemFn, ReturnType, Type};
+use syn::{Ident, ItemFn, Path, ReturnType, Type};
 
 /// A `#[job]` function that passed every check.
 pub(crate) struct JobDef {
@@ -17,6 +17,8 @@ pub(crate) struct JobDef {
     pub(crate) defaults: Defaults,
     /// The parameters, in signature order.
     pub(crate) params: Vec<Param>,
+    /// The fns that convert earlier versions' arguments (`upgrade = …`), as written.
+    pub(crate) upgrades: Vec<Path>,
 }
 
 impl JobDef {
@@ -29,10 +31,7 @@ impl JobDef {
 
     /// The canonical argument schema: `name:Type` per `Args` field, joined by `,`.
     pub(crate) fn schema(&self) -> String {
-        self.args()
-            .map(|param| format!("{}:{}", param.ident.unraw(), compact_type(&param.ty)))
-            .collect::<Vec<_>>()
-            .join(",")
+        schema(self.args().map(|param| (&param.ident, &param.ty)))
     }
 
     /// The declared return type, if any.
@@ -96,6 +95,16 @@ pub(crate) enum ParamKind {
     Arg,
     /// `JobContext` or `State<T>`, filled by the worker through `FromContext`.
     Context,
+}
+
+/// The canonical schema of named fields: `name:Type` each, in order, joined by `,`. The one
+/// rule for a job's `Args` and for earlier arguments kept with `#[pgsched::args]`, so the same
+/// fields give the same hash.
+pub(crate) fn schema<'a>(fields: impl Iterator<Item = (&'a Ident, &'a Type)>) -> String {
+    fields
+        .map(|(ident, ty)| format!("{}:{}", ident.unraw(), compact_type(ty)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A type's tokens with all whitespace removed: `Vec < u8 >` → `Vec<u8>`.

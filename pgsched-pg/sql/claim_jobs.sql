@@ -81,4 +81,5 @@ UPDATE __SCHEMA__.jobs AS j
   FROM chosen c
  WHERE j.id = c.id
 RETURNING j.id, j.name, j.payload, j.schema_hash, j.attempts, j.max_retries, j.priority,
-          j.run_at, j.created_at, j.lease_token, j.timeout_ms, now() AS claimed_at
+          j.run_at, j.created_at, j.lease_token, j.timeout_ms, j.trace_context,
+          now() AS claimed_at

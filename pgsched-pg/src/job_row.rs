@@ -45,6 +45,7 @@ job_input! {
     misfire_grace_ms: "int8" = |job| job.misfire_grace().map(to_millis),
     timeout_ms: "int8" = |job| job.options.timeout.map(to_millis),
     exclusive_key: "text" = |job| job.exclusive_key.as_deref(),
+    trace_context: "text" = |job| job.trace_context.as_deref(),
 }
 
 /// `sql` with the job row's placeholders rendered. The job's parameters follow the

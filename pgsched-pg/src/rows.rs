@@ -50,6 +50,7 @@ pub(crate) struct ClaimRow {
     created_at: DateTime<Utc>,
     lease_token: i64,
     timeout_ms: Option<i64>,
+    trace_context: Option<String>,
     claimed_at: DateTime<Utc>,
 }
 
@@ -70,6 +71,7 @@ impl From<ClaimRow> for ClaimedJob {
             created_at: row.created_at,
             claimed_at: row.claimed_at,
             timeout: millis(row.timeout_ms),
+            trace_context: row.trace_context,
         }
     }
 }

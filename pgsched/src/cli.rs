@@ -10,7 +10,7 @@
 //! | command | does |
 //! |---|---|
 //! | `jobs list [--status S] [--name N] [--limit K]` | jobs, newest first (default 50) |
-//! | `jobs show ID` | every field; the arguments as JSON (for a job name this binary does not know, or a payload of another argument list, the payload in hex and why) |
+//! | `jobs show ID` | every field; the arguments as JSON (a payload of an earlier argument schema through the job's upgrade; for a job name or an argument schema this binary does not know, the payload in hex and why) |
 //! | `jobs enqueue NAME --args JSON [--at RFC3339] [--priority P] [--id ID]` | schedule a job by name; a wrong field is an error naming it |
 //! | `jobs cancel ID`, `jobs retry ID` | cancel a pending or running job; put a failed or expired job back to pending, due now, attempts reset (`last_error` kept) |
 //! | `periodic list`, `periodic status\|enable\|disable\|trigger KEY` | the management API of periodic jobs ([`Scheduler::periodic_jobs`] and its neighbours) |

@@ -304,6 +304,13 @@
 //! orphan recovery (info), worker start and shutdown (info). `info` stays quiet in steady
 //! state; `debug` explains every decision.
 //!
+//! **From enqueue to execution** (the `opentelemetry` feature): a job scheduled inside a span
+//! stores that span's W3C `traceparent` with the job, and its first attempt's `job` span is a
+//! child of it, so one trace shows request → enqueue → run. A retry is a trace of its own with
+//! a link to the scheduling span (a retry hours later does not stretch the request's trace).
+//! It needs a [`tracing-opentelemetry`](https://docs.rs/tracing-opentelemetry) layer in the
+//! application's subscriber; a job scheduled outside any trace stores nothing.
+//!
 //! **Metrics**, through the [`metrics`](https://docs.rs/metrics) facade: install any
 //! recorder, or build `pgsched` with the `prometheus` feature and set
 //! `PGSCHED_METRICS_ADDR=0.0.0.0:9464` to have [`run()`](run) serve them for Prometheus:
@@ -313,8 +320,8 @@
 //! | `pgsched_jobs_enqueued_total` | counter | `job` |
 //! | `pgsched_jobs_claimed_total` | counter | `job` |
 //! | `pgsched_jobs_completed_total` | counter | `job` (counted once the outcome is written, never for a fenced-out attempt) |
-//! | `pgsched_jobs_retried_total` | counter | `job`, `reason` (`error`, `panic`, `timeout`, `unknown_job`) |
-//! | `pgsched_jobs_failed_total` | counter | `job`, `reason` (also `fatal`, `decode`, `schema_mismatch`, `missing_state`) |
+//! | `pgsched_jobs_retried_total` | counter | `job`, `reason` (`error`, `panic`, `timeout`, `unknown_job`, `unknown_schema`) |
+//! | `pgsched_jobs_failed_total` | counter | `job`, `reason` (also `fatal`, `decode`, `missing_state`) |
 //! | `pgsched_late_claims_total` | counter | — (jobs given back unstarted: the claim answered too late to start them within their lease) |
 //! | `pgsched_jobs_expired_total` | counter | `priority` (not started within the misfire grace: late, or starved by higher priorities) |
 //! | `pgsched_jobs_recovered_total` | counter | `outcome` (`requeued`, `failed`) |
@@ -333,6 +340,7 @@
 //! - `testing`: `pgsched::testing`, helpers for your own tests (a throwaway schema
 //!   per test, running enqueued jobs inline, typed assertions, a clock for periodic jobs);
 //!   enable it in `[dev-dependencies]` only.
+//! - `opentelemetry`: traces from enqueue to execution (see *Observability*).
 
 mod admin;
 #[cfg(feature = "cli")]
@@ -346,6 +354,7 @@ mod scheduler;
 mod spec;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trace_context;
 
 /// The `chrono` pgsched's API takes and returns times in (`DateTime<Utc>`), re-exported so an
 /// application uses the same version without matching it by hand.
@@ -353,11 +362,11 @@ pub use chrono;
 pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
-    ConflictResolution, Error, JobArgs, JobContext, JobError, JobId, JobInfo, JobStatus,
-    MisfireGrace, Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig,
-    VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
+    ArgsSchema, ConflictResolution, Error, JobArgs, JobContext, JobError, JobId, JobInfo,
+    JobStatus, MisfireGrace, Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State,
+    VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
 };
-pub use pgsched_macros::{job, periodic};
+pub use pgsched_macros::{args, job, periodic};
 pub use pgsched_pg::SchemaName;
 pub use run::run;
 pub use schedule_builder::ScheduleBuilder;
@@ -395,13 +404,15 @@ pub mod __private {
     //! API: it changes without notice.
     pub use chrono;
     pub use inventory;
-    pub use pgsched_core::codec::{args_from_json, args_to_json, decode_args, schema_hash};
+    pub use pgsched_core::codec::{
+        args_from_json, args_to_json, decode_args, schema_hash, upgrade_payload,
+    };
     pub use pgsched_core::runtime::{
         PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
     };
     pub use pgsched_core::{
-        FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition, JobFuture,
-        JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
+        ArgsUpgrade, FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition,
+        JobFuture, JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
     };
     pub use serde;
     pub use serde_json;

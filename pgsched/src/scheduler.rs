@@ -386,10 +386,17 @@ impl Scheduler {
         }
     }
 
+    /// The jobs to write: each spec checked and completed against the scheduler's defaults,
+    /// with the trace it is scheduled in (see `trace_context.rs`).
     fn prepare(&self, specs: Vec<JobSpec>) -> Result<Vec<NewJob>> {
+        let trace_context = crate::trace_context::capture();
         specs
             .into_iter()
-            .map(|spec| spec.into_job(&self.inner.defaults))
+            .map(|spec| {
+                let mut job = spec.into_job(&self.inner.defaults)?;
+                job.trace_context.clone_from(&trace_context);
+                Ok(job)
+            })
             .collect()
     }
 
@@ -643,7 +650,9 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Attempts a job of an unknown name gets before it fails. Default
+    /// Attempts a job of an unknown name, or with a payload of an unknown argument schema,
+    /// gets before it fails: another replica (of the version that wrote it, during a rolling
+    /// deploy) may run it meanwhile. Default
     /// [`UNKNOWN_JOB_ATTEMPTS_DEFAULT`](crate::defaults::UNKNOWN_JOB_ATTEMPTS_DEFAULT).
     #[must_use]
     pub fn unknown_job_attempts(mut self, attempts: u32) -> Self {
@@ -734,6 +743,7 @@ impl SchedulerBuilder {
     /// server refuses the connection, after 10 s when it does not answer.
     pub async fn build(mut self) -> Result<Scheduler> {
         self.worker.listen = self.listen_setting()?;
+        self.worker.continue_trace = crate::trace_context::CONTINUE_TRACE;
         self.worker.validate()?;
         let schema = match &self.schema {
             Some(name) => SchemaName::new(name.clone())?,

@@ -15,7 +15,7 @@
 //! | `oracle_url` | where `<schema>.effects` lives, e.g. a server the test does not fail over | `database_url` |
 //! | `lease_ms`, `heartbeat_ms`, `sweep_ms`, `poll_ms`, `grace_ms` | timings | 3000, 1000, 1000, 500, 5000 |
 //! | `retry_initial_ms`, `retry_max_ms` | retry backoff (factor 2, no jitter) | 50, 200 |
-//! | `unknown_job_attempts` | attempts of an unknown job name | 2 |
+//! | `unknown_job_attempts` | attempts of an unknown job name or argument schema | 2 |
 //! | `lost_lease_retries` | retries after a lost lease | 2 |
 //! | `listen` | LISTEN/NOTIFY wake-ups | true |
 //! | `drift_every_ms` | adds the periodic schedule of `drift` (key `drift`, enabled) every that many ms, so that two processes can disagree about one job's schedule | none |

@@ -1,5 +1,5 @@
 //! T12, poison jobs: ~10% of 500 jobs panic, hang past their timeout, name no known job, carry
-//! an undecodable payload or one written for another argument schema, or return an error.
+//! an undecodable payload or one written for an argument schema no worker knows, or return an error.
 //! Each fails alone with its typed kind in `last_error`; every healthy job completes; no
 //! worker process dies.
 
@@ -51,14 +51,10 @@ const POISONS: [Poison; 6] = [
         spec: |_| JobSpec::by_name("work", vec![0xff, 0xff]).max_retries(3),
     },
     Poison {
-        kind: "schema_mismatch",
-        prefix: "schema_mismatch: payload was written for argument schema 0x0000000000000001",
-        attempts: 1,
-        spec: |i| {
-            JobSpec::by_name("work", work_payload(&format!("m{i}"), 1))
-                .schema_hash(1)
-                .max_retries(3)
-        },
+        kind: "unknown_schema",
+        prefix: "unknown_schema: job `work` has a payload written for argument schema 0x0000000000000001",
+        attempts: 2, // the worker's unknown_job_attempts: left for a replica that knows it
+        spec: |i| JobSpec::by_name("work", work_payload(&format!("m{i}"), 1)).schema_hash(1),
     },
     Poison {
         kind: "error",

@@ -214,6 +214,7 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         created_at,
         claimed_at: run_at,
         timeout: None,
+        trace_context: None,
     }]);
     let lease = Duration::from_secs(30);
     let store = pgsched::__private::store(scheduler);

@@ -7,6 +7,7 @@ mod bulk;
 mod claim_order;
 mod claim_wait;
 mod decode_panic;
+mod evolution;
 mod failures;
 mod fencing;
 mod jobs;

@@ -1,5 +1,6 @@
-//! Runs one attempt: look up the job, check and decode its payload, run it under its timeout
-//! with panics caught, and turn what happened into the outcome to write.
+//! Runs one attempt: look up the job, bring its payload to the current argument schema (as
+//! stored, or through an upgrade) and decode it, run it under its timeout with panics caught,
+//! and turn what happened into the outcome to write.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -13,7 +14,6 @@ use tracing::Instrument;
 use super::Shared;
 use super::finisher::{Message, Outcome};
 use super::leases::{Abort, AbortReason};
-use crate::codec::check_schema;
 use crate::context::{AttemptFacts, JobContext};
 use crate::metrics;
 use crate::outcome::FailureReason;
@@ -68,6 +68,11 @@ pub(crate) async fn attempt(
         priority = %job.priority,
         queue_lag_ms = u64::try_from(job.queue_lag().as_millis()).unwrap_or(u64::MAX),
     );
+    if let (Some(continue_trace), Some(stored)) =
+        (shared.config.continue_trace, job.trace_context.as_deref())
+    {
+        continue_trace(&span, stored, job.attempt);
+    }
     let lag = job.queue_lag().as_secs_f64();
     ::metrics::histogram!(metrics::QUEUE_LAG, "job" => job.name.clone()).record(lag);
     let started = std::time::Instant::now();
@@ -114,9 +119,6 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
     let Some(definition) = shared.registry.get(&job.name) else {
         return AttemptEnd::Finished(Err(FailureReason::UnknownJob(job.name.clone())));
     };
-    if let Err(reason) = check_schema(job.schema_hash, definition.schema_hash, definition.schema) {
-        return AttemptEnd::Finished(Err(reason));
-    }
     let context = JobContext::new(
         AttemptFacts {
             id: job.lease.id.clone(),
@@ -130,10 +132,13 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
         shared.states.clone(),
         abort.token().clone(),
     );
-    // Decoding runs user code too (a hand-written `Deserialize`): its panic fails this
-    // attempt like a panic in the job's body, instead of escaping the worker.
-    let started =
-        std::panic::catch_unwind(AssertUnwindSafe(|| (definition.run)(context, &job.payload)));
+    // Decoding runs user code too (a hand-written `Deserialize`, an upgrade): its panic fails
+    // this attempt like a panic in the job's body, instead of escaping the worker. A payload
+    // of a schema this worker does not know is left for a replica that does (see `decide`).
+    let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let payload = definition.current_payload(job.schema_hash, &job.payload)?;
+        (definition.run)(context, &payload)
+    }));
     let future = match started {
         Ok(Ok(future)) => future,
         Ok(Err(reason)) => return AttemptEnd::Finished(Err(reason)),
@@ -195,11 +200,11 @@ fn decide(
         }
         Err(reason) => reason,
     };
-    let retries_allowed = match reason {
-        FailureReason::UnknownJob(_) => job
-            .max_retries
-            .max(shared.config.unknown_job_attempts.saturating_sub(1)),
-        _ => job.max_retries,
+    let retries_allowed = if reason.awaits_another_worker() {
+        job.max_retries
+            .max(shared.config.unknown_job_attempts.saturating_sub(1))
+    } else {
+        job.max_retries
     };
     let error = storable_error(&reason);
     if reason.is_retryable() && job.attempt <= retries_allowed {

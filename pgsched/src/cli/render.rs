@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use pgsched_core::{JobInfo, Registry, Shown};
+use pgsched_core::{FailureReason, JobInfo, Registry, Shown};
 use serde_json::{Value, json};
 
 /// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
@@ -103,8 +103,9 @@ pub(super) fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// A job's arguments as JSON, decoded by the job's registered definition; the error says why
-/// they cannot be shown (unknown name, another argument schema, undecodable payload).
+/// A job's arguments as JSON, decoded by the job's registered definition (through its upgrade
+/// when the payload was written with an earlier schema); the error says why they cannot be
+/// shown (unknown name, unknown argument schema, undecodable payload).
 pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<Value, String> {
     let Some(definition) = registry.and_then(|registry| registry.get(&job.name)) else {
         return Err(format!(
@@ -112,15 +113,13 @@ pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<
             Shown(&job.name)
         ));
     };
-    if let Some(stored) = job.schema_hash
-        && stored != definition.schema_hash
-    {
-        return Err(format!(
-            "the payload was written for another argument list (schema hash {stored:016x}; this binary's {} has {:016x}: {:?})",
-            job.name, definition.schema_hash, definition.schema
-        ));
-    }
-    (definition.args_to_json)(&job.payload).map_err(|error| format!("undecodable payload: {error}"))
+    let payload = definition
+        .current_payload(job.schema_hash, &job.payload)
+        .map_err(|reason| match reason {
+            FailureReason::UnknownSchema { .. } => reason.to_string(),
+            other => format!("undecodable payload: {other}"),
+        })?;
+    (definition.args_to_json)(&payload).map_err(|error| format!("undecodable payload: {error}"))
 }
 
 /// A job for scripts. Field names are stable: `args` holds the decoded arguments (or `null`,
@@ -215,6 +214,99 @@ mod tests {
     fn one_line_flattens_and_cuts() {
         assert_eq!(one_line("a\nb", 10), "a b");
         assert_eq!(one_line("abcdef", 4), "abc…");
+    }
+
+    /// `resize` today: its arguments gained `height`.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Resize {
+        width: u32,
+        height: u32,
+    }
+
+    /// `resize` as it was: width only.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct ResizeV1 {
+        width: u32,
+    }
+
+    impl pgsched_core::ArgsSchema for ResizeV1 {
+        const SCHEMA: &'static str = "width:u32";
+        const SCHEMA_HASH: u64 = pgsched_core::codec::schema_hash(Self::SCHEMA);
+    }
+
+    fn square(old: ResizeV1) -> Resize {
+        Resize {
+            width: old.width,
+            height: old.width,
+        }
+    }
+
+    fn upgrade_square(payload: &[u8]) -> Result<Vec<u8>, FailureReason> {
+        pgsched_core::codec::upgrade_payload(payload, square)
+    }
+
+    fn never_runs(
+        _: pgsched_core::JobContext,
+        _: &[u8],
+    ) -> Result<pgsched_core::JobFuture, FailureReason> {
+        Err(FailureReason::Decode("not run in this test".into()))
+    }
+
+    static UPGRADES: [pgsched_core::ArgsUpgrade; 1] =
+        [pgsched_core::ArgsUpgrade::new(square, upgrade_square)];
+
+    static RESIZE: pgsched_core::JobDefinition = pgsched_core::JobDefinition {
+        name: "resize",
+        schema: "width:u32,height:u32",
+        schema_hash: pgsched_core::codec::schema_hash("width:u32,height:u32"),
+        defaults: pgsched_core::JobOptions::STANDARD,
+        upgrades: &UPGRADES,
+        run: never_runs,
+        args_to_json: pgsched_core::codec::args_to_json::<Resize>,
+        args_from_json: pgsched_core::codec::args_from_json::<Resize>,
+        file: "render.rs",
+        line: 1,
+    };
+
+    fn stored(payload: Vec<u8>, schema_hash: u64) -> JobInfo {
+        let at = Utc::now();
+        JobInfo {
+            id: pgsched_core::JobId::from_stored("j".into()),
+            name: "resize".into(),
+            status: pgsched_core::JobStatus::Pending,
+            priority: pgsched_core::Priority::Normal,
+            attempts: 0,
+            max_retries: 0,
+            run_at: at,
+            last_error: None,
+            worker_id: None,
+            misfire_grace: None,
+            timeout: None,
+            created_at: at,
+            started_at: None,
+            finished_at: None,
+            payload,
+            schema_hash: Some(schema_hash),
+        }
+    }
+
+    #[test]
+    fn arguments_of_an_earlier_schema_are_shown_upgraded_and_unknown_ones_say_why() {
+        let registry = Registry::from_definitions([&RESIZE]).expect("one job");
+        let old = postcard::to_allocvec(&ResizeV1 { width: 64 }).expect("encodes");
+        let job = stored(old, <ResizeV1 as pgsched_core::ArgsSchema>::SCHEMA_HASH);
+        assert_eq!(
+            decode_args(&job, Some(&registry)),
+            Ok(json!({"width": 64, "height": 64}))
+        );
+        let job = stored(vec![1], 0xdead_beef);
+        let error = decode_args(&job, Some(&registry)).expect_err("unknown schema");
+        assert!(
+            error.starts_with(
+                "unknown_schema: job `resize` has a payload written for argument schema 0x00000000deadbeef"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
