@@ -5,8 +5,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use pgsched::testing::{PeriodicClock, TestDb, TestingError, assert_enqueued, drain};
-use pgsched::{JobContext, JobStatus, RetryPolicy, Scheduler, State, job, periodic};
+use pgsched::testing::{PeriodicClock, TestDb, TestingError, assert_enqueued, drain, enqueued};
+use pgsched::{
+    ArgsSchema, ConflictResolution, JobContext, JobSpec, JobStatus, RetryPolicy, Scheduler, State,
+    job, periodic,
+};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -42,6 +45,24 @@ async fn fan_out(count: u32, enqueuer: State<Enqueuer>) -> Result<(), pgsched::E
 #[job]
 async fn leaf(index: u32) {
     let _ = index;
+}
+
+/// `greet` as it was: one name.
+#[pgsched::args]
+struct GreetV1 {
+    name: String,
+}
+
+fn from_v1(old: GreetV1) -> greet::Args {
+    greet::Args {
+        names: vec![old.name],
+    }
+}
+
+/// Greets everyone (it took one name before).
+#[job(upgrade = from_v1)]
+async fn greet(names: Vec<String>) {
+    let _ = names;
 }
 
 /// Every day at 06:00 UTC.
@@ -163,6 +184,38 @@ async fn a_clock_that_jumps_days_ahead_runs_only_the_latest_window_as_after_an_o
     assert!(
         matches!(&unknown, Err(TestingError::UnknownPeriodic { known, .. }) if known.iter().any(|key| key == morning_sync::NAME)),
         "{unknown:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_payload_of_an_earlier_version_is_listed_and_run_through_its_upgrade() -> TestResult {
+    let db = TestDb::new().await?;
+    // What a replica still running the earlier version enqueues.
+    let old = postcard::to_allocvec(&GreetV1 {
+        name: "Ada".to_owned(),
+    })?;
+    let spec = JobSpec::by_name(greet::NAME, old).schema_hash(GreetV1::SCHEMA_HASH);
+    db.scheduler()
+        .schedule(spec, ConflictResolution::Raise)
+        .await?;
+
+    let job = assert_enqueued::<greet::Args>(db.scheduler(), |args| args.names == ["Ada"]).await;
+    assert_eq!(job.info.schema_hash, Some(GreetV1::SCHEMA_HASH));
+    let runs = drain(db.scheduler()).await?;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].status, Some(JobStatus::Completed), "{runs:?}");
+
+    // A schema the job knows nothing of cannot be listed as its arguments.
+    let unknown = JobSpec::by_name(greet::NAME, vec![0]).schema_hash(7);
+    db.scheduler()
+        .schedule(unknown, ConflictResolution::Raise)
+        .await?;
+    let listed = enqueued::<greet::Args>(db.scheduler()).await;
+    assert!(
+        matches!(&listed, Err(TestingError::Undecodable { reason, .. }) if reason.contains("greet")),
+        "{:?}",
+        listed.as_ref().map(Vec::len)
     );
     Ok(())
 }
