@@ -28,6 +28,7 @@ pub mod runtime;
 pub mod shown;
 pub mod store;
 pub mod trace;
+pub mod typed;
 pub mod url;
 
 pub use bulk_plan::BulkPlan;
@@ -47,6 +48,7 @@ pub use retry::RetryPolicy;
 pub use runtime::{ShutdownReport, Worker, WorkerHandle};
 pub use shown::Shown;
 pub use store::JobStore;
+pub use typed::JobArgs;
 pub use url::redact_url;
 
 #[doc(hidden)]

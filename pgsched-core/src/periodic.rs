@@ -312,6 +312,21 @@ pub enum WindowDecision {
     Wait(Option<DateTime<Utc>>),
 }
 
+/// The first window not enqueued yet: the one after `last` (the last window enqueued), unless
+/// that was before `since` (when the schedule in force came into force), then the first at or
+/// after `since`. `None` if the schedule never fires again. [`decide`] starts from it.
+#[must_use]
+pub fn next_window(
+    schedule: &CompiledSchedule,
+    last: Option<DateTime<Utc>>,
+    since: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match last {
+        Some(last) if last >= since => schedule.next_after(last),
+        _ => schedule.first_at_or_after(since),
+    }
+}
+
 /// Decides which window to enqueue next. Pure: every instant comes from the database.
 ///
 /// - `last`: the last window enqueued (by any replica, under any expression), if any.
@@ -338,12 +353,7 @@ pub fn decide(
         .checked_sub_signed(late_limit)
         .unwrap_or(since)
         .max(since);
-    // After the last window, unless that was before `since` (then nothing before `since`).
-    let first = match last {
-        Some(last) if last >= since => schedule.next_after(last),
-        _ => schedule.first_at_or_after(since),
-    };
-    let Some(mut candidate) = first else {
+    let Some(mut candidate) = next_window(schedule, last, since) else {
         return WindowDecision::Wait(None);
     };
     let mut skipped = None;

@@ -439,7 +439,8 @@ pub trait JobStore: Send + Sync + 'static {
     /// Enqueues `job` as `window` of schedule `key`, unless that window (or a later one) was
     /// already enqueued, the schedule is disabled, `schedule` (with `job`'s name) is not the
     /// one in force for the key, or `window` is before it came into force. True if this call
-    /// enqueued it.
+    /// enqueued it. The job is due at its `run_at`: the window for a worker's tick, `None`
+    /// (now, by the database clock) for a test's clock ahead of the database's.
     async fn enqueue_periodic(
         &self,
         key: &str,

@@ -185,6 +185,10 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
 
             ::pgsched::__private::inventory::submit! { DEFINITION }
 
+            impl ::pgsched::JobArgs for Args {
+                const DEFINITION: &'static ::pgsched::__private::JobDefinition = &DEFINITION;
+            }
+
             #extra
         }
     }

@@ -40,7 +40,7 @@ use proc_macro::TokenStream;
 /// | `NAME` | the stable name stored with each job (the fn name unless `name = "…"`) |
 /// | `SCHEMA`, `SCHEMA_HASH` | the argument list (`to:String,subject:String`) and its hash; a payload written for another schema is never decoded as garbage (see [Changing the arguments](#changing-the-arguments)) |
 /// | `UPGRADES` | the earlier argument schemas the job still accepts (`upgrade = …`) |
-/// | `DEFINITION` | the registered `JobDefinition` (collected through `inventory`) |
+/// | `DEFINITION` | the registered `JobDefinition` (collected through `inventory`); `Args` implements `pgsched::JobArgs` with it, so `Args` names the job where a type is wanted (`pgsched::testing::enqueued::<send_email::Args>`) |
 /// | `schedule(at, args)` | a `ScheduleBuilder` for a run at `at` (UTC): await it, or set options first |
 /// | `enqueue(args)` | a `ScheduleBuilder` for a run now (by the database clock) |
 /// | `spec(at, args)` | a `JobSpec` for `Scheduler::schedule_bulk` |

@@ -6,7 +6,7 @@
 -- nothing, even if the row changed after it read it), and not before that schedule came into
 -- force.
 -- $1 key, $2 window, $3 schedule text; the job's columns follow (job_row.rs; its run_at is the
--- window).
+-- window, except for a test's clock ahead of the database's, which writes NULL: due now).
 WITH input AS (
     SELECT * FROM __JOB_SCALARS__
 ), advanced AS (

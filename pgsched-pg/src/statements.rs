@@ -147,6 +147,8 @@ statements!(
     migrations_table,
     applied_migrations,
     record_migration,
+    // pgsched::testing only.
+    drop_schema,
 );
 
 #[cfg(test)]
@@ -230,6 +232,7 @@ mod tests {
         ("migrations_table", Check::BeforeMigration),
         ("applied_migrations", Check::Prepare),
         ("record_migration", Check::Prepare),
+        ("drop_schema", Check::InTransaction),
     ];
 
     /// Runs `statements` (none with parameters) in a transaction that is rolled back.

@@ -53,7 +53,7 @@
 //!
 //! | item | what it is |
 //! |---|---|
-//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes |
+//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes; it implements [`JobArgs`], so the type names its job where one is wanted (`pgsched::testing::enqueued::<send_email::Args>`) |
 //! | `NAME` | the stable name stored with each job: the fn name, or `#[job(name = "...")]` |
 //! | `SCHEMA`, `SCHEMA_HASH` | the argument list and its hash, stored with every payload |
 //! | `schedule(at, args)` | a [`ScheduleBuilder`] for a run at `at` (UTC): await it, or set options first |
@@ -337,6 +337,9 @@
 //!   dependency); a library user who does not want it depends on `pgsched` with
 //!   `default-features = false`.
 //! - `prometheus`: [`run`] serves the metrics on `PGSCHED_METRICS_ADDR`.
+//! - `testing`: `pgsched::testing`, helpers for your own tests (a throwaway schema
+//!   per test, running enqueued jobs inline, typed assertions, a clock for periodic jobs);
+//!   enable it in `[dev-dependencies]` only.
 //! - `opentelemetry`: traces from enqueue to execution (see *Observability*).
 
 mod admin;
@@ -349,6 +352,8 @@ mod run;
 mod schedule_builder;
 mod scheduler;
 mod spec;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod trace_context;
 
 /// The `chrono` pgsched's API takes and returns times in (`DateTime<Utc>`), re-exported so an
@@ -357,9 +362,9 @@ pub use chrono;
 pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
-    ArgsSchema, ConflictResolution, Error, JobContext, JobError, JobId, JobInfo, JobStatus,
-    MisfireGrace, Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State, VacuumConfig,
-    VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
+    ArgsSchema, ConflictResolution, Error, JobArgs, JobContext, JobError, JobId, JobInfo,
+    JobStatus, MisfireGrace, Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State,
+    VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
 };
 pub use pgsched_macros::{args, job, periodic};
 pub use pgsched_pg::SchemaName;

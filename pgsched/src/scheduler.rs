@@ -179,18 +179,35 @@ impl Scheduler {
             return Err(Error::EmptyRegistry);
         }
         self.initialize_db().await?;
+        let handle = self.worker(registry).start().await?;
+        *worker = Some(handle);
+        Ok(())
+    }
+
+    /// A worker over this scheduler's store, settings and state that runs `registry`.
+    fn worker(&self, registry: Registry) -> Worker {
         let store: Arc<dyn JobStore> = Arc::new(self.inner.store.clone());
-        let handle = Worker::new(
+        Worker::new(
             store,
             registry,
             self.inner.worker_config.clone(),
             self.inner.defaults,
             self.inner.states.clone(),
         )
-        .start()
-        .await?;
-        *worker = Some(handle);
-        Ok(())
+    }
+
+    /// A worker with no loops of its own that runs every registered `#[job]` on the caller's
+    /// task when asked (what `pgsched::testing` drives).
+    ///
+    /// # Errors
+    /// [`Error::EmptyRegistry`], [`Error::DuplicateJobName`] or [`Error::InvalidSchedule`].
+    #[cfg(feature = "testing")]
+    pub(crate) fn inline_worker(&self) -> Result<pgsched_core::runtime::InlineWorker> {
+        let registry = self.registry()?.clone();
+        if registry.is_empty() {
+            return Err(Error::EmptyRegistry);
+        }
+        Ok(self.worker(registry).inline())
     }
 
     /// Whether a worker started by [`Scheduler::start`] is running.

@@ -26,7 +26,7 @@ use crate::store::{ClaimedJob, Finish, MAX_ERROR_BYTES, Release};
 const CLEANUP_WINDOW: Duration = Duration::from_secs(1);
 
 /// How an attempt ended from the worker's point of view.
-enum AttemptEnd {
+pub(crate) enum AttemptEnd {
     /// It ran (or could not run); here is what to write.
     Finished(Result<(), FailureReason>),
     /// It was told to stop before it ended.
@@ -40,6 +40,26 @@ pub(crate) async fn execute(
     abort: Arc<Abort>,
     permit: OwnedSemaphorePermit,
 ) {
+    let (end, span) = attempt(&shared, &job, &abort).await;
+    // The slot is free as soon as the job's future is done; its outcome is written in the
+    // background while the lease stays held.
+    drop(permit);
+    shared.report_slots();
+    shared.slot_freed.notify_one();
+    let token = job.lease.token;
+    if let Some(message) = conclude(&shared, job, end, &span) {
+        shared.leases.finishing(token);
+        shared.finisher.send(message);
+    }
+}
+
+/// Runs one attempt of `job` inside its `job` span, recording its queue lag and duration;
+/// returns how it ended and the span (what is written next is logged in it).
+pub(crate) async fn attempt(
+    shared: &Shared,
+    job: &ClaimedJob,
+    abort: &Abort,
+) -> (AttemptEnd, tracing::Span) {
     let span = tracing::info_span!(
         "job",
         id = %job.lease.id,
@@ -56,41 +76,43 @@ pub(crate) async fn execute(
     let lag = job.queue_lag().as_secs_f64();
     ::metrics::histogram!(metrics::QUEUE_LAG, "job" => job.name.clone()).record(lag);
     let started = std::time::Instant::now();
-    let end = run(&shared, &job, &abort).instrument(span.clone()).await;
+    let end = run(shared, job, abort).instrument(span.clone()).await;
     ::metrics::histogram!(metrics::DURATION, "job" => job.name.clone())
         .record(started.elapsed().as_secs_f64());
-    // The slot is free as soon as the job's future is done; its outcome is written in the
-    // background while the lease stays held.
-    drop(permit);
-    shared.report_slots();
-    shared.slot_freed.notify_one();
+    (end, span)
+}
 
+/// What to write for an attempt that ended: its outcome (completion, retry or failure), a
+/// release (cut off by shutdown), or nothing (its lease was lost).
+pub(crate) fn conclude(
+    shared: &Shared,
+    job: ClaimedJob,
+    end: AttemptEnd,
+    span: &tracing::Span,
+) -> Option<Message> {
     let _entered = span.enter();
-    let token = job.lease.token;
-    let message = match end {
+    match end {
         AttemptEnd::Finished(result) => {
-            let (finish, reason) = decide(&shared, &job, result);
-            Message::Finish(Outcome {
+            let (finish, reason) = decide(shared, &job, result);
+            Some(Message::Finish(Outcome {
                 lease: job.lease,
                 finish,
                 name: job.name,
                 reason,
-            })
+            }))
         }
         AttemptEnd::Abandoned(AbortReason::LeaseLost) => {
             tracing::warn!("lease lost: attempt abandoned, nothing written");
-            return;
+            None
         }
         AttemptEnd::Abandoned(AbortReason::Shutdown) => {
             tracing::info!("shutdown grace elapsed: attempt cancelled, job released");
-            Message::Release(Release {
+            Some(Message::Release(Release {
                 lease: job.lease,
                 refund_attempt: false,
-            })
+            }))
         }
-    };
-    shared.leases.finishing(token);
-    shared.finisher.send(message);
+    }
 }
 
 async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {

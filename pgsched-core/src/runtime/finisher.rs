@@ -94,7 +94,9 @@ pub(crate) async fn run(
     }
 }
 
-async fn write(shared: &Shared, batch: Vec<Message>, give_up: &CancellationToken) {
+/// Writes one batch of messages: outcomes fenced by lease token (each counted once written),
+/// then releases; retried while the database is unreachable, until `give_up`.
+pub(crate) async fn write(shared: &Shared, batch: Vec<Message>, give_up: &CancellationToken) {
     let mut outcomes = Vec::new();
     let mut releases = Vec::new();
     for message in batch {

@@ -10,12 +10,15 @@
 //!  retention: deletes finished jobs by policy, one replica per interval (public name "vacuum")
 //!  promoter: makes scheduled jobs claimable when they come due (wakes the dispatcher)
 //!  ticks: where the periodic and sweep loops take their ticks from (tests drive them)
+//!  inline: the same claim → run → finish path and periodic tick, run on the caller's task
+//!          by a worker with no loops of its own (`pgsched::testing`)
 //! ```
 
 mod dispatcher;
 mod executor;
 mod finisher;
 mod heartbeat;
+mod inline;
 mod leases;
 mod periodic;
 mod promoter;
@@ -37,6 +40,7 @@ use crate::error::Result;
 use crate::registry::Registry;
 use crate::store::{JobStore, WorkerRecord};
 use finisher::FinisherHandle;
+pub use inline::{InlineRun, InlineWorker};
 use leases::{AbortReason, LeaseTable};
 pub use ticks::{
     PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
@@ -130,22 +134,7 @@ impl Worker {
             "worker starting"
         );
         let (finisher, receiver) = FinisherHandle::channel();
-        let shared = Arc::new(Shared {
-            store: self.store,
-            registry: self.registry,
-            slots: Arc::new(Semaphore::new(self.config.max_concurrent_jobs)),
-            config: self.config,
-            schedule_defaults: self.schedule_defaults,
-            states: self.states,
-            worker: record,
-            leases: LeaseTable::default(),
-            work_available: Notify::new(),
-            schedule_written: Notify::new(),
-            slot_freed: Notify::new(),
-            renew_now: Notify::new(),
-            finisher,
-            tasks: TaskTracker::new(),
-        });
+        let shared = Arc::new(self.into_shared(record, finisher));
         let first_sweep = sweeps::sweep(&shared).await;
         shared.config.ticks.publish(TickEvent::Sweep(first_sweep));
 
@@ -185,6 +174,28 @@ impl Worker {
             finisher,
             background,
         })
+    }
+}
+
+impl Worker {
+    /// The state the worker's tasks share, for the worker process `record`.
+    fn into_shared(self, record: WorkerRecord, finisher: FinisherHandle) -> Shared {
+        Shared {
+            store: self.store,
+            registry: self.registry,
+            slots: Arc::new(Semaphore::new(self.config.max_concurrent_jobs)),
+            config: self.config,
+            schedule_defaults: self.schedule_defaults,
+            states: self.states,
+            worker: record,
+            leases: LeaseTable::default(),
+            work_available: Notify::new(),
+            schedule_written: Notify::new(),
+            slot_freed: Notify::new(),
+            renew_now: Notify::new(),
+            finisher,
+            tasks: TaskTracker::new(),
+        }
     }
 }
 

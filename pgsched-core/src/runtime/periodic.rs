@@ -31,7 +31,7 @@ const LATE_LIMIT_FOR_NEVER_EXPIRING: Duration = Duration::from_secs(300);
 
 /// Keys whose schedule in force is not this replica's, with the schedule in force that was
 /// logged: the disagreement is logged when it starts or changes, not at every tick.
-type Disagreements = HashMap<String, String>;
+pub(crate) type Disagreements = HashMap<String, String>;
 
 pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     if shared.registry.periodic().is_empty() {
@@ -62,14 +62,14 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             timer.finished(next, report);
             continue;
         }
-        let report = tick(&shared, &mut disagreements).await;
+        let report = tick(&shared, &mut disagreements, TickAt::Database).await;
         timer.finished(next, report);
     }
 }
 
 /// Registers this worker's schedules, making their expressions the ones in force; on failure
 /// logs and returns why.
-async fn register(shared: &Shared) -> Result<(), String> {
+pub(crate) async fn register(shared: &Shared) -> Result<(), String> {
     let registrations: Vec<_> = shared
         .registry
         .periodic()
@@ -86,8 +86,25 @@ async fn register(shared: &Shared) -> Result<(), String> {
         })
 }
 
-async fn tick(shared: &Shared, disagreements: &mut Disagreements) -> PeriodicTick {
-    let (now, states) = match shared.store.periodic_states().await {
+/// The instant a periodic tick decides at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TickAt {
+    /// The database clock, read with the schedules; windows due within one tick
+    /// ([`crate::WorkerConfig::periodic_tick`]) are enqueued ahead, due at their window, so
+    /// they start on time. What workers do.
+    Database,
+    /// An instant a test chose (see [`super::InlineWorker::periodic_tick_at`]): windows up to
+    /// it are enqueued, none ahead. A window after the database clock is due at once (its id
+    /// still names the window), since claims obey the database clock, which a test cannot move.
+    Chosen(DateTime<Utc>),
+}
+
+pub(crate) async fn tick(
+    shared: &Shared,
+    disagreements: &mut Disagreements,
+    at: TickAt,
+) -> PeriodicTick {
+    let (database_now, states) = match shared.store.periodic_states().await {
         Ok(read) => read,
         Err(error) => {
             tracing::warn!("reading periodic schedules failed: {error}");
@@ -96,6 +113,10 @@ async fn tick(shared: &Shared, disagreements: &mut Disagreements) -> PeriodicTic
                 ..PeriodicTick::default()
             };
         }
+    };
+    let now = match at {
+        TickAt::Database => database_now,
+        TickAt::Chosen(chosen) => chosen,
     };
     let mut report = PeriodicTick {
         now: Some(now),
@@ -108,7 +129,16 @@ async fn tick(shared: &Shared, disagreements: &mut Disagreements) -> PeriodicTic
                 ScheduleDecision::NotInForce
             }
             Some(state) if !state.enabled => ScheduleDecision::Disabled,
-            Some(state) => enqueue_due(shared, periodic, state.last_window, state.since, now).await,
+            Some(state) => {
+                let window = Window {
+                    last: state.last_window,
+                    since: state.since,
+                    now,
+                    database_now,
+                    at,
+                };
+                enqueue_due(shared, periodic, window).await
+            }
         };
         report.schedules.push(ScheduleTick {
             key: periodic.key.clone(),
@@ -158,31 +188,49 @@ fn in_force(
     false
 }
 
-async fn enqueue_due(
-    shared: &Shared,
-    periodic: &Periodic,
-    mut last: Option<DateTime<Utc>>,
+/// What one tick knows about one schedule's windows.
+struct Window {
+    /// The last window enqueued.
+    last: Option<DateTime<Utc>>,
+    /// Since when the schedule in force is in force.
     since: DateTime<Utc>,
+    /// The instant the tick decides at.
     now: DateTime<Utc>,
-) -> ScheduleDecision {
+    /// The database clock, read with the schedules.
+    database_now: DateTime<Utc>,
+    /// Where `now` comes from.
+    at: TickAt,
+}
+
+async fn enqueue_due(shared: &Shared, periodic: &Periodic, window: Window) -> ScheduleDecision {
+    let Window {
+        mut last,
+        since,
+        now,
+        database_now,
+        at,
+    } = window;
+    let lookahead = match at {
+        TickAt::Database => shared.config.periodic_tick,
+        TickAt::Chosen(_) => Duration::ZERO,
+    };
     let grace = periodic.grace(&shared.schedule_defaults);
     let late_limit = grace.unwrap_or(LATE_LIMIT_FOR_NEVER_EXPIRING);
     let mut enqueued = Vec::new();
     let mut already_enqueued = Vec::new();
     let mut failure = None;
     for _ in 0..MAX_WINDOWS_PER_TICK {
-        let WindowDecision::Enqueue { window, skipped } = decide(
-            &periodic.schedule,
-            last,
-            since,
-            now,
-            late_limit,
-            shared.config.periodic_tick,
-        ) else {
+        let WindowDecision::Enqueue { window, skipped } =
+            decide(&periodic.schedule, last, since, now, late_limit, lookahead)
+        else {
             break;
         };
         let id = JobId::from_stored(periodic.job_id(window));
-        let job = periodic.new_job(id, Some(window), &shared.schedule_defaults);
+        let run_at = match at {
+            TickAt::Chosen(_) if window > database_now => None,
+            _ => Some(window),
+        };
+        let job = periodic.new_job(id, run_at, &shared.schedule_defaults);
         match shared
             .store
             .enqueue_periodic(&periodic.key, &periodic.description, window, &job)

@@ -1,4 +1,5 @@
-//! Inspecting and managing jobs by id or filter: get, list, cancel, retry.
+//! Inspecting and managing jobs by id or filter: get, list, cancel, retry; dropping a test's
+//! schema.
 
 use pgsched_core::store::JobFilter;
 use pgsched_core::{JobId, JobInfo, JobStatus, Result};
@@ -60,5 +61,20 @@ impl PgStore {
             .await
             .map_err(self.sql.retry_job.error())?;
         Ok(retried.is_some())
+    }
+
+    /// Drops the schema and everything in it (jobs, schedules, statistics). For the
+    /// throwaway schemas of tests (`pgsched::testing`); nothing in pgsched calls it otherwise.
+    ///
+    /// # Errors
+    /// A store error (for example, a lock held by a worker still running on the schema).
+    pub async fn drop_schema(&self) -> Result<()> {
+        self.sql
+            .drop_schema
+            .query()
+            .execute(self.main())
+            .await
+            .map_err(self.sql.drop_schema.error())?;
+        Ok(())
     }
 }

@@ -1,7 +1,5 @@
 //! Periodic schedules: registration, states, and enqueueing a window exactly once.
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, Utc};
 use pgsched_core::store::{PeriodicRegistration, PeriodicState};
 use pgsched_core::{NewJob, Result};
@@ -85,15 +83,6 @@ impl PgStore {
         window: DateTime<Utc>,
         job: &NewJob,
     ) -> Result<bool> {
-        // The row's run_at is the window (the statement's contract, whatever `job` says).
-        let job = if job.run_at == Some(window) {
-            Cow::Borrowed(job)
-        } else {
-            Cow::Owned(NewJob {
-                run_at: Some(window),
-                ..job.clone()
-            })
-        };
         let statement = self
             .sql
             .enqueue_periodic
@@ -101,7 +90,7 @@ impl PgStore {
             .bind(key)
             .bind(window)
             .bind(schedule);
-        let inserted: Option<String> = bind_job(statement, &job)
+        let inserted: Option<String> = bind_job(statement, job)
             .fetch_optional(self.main())
             .await
             .map_err(self.sql.enqueue_periodic.error())?;
