@@ -8,35 +8,55 @@
 //! never takes the worker down).
 //!
 //! ```no_run
-//! use chrono::{Duration, Utc};
-//! use pgsched::{job, ConflictResolution, JobContext, Priority, State};
+//! use pgsched::chrono::{Duration, Utc};
+//! use pgsched::{ConflictResolution, JobContext, Priority, Scheduler, State, job};
+//! # /// What `send_email` sends with (stands in for your mail client).
 //! # pub struct Mailer;
-//! # impl Mailer { async fn send(&self, _: &str, _: &str, _: u32) -> Result<(), std::io::Error> { Ok(()) } }
+//! # /// Why sending failed.
+//! # pub type MailError = std::io::Error;
+//! # impl Mailer {
+//! #     pub fn new() -> Mailer { Mailer }
+//! #     pub async fn send(&self, _to: &str, _subject: &str, _attempt: u32) -> Result<(), MailError> { Ok(()) }
+//! # }
 //!
 //! /// Sends one email. The arguments become `send_email::Args`, stored as postcard bytes.
 //! #[job(max_retries = 3, timeout = "30s")]
-//! async fn send_email(to: String, subject: String, ctx: JobContext, mailer: State<Mailer>)
-//!     -> Result<(), std::io::Error>
-//! {
+//! async fn send_email(
+//!     to: String,
+//!     subject: String,
+//!     ctx: JobContext,
+//!     mailer: State<Mailer>,
+//! ) -> Result<(), MailError> {
 //!     mailer.send(&to, &subject, ctx.attempt()).await
 //! }
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), pgsched::Error> {
+//!     // DATABASE_URL and PGSCHED_*, plus the state jobs receive as `State<T>`.
+//!     let scheduler = Scheduler::builder_from_env()?
+//!         .state(Mailer::new())
+//!         .build()
+//!         .await?;
+//!     scheduler.initialize_db().await?; // create or upgrade pgsched's tables (idempotent)
+//!     scheduler.clone().set_global()?; // what `schedule(..)` uses without `.on(&scheduler)`
+//!
 //!     // Typed and checked at compile time; returns the job id.
 //!     let id = send_email::schedule(
-//!         Utc::now() + Duration::minutes(5),
-//!         send_email::Args { to: "a@b.c".into(), subject: "hi".into() },
+//!         Utc::now() + Duration::seconds(5),
+//!         send_email::Args {
+//!             to: "a@b.c".into(),
+//!             subject: "hi".into(),
+//!         },
 //!     )
 //!     .priority(Priority::Critical)
-//!     .job_id("welcome:42")                    // optional; `conflict` decides duplicates
+//!     .job_id("welcome:42") // optional; `conflict` decides duplicates
 //!     .conflict(ConflictResolution::Ignore)
 //!     .await?;
 //!     println!("scheduled {id}");
 //!
-//!     // The worker: reads DATABASE_URL and PGSCHED_*, migrates, runs until SIGINT/SIGTERM,
-//!     // then shuts down gracefully.
-//!     pgsched::run().await
+//!     // The worker: runs every #[job] of the binary until SIGINT/SIGTERM, then shuts down
+//!     // gracefully. `pgsched::run()` does the same with a scheduler built from the environment.
+//!     scheduler.run().await
 //! }
 //! ```
 //!
@@ -378,6 +398,7 @@ pub mod defaults {
         STATEMENT_TIMEOUT_DEFAULT as VACUUM_STATEMENT_TIMEOUT_DEFAULT,
     };
 }
+
 /// The `sqlx` pgsched's API takes (`PgPool` for [`SchedulerBuilder::pool`], `PgConnection` and
 /// transactions for scheduling inside your own transaction), re-exported so an application
 /// uses the same version without matching it by hand.

@@ -93,9 +93,26 @@ impl Scheduler {
     /// [`Error::Config`] for a missing or invalid variable, [`Error::InvalidInput`] for an
     /// invalid schema name, or [`Error::Connect`] if the database cannot be reached.
     pub async fn from_env() -> Result<Scheduler> {
-        SchedulerBuilder::from_env(|key| std::env::var(key).ok())?
-            .build()
-            .await
+        Scheduler::builder_from_env()?.build().await
+    }
+
+    /// A builder set from `DATABASE_URL` and the `PGSCHED_*` variables (listed on
+    /// [`SchedulerBuilder`]), for settings only code can give — application
+    /// [`state`](SchedulerBuilder::state), a [`RetryPolicy`] — on top of the environment's.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: pgsched::sqlx::PgPool) -> pgsched::Result<()> {
+    /// let scheduler = pgsched::Scheduler::builder_from_env()?
+    ///     .state(pool)            // jobs taking `State<PgPool>` receive it
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is missing or invalid.
+    pub fn builder_from_env() -> Result<SchedulerBuilder> {
+        SchedulerBuilder::from_env(|key| std::env::var(key).ok())
     }
 
     /// The process-wide scheduler used by `my_job::schedule(..)` without `.on(..)` and by
