@@ -42,6 +42,10 @@ async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
         .await
         .expect("scheduled");
     rec.wait_for("waiting", 1).await;
+    let workers = scheduler.workers().await.expect("workers");
+    let [worker] = workers.as_slice() else {
+        panic!("one worker runs: {workers:?}");
+    };
     let report = scheduler.shutdown().await.expect("shutdown");
     assert_eq!(report.cancelled, 1);
     let job = scheduler
@@ -51,6 +55,17 @@ async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
         .expect("exists");
     assert_eq!(job.status, JobStatus::Pending, "released, not left running");
     assert_eq!(job.attempts, 1, "a started attempt counts");
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some(
+            format!(
+                "shutdown: released by worker {} before completion",
+                worker.id
+            )
+            .as_str()
+        ),
+        "the release says why the attempt counted"
+    );
 
     // Another worker picks it up at once (no lease to wait out).
     let next = db.scheduler(|b| b.state(rec.clone())).await;

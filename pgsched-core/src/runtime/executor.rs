@@ -78,10 +78,7 @@ pub(crate) async fn execute(
         }
         AttemptEnd::Abandoned(AbortReason::Shutdown) => {
             tracing::info!("shutdown grace elapsed: attempt cancelled, job released");
-            Message::Release(Release {
-                lease: job.lease,
-                refund_attempt: false,
-            })
+            Message::Release(Release::interrupted(job.lease, &shared.worker.id))
         }
     };
     shared.leases.finishing(token);
