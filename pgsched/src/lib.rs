@@ -398,6 +398,12 @@ pub mod defaults {
         STATEMENT_TIMEOUT_DEFAULT as VACUUM_STATEMENT_TIMEOUT_DEFAULT,
     };
 }
+/// The README's code blocks, compiled and run as doc-tests (`cargo test -p pgsched --doc`), so
+/// what a reader pastes works; its tour, which runs a worker until a signal, is compiled here
+/// and run by `tests/it/tour.rs`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
 
 /// The `sqlx` pgsched's API takes (`PgPool` for [`SchedulerBuilder::pool`], `PgConnection` and
 /// transactions for scheduling inside your own transaction), re-exported so an application
