@@ -73,7 +73,7 @@
 //!
 //! | item | what it is |
 //! |---|---|
-//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes |
+//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes; derives `Debug`, `Clone`, `PartialEq`, so argument types implement them too |
 //! | `NAME` | the stable name stored with each job: the fn name, or `#[job(name = "...")]` |
 //! | `SCHEMA`, `SCHEMA_HASH` | the argument list and its hash, stored with every payload |
 //! | `schedule(at, args)` | a [`ScheduleBuilder`] for a run at `at` (UTC): await it, or set options first |
@@ -262,7 +262,9 @@
 //! enqueued ahead), [`trigger_periodic_job(key)`](Scheduler::trigger_periodic_job) (a run
 //! now, id `manual:<key>:<uuid>`, windows unaffected), and
 //! [`periodic_job_status(key)`](Scheduler::periodic_job_status) (last window, that run's
-//! status and error, next fire time).
+//! status and error, next fire time). Each takes the schedule's key — `#[periodic]`
+//! generates it as `my_job::KEY` (its `dedup_key`, else the job's name) — or the name of a
+//! job that has one schedule.
 //!
 //! # Running workers
 //!

@@ -553,8 +553,19 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Connections of the pool opened from [`SchedulerBuilder::url`]. Default
+    /// Most connections of the pool opened from [`SchedulerBuilder::url`]. Default
     /// [`POOL_SIZE_DEFAULT`].
+    ///
+    /// The budget is a ceiling, not what is opened: the pool opens a connection when a call
+    /// finds none idle and closes it after ten idle minutes, so it holds about as many as
+    /// calls run at once. A scheduler that only enqueues, one call at a time, holds one to
+    /// three (`build()` opens one; a connection goes back to the pool in the background, so
+    /// back-to-back calls sometimes open another). The worker's own pools (two connections
+    /// for lease renewals, four for claims and outcomes, one for LISTEN) open only once
+    /// [`Scheduler::start`] runs. A process that enqueues from many tasks at once and must
+    /// stay small sets a lower ceiling (`pool_size(2)`, `PGSCHED_POOL_SIZE=2`): its calls then
+    /// wait their turn for a connection. [`Scheduler::pool`] shows what is open
+    /// (`scheduler.pool().size()`).
     #[must_use]
     pub fn pool_size(mut self, size: u32) -> Self {
         self.pool_size = Some(size);
