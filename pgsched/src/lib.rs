@@ -74,13 +74,13 @@
 //! | item | what it is |
 //! |---|---|
 //! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes; derives `Debug`, `Clone`, `PartialEq`, so argument types implement them too |
-//! | `NAME` | the stable name stored with each job: the fn name, or `#[job(name = "...")]` |
+//! | `NAME` | the stable name stored with each job: the fn name, or `#[job(name = "...")]` (1–128 bytes, no NUL) |
 //! | `SCHEMA`, `SCHEMA_HASH` | the argument list and its hash, stored with every payload |
 //! | `schedule(at, args)` | a [`ScheduleBuilder`] for a run at `at` (UTC): await it, or set options first |
 //! | `enqueue(args)` | the same, due now by the database clock |
 //! | `spec(at, args)` | a [`JobSpec`] for [`Scheduler::schedule_many`] / [`Scheduler::schedule_bulk`] |
 //!
-//! Attribute options: `name`, `priority` (`Critical`/`High`/`Normal`/`Low`), `max_retries`,
+//! Attribute options: `name` (at most 128 bytes), `priority` (`Critical`/`High`/`Normal`/`Low`), `max_retries`,
 //! `misfire_grace` (`"5m"` or `"never"`), `timeout` (`"30s"`); the [`macro@job`] page has their
 //! values and defaults. Mistakes are compile errors on the offending token, worded as the fix:
 //! a non-`async` fn, a `self` receiver, generics, borrowed arguments (`&str`: use `String`),

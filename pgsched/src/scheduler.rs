@@ -87,7 +87,10 @@ impl Scheduler {
     }
 
     /// Builds from `DATABASE_URL` and the `PGSCHED_*` variables (listed on
-    /// [`SchedulerBuilder`]).
+    /// [`SchedulerBuilder`]), as [`crate::run()`] and the command line do. For settings
+    /// only code gives (application state, a retry policy), start from
+    /// [`Scheduler::builder_from_env`] instead. It does not migrate (see
+    /// [`SchedulerBuilder::build`]).
     ///
     /// # Errors
     /// [`Error::Config`] for a missing or invalid variable, [`Error::InvalidInput`] for an
@@ -125,7 +128,18 @@ impl Scheduler {
         GLOBAL.get_or_try_init(Scheduler::from_env).await
     }
 
-    /// Installs this scheduler as the process-wide one.
+    /// Installs this scheduler as the process-wide one: what `my_job::schedule(..)` and
+    /// `enqueue(..)` use without `.on(..)` (jobs that schedule jobs included) and what
+    /// [`crate::run()`] runs. Call it once, early, before anything schedules without `.on`
+    /// (which would build one from the environment); the scheduler is cheap to clone, so keep
+    /// a handle:
+    ///
+    /// ```no_run
+    /// # async fn demo() -> pgsched::Result<()> {
+    /// let scheduler = pgsched::Scheduler::builder_from_env()?.build().await?;
+    /// scheduler.clone().set_global()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::GlobalAlreadySet`] if one is already installed (or was built from the
@@ -354,7 +368,8 @@ impl Scheduler {
     }
 
     /// Schedules one job by name with postcard-encoded arguments, for callers that do not
-    /// link the job's crate.
+    /// link the job's crate. A job name is 1 to 128 bytes without NUL
+    /// ([`Error::InvalidInput`] otherwise); ids are up to 512 bytes.
     ///
     /// # Errors
     /// As [`Scheduler::schedule`].
