@@ -53,6 +53,9 @@ pub struct Scheduler {
 
 struct Inner {
     store: PgStore,
+    /// Whether `build()` opened the main pool (else it was given with
+    /// [`SchedulerBuilder::pool`], and [`Scheduler::close`] leaves it open).
+    owns_pool: bool,
     registry: std::sync::OnceLock<Registry>,
     worker_config: WorkerConfig,
     defaults: ScheduleDefaults,
@@ -241,6 +244,22 @@ impl Scheduler {
             Some(handle) => handle.shutdown().await,
             None => Ok(ShutdownReport::default()),
         }
+    }
+
+    /// Shuts the worker down if one runs ([`Scheduler::shutdown`]), then closes the
+    /// connections this scheduler opened, waiting until each is closed (a pool given with
+    /// [`SchedulerBuilder::pool`] stays open). Call it last: the scheduler, and its clones,
+    /// cannot reach the database afterwards. Dropping a scheduler also closes them, but in the
+    /// background: a process that stops its database server next (a throwaway test cluster)
+    /// calls this first, so the server does not terminate connections still open (sqlx logs
+    /// each as a warning).
+    ///
+    /// # Errors
+    /// As [`Scheduler::shutdown`].
+    pub async fn close(&self) -> Result<ShutdownReport> {
+        let report = self.shutdown().await?;
+        self.inner.store.close(self.inner.owns_pool).await;
+        Ok(report)
     }
 
     /// Sends jobs whose lease expired (their worker died) back to pending, or fails those on
@@ -765,6 +784,7 @@ impl SchedulerBuilder {
             Some(name) => SchemaName::new(name.clone())?,
             None => SchemaName::default(),
         };
+        let owns_pool = self.pool.is_none();
         let pool = match (self.pool, self.url) {
             (Some(pool), _) => pool,
             (None, Some(crate::connect::DatabaseUrl(url))) => {
@@ -805,6 +825,7 @@ impl SchedulerBuilder {
         Ok(Scheduler {
             inner: Arc::new(Inner {
                 store,
+                owns_pool,
                 registry: std::sync::OnceLock::new(),
                 worker_config: self.worker,
                 defaults: self.defaults,
