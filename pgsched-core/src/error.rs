@@ -106,7 +106,7 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// No periodic job has this dedup key.
+    /// No periodic job has this key, nor is it the name of a job with exactly one schedule.
     #[error("no periodic job has the key {}", Shown(key))]
     UnknownPeriodicJob {
         /// The key asked for.

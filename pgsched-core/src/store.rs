@@ -123,13 +123,44 @@ fn ascii_escaped(text: &str) -> String {
     escaped
 }
 
-/// A lease to give back without finishing the job (shutdown).
+/// A lease to give back without finishing the job (shutdown, or a claim that answered too
+/// late).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
     /// The lease held.
     pub lease: Lease,
     /// Whether the job never started, so its attempt is given back.
     pub refund_attempt: bool,
+    /// What to write to the job's `last_error`, so an operator can tell why its attempts
+    /// grew; `None` keeps the one it has.
+    pub last_error: Option<String>,
+}
+
+impl Release {
+    /// A job claimed but never started: given back with its attempt refunded, its
+    /// `last_error` unchanged.
+    #[must_use]
+    pub fn unstarted(lease: Lease) -> Release {
+        Release {
+            lease,
+            refund_attempt: true,
+            last_error: None,
+        }
+    }
+
+    /// A job whose attempt `worker` stopped at shutdown before it completed: given back with
+    /// the attempt counted and `last_error` `shutdown: released by worker <id> before
+    /// completion`.
+    #[must_use]
+    pub fn interrupted(lease: Lease, worker: &str) -> Release {
+        Release {
+            lease,
+            refund_attempt: false,
+            last_error: Some(format!(
+                "shutdown: released by worker {worker} before completion"
+            )),
+        }
+    }
 }
 
 /// What an orphan sweep did.

@@ -75,6 +75,9 @@ impl fmt::Display for Source {
 /// A PostgreSQL that examples/tests can use. Keeps a throwaway cluster alive while it lives
 /// (dropping it stops the server and removes its directory). Its `Debug` form shows the URL
 /// with its password redacted.
+///
+/// Close every pool on it before dropping it (`Scheduler::close`, `PgPool::close`): the
+/// server's shutdown terminates connections still open, and sqlx logs a warning for each.
 pub struct DevDatabase {
     url: String,
     source: Source,

@@ -118,6 +118,9 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
 
             #[doc = #args_doc]
             #[derive(
+                ::core::fmt::Debug,
+                ::core::clone::Clone,
+                ::core::cmp::PartialEq,
                 ::pgsched::__private::serde::Serialize,
                 ::pgsched::__private::serde::Deserialize
             )]
@@ -253,10 +256,22 @@ fn periodic_items(def: &PeriodicDef) -> TokenStream {
             }
         }
     };
+    let key = match def.dedup_key.as_deref() {
+        Some(key) => {
+            let key = LitStr::new(key, Span::call_site());
+            quote!(#key)
+        }
+        None => quote!(NAME),
+    };
     let dedup_key = option_str(def.dedup_key.as_deref());
     let advisory_lock = def.advisory_lock;
     let enabled = def.enabled;
     quote! {
+        /// The schedule's key (its `dedup_key`, else the job's name): what the periodic
+        /// management calls and the `periodic` commands take, and the `<key>` of its runs'
+        /// ids, `periodic:<key>:<window in Unix ms>`.
+        pub const KEY: &str = #key;
+
         /// When this job runs, registered for the worker's periodic enqueuer.
         pub const PERIODIC: ::pgsched::__private::PeriodicDefinition =
             ::pgsched::__private::PeriodicDefinition {

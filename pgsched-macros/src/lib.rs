@@ -36,7 +36,7 @@ use proc_macro::TokenStream;
 ///
 /// | item | what it is |
 /// |---|---|
-/// | `Args` | a struct with one public field per argument, stored as postcard bytes |
+/// | `Args` | a struct with one public field per argument, stored as postcard bytes; it derives `Debug`, `Clone` and `PartialEq` (for logs, retries of your own and test assertions), so argument types must implement them too |
 /// | `NAME` | the stable name stored with each job (the fn name unless `name = "…"`) |
 /// | `SCHEMA`, `SCHEMA_HASH` | the argument list (`to:String,subject:String`) and its hash; a payload written for another schema is never decoded as garbage (see [Changing the arguments](#changing-the-arguments)) |
 /// | `UPGRADES` | the earlier argument schemas the job still accepts (`upgrade = …`) |
@@ -85,7 +85,12 @@ use proc_macro::TokenStream;
 ///   chain is stored as the job's last error).
 /// - Each parameter is a plain identifier (`to: String`, `mut n: u32`) of an owned type that
 ///   implements serde's `Serialize` and `DeserializeOwned`; references and lifetimes are refused
-///   because the arguments are deserialized from the database.
+///   because the arguments are deserialized from the database. It must also implement `Debug`,
+///   `Clone` and `PartialEq`, which `Args` derives: the standard types (`String`, numbers,
+///   `Vec`, `Option`, `chrono` times, `uuid::Uuid`, `serde_json::Value`, …) do; give a type of
+///   your own `#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]`, and wrap a foreign
+///   type that lacks one of them in a type of yours that implements it by hand. A missing one
+///   is a compile error naming the trait and the argument's type.
 /// - A parameter whose type is `JobContext` or `State<T>` (by the last path segment, so
 ///   `pgsched::State<T>` works too) is a *context parameter*: the worker fills it and it is not
 ///   part of `Args`.
@@ -207,6 +212,8 @@ pub fn args(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// A periodic job *is* a job: the function is kept as written and gets exactly the module
 /// [`macro@job`] generates (`NAME`, `DEFINITION`, `enqueue(Args {})` to run it now, …), plus
+/// `KEY`, the schedule's key (its `dedup_key`, else the job's name), which the periodic
+/// management calls take (`scheduler.trigger_periodic_job(daily_digest::KEY)`), and
 /// `PERIODIC`, its schedule, registered (through `inventory`) for the worker's periodic
 /// enqueuer. The function follows the rules of `#[job]`, except that it takes no arguments:
 /// only context parameters (`JobContext`, `State<T>`), since every run is the same.

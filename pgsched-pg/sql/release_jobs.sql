@@ -1,14 +1,17 @@
 -- release (shutdown): give claimed jobs back as pending, fenced by token. A job that never
 -- started gets its attempt back. Wakes other workers at commit when it released any and
--- they listen ($4, the channel; NULL: nobody listens).
+-- they listen ($4, the channel; NULL: nobody listens). $5 is each job's new last_error
+-- (`shutdown: released by worker …`, so an operator can tell why attempts grew); NULL keeps
+-- the one it has.
 WITH released AS (
     UPDATE __SCHEMA__.jobs AS j
        SET status = 'pending',
            attempts = j.attempts - CASE WHEN d.refund THEN 1 ELSE 0 END,
+           last_error = COALESCE(d.last_error, j.last_error),
            lease_token = NULL,
            lease_expires_at = NULL,
            worker_id = NULL
-      FROM unnest($1::text[], $2::int8[], $3::bool[]) AS d(id, token, refund)
+      FROM unnest($1::text[], $2::int8[], $3::bool[], $5::text[]) AS d(id, token, refund, last_error)
      WHERE j.id = d.id
        AND j.lease_token = d.token
     RETURNING j.id

@@ -8,35 +8,55 @@
 //! never takes the worker down).
 //!
 //! ```no_run
-//! use chrono::{Duration, Utc};
-//! use pgsched::{job, ConflictResolution, JobContext, Priority, State};
+//! use pgsched::chrono::{Duration, Utc};
+//! use pgsched::{ConflictResolution, JobContext, Priority, Scheduler, State, job};
+//! # /// What `send_email` sends with (stands in for your mail client).
 //! # pub struct Mailer;
-//! # impl Mailer { async fn send(&self, _: &str, _: &str, _: u32) -> Result<(), std::io::Error> { Ok(()) } }
+//! # /// Why sending failed.
+//! # pub type MailError = std::io::Error;
+//! # impl Mailer {
+//! #     pub fn new() -> Mailer { Mailer }
+//! #     pub async fn send(&self, _to: &str, _subject: &str, _attempt: u32) -> Result<(), MailError> { Ok(()) }
+//! # }
 //!
 //! /// Sends one email. The arguments become `send_email::Args`, stored as postcard bytes.
 //! #[job(max_retries = 3, timeout = "30s")]
-//! async fn send_email(to: String, subject: String, ctx: JobContext, mailer: State<Mailer>)
-//!     -> Result<(), std::io::Error>
-//! {
+//! async fn send_email(
+//!     to: String,
+//!     subject: String,
+//!     ctx: JobContext,
+//!     mailer: State<Mailer>,
+//! ) -> Result<(), MailError> {
 //!     mailer.send(&to, &subject, ctx.attempt()).await
 //! }
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), pgsched::Error> {
+//!     // DATABASE_URL and PGSCHED_*, plus the state jobs receive as `State<T>`.
+//!     let scheduler = Scheduler::builder_from_env()?
+//!         .state(Mailer::new())
+//!         .build()
+//!         .await?;
+//!     scheduler.initialize_db().await?; // create or upgrade pgsched's tables (idempotent)
+//!     scheduler.clone().set_global()?; // what `schedule(..)` uses without `.on(&scheduler)`
+//!
 //!     // Typed and checked at compile time; returns the job id.
 //!     let id = send_email::schedule(
-//!         Utc::now() + Duration::minutes(5),
-//!         send_email::Args { to: "a@b.c".into(), subject: "hi".into() },
+//!         Utc::now() + Duration::seconds(5),
+//!         send_email::Args {
+//!             to: "a@b.c".into(),
+//!             subject: "hi".into(),
+//!         },
 //!     )
 //!     .priority(Priority::Critical)
-//!     .job_id("welcome:42")                    // optional; `conflict` decides duplicates
+//!     .job_id("welcome:42") // optional; `conflict` decides duplicates
 //!     .conflict(ConflictResolution::Ignore)
 //!     .await?;
 //!     println!("scheduled {id}");
 //!
-//!     // The worker: reads DATABASE_URL and PGSCHED_*, migrates, runs until SIGINT/SIGTERM,
-//!     // then shuts down gracefully.
-//!     pgsched::run().await
+//!     // The worker: runs every #[job] of the binary until SIGINT/SIGTERM, then shuts down
+//!     // gracefully. `pgsched::run()` does the same with a scheduler built from the environment.
+//!     scheduler.run().await
 //! }
 //! ```
 //!
@@ -53,14 +73,14 @@
 //!
 //! | item | what it is |
 //! |---|---|
-//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes; it implements [`JobArgs`], so the type names its job where one is wanted (`pgsched::testing::enqueued::<send_email::Args>`) |
-//! | `NAME` | the stable name stored with each job: the fn name, or `#[job(name = "...")]` |
+//! | `Args` | one public field per argument (owned types, serde), stored as postcard bytes; derives `Debug`, `Clone`, `PartialEq`, so argument types implement them too; it implements [`JobArgs`], so the type names its job where one is wanted (`pgsched::testing::enqueued::<send_email::Args>`) |
+//! | `NAME` | the stable name stored with each job: the fn name, or `#[job(name = "...")]` (1–128 bytes, no NUL) |
 //! | `SCHEMA`, `SCHEMA_HASH` | the argument list and its hash, stored with every payload |
 //! | `schedule(at, args)` | a [`ScheduleBuilder`] for a run at `at` (UTC): await it, or set options first |
 //! | `enqueue(args)` | the same, due now by the database clock |
 //! | `spec(at, args)` | a [`JobSpec`] for [`Scheduler::schedule_many`] / [`Scheduler::schedule_bulk`] |
 //!
-//! Attribute options: `name`, `priority` (`Critical`/`High`/`Normal`/`Low`), `max_retries`,
+//! Attribute options: `name` (at most 128 bytes), `priority` (`Critical`/`High`/`Normal`/`Low`), `max_retries`,
 //! `misfire_grace` (`"5m"` or `"never"`), `timeout` (`"30s"`); the [`macro@job`] page has their
 //! values and defaults. Mistakes are compile errors on the offending token, worded as the fix:
 //! a non-`async` fn, a `self` receiver, generics, borrowed arguments (`&str`: use `String`),
@@ -242,7 +262,9 @@
 //! enqueued ahead), [`trigger_periodic_job(key)`](Scheduler::trigger_periodic_job) (a run
 //! now, id `manual:<key>:<uuid>`, windows unaffected), and
 //! [`periodic_job_status(key)`](Scheduler::periodic_job_status) (last window, that run's
-//! status and error, next fire time).
+//! status and error, next fire time). Each takes the schedule's key — `#[periodic]`
+//! generates it as `my_job::KEY` (its `dedup_key`, else the job's name) — or the name of a
+//! job that has one schedule.
 //!
 //! # Running workers
 //!
@@ -392,6 +414,13 @@ pub mod defaults {
         STATEMENT_TIMEOUT_DEFAULT as VACUUM_STATEMENT_TIMEOUT_DEFAULT,
     };
 }
+/// The README's code blocks, compiled and run as doc-tests (`cargo test -p pgsched --doc`), so
+/// what a reader pastes works; its tour, which runs a worker until a signal, is compiled here
+/// and run by `tests/it/tour.rs`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The `sqlx` pgsched's API takes (`PgPool` for [`SchedulerBuilder::pool`], `PgConnection` and
 /// transactions for scheduling inside your own transaction), re-exported so an application
 /// uses the same version without matching it by hand.

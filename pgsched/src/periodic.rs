@@ -74,12 +74,23 @@ impl Scheduler {
         self.store().register_periodic(&registrations, None).await
     }
 
+    /// The periodic schedule `key` names: its key (`my_job::KEY`), or the name of a job that
+    /// has exactly one schedule (a job with several is managed by each schedule's key).
     fn periodic(&self, key: &str) -> Result<&Periodic> {
-        self.registry()?
-            .periodic_by_key(key)
-            .ok_or_else(|| Error::UnknownPeriodicJob {
+        let registry = self.registry()?;
+        if let Some(periodic) = registry.periodic_by_key(key) {
+            return Ok(periodic);
+        }
+        let mut of_job = registry
+            .periodic()
+            .iter()
+            .filter(|periodic| periodic.job_name() == key);
+        match (of_job.next(), of_job.next()) {
+            (Some(periodic), None) => Ok(periodic),
+            _ => Err(Error::UnknownPeriodicJob {
                 key: key.to_owned(),
-            })
+            }),
+        }
     }
 
     /// Every periodic job of this binary, with its persisted state and next fire time.
@@ -102,12 +113,27 @@ impl Scheduler {
 
     /// Enables a periodic job on every replica. False if it was not registered.
     ///
+    /// Like every periodic management call, it takes the schedule's key (`my_job::KEY`: its
+    /// `dedup_key`, else the job's name) or the name of a job that has one schedule.
+    ///
+    /// ```no_run
+    /// # use pgsched::periodic;
+    /// #[periodic(cron = "0 3 * * *", dedup_key = "nightly-report")]
+    /// async fn nightly_report() {}
+    ///
+    /// # async fn demo(scheduler: &pgsched::Scheduler) -> pgsched::Result<()> {
+    /// scheduler.enable_periodic_job(nightly_report::KEY).await?;   // "nightly-report"
+    /// scheduler.enable_periodic_job(nightly_report::NAME).await?;  // the same schedule
+    /// # Ok(()) }
+    /// # fn main() {}
+    /// ```
+    ///
     /// # Errors
     /// [`Error::UnknownPeriodicJob`], or a store error.
     pub async fn enable_periodic_job(&self, key: &str) -> Result<bool> {
-        self.periodic(key)?;
+        let key = self.periodic(key)?.key.clone();
         self.register_periodic().await?;
-        self.store().set_periodic_enabled(key, true).await
+        self.store().set_periodic_enabled(&key, true).await
     }
 
     /// Disables a periodic job on every replica; its run enqueued ahead (not yet started) is
@@ -116,9 +142,9 @@ impl Scheduler {
     /// # Errors
     /// [`Error::UnknownPeriodicJob`], or a store error.
     pub async fn disable_periodic_job(&self, key: &str) -> Result<bool> {
-        self.periodic(key)?;
+        let key = self.periodic(key)?.key.clone();
         self.register_periodic().await?;
-        self.store().set_periodic_enabled(key, false).await
+        self.store().set_periodic_enabled(&key, false).await
     }
 
     /// Runs a periodic job now, outside its schedule (its windows are unaffected). Returns
@@ -128,7 +154,7 @@ impl Scheduler {
     /// [`Error::UnknownPeriodicJob`], or a store error.
     pub async fn trigger_periodic_job(&self, key: &str) -> Result<JobId> {
         let periodic = self.periodic(key)?;
-        let id = JobId::from_stored(format!("manual:{key}:{}", JobId::generate()));
+        let id = JobId::from_stored(format!("manual:{}:{}", periodic.key, JobId::generate()));
         let job = periodic.new_job(id, None, self.schedule_defaults());
         self.store()
             .schedule(&[job], pgsched_core::ConflictResolution::Raise, 1)
@@ -160,7 +186,7 @@ impl Scheduler {
         let periodic = self.periodic(key)?;
         self.register_periodic().await?;
         let (now, states) = self.store().periodic_states().await?;
-        let state = states.into_iter().find(|state| state.key == key);
+        let state = states.into_iter().find(|state| state.key == periodic.key);
         let last_run = match state.as_ref().and_then(|s| s.last_job_id.as_ref()) {
             Some(id) => self.store().job(id).await?,
             None => None,

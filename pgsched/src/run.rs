@@ -1,6 +1,7 @@
-//! [`run`]: the worker process in one call.
+//! [`run`] and [`Scheduler::run`]: the worker process in one call — signals, graceful
+//! shutdown, and the admin command line when the process is given arguments.
 
-use pgsched_core::{Error, Registry, Result};
+use pgsched_core::{Error, Result};
 
 use crate::scheduler::Scheduler;
 
@@ -10,10 +11,12 @@ use crate::scheduler::Scheduler;
 /// with its exit code. The command line is the `cli` feature, on by default; without it,
 /// arguments are ignored and the worker runs.
 ///
-/// Reads `DATABASE_URL` and `PGSCHED_*` (through [`Scheduler::global`]), checks that jobs are
-/// registered, migrates, and runs every `#[job]` linked into the binary. A second signal
-/// during shutdown stops waiting for running jobs (their leases expire and other workers
-/// recover them).
+/// The worker is [`Scheduler::run`] on the process-wide scheduler ([`Scheduler::global`]):
+/// the one installed with [`Scheduler::set_global`], else one built from `DATABASE_URL` and
+/// `PGSCHED_*`. It checks that jobs are registered, migrates, and runs every `#[job]` linked
+/// into the binary. Jobs that take a [`State<T>`](crate::State) need a scheduler given that
+/// state: build one with [`Scheduler::builder_from_env`] and
+/// [`.state(..)`](crate::SchedulerBuilder::state), then call [`Scheduler::run`] on it.
 ///
 /// ```no_run
 /// #[tokio::main]
@@ -23,31 +26,76 @@ use crate::scheduler::Scheduler;
 /// ```
 ///
 /// # Errors
-/// [`Error::EmptyRegistry`] with no job in the binary, [`Error::Config`] for a bad setting, or a
-/// store error when the database cannot be reached.
+/// As [`Scheduler::run`], and [`Error::Config`] or [`Error::Connect`] when the process-wide
+/// scheduler cannot be built from the environment.
 pub async fn run() -> Result<()> {
     #[cfg(feature = "cli")]
-    if std::env::args_os().len() > 1 {
+    if has_arguments() {
+        // The command line reports a scheduler it cannot build with its own exit code.
         let code = crate::cli::run_from(std::env::args_os()).await;
         std::process::exit(i32::from(code));
     }
-    let registry = Registry::from_inventory()?;
-    if registry.is_empty() {
-        return Err(Error::EmptyRegistry);
-    }
-    #[cfg(feature = "prometheus")]
-    install_prometheus_exporter()?;
-    let scheduler = Scheduler::global().await?;
-    scheduler.start().await?;
-    let signal = wait_for_signal().await?;
-    tracing::info!(signal, "stopping: finishing running jobs");
-    tokio::select! {
-        report = scheduler.shutdown() => { report?; }
-        second = wait_for_signal() => {
-            tracing::warn!(signal = second?, "second signal: stopping without waiting for running jobs");
+    Scheduler::global().await?.run().await
+}
+
+impl Scheduler {
+    /// Runs this scheduler as a worker process: until SIGINT or SIGTERM, then shuts down
+    /// gracefully — or, when the process was given arguments, runs the admin command line
+    /// (`pgsched::cli`) on this scheduler and exits the process with its exit code (the `cli`
+    /// feature). What [`crate::run()`] does with the process-wide scheduler, for a scheduler
+    /// of your own: one given application state, say.
+    ///
+    /// It migrates, starts the worker ([`Scheduler::start`]), waits for a signal, then calls
+    /// [`Scheduler::shutdown`]: no more claims, running jobs get the shutdown grace, the rest
+    /// are released. A second signal during shutdown stops waiting for running jobs (their
+    /// leases expire and other workers recover them). With the `prometheus` feature it serves
+    /// the metrics on `PGSCHED_METRICS_ADDR`, if set.
+    ///
+    /// ```no_run
+    /// # struct Mailer;
+    /// # impl Mailer { fn new() -> Self { Mailer } }
+    /// #[tokio::main]
+    /// async fn main() -> Result<(), pgsched::Error> {
+    ///     let scheduler = pgsched::Scheduler::builder_from_env()?
+    ///         .state(Mailer::new())     // what jobs taking `State<Mailer>` receive
+    ///         .build()
+    ///         .await?;
+    ///     scheduler.run().await
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::EmptyRegistry`] with no job in the binary, [`Error::AlreadyRunning`] if this
+    /// scheduler's worker was already started, [`Error::Config`] for a bad setting, or a store
+    /// error when the database cannot be reached.
+    pub async fn run(&self) -> Result<()> {
+        #[cfg(feature = "cli")]
+        if has_arguments() {
+            let code = crate::cli::run_with(self, std::env::args_os()).await;
+            std::process::exit(i32::from(code));
         }
+        #[cfg(feature = "prometheus")]
+        install_prometheus_exporter()?;
+        // Installed before the worker starts, so a signal during start-up stops it gracefully
+        // too instead of killing the process.
+        let mut signals = Signals::install()?;
+        self.start().await?;
+        let signal = signals.next().await;
+        tracing::info!(signal, "stopping: finishing running jobs");
+        tokio::select! {
+            report = self.shutdown() => { report?; }
+            second = signals.next() => {
+                tracing::warn!(signal = second, "second signal: stopping without waiting for running jobs");
+            }
+        }
+        Ok(())
     }
-    Ok(())
+}
+
+/// Whether the process was given arguments, which make it the admin command line.
+#[cfg(feature = "cli")]
+fn has_arguments() -> bool {
+    std::env::args_os().len() > 1
 }
 
 /// With the `prometheus` feature: serves the metrics on `PGSCHED_METRICS_ADDR` (e.g.
@@ -69,19 +117,33 @@ fn install_prometheus_exporter() -> Result<()> {
     Ok(())
 }
 
-/// Waits for SIGINT or SIGTERM and returns its name.
-async fn wait_for_signal() -> Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(|source| Error::Io {
-        operation: "install the SIGINT handler",
-        source,
-    })?;
-    let mut terminate = signal(SignalKind::terminate()).map_err(|source| Error::Io {
-        operation: "install the SIGTERM handler",
-        source,
-    })?;
-    Ok(tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
-    })
+/// SIGINT and SIGTERM, caught: while this lives they no longer end the process.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Catches SIGINT and SIGTERM from now on.
+    fn install() -> Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt()).map_err(|source| Error::Io {
+                operation: "install the SIGINT handler",
+                source,
+            })?,
+            terminate: signal(SignalKind::terminate()).map_err(|source| Error::Io {
+                operation: "install the SIGTERM handler",
+                source,
+            })?,
+        })
+    }
+
+    /// Waits for the next SIGINT or SIGTERM and returns its name.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
 }

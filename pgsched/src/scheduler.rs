@@ -53,6 +53,9 @@ pub struct Scheduler {
 
 struct Inner {
     store: PgStore,
+    /// Whether `build()` opened the main pool (else it was given with
+    /// [`SchedulerBuilder::pool`], and [`Scheduler::close`] leaves it open).
+    owns_pool: bool,
     registry: std::sync::OnceLock<Registry>,
     worker_config: WorkerConfig,
     defaults: ScheduleDefaults,
@@ -87,15 +90,35 @@ impl Scheduler {
     }
 
     /// Builds from `DATABASE_URL` and the `PGSCHED_*` variables (listed on
-    /// [`SchedulerBuilder`]).
+    /// [`SchedulerBuilder`]), as [`crate::run()`] and the command line do. For settings
+    /// only code gives (application state, a retry policy), start from
+    /// [`Scheduler::builder_from_env`] instead. It does not migrate (see
+    /// [`SchedulerBuilder::build`]).
     ///
     /// # Errors
     /// [`Error::Config`] for a missing or invalid variable, [`Error::InvalidInput`] for an
     /// invalid schema name, or [`Error::Connect`] if the database cannot be reached.
     pub async fn from_env() -> Result<Scheduler> {
-        SchedulerBuilder::from_env(|key| std::env::var(key).ok())?
-            .build()
-            .await
+        Scheduler::builder_from_env()?.build().await
+    }
+
+    /// A builder set from `DATABASE_URL` and the `PGSCHED_*` variables (listed on
+    /// [`SchedulerBuilder`]), for settings only code can give — application
+    /// [`state`](SchedulerBuilder::state), a [`RetryPolicy`] — on top of the environment's.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: pgsched::sqlx::PgPool) -> pgsched::Result<()> {
+    /// let scheduler = pgsched::Scheduler::builder_from_env()?
+    ///     .state(pool)            // jobs taking `State<PgPool>` receive it
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the variable that is missing or invalid.
+    pub fn builder_from_env() -> Result<SchedulerBuilder> {
+        SchedulerBuilder::from_env(|key| std::env::var(key).ok())
     }
 
     /// The process-wide scheduler used by `my_job::schedule(..)` without `.on(..)` and by
@@ -108,7 +131,18 @@ impl Scheduler {
         GLOBAL.get_or_try_init(Scheduler::from_env).await
     }
 
-    /// Installs this scheduler as the process-wide one.
+    /// Installs this scheduler as the process-wide one: what `my_job::schedule(..)` and
+    /// `enqueue(..)` use without `.on(..)` (jobs that schedule jobs included) and what
+    /// [`crate::run()`] runs. Call it once, early, before anything schedules without `.on`
+    /// (which would build one from the environment); the scheduler is cheap to clone, so keep
+    /// a handle:
+    ///
+    /// ```no_run
+    /// # async fn demo() -> pgsched::Result<()> {
+    /// let scheduler = pgsched::Scheduler::builder_from_env()?.build().await?;
+    /// scheduler.clone().set_global()?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`Error::GlobalAlreadySet`] if one is already installed (or was built from the
@@ -227,6 +261,22 @@ impl Scheduler {
             Some(handle) => handle.shutdown().await,
             None => Ok(ShutdownReport::default()),
         }
+    }
+
+    /// Shuts the worker down if one runs ([`Scheduler::shutdown`]), then closes the
+    /// connections this scheduler opened, waiting until each is closed (a pool given with
+    /// [`SchedulerBuilder::pool`] stays open). Call it last: the scheduler, and its clones,
+    /// cannot reach the database afterwards. Dropping a scheduler also closes them, but in the
+    /// background: a process that stops its database server next (a throwaway test cluster)
+    /// calls this first, so the server does not terminate connections still open (sqlx logs
+    /// each as a warning).
+    ///
+    /// # Errors
+    /// As [`Scheduler::shutdown`].
+    pub async fn close(&self) -> Result<ShutdownReport> {
+        let report = self.shutdown().await?;
+        self.inner.store.close(self.inner.owns_pool).await;
+        Ok(report)
     }
 
     /// Sends jobs whose lease expired (their worker died) back to pending, or fails those on
@@ -354,7 +404,8 @@ impl Scheduler {
     }
 
     /// Schedules one job by name with postcard-encoded arguments, for callers that do not
-    /// link the job's crate.
+    /// link the job's crate. A job name is 1 to 128 bytes without NUL
+    /// ([`Error::InvalidInput`] otherwise); ids are up to 512 bytes.
     ///
     /// # Errors
     /// As [`Scheduler::schedule`].
@@ -560,8 +611,19 @@ impl SchedulerBuilder {
         self
     }
 
-    /// Connections of the pool opened from [`SchedulerBuilder::url`]. Default
+    /// Most connections of the pool opened from [`SchedulerBuilder::url`]. Default
     /// [`POOL_SIZE_DEFAULT`].
+    ///
+    /// The budget is a ceiling, not what is opened: the pool opens a connection when a call
+    /// finds none idle and closes it after ten idle minutes, so it holds about as many as
+    /// calls run at once. A scheduler that only enqueues, one call at a time, holds one to
+    /// three (`build()` opens one; a connection goes back to the pool in the background, so
+    /// back-to-back calls sometimes open another). The worker's own pools (two connections
+    /// for lease renewals, four for claims and outcomes, one for LISTEN) open only once
+    /// [`Scheduler::start`] runs. A process that enqueues from many tasks at once and must
+    /// stay small sets a lower ceiling (`pool_size(2)`, `PGSCHED_POOL_SIZE=2`): its calls then
+    /// wait their turn for a connection. [`Scheduler::pool`] shows what is open
+    /// (`scheduler.pool().size()`).
     #[must_use]
     pub fn pool_size(mut self, size: u32) -> Self {
         self.pool_size = Some(size);
@@ -749,6 +811,7 @@ impl SchedulerBuilder {
             Some(name) => SchemaName::new(name.clone())?,
             None => SchemaName::default(),
         };
+        let owns_pool = self.pool.is_none();
         let pool = match (self.pool, self.url) {
             (Some(pool), _) => pool,
             (None, Some(crate::connect::DatabaseUrl(url))) => {
@@ -789,6 +852,7 @@ impl SchedulerBuilder {
         Ok(Scheduler {
             inner: Arc::new(Inner {
                 store,
+                owns_pool,
                 registry: std::sync::OnceLock::new(),
                 worker_config: self.worker,
                 defaults: self.defaults,

@@ -235,10 +235,7 @@ async fn round() -> Result<Round, String> {
         .expect("A's finish runs");
     let releases: Vec<Release> = release_half
         .iter()
-        .map(|lease| Release {
-            lease: lease.clone(),
-            refund_attempt: true,
-        })
+        .map(|lease| Release::unstarted(lease.clone()))
         .collect();
     let released = pgsched::__private::store(&zombie)
         .release(&releases)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::jobs::mark;
 
 /// Serializes like a unit; deserializing it panics (a bug in the user's code).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct PanicsWhenDecoded;
 
 impl<'de> Deserialize<'de> for PanicsWhenDecoded {

@@ -95,10 +95,7 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
     );
     assert_eq!(
         store
-            .release(&[Release {
-                lease: stale,
-                refund_attempt: true
-            }])
+            .release(&[Release::unstarted(stale)])
             .await
             .expect("release"),
         0
@@ -170,16 +167,27 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
         .expect("claim");
     let releases: Vec<Release> = claimed
         .iter()
-        .map(|job| Release {
-            lease: job.lease.clone(),
-            refund_attempt: job.lease.id == "unstarted",
+        .map(|job| {
+            if job.lease.id == "unstarted" {
+                Release::unstarted(job.lease.clone())
+            } else {
+                Release::interrupted(job.lease.clone(), "w")
+            }
         })
         .collect();
     assert_eq!(store.release(&releases).await.expect("release"), 2);
-    for (id, attempts) in [("unstarted", 0), ("started", 1)] {
+    for (id, attempts, last_error) in [
+        ("unstarted", 0, None),
+        (
+            "started",
+            1,
+            Some("shutdown: released by worker w before completion"),
+        ),
+    ] {
         let job = scheduler.job(id).await.expect("inspect").expect("exists");
         assert_eq!(job.status, JobStatus::Pending);
         assert_eq!(job.attempts, attempts, "{id}");
+        assert_eq!(job.last_error.as_deref(), last_error, "{id}");
     }
     assert_eq!(
         store

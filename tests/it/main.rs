@@ -20,5 +20,6 @@ mod scheduling;
 mod shutdown;
 mod starvation;
 mod steady_state;
+mod tour;
 mod usage_errors;
 mod workers;

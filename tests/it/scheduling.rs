@@ -460,3 +460,21 @@ async fn hostile_ids_round_trip_as_data() {
         assert_eq!(job.id, id);
     }
 }
+
+#[test]
+fn generated_args_are_debug_clone_and_comparable() {
+    let args = mark::Args {
+        label: "a".into(),
+        value: 1,
+    };
+    let copy = args.clone();
+    assert_eq!(copy, args);
+    assert_ne!(
+        copy,
+        mark::Args {
+            label: "a".into(),
+            value: 2
+        }
+    );
+    assert_eq!(format!("{args:?}"), r#"Args { label: "a", value: 1 }"#);
+}

@@ -42,6 +42,10 @@ async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
         .await
         .expect("scheduled");
     rec.wait_for("waiting", 1).await;
+    let workers = scheduler.workers().await.expect("workers");
+    let [worker] = workers.as_slice() else {
+        panic!("one worker runs: {workers:?}");
+    };
     let report = scheduler.shutdown().await.expect("shutdown");
     assert_eq!(report.cancelled, 1);
     let job = scheduler
@@ -51,6 +55,17 @@ async fn shutdown_releases_jobs_still_running_after_the_grace_period() {
         .expect("exists");
     assert_eq!(job.status, JobStatus::Pending, "released, not left running");
     assert_eq!(job.attempts, 1, "a started attempt counts");
+    assert_eq!(
+        job.last_error.as_deref(),
+        Some(
+            format!(
+                "shutdown: released by worker {} before completion",
+                worker.id
+            )
+            .as_str()
+        ),
+        "the release says why the attempt counted"
+    );
 
     // Another worker picks it up at once (no lease to wait out).
     let next = db.scheduler(|b| b.state(rec.clone())).await;
@@ -92,4 +107,40 @@ async fn jobs_of_a_dead_worker_are_recovered_and_run() {
     .await;
     assert_eq!(job.attempts, 2);
     scheduler.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn close_stops_the_worker_and_closes_the_connections_it_opened() {
+    let t = setup().await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
+    scheduler.start().await.expect("worker");
+    mark::enqueue(mark::Args {
+        label: "before-close".into(),
+        value: 1,
+    })
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    rec.wait_for("before-close", 1).await;
+    scheduler.close().await.expect("close");
+    assert!(!scheduler.is_running().await, "the worker was shut down");
+    assert!(scheduler.pool().is_closed(), "its own pool is closed");
+    assert!(
+        scheduler.job("anything").await.is_err(),
+        "a closed scheduler reaches no database"
+    );
+
+    // A pool given to the builder belongs to the caller: left open.
+    let given = sqlx::PgPool::connect(pgsched_tests::database_url())
+        .await
+        .expect("connects");
+    let borrowing =
+        t.db.builder()
+            .pool(given.clone())
+            .build()
+            .await
+            .expect("builds");
+    borrowing.close().await.expect("close");
+    assert!(!given.is_closed(), "the caller's pool stays open");
+    given.close().await;
 }

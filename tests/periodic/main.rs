@@ -50,6 +50,11 @@ async fn locked(rec: State<Recorder>) {
     rec.record("locked_end", monotonic_ms());
 }
 
+/// Never enabled by its attribute, and keyed apart from its name: for the management calls,
+/// which take either.
+#[periodic(every = "1h", enabled = false, dedup_key = "keyed-apart")]
+async fn keyed_apart() {}
+
 /// Milliseconds since this test process first asked.
 fn monotonic_ms() -> i64 {
     static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
@@ -473,4 +478,47 @@ async fn deleting_finished_runs_immediately_never_reopens_their_windows() {
         "{windows:?}"
     );
     println!("immediate retention: {runs} windows, {deleted} finished runs deleted, 0 duplicates");
+}
+
+#[tokio::test]
+async fn management_calls_take_the_generated_key_or_the_job_name() {
+    assert_eq!(keyed_apart::KEY, "keyed-apart", "the dedup key");
+    assert_eq!(
+        every_second::KEY,
+        "every_second",
+        "the default key: the name"
+    );
+    let t = setup().await;
+    let scheduler = &t.scheduler;
+    assert!(
+        scheduler
+            .enable_periodic_job(keyed_apart::NAME)
+            .await
+            .expect("enable by name")
+    );
+    let status = scheduler
+        .periodic_job_status(keyed_apart::KEY)
+        .await
+        .expect("status by key");
+    assert_eq!(status.info.key, "keyed-apart");
+    assert!(status.info.enabled, "enabled through its job name");
+    assert!(
+        scheduler
+            .disable_periodic_job(keyed_apart::KEY)
+            .await
+            .expect("disable by key")
+    );
+    let status = scheduler
+        .periodic_job_status(keyed_apart::NAME)
+        .await
+        .expect("status by name");
+    assert!(!status.info.enabled);
+    let run = scheduler
+        .trigger_periodic_job(keyed_apart::NAME)
+        .await
+        .expect("trigger by name");
+    assert!(
+        run.as_str().starts_with("manual:keyed-apart:"),
+        "a run names the key: {run}"
+    );
 }

@@ -98,5 +98,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         status.last_window.map(|w| w.format("%T").to_string()),
         status.last_run.map(|job| job.status)
     );
+    // Every connection closed before `database` (a throwaway cluster, perhaps) stops.
+    scheduler.close().await?;
     Ok(())
 }

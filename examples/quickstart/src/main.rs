@@ -179,6 +179,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    // Every connection closed before `database` (a throwaway cluster, perhaps) stops.
+    scheduler.close().await?;
     Ok(())
 }
 

@@ -235,10 +235,9 @@ fn start(
             None => {
                 // Shutdown began while claiming, or the claim came back too late: give the
                 // job back, attempt not consumed.
-                shared.finisher.send(Message::Release(Release {
-                    lease: job.lease,
-                    refund_attempt: true,
-                }));
+                shared
+                    .finisher
+                    .send(Message::Release(Release::unstarted(job.lease)));
             }
         }
     }

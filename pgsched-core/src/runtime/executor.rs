@@ -107,10 +107,10 @@ pub(crate) fn conclude(
         }
         AttemptEnd::Abandoned(AbortReason::Shutdown) => {
             tracing::info!("shutdown grace elapsed: attempt cancelled, job released");
-            Some(Message::Release(Release {
-                lease: job.lease,
-                refund_attempt: false,
-            }))
+            Some(Message::Release(Release::interrupted(
+                job.lease,
+                &shared.worker.id,
+            )))
         }
     }
 }

@@ -121,6 +121,10 @@ impl PgStore {
             .iter()
             .map(|release| release.refund_attempt)
             .collect();
+        let last_errors: Vec<Option<&str>> = releases
+            .iter()
+            .map(|release| release.last_error.as_deref())
+            .collect();
         let released: i64 = self
             .sql
             .release_jobs
@@ -129,6 +133,7 @@ impl PgStore {
             .bind(tokens)
             .bind(refunds)
             .bind(self.wake_channel())
+            .bind(last_errors)
             .fetch_one(self.worker())
             .await
             .map_err(self.sql.release_jobs.error())?;

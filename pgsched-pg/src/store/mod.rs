@@ -207,6 +207,18 @@ impl PgStore {
         &self.pool
     }
 
+    /// Closes the pools this store opened beside the main one (lease renewals, the worker's
+    /// statements, LISTEN), waiting for their connections to be returned and closed; with
+    /// `main` also the main pool. The store cannot run statements on a closed pool afterwards.
+    pub async fn close(&self, main: bool) {
+        if main {
+            self.pool.close().await;
+        }
+        self.worker_pool.close().await;
+        self.heartbeat_pool.close().await;
+        self.listen_pool.close().await;
+    }
+
     /// The schema this store works in.
     #[must_use]
     pub fn schema(&self) -> &SchemaName {

@@ -1,6 +1,7 @@
 //! Argument types must be serde types: the errors point at the argument's type.
 use pgsched::job;
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct Address {
     pub street: String,
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use pgsched::job;
 
 /// An argument type of the user's own.
-#[derive(pgsched::__private::serde::Serialize, pgsched::__private::serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, pgsched::__private::serde::Serialize, pgsched::__private::serde::Deserialize)]
 #[serde(crate = "pgsched::__private::serde")]
 pub struct Address {
     /// The street.
