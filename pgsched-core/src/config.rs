@@ -6,6 +6,8 @@
 
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+use crate::job::{NewJob, validate_job_name};
 use crate::retention::VacuumConfig;
 use crate::retry::RetryPolicy;
 use crate::runtime::TickSource;
@@ -212,6 +214,27 @@ impl Default for ScheduleDefaults {
             misfire_grace: Some(MISFIRE_GRACE_DEFAULT),
             max_payload_bytes: MAX_PAYLOAD_BYTES_DEFAULT,
         }
+    }
+}
+
+impl ScheduleDefaults {
+    /// `job` as the store writes it: its name and payload size checked against the limits,
+    /// and its misfire grace resolved against [`ScheduleDefaults::misfire_grace`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a bad name,
+    /// [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) over the limit.
+    pub fn resolve(&self, mut job: NewJob) -> Result<NewJob> {
+        validate_job_name(&job.name)?;
+        if job.payload.len() > self.max_payload_bytes {
+            return Err(Error::PayloadTooLarge {
+                job: job.name,
+                size: job.payload.len(),
+                limit: self.max_payload_bytes,
+            });
+        }
+        job.options.misfire_grace = job.options.misfire_grace.resolve(self.misfire_grace).into();
+        Ok(job)
     }
 }
 

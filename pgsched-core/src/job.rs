@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::ScheduleDefaults;
 use crate::error::{Error, Result};
 use crate::priority::Priority;
 
@@ -243,7 +242,8 @@ pub struct JobOptions {
     /// How many times a failed attempt is retried.
     pub max_retries: u32,
     /// How long after its due time it may still start. In a [`NewJob`] ready to be written
-    /// it is resolved ([`NewJob::resolve`]): never [`MisfireGrace::Default`].
+    /// it is resolved ([`ScheduleDefaults::resolve`](crate::ScheduleDefaults::resolve)): never
+    /// [`MisfireGrace::Default`].
     pub misfire_grace: MisfireGrace,
     /// How long one attempt may run before it is cancelled; `None` is unbounded.
     pub timeout: Option<Duration>,
@@ -260,9 +260,9 @@ impl JobOptions {
 }
 
 /// One job to write: the single description of a job row in Rust. Built by a schedule call
-/// (its options from the job's attribute and the call), checked and completed by
-/// [`NewJob::resolve`] against the scheduler's defaults, then bound column by column by the
-/// store.
+/// (its options from the job's attribute and the call), checked and completed against the
+/// scheduler's defaults by [`ScheduleDefaults::resolve`](crate::ScheduleDefaults::resolve),
+/// then bound column by column by the store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewJob {
     /// Its id.
@@ -317,30 +317,9 @@ impl NewJob {
         })
     }
 
-    /// Checks the job against the scheduler's limits and resolves its misfire grace against
-    /// the scheduler's default: what the store writes.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] for a bad name, [`Error::PayloadTooLarge`] over the limit.
-    pub fn resolve(mut self, defaults: &ScheduleDefaults) -> Result<NewJob> {
-        validate_job_name(&self.name)?;
-        if self.payload.len() > defaults.max_payload_bytes {
-            return Err(Error::PayloadTooLarge {
-                job: self.name,
-                size: self.payload.len(),
-                limit: defaults.max_payload_bytes,
-            });
-        }
-        self.options.misfire_grace = self
-            .options
-            .misfire_grace
-            .resolve(defaults.misfire_grace)
-            .into();
-        Ok(self)
-    }
-
     /// How long after `run_at` it may still start; `None` never expires. Meaningful once
-    /// [`NewJob::resolve`]d (an unresolved default reads as never).
+    /// resolved by [`ScheduleDefaults::resolve`](crate::ScheduleDefaults::resolve) (an unresolved
+    /// default reads as never).
     #[must_use]
     pub fn misfire_grace(&self) -> Option<Duration> {
         self.options.misfire_grace.resolve(None)
@@ -462,8 +441,9 @@ mod tests {
 
     #[test]
     fn jobs_get_ids_the_default_grace_and_limits() {
+        use crate::config::ScheduleDefaults;
         let defaults = ScheduleDefaults::default();
-        let resolved = job().resolve(&defaults).expect("valid");
+        let resolved = defaults.resolve(job()).expect("valid");
         assert_eq!(resolved.misfire_grace(), Some(Duration::from_secs(300)));
         assert_eq!(
             resolved.options.misfire_grace,
@@ -480,7 +460,7 @@ mod tests {
             ..job()
         };
         assert_eq!(
-            never.resolve(&defaults).expect("valid").misfire_grace(),
+            defaults.resolve(never).expect("valid").misfire_grace(),
             None
         );
 
@@ -494,7 +474,7 @@ mod tests {
             ..defaults
         };
         assert!(matches!(
-            job().resolve(&tiny),
+            tiny.resolve(job()),
             Err(Error::PayloadTooLarge {
                 size: 3,
                 limit: 2,
@@ -505,7 +485,7 @@ mod tests {
             name: String::new(),
             ..job()
         };
-        assert!(bad_name.resolve(&defaults).is_err());
+        assert!(defaults.resolve(bad_name).is_err());
     }
 
     #[test]

@@ -150,7 +150,7 @@ impl JobSpec {
     /// writes.
     pub(crate) fn into_job(self, defaults: &ScheduleDefaults) -> Result<NewJob> {
         self.job
-            .map_err(|Refused { what, reason }| Error::InvalidInput { what, reason })?
-            .resolve(defaults)
+            .map_err(|Refused { what, reason }| Error::InvalidInput { what, reason })
+            .and_then(|job| defaults.resolve(job))
     }
 }
