@@ -222,8 +222,8 @@ impl ScheduleDefaults {
     /// and its misfire grace resolved against [`ScheduleDefaults::misfire_grace`].
     ///
     /// # Errors
-    /// [`Error::InvalidInput`](crate::Error::InvalidInput) for a bad name,
-    /// [`Error::PayloadTooLarge`](crate::Error::PayloadTooLarge) over the limit.
+    /// [`Error::InvalidInput`] for a bad name,
+    /// [`Error::PayloadTooLarge`] over the limit.
     pub fn resolve(&self, mut job: NewJob) -> Result<NewJob> {
         validate_job_name(&job.name)?;
         if job.payload.len() > self.max_payload_bytes {
