@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::job::{NewJob, validate_job_name};
+use crate::job::{JobId, NewJob, validate_job_name};
 use crate::retention::VacuumConfig;
 use crate::retry::RetryPolicy;
 use crate::runtime::TickSource;
@@ -219,7 +219,9 @@ impl Default for ScheduleDefaults {
 
 impl ScheduleDefaults {
     /// `job` as the store writes it: its name and payload size checked against the limits,
-    /// and its misfire grace resolved against [`ScheduleDefaults::misfire_grace`].
+    /// its misfire grace resolved against [`ScheduleDefaults::misfire_grace`], and a generated
+    /// id ([`NewJob::fresh_id`]) generated anew, so that each copy of one job description
+    /// (a cloned spec, the same spec twice in a bulk call) is a job of its own.
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad name,
@@ -234,6 +236,9 @@ impl ScheduleDefaults {
             });
         }
         job.options.misfire_grace = job.options.misfire_grace.resolve(self.misfire_grace).into();
+        if job.fresh_id {
+            job.id = JobId::generate();
+        }
         Ok(job)
     }
 }

@@ -268,7 +268,8 @@ pub struct NewJob {
     /// Its id.
     pub id: JobId,
     /// Whether the id was generated for this job (a UUIDv7): no other job can have it, so it
-    /// is written without a conflict check.
+    /// is written without a conflict check. Such an id is generated again when the job is
+    /// resolved for writing, so copies of one description never share it.
     pub fresh_id: bool,
     /// The registered job name that will run it.
     pub name: String,
@@ -450,6 +451,13 @@ mod tests {
             MisfireGrace::After(Duration::from_secs(300))
         );
         assert!(resolved.fresh_id);
+        let one = job();
+        let (first, second) = (defaults.resolve(one.clone()), defaults.resolve(one));
+        assert_ne!(
+            first.expect("valid").id,
+            second.expect("valid").id,
+            "two copies of one job description are two jobs"
+        );
         assert_eq!(resolved.options.priority, Priority::High);
 
         let never = NewJob {

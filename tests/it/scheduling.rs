@@ -43,6 +43,33 @@ async fn a_scheduled_job_runs_exactly_once_with_its_arguments() {
 }
 
 #[tokio::test]
+async fn copies_of_one_spec_are_jobs_of_their_own() {
+    let t = setup().await;
+    let scheduler = &t.scheduler;
+    let spec = add::spec(soon(0), add::Args { a: 1, b: 2 });
+    let once = scheduler
+        .schedule(spec.clone(), ConflictResolution::Raise)
+        .await
+        .expect("scheduled");
+    let again = scheduler
+        .schedule(spec.clone(), ConflictResolution::Raise)
+        .await
+        .expect("a copy is scheduled as a new job, not refused as the same id");
+    let bulk = scheduler
+        .schedule_many(vec![spec.clone(), spec], ConflictResolution::Raise)
+        .await
+        .expect("scheduled");
+    let mut ids = vec![once, again];
+    ids.extend(bulk.into_iter().map(|result| match result {
+        pgsched::Scheduled::Inserted(id) => id,
+        other => panic!("each copy in a bulk call is inserted: {other:?}"),
+    }));
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "four copies, four jobs");
+}
+
+#[tokio::test]
 async fn jobs_due_at_the_same_time_all_run_and_past_jobs_run_at_once() {
     let t = setup().await;
     let (rec, scheduler) = (&t.rec, &t.scheduler);
