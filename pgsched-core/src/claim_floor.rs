@@ -71,18 +71,39 @@ pub struct ClaimKey {
     pub id: JobId,
 }
 
-/// Per priority level, the key a claim starts reading at (`None`: the front).
+/// Per priority level, the key a claim starts reading jobs without a concurrency key at
+/// (`None`: the front); and the concurrency key after which its walk over keys starts
+/// (round-robin between keys: see `claim_jobs.sql`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimFloor {
     /// Indexed like [`Priority::ALL`].
     levels: [Option<ClaimKey>; 4],
+    /// The last concurrency key the previous claim took a job of (`None`: the first key).
+    after_key: Option<String>,
 }
 
 impl ClaimFloor {
-    /// Every priority read from the front.
+    /// Every priority read from the front, keys walked from the first.
     pub const FRONT: ClaimFloor = ClaimFloor {
         levels: [None, None, None, None],
+        after_key: None,
     };
+
+    /// The concurrency key after which the walk over keys starts (`None`: the first).
+    #[must_use]
+    pub fn after_key(&self) -> Option<&str> {
+        self.after_key.as_deref()
+    }
+
+    /// The next claim walks keys after the last one `jobs` took a job of, or from the first
+    /// key again when they took none (the walk wraps around).
+    pub fn rotate_keys(&mut self, jobs: &[ClaimedJob]) {
+        self.after_key = jobs
+            .iter()
+            .filter_map(|job| job.concurrency_key.as_deref())
+            .max()
+            .map(str::to_owned);
+    }
 
     /// Where the claim starts at `priority`.
     #[must_use]
@@ -90,9 +111,10 @@ impl ClaimFloor {
         self.levels[Self::slot(priority)].as_ref()
     }
 
-    /// Moves each priority's start to the newest of `jobs` claimed there (never back).
+    /// Moves each priority's start to the newest of `jobs` without a concurrency key claimed
+    /// there (never back). Keyed jobs are read by the walk over keys, not from these floors.
     pub fn raise(&mut self, jobs: &[ClaimedJob]) {
-        for job in jobs {
+        for job in jobs.iter().filter(|job| job.concurrency_key.is_none()) {
             let key = ClaimKey {
                 run_at: job.run_at,
                 created_at: job.created_at,
@@ -176,6 +198,8 @@ mod tests {
             priority,
             run_at: at(run_at_s),
             created_at: at(created_s),
+            queue: crate::QueueName::DEFAULT,
+            concurrency_key: None,
             claimed_at: at(run_at_s),
             timeout: None,
             trace_context: None,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::job::{JobId, NewJob, validate_job_name};
+use crate::queue::WorkerQueues;
 use crate::retention::VacuumConfig;
 use crate::retry::RetryPolicy;
 use crate::runtime::TickSource;
@@ -44,8 +45,12 @@ pub const MAX_PAYLOAD_BYTES_DEFAULT: usize = 256 * 1024;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WorkerConfig {
-    /// Jobs run at once by this worker. Default [`MAX_CONCURRENT_JOBS_DEFAULT`].
+    /// Jobs run at once by this worker when it serves only the default queue (`queues` is
+    /// `None`). Default [`MAX_CONCURRENT_JOBS_DEFAULT`].
     pub max_concurrent_jobs: usize,
+    /// The queues this worker serves and the slots of each; `None`: only the default queue,
+    /// with `max_concurrent_jobs` slots. A worker never claims from a queue not listed here.
+    pub queues: Option<WorkerQueues>,
     /// Most jobs claimed by one statement. Default [`BATCH_CLAIM_LIMIT_DEFAULT`].
     pub batch_claim_limit: u32,
     /// Longest wait between claims when no notification arrives. Default
@@ -98,6 +103,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             max_concurrent_jobs: MAX_CONCURRENT_JOBS_DEFAULT,
+            queues: None,
             batch_claim_limit: BATCH_CLAIM_LIMIT_DEFAULT,
             poll_interval: POLL_INTERVAL_DEFAULT,
             lease_duration: LEASE_DURATION_DEFAULT,
@@ -148,12 +154,23 @@ impl WorkerConfig {
             .saturating_sub(self.heartbeat_interval / 2)
     }
 
+    /// The queues this worker serves, with their slots.
+    #[must_use]
+    pub fn served_queues(&self) -> WorkerQueues {
+        self.queues
+            .clone()
+            .unwrap_or_else(|| WorkerQueues::default_only(self.max_concurrent_jobs))
+    }
+
     /// Checks the settings against each other.
     ///
     /// # Errors
     /// [`crate::Error::Config`] naming the setting.
     pub fn validate(&self) -> crate::Result<()> {
         use crate::Error;
+        if self.served_queues().total_slots() == 0 {
+            return Err(Error::config("queues", "a worker needs at least one slot"));
+        }
         if self.max_concurrent_jobs == 0 {
             return Err(Error::config("max_concurrent_jobs", "must be at least 1"));
         }
@@ -233,6 +250,18 @@ impl ScheduleDefaults {
                 job: job.name,
                 size: job.payload.len(),
                 limit: self.max_payload_bytes,
+            });
+        }
+        if let Some(key) = &job.concurrency_key {
+            crate::queue::validate_concurrency_key(key)?;
+        }
+        if job.options.concurrency == 0 {
+            return Err(Error::InvalidInput {
+                what: "key concurrency",
+                reason: format!(
+                    "job `{}` allows 0 jobs per concurrency key; use at least 1",
+                    job.name
+                ),
             });
         }
         job.options.misfire_grace = job.options.misfire_grace.resolve(self.misfire_grace).into();

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
 use crate::priority::Priority;
+use crate::queue::QueueName;
 
 use pgsched_names::Key;
 pub use pgsched_names::{MAX_JOB_ID_BYTES, MAX_JOB_NAME_BYTES};
@@ -235,8 +236,10 @@ impl From<Duration> for MisfireGrace {
 /// The options a job is scheduled with: its attribute sets them (the definition's
 /// [`defaults`](crate::JobDefinition::defaults)) and each schedule call may override them. An
 /// option that becomes a job column is a field here and a line in the store's job row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobOptions {
+    /// The queue it waits in; only workers serving that queue run it.
+    pub queue: QueueName,
     /// Its priority.
     pub priority: Priority,
     /// How many times a failed attempt is retried.
@@ -247,11 +250,17 @@ pub struct JobOptions {
     pub misfire_grace: MisfireGrace,
     /// How long one attempt may run before it is cancelled; `None` is unbounded.
     pub timeout: Option<Duration>,
+    /// With a [`concurrency key`](NewJob::concurrency_key): at most this many jobs of that key
+    /// run at once, cluster-wide (at least 1).
+    pub concurrency: u32,
 }
 
 impl JobOptions {
-    /// Normal priority, no retries, the scheduler's misfire grace, no timeout.
+    /// The default queue, normal priority, no retries, the scheduler's misfire grace, no
+    /// timeout, one job per concurrency key at a time.
     pub const STANDARD: JobOptions = JobOptions {
+        queue: QueueName::DEFAULT,
+        concurrency: 1,
         priority: Priority::Normal,
         max_retries: 0,
         misfire_grace: MisfireGrace::Default,
@@ -279,8 +288,11 @@ pub struct NewJob {
     pub schema_hash: Option<u64>,
     /// When it is due; `None` means "now" by the database clock.
     pub run_at: Option<DateTime<Utc>>,
-    /// Its options (priority, retries, misfire grace, timeout).
+    /// Its options (queue, priority, retries, misfire grace, timeout, key concurrency).
     pub options: JobOptions,
+    /// Jobs sharing this key run at most [`JobOptions::concurrency`] at a time, cluster-wide;
+    /// `None`: no such limit.
+    pub concurrency_key: Option<String>,
     /// Jobs sharing this key never run at the same time (at most one holds a live lease);
     /// `None`: no such limit. Periodic jobs with `advisory_lock` use their schedule's key.
     pub exclusive_key: Option<String>,
@@ -301,6 +313,7 @@ impl NewJob {
             schema_hash: None,
             run_at: None,
             options,
+            concurrency_key: None,
             exclusive_key: None,
             trace_context: None,
         }
@@ -417,6 +430,10 @@ pub struct JobInfo {
     /// Hash of the argument schema the payload was written with (`None`: scheduled by name
     /// without one).
     pub schema_hash: Option<u64>,
+    /// The queue it waits (or ran) in.
+    pub queue: QueueName,
+    /// Its concurrency key, if any.
+    pub concurrency_key: Option<String>,
 }
 
 #[cfg(test)]

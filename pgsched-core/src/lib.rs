@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod outcome;
 pub mod periodic;
 pub mod priority;
+pub mod queue;
 pub mod registry;
 pub mod retention;
 pub mod retry;
@@ -42,6 +43,7 @@ pub use job::{
 pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};
 pub use priority::Priority;
+pub use queue::{QueueInfo, QueueName, QueueSettings, RateLimit, WorkerQueues};
 pub use registry::{ArgsUpgrade, JobDefinition, JobFuture, Registry};
 pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};
 pub use retry::RetryPolicy;

@@ -219,7 +219,7 @@ impl Periodic {
         let definition = self.definition.job;
         let options = JobOptions {
             misfire_grace: self.grace(defaults).into(),
-            ..definition.defaults
+            ..definition.defaults.clone()
         };
         NewJob {
             id,

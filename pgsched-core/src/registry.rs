@@ -90,7 +90,7 @@ impl ArgsUpgrade {
 }
 
 /// One registered job: its stable name, argument schema and how to run it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct JobDefinition {
     /// The stable name stored with each job.
     pub name: &'static str,
@@ -351,10 +351,16 @@ mod tests {
     const _: () = ArgsUpgrade::assert_distinct(7, &UPGRADES);
 
     static UPGRADING: JobDefinition = JobDefinition {
+        name: "send_email",
         schema: "to:Vec<String>",
         schema_hash: 7,
+        defaults: JobOptions::STANDARD,
         upgrades: &UPGRADES,
-        ..definition("send_email", 4)
+        run: never_runs,
+        args_to_json: no_json,
+        args_from_json: no_payload,
+        file: "jobs.rs",
+        line: 4,
     };
 
     #[test]

@@ -14,6 +14,7 @@ pub use crate::claim_floor::{ClaimFloor, PromotionFloor};
 use crate::error::Result;
 use crate::job::{ConflictResolution, JobId, JobInfo, JobStatus, NewJob, Scheduled};
 use crate::priority::Priority;
+use crate::queue::{QueueInfo, QueueName, RateLimit};
 use crate::retention::{DeletedBatch, RetentionBatch, VacuumReport};
 
 /// A claim's proof of ownership: the job and the token written when it was claimed.
@@ -52,6 +53,10 @@ pub struct ClaimedJob {
     pub timeout: Option<Duration>,
     /// The trace it was scheduled in (see [`crate::trace`]).
     pub trace_context: Option<String>,
+    /// The queue it was claimed from.
+    pub queue: QueueName,
+    /// Its concurrency key, if any.
+    pub concurrency_key: Option<String>,
 }
 
 impl ClaimedJob {
@@ -220,6 +225,8 @@ pub struct JobFilter {
     pub status: Option<JobStatus>,
     /// Only jobs of this name.
     pub name: Option<String>,
+    /// Only jobs of this queue.
+    pub queue: Option<QueueName>,
     /// At most this many, newest first.
     pub limit: u32,
 }
@@ -238,6 +245,7 @@ impl JobFilter {
         JobFilter {
             status: None,
             name: None,
+            queue: None,
             limit: 50,
         }
     }
@@ -377,11 +385,13 @@ pub trait JobStore: Send + Sync + 'static {
         batch_size: usize,
     ) -> Result<Vec<Scheduled>>;
 
-    /// Claims up to `limit` due jobs for `worker`, most urgent first, writing a fresh lease of
-    /// `lease` length, reading each priority from where `floor` says (see [`ClaimFloor`]).
+    /// Claims up to `limit` due jobs of `queue` for `worker`, most urgent first, within the
+    /// queue's and the keys' limits, writing a fresh lease of `lease` length, reading each
+    /// priority from where `floor` says (see [`ClaimFloor`]). Nothing from a paused queue.
     async fn claim(
         &self,
         worker: &str,
+        queue: &QueueName,
         limit: u32,
         lease: Duration,
         floor: &ClaimFloor,
@@ -442,9 +452,26 @@ pub trait JobStore: Send + Sync + 'static {
     /// Deletes the registrations of workers not seen for `older_than`; returns their ids.
     async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>>;
 
-    /// How long until the earliest pending job is due, by the database clock (`None`: no
-    /// pending job). Zero when one is due already.
-    async fn next_due(&self) -> Result<Option<Duration>>;
+    /// How long until the earliest pending job of `queue` is due, by the database clock
+    /// (`None`: none, or the queue is paused or at its concurrency limit). Zero when one is
+    /// due already.
+    async fn next_due(&self, queue: &QueueName) -> Result<Option<Duration>>;
+
+    /// Every queue that has jobs or settings, with its settings and job counts, by name.
+    async fn queues(&self) -> Result<Vec<QueueInfo>>;
+
+    /// Pauses (`true`) or resumes a queue for every worker.
+    async fn set_queue_paused(&self, queue: &QueueName, paused: bool) -> Result<()>;
+
+    /// Sets (or with `None` lifts) a queue's cluster-wide concurrency limit.
+    async fn set_queue_concurrency_limit(
+        &self,
+        queue: &QueueName,
+        limit: Option<u32>,
+    ) -> Result<()>;
+
+    /// Sets (or with `None` lifts) a queue's cluster-wide rate limit.
+    async fn set_queue_rate_limit(&self, queue: &QueueName, rate: Option<RateLimit>) -> Result<()>;
 
     /// Registers periodic schedules. A new key gets its `enabled` default (or, the first time,
     /// the state of the row an earlier version kept under its hashed default key: see

@@ -88,6 +88,12 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
     let name = LitStr::new(&def.name, fn_ident.span());
     let schema = LitStr::new(&def.schema(), Span::call_site());
     let defaults = defaults(def);
+    // `concurrency_key = arg`: the key is the job's name and the argument's value.
+    let key_of_builder = def.concurrency_key.as_ref().map(|arg| {
+        quote! {
+            .concurrency_key(::std::format!("{}:{}", NAME, args.#arg))
+        }
+    });
     let location = quote_spanned! {fn_ident.span()=>
         file: ::core::file!(),
         line: ::core::line!(),
@@ -168,12 +174,12 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                     &DEFINITION,
                     ::core::option::Option::Some(at),
                     &args,
-                )
+                )#key_of_builder
             }
 
             /// Schedules the job to run now (by the database clock).
             pub fn enqueue(args: Args) -> ::pgsched::ScheduleBuilder<'static> {
-                ::pgsched::__private::typed_schedule(&DEFINITION, ::core::option::Option::None, &args)
+                ::pgsched::__private::typed_schedule(&DEFINITION, ::core::option::Option::None, &args)#key_of_builder
             }
 
             /// A bulk entry for `Scheduler::schedule_bulk`.
@@ -181,7 +187,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                 at: ::pgsched::__private::chrono::DateTime<::pgsched::__private::chrono::Utc>,
                 args: Args,
             ) -> ::pgsched::JobSpec {
-                ::pgsched::__private::typed_spec(&DEFINITION, ::core::option::Option::Some(at), &args)
+                ::pgsched::__private::typed_spec(&DEFINITION, ::core::option::Option::Some(at), &args)#key_of_builder
             }
 
             #run
@@ -317,12 +323,19 @@ fn defaults(def: &JobDef) -> TokenStream {
             quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#ms)))
         }
     };
+    let queue = match &defaults.queue {
+        None => quote!(::pgsched::QueueName::DEFAULT),
+        Some(name) => quote!(::pgsched::QueueName::from_checked_literal(#name)),
+    };
+    let concurrency = Literal::u32_unsuffixed(defaults.concurrency);
     quote! {
         ::pgsched::__private::JobOptions {
+            queue: #queue,
             priority: ::pgsched::Priority::#priority,
             max_retries: #max_retries,
             misfire_grace: #misfire_grace,
             timeout: #timeout,
+            concurrency: #concurrency,
         }
     }
 }

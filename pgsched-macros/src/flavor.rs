@@ -11,7 +11,7 @@ use syn::ItemFn;
 use syn::ext::IdentExt;
 
 use crate::errors::Errors;
-use crate::model::JobDef;
+use crate::model::{JobDef, ParamKind};
 use crate::options::{OptionSpec, parse_options};
 use crate::signature::{check_signature, parse_params};
 
@@ -76,6 +76,17 @@ impl JobDef {
         let output = flavor.finish(&mut errors);
         check_signature(&item.sig, &mut errors);
         let params = parse_params(&item.sig, F::NO_ARGUMENTS, &mut errors);
+        if let Some(key) = &options.concurrency_key {
+            let is_argument = params
+                .iter()
+                .any(|param| param.kind == ParamKind::Arg && param.ident == *key);
+            if !is_argument {
+                errors.push(syn::Error::new_spanned(
+                    key,
+                    format!("`concurrency_key = {key}` must name one of the job's arguments; `{key}` is not one"),
+                ));
+            }
+        }
         errors.finish()?;
         let output = output.ok_or_else(|| {
             syn::Error::new(
@@ -94,6 +105,7 @@ impl JobDef {
             defaults: options.defaults,
             params,
             upgrades: options.upgrades,
+            concurrency_key: options.concurrency_key,
         };
         Ok((def, output))
     }

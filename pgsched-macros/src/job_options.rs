@@ -1,11 +1,12 @@
-//! The options every job attribute accepts (`name`, `priority`, `max_retries`,
-//! `misfire_grace`, `timeout`, `upgrade`): their table and their parsers.
+//! The options every job attribute accepts (`name`, `queue`, `priority`, `max_retries`,
+//! `misfire_grace`, `timeout`, `concurrency_key`, `concurrency`, `upgrade`): their table and
+//! their parsers.
 
 use std::time::Duration;
 
 use pgsched_names::Key;
 use quote::ToTokens;
-use syn::{Expr, ExprLit, ExprPath, Lit, Path};
+use syn::{Expr, ExprLit, ExprPath, Ident, Lit, Path};
 
 use crate::model::{Defaults, MisfireGrace};
 use crate::options::{Given, OptionSpec, string_literal, ungroup};
@@ -21,10 +22,13 @@ const TIMEOUT: &str =
 /// The job's options, in the order the "expected one of" help lists them.
 pub(crate) const JOB_OPTIONS: &[OptionSpec<JobOptions>] = &[
     OptionSpec::new("name", r#""send_email""#, name),
+    OptionSpec::new("queue", r#""emails""#, queue),
     OptionSpec::new("priority", "High", priority),
     OptionSpec::new("max_retries", "3", max_retries),
     OptionSpec::new("misfire_grace", r#""5m""#, misfire_grace),
     OptionSpec::new("timeout", r#""30s""#, timeout),
+    OptionSpec::new("concurrency_key", "tenant_id", concurrency_key),
+    OptionSpec::new("concurrency", "2", concurrency),
     OptionSpec::new("upgrade", "from_v1", upgrade),
 ];
 
@@ -37,6 +41,48 @@ pub(crate) struct JobOptions {
     pub(crate) defaults: Defaults,
     /// The fns that convert earlier versions' arguments, as written.
     pub(crate) upgrades: Vec<Path>,
+    /// The argument named by `concurrency_key`, checked against the parameters later.
+    pub(crate) concurrency_key: Option<Ident>,
+}
+
+fn queue(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let queue = given.stored_key(Key::QUEUE_NAME, "leave `queue` out for the default queue")?;
+    options.defaults.queue = Some(queue);
+    Ok(())
+}
+
+fn concurrency_key(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let argument = |value: &Expr| match ungroup(value) {
+        Expr::Path(ExprPath {
+            qself: None, path, ..
+        }) => path.get_ident().cloned(),
+        _ => None,
+    };
+    options.concurrency_key = Some(given.read(argument, || {
+        format!(
+            "expected the name of one of the job's arguments, like `{}`: its value is the key",
+            given.usage()
+        )
+    })?);
+    Ok(())
+}
+
+fn concurrency(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let count = |value: &Expr| match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) if matches!(lit.suffix(), "" | "u32") => {
+            lit.base10_parse::<u32>().ok().filter(|n| *n > 0)
+        }
+        _ => None,
+    };
+    options.defaults.concurrency = given.read(count, || {
+        format!(
+            "expected how many jobs of one concurrency key may run at once, a whole number from 1, like `{}`",
+            given.usage()
+        )
+    })?;
+    Ok(())
 }
 
 fn name(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
@@ -171,13 +217,16 @@ mod tests {
         let def = parse(
             quote!(
                 name = "mail.v2",
+                queue = "emails",
                 priority = Priority::High,
                 max_retries = 7,
                 misfire_grace = "1h 30m",
-                timeout = "30s"
+                timeout = "30s",
+                concurrency_key = tenant,
+                concurrency = 3
             ),
             quote!(
-                async fn f() {}
+                async fn f(tenant: u32) {}
             ),
         )
         .expect("valid");
@@ -189,7 +238,13 @@ mod tests {
                 max_retries: 7,
                 misfire_grace: MisfireGrace::AfterMillis(5_400_000),
                 timeout_ms: Some(30_000),
+                queue: Some("emails".to_owned()),
+                concurrency: 3,
             }
+        );
+        assert_eq!(
+            def.concurrency_key.map(|key| key.to_string()).as_deref(),
+            Some("tenant")
         );
         let def = parse(
             quote!(priority = Low, misfire_grace = "never"),
@@ -206,8 +261,7 @@ mod tests {
         "expected a priority: one of Critical, High, Normal, Low (like `priority = High`)";
     const RETRIES: &str =
         "expected a whole number of retries that fits in u32, like `max_retries = 3`";
-    const UNKNOWN: &str =
-        "expected one of: name, priority, max_retries, misfire_grace, timeout, upgrade";
+    const UNKNOWN: &str = "expected one of: name, queue, priority, max_retries, misfire_grace, timeout, concurrency_key, concurrency, upgrade";
 
     /// Each attribute (on a valid fn) and its one error: message and the source text it
     /// points at.

@@ -19,6 +19,8 @@ pub(crate) struct JobDef {
     pub(crate) params: Vec<Param>,
     /// The fns that convert earlier versions' arguments (`upgrade = …`), as written.
     pub(crate) upgrades: Vec<Path>,
+    /// The argument whose value is the job's concurrency key (`concurrency_key = …`).
+    pub(crate) concurrency_key: Option<Ident>,
 }
 
 impl JobDef {
@@ -54,6 +56,10 @@ pub(crate) struct Defaults {
     pub(crate) misfire_grace: MisfireGrace,
     /// Per-attempt timeout in milliseconds.
     pub(crate) timeout_ms: Option<u64>,
+    /// The queue (`None`: the default queue).
+    pub(crate) queue: Option<String>,
+    /// Jobs of one concurrency key allowed to run at once.
+    pub(crate) concurrency: u32,
 }
 
 impl Default for Defaults {
@@ -63,6 +69,8 @@ impl Default for Defaults {
             max_retries: 0,
             misfire_grace: MisfireGrace::Default,
             timeout_ms: None,
+            queue: None,
+            concurrency: 1,
         }
     }
 }

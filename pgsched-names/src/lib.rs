@@ -1,6 +1,6 @@
 //! The one rule for text pgsched stores as a key, and the limits it is applied with.
 //!
-//! Job ids, job names and periodic dedup keys are bound as SQL text parameters and indexed, so
+//! Job ids, job names, periodic dedup keys, queue names and concurrency keys are bound as SQL text parameters and indexed, so
 //! each must be non-empty, at most a fixed number of bytes long, and free of NUL characters
 //! (PostgreSQL `text` cannot hold them). The runtime (`pgsched-core`) checks them when a job
 //! is scheduled or a schedule registered; the macros (`pgsched-macros`) check the literals in
@@ -25,6 +25,10 @@ pub const MAX_JOB_ID_BYTES: usize = 512;
 pub const MAX_JOB_NAME_BYTES: usize = 128;
 /// Longest accepted periodic dedup key, in bytes.
 pub const MAX_DEDUP_KEY_BYTES: usize = 512;
+/// Longest accepted queue name, in bytes.
+pub const MAX_QUEUE_NAME_BYTES: usize = 128;
+/// Longest accepted concurrency key, in bytes.
+pub const MAX_CONCURRENCY_KEY_BYTES: usize = 512;
 
 impl Key {
     /// A job's id, chosen by the caller or generated.
@@ -41,6 +45,17 @@ impl Key {
     pub const DEDUP_KEY: Key = Key {
         what: "dedup key",
         max_bytes: MAX_DEDUP_KEY_BYTES,
+    };
+
+    /// The named queue a job waits in.
+    pub const QUEUE_NAME: Key = Key {
+        what: "queue name",
+        max_bytes: MAX_QUEUE_NAME_BYTES,
+    };
+    /// The key whose jobs share a concurrency limit.
+    pub const CONCURRENCY_KEY: Key = Key {
+        what: "concurrency key",
+        max_bytes: MAX_CONCURRENCY_KEY_BYTES,
     };
 
     /// Checks `value`: non-empty, at most [`Key::max_bytes`] bytes, no NUL character.

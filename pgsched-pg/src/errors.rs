@@ -48,12 +48,18 @@ pub(crate) fn refusal_or_store_error(operation: &'static str, error: sqlx::Error
 /// The index that keeps jobs of one exclusive key from running at the same time.
 const EXCLUSIVE_INDEX: &str = "jobs_exclusive_running";
 
-/// Whether `error` is a claim's lost race for an exclusive key: the unique violation of
-/// [`EXCLUSIVE_INDEX`] (see claim_jobs.sql); the claim is sent again, not reported.
-pub(crate) fn is_exclusive_race(error: &sqlx::Error) -> bool {
+/// PostgreSQL's code for a deadlock it broke by failing one of the transactions.
+const DEADLOCK_DETECTED: &str = "40P01";
+
+/// Whether `error` is a claim's lost race, which is sent again rather than reported: the
+/// unique violation of [`EXCLUSIVE_INDEX`] (another claim took a job of the same exclusive
+/// key), or a deadlock between two claims inserting the slots of a limited queue and of
+/// keys in opposite orders (see claim_jobs.sql).
+pub(crate) fn is_claim_race(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|db| {
-        db.kind() == sqlx::error::ErrorKind::UniqueViolation
-            && db.constraint() == Some(EXCLUSIVE_INDEX)
+        (db.kind() == sqlx::error::ErrorKind::UniqueViolation
+            && db.constraint() == Some(EXCLUSIVE_INDEX))
+            || db.code().as_deref() == Some(DEADLOCK_DETECTED)
     })
 }
 

@@ -45,6 +45,12 @@ job_input! {
     misfire_grace_ms: "int8" = |job| job.misfire_grace().map(to_millis),
     timeout_ms: "int8" = |job| job.options.timeout.map(to_millis),
     exclusive_key: "text" = |job| job.exclusive_key.as_deref(),
+    queue: "text" = |job| job.options.queue.as_str(),
+    concurrency_key: "text" = |job| job.concurrency_key.as_deref(),
+    concurrency_limit: "int4" = |job| job
+        .concurrency_key
+        .as_ref()
+        .map(|_| i32::try_from(job.options.concurrency).unwrap_or(i32::MAX)),
     trace_context: "text" = |job| job.trace_context.as_deref(),
 }
 

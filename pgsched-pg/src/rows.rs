@@ -8,7 +8,9 @@ use pgsched_core::store::{
     ClaimedJob, Lease, PeriodicState, Promotion, PromotionFloor, VacuumStatsDay, VacuumTotals,
     WorkerInfo,
 };
-use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
+use pgsched_core::{
+    Error, JobId, JobInfo, JobStatus, Priority, QueueInfo, QueueName, QueueSettings, RateLimit,
+};
 
 /// Reads a non-negative count stored as `integer`.
 fn count(value: i32) -> u32 {
@@ -51,6 +53,8 @@ pub(crate) struct ClaimRow {
     lease_token: i64,
     timeout_ms: Option<i64>,
     trace_context: Option<String>,
+    queue: String,
+    concurrency_key: Option<String>,
     claimed_at: DateTime<Utc>,
 }
 
@@ -72,6 +76,8 @@ impl From<ClaimRow> for ClaimedJob {
             claimed_at: row.claimed_at,
             timeout: millis(row.timeout_ms),
             trace_context: row.trace_context,
+            queue: QueueName::from_stored(row.queue),
+            concurrency_key: row.concurrency_key,
         }
     }
 }
@@ -95,6 +101,8 @@ pub(crate) struct JobRow {
     finished_at: Option<DateTime<Utc>>,
     payload: Vec<u8>,
     schema_hash: Option<i64>,
+    queue: String,
+    concurrency_key: Option<String>,
 }
 
 impl TryFrom<JobRow> for JobInfo {
@@ -118,6 +126,8 @@ impl TryFrom<JobRow> for JobInfo {
             finished_at: row.finished_at,
             payload: row.payload,
             schema_hash: row.schema_hash.map(hash_from_db),
+            queue: QueueName::from_stored(row.queue),
+            concurrency_key: row.concurrency_key,
         })
     }
 }
@@ -302,5 +312,39 @@ mod tests {
         assert_eq!(millis(Some(-1)), None);
         assert_eq!(count(-3), 0);
         assert_eq!(to_millis(Duration::MAX), i64::MAX);
+    }
+}
+
+/// A row returned by `list_queues`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct QueueRow {
+    name: String,
+    paused: bool,
+    concurrency_limit: Option<i32>,
+    rate_limit: Option<i32>,
+    rate_period_ms: Option<i64>,
+    pending: i64,
+    running: i64,
+}
+
+impl From<QueueRow> for QueueInfo {
+    fn from(row: QueueRow) -> Self {
+        let rate_limit = match (row.rate_limit, millis(row.rate_period_ms)) {
+            (Some(starts), Some(per)) => Some(RateLimit {
+                starts: count(starts),
+                per,
+            }),
+            _ => None,
+        };
+        QueueInfo {
+            name: QueueName::from_stored(row.name),
+            settings: QueueSettings {
+                paused: row.paused,
+                concurrency_limit: row.concurrency_limit.map(count),
+                rate_limit,
+            },
+            pending: counted(row.pending),
+            running: counted(row.running),
+        }
     }
 }

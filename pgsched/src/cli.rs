@@ -48,6 +48,7 @@
 mod jobs;
 mod migrate;
 mod periodic;
+mod queues;
 mod render;
 mod vacuum;
 mod workers;
@@ -57,7 +58,7 @@ use std::io::Write;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
-use pgsched_core::{Error, JobStatus, Priority, Shown};
+use pgsched_core::{Error, JobStatus, Priority, QueueName, RateLimit, Shown};
 
 use crate::scheduler::Scheduler;
 
@@ -120,6 +121,9 @@ enum Command {
     /// Periodic jobs of this binary: list, status, enable, disable, trigger.
     #[command(subcommand)]
     Periodic(PeriodicCommand),
+    /// Queues: list them, pause and resume them, set their limits (for every worker).
+    #[command(subcommand)]
+    Queues(QueuesCommand),
     /// Retention of finished jobs: run a pass now, show statistics.
     #[command(subcommand)]
     Vacuum(VacuumCommand),
@@ -139,6 +143,9 @@ enum JobsCommand {
         /// Only jobs of this name.
         #[arg(long)]
         name: Option<String>,
+        /// Only jobs of this queue.
+        #[arg(long)]
+        queue: Option<QueueName>,
         /// At most this many jobs.
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         limit: u32,
@@ -201,6 +208,53 @@ enum PeriodicCommand {
         /// Its dedup key.
         key: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueuesCommand {
+    /// Every queue with settings or jobs: its state, limits and job counts.
+    List,
+    /// Stop starting jobs of a queue on every worker (running ones finish).
+    Pause {
+        /// The queue.
+        queue: QueueName,
+    },
+    /// Start jobs of a paused queue again.
+    Resume {
+        /// The queue.
+        queue: QueueName,
+    },
+    /// At most N jobs of the queue running at once across all workers (`none` lifts it).
+    Limit {
+        /// The queue.
+        queue: QueueName,
+        /// A number from 1, or `none`.
+        #[arg(value_parser = optional::<u32>)]
+        limit: Option<u32>,
+    },
+    /// At most N starts per period across all workers, like `100/1m` (`none` lifts it).
+    Rate {
+        /// The queue.
+        queue: QueueName,
+        /// Like `100/1m` (units ms, s, m, h), or `none`.
+        #[arg(value_parser = optional::<RateLimit>)]
+        rate: Option<RateLimit>,
+    },
+}
+
+/// A value, or `none` for no value (a limit lifted).
+fn optional<T>(text: &str) -> Result<Option<T>, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    if text == "none" {
+        Ok(None)
+    } else {
+        text.parse::<T>()
+            .map(Some)
+            .map_err(|error| error.to_string())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,8 +419,9 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
             JobsCommand::List {
                 status,
                 name,
+                queue,
                 limit,
-            } => jobs::list(scheduler, status, name, limit).await,
+            } => jobs::list(scheduler, status, name, queue, limit).await,
             JobsCommand::Show { id } => jobs::show(scheduler, &id).await,
             JobsCommand::Cancel { id } => jobs::cancel(scheduler, &id).await,
             JobsCommand::Retry { id } => jobs::retry(scheduler, &id).await,
@@ -396,6 +451,13 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
         },
         Command::Vacuum(VacuumCommand::Run) => vacuum::run(scheduler).await,
         Command::Vacuum(VacuumCommand::Stats { days }) => vacuum::stats(scheduler, days).await,
+        Command::Queues(command) => match command {
+            QueuesCommand::List => queues::list(scheduler).await,
+            QueuesCommand::Pause { queue } => queues::pause(scheduler, &queue, true).await,
+            QueuesCommand::Resume { queue } => queues::pause(scheduler, &queue, false).await,
+            QueuesCommand::Limit { queue, limit } => queues::limit(scheduler, &queue, limit).await,
+            QueuesCommand::Rate { queue, rate } => queues::rate(scheduler, &queue, rate).await,
+        },
         Command::Workers => workers::list(scheduler).await,
         Command::Migrate => migrate::run(scheduler).await,
     };

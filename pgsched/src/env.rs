@@ -85,6 +85,9 @@ fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuil
     if let Some(jobs) = parse(&get, "PGSCHED_MAX_CONCURRENT_JOBS")? {
         builder = builder.max_concurrent_jobs(jobs);
     }
+    if let Some(queues) = parse(&get, "PGSCHED_QUEUES")? {
+        builder = builder.queues(queues);
+    }
     if let Some(limit) = parse(&get, "PGSCHED_BATCH_CLAIM_LIMIT")? {
         builder = builder.batch_claim_limit(limit);
     }
@@ -163,6 +166,7 @@ mod tests {
             ("PGSCHED_POLL_INTERVAL", "250ms"),
             ("PGSCHED_LISTEN", "false"),
             ("PGSCHED_MISFIRE_GRACE", "never"),
+            ("PGSCHED_QUEUES", "default:3,emails:2"),
         ]))
         .expect("valid");
         assert_eq!(builder.listen_setting().ok(), Some(false));
@@ -170,6 +174,7 @@ mod tests {
         let worker = builder.worker_settings();
         assert_eq!(worker.max_concurrent_jobs, 7);
         assert_eq!(worker.poll_interval, Duration::from_millis(250));
+        assert_eq!(worker.served_queues().to_string(), "default:3,emails:2");
     }
 
     #[test]
@@ -195,6 +200,7 @@ mod tests {
     fn invalid_values_name_their_variable() {
         for (key, value) in [
             ("PGSCHED_MAX_CONCURRENT_JOBS", "many"),
+            ("PGSCHED_QUEUES", "emails"),
             ("PGSCHED_LEASE_DURATION", "soon"),
             ("PGSCHED_LISTEN", "maybe"),
             ("PGSCHED_TRANSACTION_POOLER", "pgbouncer"),

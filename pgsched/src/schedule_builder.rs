@@ -102,6 +102,24 @@ impl<'s> ScheduleBuilder<'s> {
         self
     }
 
+    /// The queue it waits in; see [`JobSpec::queue`].
+    pub fn queue(mut self, queue: impl AsRef<str>) -> Self {
+        self.spec = self.spec.queue(queue);
+        self
+    }
+
+    /// Its concurrency key; see [`JobSpec::concurrency_key`].
+    pub fn concurrency_key(mut self, key: impl Into<String>) -> Self {
+        self.spec = self.spec.concurrency_key(key);
+        self
+    }
+
+    /// Jobs of its concurrency key allowed to run at once; see [`JobSpec::concurrency`].
+    pub fn concurrency(mut self, jobs: u32) -> Self {
+        self.spec = self.spec.concurrency(jobs);
+        self
+    }
+
     /// Schedules through `scheduler` instead of the process-wide one.
     pub fn on(self, scheduler: &Scheduler) -> ScheduleBuilder<'_> {
         ScheduleBuilder {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use pgsched_core::store::{JobStore, Recovered, VacuumStatsDay, VacuumTotals};
 use pgsched_core::{
-    BulkPlan, ConflictResolution, Error, JobId, JobInfo, NewJob, Registry, Result, RetryPolicy,
-    ScheduleDefaults, Scheduled, ShutdownReport, States, VacuumConfig, VacuumReport, Worker,
-    WorkerConfig, WorkerHandle,
+    BulkPlan, ConflictResolution, Error, JobId, JobInfo, NewJob, QueueInfo, QueueName, RateLimit,
+    Registry, Result, RetryPolicy, ScheduleDefaults, Scheduled, ShutdownReport, States,
+    VacuumConfig, VacuumReport, Worker, WorkerConfig, WorkerHandle, WorkerQueues,
 };
 use pgsched_pg::{PgStore, SchemaName};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -477,6 +477,82 @@ impl Scheduler {
     }
 }
 
+/// Queues and flow control: settings every worker obeys, persisted in the database and
+/// changed at run time (see the README's "Queues and flow control").
+impl Scheduler {
+    /// Every queue that has settings or jobs waiting or running: its settings and counts.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn queues(&self) -> Result<Vec<QueueInfo>> {
+        self.store().queues().await
+    }
+
+    /// Pauses `queue` for every worker: no job of it starts until it is resumed (running
+    /// ones finish). Holds from each worker's next claim.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an invalid queue name; a store error.
+    pub async fn pause_queue(&self, queue: impl AsRef<str>) -> Result<()> {
+        let queue = QueueName::new(queue.as_ref())?;
+        self.store().set_queue_paused(&queue, true).await
+    }
+
+    /// Resumes a paused `queue` (and wakes the workers).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an invalid queue name; a store error.
+    pub async fn resume_queue(&self, queue: impl AsRef<str>) -> Result<()> {
+        let queue = QueueName::new(queue.as_ref())?;
+        self.store().set_queue_paused(&queue, false).await
+    }
+
+    /// At most `limit` jobs of `queue` run at once across all workers (`None` lifts the
+    /// limit). Jobs already running when a limit is set keep running and do not count
+    /// against it; jobs started from then on do.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an invalid queue name or a limit of 0 (pause the queue
+    /// instead); a store error.
+    pub async fn set_queue_limit(
+        &self,
+        queue: impl AsRef<str>,
+        limit: impl Into<Option<u32>>,
+    ) -> Result<()> {
+        let queue = QueueName::new(queue.as_ref())?;
+        let limit = limit.into();
+        if limit == Some(0) {
+            return Err(Error::InvalidInput {
+                what: "queue limit",
+                reason: format!("a limit of 0 would never run `{queue}`; pause the queue instead"),
+            });
+        }
+        self.store()
+            .set_queue_concurrency_limit(&queue, limit)
+            .await
+    }
+
+    /// At most `rate.starts` jobs of `queue` start within any `rate.per`, across all workers,
+    /// by the database clock (`None` lifts the limit).
+    ///
+    /// ```no_run
+    /// # async fn f(scheduler: &pgsched::Scheduler) -> pgsched::Result<()> {
+    /// scheduler.set_queue_rate("emails", Some("100/1m".parse()?)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an invalid queue name; a store error.
+    pub async fn set_queue_rate(
+        &self,
+        queue: impl AsRef<str>,
+        rate: Option<RateLimit>,
+    ) -> Result<()> {
+        let queue = QueueName::new(queue.as_ref())?;
+        self.store().set_queue_rate_limit(&queue, rate).await
+    }
+}
+
 impl Scheduler {
     /// Runs a retention pass now, whatever the interval (each status's policy, in bounded
     /// batches); returns what it deleted. Records statistics when `track_metrics` is on.
@@ -556,7 +632,8 @@ fn single(results: &mut Vec<Scheduled>) -> Result<JobId> {
 /// | `DATABASE_URL` | PostgreSQL URL ([`url`](SchedulerBuilder::url)) | required |
 /// | `PGSCHED_SCHEMA` | schema of pgsched's tables (`^[a-z_][a-z0-9_]{0,49}$`, not starting with `pg_`, which PostgreSQL reserves) | `pgsched` |
 /// | `PGSCHED_POOL_SIZE` | connections in the pool | 10 |
-/// | `PGSCHED_MAX_CONCURRENT_JOBS` | jobs run at once by one worker | 25 |
+/// | `PGSCHED_QUEUES` | the queues this worker serves and their slots ([`SchedulerBuilder::queue`]), like `default:25,emails:10` | `default` only |
+/// | `PGSCHED_MAX_CONCURRENT_JOBS` | jobs run at once by one worker (its slots in `default` when `PGSCHED_QUEUES` is not set) | 25 |
 /// | `PGSCHED_BATCH_CLAIM_LIMIT` | most jobs per claim statement | 10 |
 /// | `PGSCHED_MISFIRE_GRACE` | default misfire grace (`300s`, `5m`, `never`) ([`misfire_grace_time`](SchedulerBuilder::misfire_grace_time)) | 300s |
 /// | `PGSCHED_POLL_INTERVAL` | longest wait between claims when no notification arrives | 1s |
@@ -592,6 +669,8 @@ pub struct SchedulerBuilder {
     transaction_pooler: bool,
     /// `None`: on, except behind a transaction pooler.
     listen: Option<bool>,
+    /// Queues given one by one with [`SchedulerBuilder::queue`], checked at build.
+    queue_entries: Vec<(String, usize)>,
 }
 
 impl SchedulerBuilder {
@@ -643,6 +722,35 @@ impl SchedulerBuilder {
     #[must_use]
     pub fn max_concurrent_jobs(mut self, jobs: usize) -> Self {
         self.worker.max_concurrent_jobs = jobs;
+        self
+    }
+
+    /// Serves queue `name` with `slots` slots (jobs of it run at once in this process). The
+    /// first call replaces the default set (only `default`, with `max_concurrent_jobs`
+    /// slots): list `default` too if this worker should run it. A worker never claims from
+    /// a queue it does not serve. Checked at [`SchedulerBuilder::build`].
+    ///
+    /// ```no_run
+    /// # async fn f() -> pgsched::Result<()> {
+    /// let scheduler = pgsched::Scheduler::builder()
+    ///     .url("postgres://localhost/app")
+    ///     .queue("default", 20)
+    ///     .queue("emails", 5)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn queue(mut self, name: impl Into<String>, slots: usize) -> Self {
+        self.queue_entries.push((name.into(), slots));
+        self
+    }
+
+    /// Serves exactly `queues` (as parsed from `PGSCHED_QUEUES`, `"default:25,emails:10"`).
+    #[must_use]
+    pub fn queues(mut self, queues: WorkerQueues) -> Self {
+        self.worker.queues = Some(queues);
+        self.queue_entries.clear();
         self
     }
 
@@ -805,6 +913,11 @@ impl SchedulerBuilder {
     /// server refuses the connection, after 10 s when it does not answer.
     pub async fn build(mut self) -> Result<Scheduler> {
         self.worker.listen = self.listen_setting()?;
+        for (name, slots) in std::mem::take(&mut self.queue_entries) {
+            let mut queues = self.worker.queues.take().unwrap_or(WorkerQueues::EMPTY);
+            queues.serve(QueueName::new(name)?, slots)?;
+            self.worker.queues = Some(queues);
+        }
         self.worker.continue_trace = crate::trace_context::CONTINUE_TRACE;
         self.worker.validate()?;
         let schema = match &self.schema {

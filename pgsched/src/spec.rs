@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pgsched_core::codec::encode_args;
 use pgsched_core::{
-    Error, JobDefinition, JobOptions, MisfireGrace, NewJob, Priority, Result, ScheduleDefaults,
+    Error, JobDefinition, JobOptions, MisfireGrace, NewJob, Priority, QueueName, Result,
+    ScheduleDefaults,
 };
 use serde::Serialize;
 
@@ -76,7 +77,7 @@ impl JobSpec {
             job: Ok(NewJob {
                 schema_hash: Some(definition.schema_hash),
                 run_at: at,
-                ..NewJob::new(definition.name, payload, definition.defaults)
+                ..NewJob::new(definition.name, payload, definition.defaults.clone())
             }),
         }
     }
@@ -144,6 +145,35 @@ impl JobSpec {
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> JobSpec {
         self.map(|job| job.options.timeout = Some(timeout))
+    }
+
+    /// The queue it waits in (only workers serving it run it). Default: the job's attribute,
+    /// else `default`. A name that is not valid ([`QueueName::new`]) refuses the job when it
+    /// is scheduled.
+    #[must_use]
+    pub fn queue(self, queue: impl AsRef<str>) -> JobSpec {
+        match QueueName::new(queue.as_ref()) {
+            Ok(queue) => self.map(|job| job.options.queue = queue),
+            Err(error) => JobSpec {
+                job: self.job.and(Err(Refused::from(error))),
+            },
+        }
+    }
+
+    /// Its concurrency key: at most [`JobSpec::concurrency`] jobs with this key run at once,
+    /// cluster-wide, whatever their job or queue. Default: derived from the argument the
+    /// attribute's `concurrency_key` names (`"job_name:value"`), else none.
+    #[must_use]
+    pub fn concurrency_key(self, key: impl Into<String>) -> JobSpec {
+        let key = key.into();
+        self.map(|job| job.concurrency_key = Some(key))
+    }
+
+    /// How many jobs of its concurrency key may run at once (at least 1). Default: the
+    /// attribute's `concurrency`, else 1.
+    #[must_use]
+    pub fn concurrency(self, jobs: u32) -> JobSpec {
+        self.map(|job| job.options.concurrency = jobs)
     }
 
     /// The job, checked and completed against the scheduler's `defaults`: what the store

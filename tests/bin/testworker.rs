@@ -9,6 +9,7 @@
 //! | `database_url` (or `DATABASE_URL`) | PostgreSQL URL | required |
 //! | `schema` | pgsched schema, which also holds the oracle table `effects` | required |
 //! | `concurrency` | `max_concurrent_jobs` | 8 |
+//! | `queues` | the queues served and their slots, like `default:8,limited:4` (replaces `concurrency`) | only `default` |
 //! | `batch` | `batch_claim_limit` | 16 |
 //! | `pool_size` | main pool connections | 4 |
 //! | `oracle_pool_size` | connections of the pool the jobs write `effects` with | 2 |
@@ -280,10 +281,14 @@ async fn run() -> Result<(), String> {
         .listen(listen)
         .periodic_tick(millis("periodic_tick_ms", 1000)?)
         .vacuum(vacuum)
-        .state(oracle.clone())
-        .build()
-        .await
-        .map_err(|e| format!("build: {e}"))?;
+        .state(oracle.clone());
+    let scheduler = match setting("queues") {
+        Some(queues) => scheduler.queues(queues.parse().map_err(|e| format!("queues: {e}"))?),
+        None => scheduler,
+    }
+    .build()
+    .await
+    .map_err(|e| format!("build: {e}"))?;
     let running = match setting("drift_every_ms") {
         None => {
             scheduler.start().await.map_err(|e| format!("start: {e}"))?;

@@ -11,6 +11,7 @@
 //! | `listener` | T6 | `pg_terminate_backend` of the worker's LISTEN connection |
 //! | `shutdown` | T11 | SIGTERM under load, jobs longer than the grace |
 //! | `poison` | T12 | panics, timeouts, unknown names, bad payloads, errors |
+//! | `queues` | issue 13 | flow control across processes: limits, rate, fairness, `kill -9` of a slot holder, pause |
 //! | `injection` | T19 | hostile strings through every string input |
 //!
 //! Heavy scenarios take the whole gate (`harness::gate`), so at most one runs at a time on a
@@ -29,6 +30,7 @@ mod periodic_exclusive;
 mod periodic_replicas;
 mod pg_restart;
 mod poison;
+mod queues;
 mod shutdown;
 mod sigkill;
 mod zombie;

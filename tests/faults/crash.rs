@@ -176,6 +176,7 @@ async fn round() -> Result<Round, String> {
     let a = pgsched::__private::store(&worker_a)
         .claim(
             "worker-a",
+            &pgsched_core::QueueName::DEFAULT,
             JOBS as u32,
             LEASE,
             &pgsched_core::store::ClaimFloor::FRONT,
@@ -210,6 +211,7 @@ async fn round() -> Result<Round, String> {
     let b = pgsched::__private::store(&worker_b)
         .claim(
             "worker-b",
+            &pgsched_core::QueueName::DEFAULT,
             JOBS as u32,
             LEASE,
             &pgsched_core::store::ClaimFloor::FRONT,

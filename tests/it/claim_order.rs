@@ -213,13 +213,15 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         run_at,
         created_at,
         claimed_at: run_at,
+        queue: pgsched_core::QueueName::DEFAULT,
+        concurrency_key: None,
         timeout: None,
         trace_context: None,
     }]);
     let lease = Duration::from_secs(30);
     let store = pgsched::__private::store(scheduler);
     let after_floor: Vec<_> = store
-        .claim("w", 10, lease, &floor)
+        .claim("w", &pgsched_core::QueueName::DEFAULT, 10, lease, &floor)
         .await
         .expect("claim")
         .into_iter()
@@ -231,7 +233,13 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         [ids[3].clone(), ids[1].clone(), ids[2].clone()]
     );
     let from_front: Vec<_> = store
-        .claim("w", 10, lease, &ClaimFloor::FRONT)
+        .claim(
+            "w",
+            &pgsched_core::QueueName::DEFAULT,
+            10,
+            lease,
+            &ClaimFloor::FRONT,
+        )
         .await
         .expect("claim")
         .into_iter()

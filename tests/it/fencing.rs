@@ -42,6 +42,7 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
     let first = store
         .claim(
             "worker-a",
+            &pgsched_core::QueueName::DEFAULT,
             10,
             LEASE,
             &pgsched_core::store::ClaimFloor::FRONT,
@@ -54,6 +55,7 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
         store
             .claim(
                 "worker-b",
+                &pgsched_core::QueueName::DEFAULT,
                 10,
                 LEASE,
                 &pgsched_core::store::ClaimFloor::FRONT
@@ -70,6 +72,7 @@ async fn a_write_with_a_stale_lease_token_changes_nothing() {
     let second = store
         .claim(
             "worker-b",
+            &pgsched_core::QueueName::DEFAULT,
             10,
             LEASE,
             &pgsched_core::store::ClaimFloor::FRONT,
@@ -134,7 +137,13 @@ async fn a_job_that_keeps_losing_its_worker_fails_instead_of_looping() {
     one_job(scheduler, "crashy").await;
     for attempt in 1..=2 {
         let claimed = store
-            .claim("w", 1, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
+            .claim(
+                "w",
+                &pgsched_core::QueueName::DEFAULT,
+                1,
+                LEASE,
+                &pgsched_core::store::ClaimFloor::FRONT,
+            )
             .await
             .expect("claim");
         assert_eq!(claimed[0].attempt, attempt);
@@ -162,7 +171,13 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
     one_job(scheduler, "unstarted").await;
     one_job(scheduler, "started").await;
     let claimed = store
-        .claim("w", 10, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
+        .claim(
+            "w",
+            &pgsched_core::QueueName::DEFAULT,
+            10,
+            LEASE,
+            &pgsched_core::store::ClaimFloor::FRONT,
+        )
         .await
         .expect("claim");
     let releases: Vec<Release> = claimed
@@ -191,7 +206,13 @@ async fn release_returns_jobs_and_refunds_only_unstarted_attempts() {
     }
     assert_eq!(
         store
-            .claim("w2", 10, LEASE, &pgsched_core::store::ClaimFloor::FRONT)
+            .claim(
+                "w2",
+                &pgsched_core::QueueName::DEFAULT,
+                10,
+                LEASE,
+                &pgsched_core::store::ClaimFloor::FRONT
+            )
             .await
             .expect("claim")
             .len(),
@@ -220,6 +241,7 @@ async fn the_claim_takes_each_job_once_across_concurrent_claimers() {
                 let claimed = store
                     .claim(
                         &format!("w{worker}"),
+                        &pgsched_core::QueueName::DEFAULT,
                         7,
                         LEASE,
                         &pgsched_core::store::ClaimFloor::FRONT,

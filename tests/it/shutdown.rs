@@ -91,6 +91,7 @@ async fn jobs_of_a_dead_worker_are_recovered_and_run() {
     let claimed = pgsched_core::store::JobStore::claim(
         store,
         "dead-worker",
+        &pgsched_core::QueueName::DEFAULT,
         1,
         Duration::from_secs(1),
         &pgsched_core::store::ClaimFloor::FRONT,

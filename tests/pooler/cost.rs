@@ -45,6 +45,7 @@ async fn measure(label: &str, scheduler: &Scheduler) {
         store
             .claim(
                 "cost",
+                &pgsched_core::QueueName::DEFAULT,
                 10,
                 Duration::from_secs(30),
                 &pgsched_core::store::ClaimFloor::FRONT,

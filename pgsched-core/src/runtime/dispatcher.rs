@@ -1,4 +1,5 @@
-//! The claim loop: claims due jobs into free slots and starts them.
+//! The claim loop of one queue (a [`Lane`]): claims its due jobs into its free slots and
+//! starts them. A worker runs one per queue it serves.
 //!
 //! It never claims more jobs than it has free slots (a claim reserves its slots before it is
 //! sent), so every claimed job starts at once. While claims come back full (a backlog) it
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::executor;
 use super::finisher::Message;
+use super::lanes::Lane;
 use super::ticks::TickEvent;
 use crate::backoff::Backoff;
 use crate::claim_floor::FrontWalks;
@@ -64,14 +66,16 @@ impl Frontier {
         }
     }
 
-    /// Learns from a claim's result: its jobs move the floor up.
+    /// Learns from a claim's result: its jobs move the floor up, and the walk over keys goes
+    /// on after the last key taken.
     fn learn(&mut self, jobs: &[ClaimedJob], full: bool) {
         self.floor.raise(jobs);
+        self.floor.rotate_keys(jobs);
         self.walks.came_back(full);
     }
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+pub(crate) async fn run(shared: Arc<Shared>, lane: Arc<Lane>, stop: CancellationToken) {
     let mut claims: FuturesUnordered<ClaimFuture> = FuturesUnordered::new();
     // A reason to claim: a backlog, a notification, a due job or the poll interval.
     let mut wanted = true;
@@ -86,16 +90,16 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     loop {
         let retry_pending = retry_at.is_some_and(|at| Instant::now() < at);
         while wanted && !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {
-            let free = shared.slots.available_permits();
+            let free = lane.slots.available_permits();
             let size = free.min(batch);
             if size == 0 || (!claims.is_empty() && size < batch) {
                 break;
             }
-            let Ok(slots) = Arc::clone(&shared.slots).try_acquire_many_owned(size_u32(size)) else {
+            let Ok(slots) = Arc::clone(&lane.slots).try_acquire_many_owned(size_u32(size)) else {
                 break;
             };
             woken = false;
-            claims.push(send_claim(&shared, size, slots, frontier.next()));
+            claims.push(send_claim(&shared, &lane, size, slots, frontier.next()));
         }
         let idle = claims.is_empty() && !wanted;
         let retry_in = retry_at
@@ -110,27 +114,27 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                         backoff.reset();
                         retry_at = None;
                         frontier.learn(&jobs, full);
-                        start(&shared, jobs, claim.slots, claim.sent_at, &stop);
+                        start(&shared, &lane, jobs, claim.slots, claim.sent_at, &stop);
                     }
                     Err(error) => {
                         let retry_delay = backoff.next_delay();
-                        tracing::warn!(retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
+                        tracing::warn!(queue = %lane.queue, retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
                         frontier.learn(&[], false);
                         retry_at = Some(Instant::now() + retry_delay);
                     }
                 }
                 wanted = full || woken || retry_at.is_some();
             }
-            () = shared.work_available.notified() => {
+            () = lane.work_available.notified() => {
                 wanted = true;
                 woken = true;
                 recheck_at = Some(Instant::now() + 2 * NOTIFY_COALESCE);
             }
-            () = shared.slot_freed.notified() => {}
+            () = lane.slot_freed.notified() => {}
             // Idle: sleep until the next due job (asking the store is part of the wait, so a
             // notification interrupts it at once).
             () = async {
-                let wait = idle_wait(&shared).await;
+                let wait = idle_wait(&shared, &lane).await;
                 shared.config.ticks.publish(TickEvent::ClaimIdle { wait });
                 tokio::time::sleep(wait).await;
             }, if idle => wanted = true,
@@ -145,7 +149,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     // Claims still in flight at shutdown: give their jobs back, attempts not consumed.
     while let Some(claim) = claims.next().await {
         if let Ok(jobs) = claim.result {
-            start(&shared, jobs, claim.slots, claim.sent_at, &stop);
+            start(&shared, &lane, jobs, claim.slots, claim.sent_at, &stop);
         }
     }
 }
@@ -160,17 +164,20 @@ fn size_u32(size: usize) -> u32 {
 
 fn send_claim(
     shared: &Arc<Shared>,
+    lane: &Arc<Lane>,
     size: usize,
     slots: OwnedSemaphorePermit,
     floor: ClaimFloor,
 ) -> ClaimFuture {
     let shared = Arc::clone(shared);
+    let lane = Arc::clone(lane);
     Box::pin(async move {
         let sent_at = Instant::now();
         let result = shared
             .store
             .claim(
                 &shared.worker.id,
+                &lane.queue,
                 size_u32(size),
                 shared.config.lease_duration,
                 &floor,
@@ -197,6 +204,7 @@ async fn sleep_or_forever(duration: Option<Duration>) {
 /// late to start them within their lease (see [`crate::WorkerConfig::latest_start_after_claim`]).
 fn start(
     shared: &Arc<Shared>,
+    lane: &Arc<Lane>,
     jobs: Vec<ClaimedJob>,
     mut slots: OwnedSemaphorePermit,
     sent_at: Instant,
@@ -219,7 +227,8 @@ fn start(
         }
     }
     for job in jobs {
-        ::metrics::counter!(metrics::CLAIMED, "job" => job.name.clone()).increment(1);
+        ::metrics::counter!(metrics::CLAIMED, "job" => job.name.clone(), "queue" => job.queue.to_string())
+            .increment(1);
         let abort = shared.leases.insert(&job.lease, sent_at);
         let slot = if stop.is_cancelled() || too_late {
             None
@@ -228,9 +237,13 @@ fn start(
         };
         match slot {
             Some(slot) => {
-                shared
-                    .tasks
-                    .spawn(executor::execute(Arc::clone(shared), job, abort, slot));
+                shared.tasks.spawn(executor::execute(
+                    Arc::clone(shared),
+                    Arc::clone(lane),
+                    job,
+                    abort,
+                    slot,
+                ));
             }
             None => {
                 // Shutdown began while claiming, or the claim came back too late: give the
@@ -242,16 +255,15 @@ fn start(
         }
     }
     drop(slots);
-    shared.report_slots();
-    shared.slot_freed.notify_one();
+    lane.release_slot();
 }
 
 /// How long to sleep without a wake-up: until the earliest pending job is due (so jobs
 /// scheduled for later start on time), at most the poll interval, at least `MIN_IDLE_WAIT`
 /// (a due job that another worker is claiming right now must not make this loop spin).
-async fn idle_wait(shared: &Shared) -> Duration {
+async fn idle_wait(shared: &Shared, lane: &Lane) -> Duration {
     let poll = shared.config.poll_interval;
-    match shared.store.next_due().await {
+    match shared.store.next_due(&lane.queue).await {
         Ok(Some(due)) => due.clamp(MIN_IDLE_WAIT, poll.max(MIN_IDLE_WAIT)),
         Ok(None) => poll,
         Err(error) => {
@@ -283,7 +295,7 @@ pub(crate) async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
         tokio::select! {
             wakeup = listener.next() => {
                 tracing::trace!(?wakeup, "wake-up");
-                shared.work_available.notify_one();
+                shared.lanes.wake_all();
                 shared.schedule_written.notify_one();
             }
             () = stop.cancelled() => return,

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::Shared;
 use super::finisher::{Message, Outcome};
+use super::lanes::Lane;
 use super::leases::{Abort, AbortReason};
 use crate::context::{AttemptFacts, JobContext};
 use crate::metrics;
@@ -33,9 +34,10 @@ pub(crate) enum AttemptEnd {
     Abandoned(AbortReason),
 }
 
-/// Runs `job` and hands its outcome to the finisher. `permit` is this job's concurrency slot.
+/// Runs `job` and hands its outcome to the finisher. `permit` is this job's slot in `lane`.
 pub(crate) async fn execute(
     shared: Arc<Shared>,
+    lane: Arc<Lane>,
     job: ClaimedJob,
     abort: Arc<Abort>,
     permit: OwnedSemaphorePermit,
@@ -44,8 +46,7 @@ pub(crate) async fn execute(
     // The slot is free as soon as the job's future is done; its outcome is written in the
     // background while the lease stays held.
     drop(permit);
-    shared.report_slots();
-    shared.slot_freed.notify_one();
+    lane.release_slot();
     let token = job.lease.token;
     if let Some(message) = conclude(&shared, job, end, &span) {
         shared.leases.finishing(token);
@@ -64,6 +65,7 @@ pub(crate) async fn attempt(
         "job",
         id = %job.lease.id,
         name = %job.name,
+        queue = %job.queue,
         attempt = job.attempt,
         priority = %job.priority,
         queue_lag_ms = u64::try_from(job.queue_lag().as_millis()).unwrap_or(u64::MAX),
@@ -74,10 +76,11 @@ pub(crate) async fn attempt(
         continue_trace(&span, stored, job.attempt);
     }
     let lag = job.queue_lag().as_secs_f64();
-    ::metrics::histogram!(metrics::QUEUE_LAG, "job" => job.name.clone()).record(lag);
+    ::metrics::histogram!(metrics::QUEUE_LAG, "job" => job.name.clone(), "queue" => job.queue.to_string())
+        .record(lag);
     let started = std::time::Instant::now();
     let end = run(shared, job, abort).instrument(span.clone()).await;
-    ::metrics::histogram!(metrics::DURATION, "job" => job.name.clone())
+    ::metrics::histogram!(metrics::DURATION, "job" => job.name.clone(), "queue" => job.queue.to_string())
         .record(started.elapsed().as_secs_f64());
     (end, span)
 }
@@ -98,6 +101,7 @@ pub(crate) fn conclude(
                 lease: job.lease,
                 finish,
                 name: job.name,
+                queue: job.queue,
                 reason,
             }))
         }

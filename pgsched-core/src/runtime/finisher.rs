@@ -33,6 +33,8 @@ pub(crate) struct Outcome {
     pub(crate) finish: Finish,
     /// The job's name (the `job` label).
     pub(crate) name: String,
+    /// The queue it ran in (the `queue` label).
+    pub(crate) queue: crate::QueueName,
     /// The failure's kind (the `reason` label of retries and failures).
     pub(crate) reason: Option<&'static str>,
 }
@@ -136,14 +138,19 @@ pub(crate) async fn write(shared: &Shared, batch: Vec<Message>, give_up: &Cancel
 /// Counts an outcome the database accepted (never one that was fenced out or not written).
 fn count_written(outcome: &Outcome) {
     let job = outcome.name.clone();
+    let queue = outcome.queue.to_string();
     let reason = outcome.reason.unwrap_or("error");
     match outcome.finish {
-        Finish::Completed => ::metrics::counter!(metrics::COMPLETED, "job" => job).increment(1),
+        Finish::Completed => {
+            ::metrics::counter!(metrics::COMPLETED, "job" => job, "queue" => queue).increment(1);
+        }
         Finish::Retry { .. } => {
-            ::metrics::counter!(metrics::RETRIED, "job" => job, "reason" => reason).increment(1);
+            ::metrics::counter!(metrics::RETRIED, "job" => job, "queue" => queue, "reason" => reason)
+                .increment(1);
         }
         Finish::Failed { .. } => {
-            ::metrics::counter!(metrics::FAILED, "job" => job, "reason" => reason).increment(1);
+            ::metrics::counter!(metrics::FAILED, "job" => job, "queue" => queue, "reason" => reason)
+                .increment(1);
         }
     }
 }

@@ -130,20 +130,31 @@ impl InlineWorker {
             .store
             .promote(shared.config.sweep_batch, &PromotionFloor::FRONT)
             .await?;
-        let sent_at = Instant::now();
-        let claimed = shared
-            .store
-            .claim(
-                &shared.worker.id,
-                1,
-                shared.config.lease_duration,
-                &ClaimFloor::FRONT,
-            )
-            .await?;
-        let Some(job) = claimed.into_iter().next() else {
+        let mut sent_at = Instant::now();
+        let mut next = None;
+        // The served queues in their configured order; the first with a claimable job.
+        for lane in shared.lanes.iter() {
+            sent_at = Instant::now();
+            let claimed = shared
+                .store
+                .claim(
+                    &shared.worker.id,
+                    &lane.queue,
+                    1,
+                    shared.config.lease_duration,
+                    &ClaimFloor::FRONT,
+                )
+                .await?;
+            next = claimed.into_iter().next();
+            if next.is_some() {
+                break;
+            }
+        }
+        let Some(job) = next else {
             return Ok(None);
         };
-        ::metrics::counter!(crate::metrics::CLAIMED, "job" => job.name.clone()).increment(1);
+        ::metrics::counter!(crate::metrics::CLAIMED, "job" => job.name.clone(), "queue" => job.queue.to_string())
+            .increment(1);
         let (id, name, attempt, token) = (
             job.lease.id.clone(),
             job.name.clone(),

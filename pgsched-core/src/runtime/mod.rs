@@ -3,8 +3,9 @@
 //!
 //! ```text
 //!  listener ──wake──▶ dispatcher ──claim──▶ executors ──outcomes──▶ finisher ──▶ store
-//!                        ▲   slots (max_concurrent_jobs)  │
+//!                        ▲   slots (per queue: lanes)     │
 //!                        └──────────── slot freed ────────┘
+//!  lanes: one dispatcher and one set of slots per queue the worker serves
 //!  heartbeat: renews every held lease in one statement; abandons attempts whose lease is lost
 //!  sweeps: recover expired leases, expire misfired jobs, prune dead workers (every replica, bounded)
 //!  retention: deletes finished jobs by policy, one replica per interval (public name "vacuum")
@@ -19,6 +20,7 @@ mod executor;
 mod finisher;
 mod heartbeat;
 mod inline;
+mod lanes;
 mod leases;
 mod periodic;
 mod promoter;
@@ -29,7 +31,7 @@ mod ticks;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -41,6 +43,7 @@ use crate::registry::Registry;
 use crate::store::{JobStore, WorkerRecord};
 use finisher::FinisherHandle;
 pub use inline::{InlineRun, InlineWorker};
+use lanes::Lanes;
 use leases::{AbortReason, LeaseTable};
 pub use ticks::{
     PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
@@ -60,12 +63,11 @@ struct Shared {
     states: States,
     /// This worker process as registered (the heartbeat registers it again if it was pruned).
     worker: WorkerRecord,
-    slots: Arc<Semaphore>,
+    /// One per served queue: its slots and its claim loop's signals.
+    lanes: Lanes,
     leases: LeaseTable,
-    work_available: Notify,
     /// A job was written that may be due soon: the promoter looks again.
     schedule_written: Notify,
-    slot_freed: Notify,
     /// Asks the heartbeat for a renewal now (a claim answered late).
     renew_now: Notify,
     finisher: FinisherHandle,
@@ -79,19 +81,6 @@ pub struct Worker {
     config: WorkerConfig,
     schedule_defaults: ScheduleDefaults,
     states: States,
-}
-
-impl Shared {
-    /// Publishes the running and free-slot gauges.
-    fn report_slots(&self) {
-        let free = self.slots.available_permits();
-        #[allow(clippy::cast_precision_loss)] // slot counts are far below 2^52
-        {
-            ::metrics::gauge!(crate::metrics::FREE_SLOTS).set(free as f64);
-            ::metrics::gauge!(crate::metrics::RUNNING)
-                .set(self.config.max_concurrent_jobs.saturating_sub(free) as f64);
-        }
-    }
 }
 
 impl Worker {
@@ -130,7 +119,7 @@ impl Worker {
         tracing::info!(
             worker = %record.id,
             jobs = ?self.registry.names(),
-            max_concurrent_jobs = self.config.max_concurrent_jobs,
+            queues = %self.config.served_queues(),
             "worker starting"
         );
         let (finisher, receiver) = FinisherHandle::channel();
@@ -156,7 +145,17 @@ impl Worker {
                 stop_claiming.clone(),
             ))
         });
-        let dispatcher = tokio::spawn(dispatcher::run(Arc::clone(&shared), stop_claiming.clone()));
+        let dispatchers = shared
+            .lanes
+            .iter()
+            .map(|lane| {
+                tokio::spawn(dispatcher::run(
+                    Arc::clone(&shared),
+                    Arc::clone(lane),
+                    stop_claiming.clone(),
+                ))
+            })
+            .collect();
         let finisher = tokio::spawn(finisher::run(
             Arc::clone(&shared),
             receiver,
@@ -169,7 +168,7 @@ impl Worker {
             stop_background,
             drain,
             give_up,
-            dispatcher,
+            dispatchers,
             listener,
             finisher,
             background,
@@ -183,15 +182,13 @@ impl Worker {
         Shared {
             store: self.store,
             registry: self.registry,
-            slots: Arc::new(Semaphore::new(self.config.max_concurrent_jobs)),
+            lanes: Lanes::new(&self.config.served_queues()),
             config: self.config,
             schedule_defaults: self.schedule_defaults,
             states: self.states,
             worker: record,
             leases: LeaseTable::default(),
-            work_available: Notify::new(),
             schedule_written: Notify::new(),
-            slot_freed: Notify::new(),
             renew_now: Notify::new(),
             finisher,
             tasks: TaskTracker::new(),
@@ -227,7 +224,7 @@ pub struct WorkerHandle {
     stop_background: CancellationToken,
     drain: CancellationToken,
     give_up: CancellationToken,
-    dispatcher: JoinHandle<()>,
+    dispatchers: Vec<JoinHandle<()>>,
     listener: Option<JoinHandle<()>>,
     finisher: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -253,7 +250,7 @@ impl WorkerHandle {
     /// Attempts running right now.
     #[must_use]
     pub fn running(&self) -> usize {
-        self.shared.config.max_concurrent_jobs - self.shared.slots.available_permits()
+        self.shared.lanes.running()
     }
 
     /// Stops claiming, lets running jobs finish within the grace period, cancels and releases
@@ -265,7 +262,9 @@ impl WorkerHandle {
         let grace = self.shared.config.shutdown_grace;
         tracing::info!(worker = %self.shared.worker.id, ?grace, "shutting down: no more claims");
         self.stop_claiming.cancel();
-        let _ = self.dispatcher.await;
+        for dispatcher in self.dispatchers {
+            let _ = dispatcher.await;
+        }
         if let Some(listener) = self.listener {
             let _ = listener.await;
         }

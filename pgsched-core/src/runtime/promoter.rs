@@ -42,7 +42,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                 walks.came_back(promotion.promoted >= u64::from(batch));
                 if promotion.promoted > 0 {
                     tracing::debug!(promoted = promotion.promoted, "scheduled jobs came due");
-                    shared.work_available.notify_one();
+                    shared.lanes.wake_all();
                 }
                 if promotion.promoted >= u64::from(batch) {
                     Duration::ZERO

@@ -69,7 +69,7 @@ async fn recover(shared: &Shared, pass: &mut SweepPass) {
                 pass.failed += recovered.failed.len();
                 let touched = recovered.requeued.len() + recovered.failed.len();
                 if touched > 0 {
-                    shared.work_available.notify_one();
+                    shared.lanes.wake_all();
                 }
                 if touched < batch as usize {
                     break;

@@ -2,7 +2,7 @@
 //! schema.
 
 use pgsched_core::store::JobFilter;
-use pgsched_core::{JobId, JobInfo, JobStatus, Result};
+use pgsched_core::{JobId, JobInfo, JobStatus, QueueName, Result};
 
 use super::PgStore;
 use crate::rows::JobRow;
@@ -43,6 +43,7 @@ impl PgStore {
             .bind(filter.status.map(JobStatus::as_str))
             .bind(filter.name.as_deref())
             .bind(i64::from(filter.limit))
+            .bind(filter.queue.as_ref().map(QueueName::as_str))
             .fetch_all(self.main())
             .await
             .map_err(self.sql.list_jobs.error())?;

@@ -9,11 +9,11 @@ use pgsched_core::claim_floor::ClaimKey;
 use pgsched_core::store::{
     ClaimFloor, ClaimedJob, Finish, Lease, Promotion, PromotionFloor, Recovered, Release,
 };
-use pgsched_core::{JobId, Priority, Result};
+use pgsched_core::{JobId, Priority, QueueName, Result};
 use sqlx::Row;
 
 use super::PgStore;
-use crate::errors::is_exclusive_race;
+use crate::errors::is_claim_race;
 use crate::rows::{ClaimRow, PromotionRow, to_millis};
 
 /// How many times a claim that lost an exclusive-key race is sent again at once.
@@ -24,6 +24,7 @@ impl PgStore {
     pub(super) async fn claim(
         &self,
         worker: &str,
+        queue: &QueueName,
         limit: u32,
         lease: Duration,
         floor: &ClaimFloor,
@@ -51,14 +52,34 @@ impl PgStore {
                 .bind(&floor_run_at)
                 .bind(&floor_created_at)
                 .bind(&floor_id)
+                .bind(queue.as_str())
+                .bind(floor.after_key())
                 .fetch_all(self.worker())
                 .await;
             match claimed {
-                Ok(rows) => return Ok(rows.into_iter().map(ClaimedJob::from).collect()),
+                Ok(rows) => {
+                    // In claim order (an UPDATE's RETURNING has none of its own), so a
+                    // worker starts the most urgent first.
+                    let mut jobs: Vec<ClaimedJob> =
+                        rows.into_iter().map(ClaimedJob::from).collect();
+                    jobs.sort_by(|a, b| {
+                        (a.priority.db_value(), a.run_at, a.created_at, &a.lease.id).cmp(&(
+                            b.priority.db_value(),
+                            b.run_at,
+                            b.created_at,
+                            &b.lease.id,
+                        ))
+                    });
+                    return Ok(jobs);
+                }
                 // Another claim took a job of the same exclusive key after this one's snapshot
-                // (see claim_jobs.sql): the next claim sees it and skips the key.
-                Err(error) if attempt < EXCLUSIVE_RACE_RETRIES && is_exclusive_race(&error) => {
-                    tracing::debug!("claim raced another for an exclusive key; claiming again");
+                // (see claim_jobs.sql): the next claim sees it and skips the key. Or two claims
+                // racing for the slots of a limited queue and of keys waited on each other in
+                // opposite orders, and PostgreSQL chose this one to give way.
+                Err(error) if attempt < EXCLUSIVE_RACE_RETRIES && is_claim_race(&error) => {
+                    tracing::debug!(
+                        "claim raced another for an exclusive key or a slot; claiming again"
+                    );
                     attempt += 1;
                 }
                 Err(error) => return Err(self.sql.claim_jobs.error()(error)),
@@ -203,11 +224,12 @@ impl PgStore {
     }
 
     /// See [`pgsched_core::store::JobStore::next_due`].
-    pub(super) async fn next_due(&self) -> Result<Option<Duration>> {
+    pub(super) async fn next_due(&self, queue: &QueueName) -> Result<Option<Duration>> {
         let millis: Option<i64> = self
             .sql
             .next_due
             .query_scalar()
+            .bind(queue.as_str())
             .fetch_one(self.main())
             .await
             .map_err(self.sql.next_due.error())?;

@@ -7,6 +7,7 @@
 mod admin;
 mod claiming;
 mod periodic;
+mod queues;
 mod retention;
 mod scheduling;
 mod workers;
@@ -23,7 +24,8 @@ use pgsched_core::store::{
     WorkerInfo, WorkerRecord,
 };
 use pgsched_core::{
-    ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
+    ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, QueueInfo, QueueName, RateLimit,
+    Result, Scheduled,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgConnection, PgPool};
@@ -263,14 +265,18 @@ macro_rules! route {
 route! {
     migrate() -> ();
     schedule(jobs: &[NewJob], conflict: ConflictResolution, batch_size: usize) -> Vec<Scheduled>;
-    claim(worker: &str, limit: u32, lease: Duration, floor: &ClaimFloor) -> Vec<ClaimedJob>;
+    claim(worker: &str, queue: &QueueName, limit: u32, lease: Duration, floor: &ClaimFloor) -> Vec<ClaimedJob>;
     finish(outcomes: &[(Lease, Finish)]) -> Vec<bool>;
     renew_leases(leases: &[Lease], lease: Duration) -> Vec<i64>;
     release(releases: &[Release]) -> u64;
     recover_orphans(limit: u32) -> Recovered;
     expire_misfired(limit: u32) -> Vec<(JobId, Priority)>;
     promote(limit: u32, floor: &PromotionFloor) -> Promotion;
-    next_due() -> Option<Duration>;
+    next_due(queue: &QueueName) -> Option<Duration>;
+    queues() -> Vec<QueueInfo>;
+    set_queue_paused(queue: &QueueName, paused: bool) -> ();
+    set_queue_concurrency_limit(queue: &QueueName, limit: Option<u32>) -> ();
+    set_queue_rate_limit(queue: &QueueName, rate: Option<RateLimit>) -> ();
     register_periodic(schedules: &[PeriodicRegistration], owner: Option<&str>) -> ();
     periodic_states() -> (DateTime<Utc>, Vec<PeriodicState>);
     periodic_state(key: &str) -> Option<PeriodicState>;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use pgsched_core::store::JobFilter;
-use pgsched_core::{ConflictResolution, JobId, JobInfo, JobStatus, Priority, Shown};
+use pgsched_core::{ConflictResolution, JobId, JobInfo, JobStatus, Priority, QueueName, Shown};
 use serde_json::json;
 
 use super::render::{self, job_json, job_text};
@@ -15,11 +15,13 @@ pub(super) async fn list(
     scheduler: &Scheduler,
     status: Option<JobStatus>,
     name: Option<String>,
+    queue: Option<QueueName>,
     limit: u32,
 ) -> Result<Report, Failure> {
     let mut filter = JobFilter::new().limit(limit);
     filter.status = status;
     filter.name = name;
+    filter.queue = queue;
     let jobs = scheduler.list_jobs(&filter).await?;
     let registry = scheduler.registry().ok();
     let text = if jobs.is_empty() {
@@ -31,6 +33,7 @@ pub(super) async fn list(
                 vec![
                     job.id.to_string(),
                     job.name.clone(),
+                    job.queue.to_string(),
                     job.status.to_string(),
                     job.priority.to_string(),
                     job.attempts.to_string(),
@@ -45,6 +48,7 @@ pub(super) async fn list(
             &[
                 "ID",
                 "NAME",
+                "QUEUE",
                 "STATUS",
                 "PRIORITY",
                 "ATTEMPTS",

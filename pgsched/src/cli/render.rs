@@ -133,6 +133,8 @@ pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
         "id": job.id.as_str(),
         "name": job.name,
         "status": job.status.as_str(),
+        "queue": job.queue.as_str(),
+        "concurrency_key": job.concurrency_key,
         "priority": job.priority.label(),
         "attempts": job.attempts,
         "max_retries": job.max_retries,
@@ -164,6 +166,11 @@ pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
         ("id", job.id.to_string()),
         ("name", job.name.clone()),
         ("status", job.status.to_string()),
+        ("queue", job.queue.to_string()),
+        (
+            "concurrency key",
+            job.concurrency_key.clone().unwrap_or_else(|| "-".into()),
+        ),
         ("priority", job.priority.to_string()),
         (
             "attempts",
@@ -287,6 +294,8 @@ mod tests {
             finished_at: None,
             payload,
             schema_hash: Some(schema_hash),
+            queue: pgsched_core::QueueName::DEFAULT,
+            concurrency_key: None,
         }
     }
 

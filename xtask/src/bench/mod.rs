@@ -7,6 +7,7 @@
 //! `xtask bench-worker <schema>` (see [`worker`]).
 
 mod ceilings;
+mod queues;
 mod soak;
 pub(crate) mod worker;
 mod workloads;
@@ -130,6 +131,10 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "drain_expired_backlog",
     "drain_100k",
     "drain_held_xmin",
+    "drain_queues",
+    "drain_global_limit",
+    "drain_per_key",
+    "queue_rate",
     "retention_keep_last",
     "soak",
     "soak_held_xmin",
@@ -151,6 +156,10 @@ const SCHEMAS: &[&str] = &[
     "bench_drain_expired_backlog",
     "bench_drain_100k",
     "bench_drain_held_xmin",
+    "bench_drain_queues",
+    "bench_drain_global_limit",
+    "bench_drain_per_key",
+    "bench_queue_rate",
     "bench_retention_keep_last",
     "bench_soak",
     "bench_soak_held_xmin",
@@ -198,6 +207,10 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "drain_held_xmin" => {
                 workloads::drain_held_xmin(&mut bench, true, "drain_held_xmin").await?;
             }
+            "drain_queues" => queues::drain_queues(&mut bench).await?,
+            "drain_global_limit" => queues::drain_global_limit(&mut bench).await?,
+            "drain_per_key" => queues::drain_per_key(&mut bench).await?,
+            "queue_rate" => queues::queue_rate(&mut bench).await?,
             "retention_keep_last" => workloads::retention_keep_last(&mut bench).await?,
             "soak" => soak::soak(&mut bench, "soak", soak::minutes(), false).await?,
             "soak_held_xmin" => {
@@ -234,6 +247,9 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
     );
     bench.ratio("enqueue_bulk/ceiling_bulk", "enqueue_bulk", "ceiling_bulk");
     bench.ratio("drain_4proc/drain", "drain_4proc", "drain");
+    bench.ratio("drain_queues/drain", "drain_queues", "drain");
+    bench.ratio("drain_global_limit/drain", "drain_global_limit", "drain");
+    bench.ratio("drain_per_key/drain", "drain_per_key", "drain");
     bench.ratio("drain_history/drain", "drain_history", "drain");
     bench.ratio(
         "enqueue_single_4clients/ceiling_insert_4clients",

@@ -18,10 +18,23 @@ pub(crate) async fn bench_noop() {}
 /// The worker settings of the soak workloads (see [`serve`]).
 pub(crate) const SOAK_PROFILE: &str = "soak";
 
+/// Worker profiles that serve named queues instead of `default` (see [`serve`]): the value
+/// is `PGSCHED_QUEUES`' syntax, 25 slots in all like the default worker.
+pub(crate) const QUEUE_PROFILES: &[(&str, &str)] = &[
+    ("queues4", "q0:7,q1:6,q2:6,q3:6"),
+    ("limited", "limited:25"),
+];
+
 /// Runs a worker until SIGTERM (the `bench-worker` command).
 pub(crate) async fn serve(url: &str, schema: &str, profile: Option<&str>) -> BenchResult {
     use tokio::signal::unix::{SignalKind, signal};
     let mut builder = Scheduler::builder().url(url).schema(schema);
+    if let Some((_, queues)) = QUEUE_PROFILES
+        .iter()
+        .find(|(name, _)| Some(*name) == profile)
+    {
+        builder = builder.queues(queues.parse()?);
+    }
     if profile == Some(SOAK_PROFILE) {
         builder = builder.vacuum(
             pgsched::VacuumConfig::new()

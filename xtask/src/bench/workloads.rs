@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
-use pgsched::{ConflictResolution, Scheduler, State, job};
+use pgsched::{ConflictResolution, JobSpec, Scheduler, State, job};
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use tokio::sync::Notify;
 
@@ -14,7 +14,7 @@ use super::{Bench, BenchResult};
 
 const ENQUEUE_SINGLE_JOBS: usize = 10_000;
 const ENQUEUE_BULK_JOBS: usize = 100_000;
-const DRAIN_JOBS: usize = 20_000;
+pub(crate) const DRAIN_JOBS: usize = 20_000;
 const HISTORY_ROWS: i64 = 1_000_000;
 const RSS_PENDING_ROWS: i64 = 1_000_000;
 const RSS_DRAIN_TIME: Duration = Duration::from_secs(5);
@@ -100,13 +100,22 @@ pub(crate) async fn enqueue_bulk(bench: &mut Bench) -> BenchResult {
 /// otherwise start a checkpoint during the measurement, and the drain would pay for it in
 /// buffer writes and full-page images. Every drain gets it, the baseline too.
 async fn fill_due_soon(scheduler: &Scheduler, jobs: usize) -> BenchResult<Instant> {
+    fill_due_soon_with(scheduler, jobs, |_, spec| spec).await
+}
+
+/// [`fill_due_soon`] with each job's spec shaped by `shape(index, spec)` (its queue, key).
+pub(crate) async fn fill_due_soon_with(
+    scheduler: &Scheduler,
+    jobs: usize,
+    shape: impl Fn(usize, JobSpec) -> JobSpec,
+) -> BenchResult<Instant> {
     let mut connection = scheduler.pool().acquire().await?;
     sqlx::query("CHECKPOINT").execute(&mut *connection).await?;
     drop(connection);
     let due = Utc::now() + chrono::Duration::from_std(DRAIN_LEAD)?;
     let due_local = Instant::now() + DRAIN_LEAD;
     let specs: Vec<_> = (0..jobs)
-        .map(|_| bench_noop::spec(due, bench_noop::Args {}))
+        .map(|index| shape(index, bench_noop::spec(due, bench_noop::Args {})))
         .collect();
     scheduler
         .schedule_bulk(specs, ConflictResolution::Ignore, 5000)
@@ -134,7 +143,7 @@ async fn on_jobs_table(scheduler: &Scheduler, command: &str) -> BenchResult {
 /// Waits until every job due by `horizon` (all jobs, without one) that can still run has run:
 /// none scheduled and still within its misfire window, none pending, none running (the
 /// probes use partial indexes, so this stays cheap with a large history); returns when.
-async fn wait_drained(
+pub(crate) async fn wait_drained(
     scheduler: &Scheduler,
     horizon: Option<chrono::DateTime<Utc>>,
 ) -> BenchResult<Instant> {

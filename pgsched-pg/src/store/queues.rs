@@ -1,0 +1,83 @@
+//! Queue settings every worker obeys (pause, concurrency and rate limits) and the queue list.
+
+use pgsched_core::{QueueInfo, QueueName, RateLimit, Result};
+
+use super::PgStore;
+use crate::rows::{QueueRow, to_millis};
+
+impl PgStore {
+    /// See [`pgsched_core::store::JobStore::queues`].
+    pub(super) async fn queues(&self) -> Result<Vec<QueueInfo>> {
+        let rows: Vec<QueueRow> = self
+            .sql
+            .list_queues
+            .query_as()
+            .fetch_all(self.main())
+            .await
+            .map_err(self.sql.list_queues.error())?;
+        Ok(rows.into_iter().map(QueueInfo::from).collect())
+    }
+
+    /// See [`pgsched_core::store::JobStore::set_queue_paused`].
+    pub(super) async fn set_queue_paused(&self, queue: &QueueName, paused: bool) -> Result<()> {
+        self.sql
+            .set_queue_paused
+            .query()
+            .bind(queue.as_str())
+            .bind(paused)
+            .execute(self.main())
+            .await
+            .map_err(self.sql.set_queue_paused.error())?;
+        self.wake_workers().await
+    }
+
+    /// See [`pgsched_core::store::JobStore::set_queue_concurrency_limit`].
+    pub(super) async fn set_queue_concurrency_limit(
+        &self,
+        queue: &QueueName,
+        limit: Option<u32>,
+    ) -> Result<()> {
+        self.sql
+            .set_queue_concurrency_limit
+            .query()
+            .bind(queue.as_str())
+            .bind(limit.map(|limit| i32::try_from(limit).unwrap_or(i32::MAX)))
+            .execute(self.main())
+            .await
+            .map_err(self.sql.set_queue_concurrency_limit.error())?;
+        self.wake_workers().await
+    }
+
+    /// See [`pgsched_core::store::JobStore::set_queue_rate_limit`].
+    pub(super) async fn set_queue_rate_limit(
+        &self,
+        queue: &QueueName,
+        rate: Option<RateLimit>,
+    ) -> Result<()> {
+        self.sql
+            .set_queue_rate_limit
+            .query()
+            .bind(queue.as_str())
+            .bind(rate.map(|rate| i32::try_from(rate.starts).unwrap_or(i32::MAX)))
+            .bind(rate.map(|rate| to_millis(rate.per)))
+            .execute(self.main())
+            .await
+            .map_err(self.sql.set_queue_rate_limit.error())?;
+        self.wake_workers().await
+    }
+
+    /// Wakes the listening workers: a setting changed, and a claim held back by it may now
+    /// take jobs.
+    async fn wake_workers(&self) -> Result<()> {
+        if let Some(channel) = self.wake_channel() {
+            self.sql
+                .notify
+                .query()
+                .bind(channel)
+                .execute(self.main())
+                .await
+                .map_err(self.sql.notify.error())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! Flow control across worker processes (issue 13): a queue's global concurrency limit and
+//! per-key limits are exact (checked from the recorded intervals of every attempt), a rate
+//! limit holds in every sliding window (checked from the database's start times), a key with
+//! a huge backlog does not starve the others, a `kill -9`ed holder's slot comes back with
+//! its lease, and a pause stops claims on every worker until resumed.
+
+use std::time::Duration;
+
+use pgsched::{JobSpec, RateLimit};
+
+use crate::harness::{Lab, gate, work_job};
+
+/// The most intervals of `effects` open at any instant, per `group` (an SQL expression over
+/// the table, like `key`, or `1` for all); ends sort before starts at the same instant.
+async fn most_at_once(lab: &Lab, group: &str) -> i64 {
+    let effects = lab.t("effects");
+    lab.i64(&format!(
+        "SELECT coalesce(max(open), 0)::int8 FROM (
+             SELECT sum(delta) OVER (PARTITION BY grp ORDER BY at, delta) AS open
+               FROM (SELECT {group} AS grp, t_start AS at, 1 AS delta FROM {effects}
+                     UNION ALL
+                     SELECT {group}, t_end, -1 FROM {effects}) AS events) AS running"
+    ))
+    .await
+}
+
+fn keyed(id: String, key: &str, millis: u64, queue: &str, concurrency_key: &str) -> JobSpec {
+    work_job(id, key, millis)
+        .queue(queue)
+        .concurrency_key(concurrency_key)
+}
+
+#[tokio::test]
+async fn a_global_limit_and_per_key_limits_hold_across_four_workers() {
+    let _permit = gate(2);
+    let lab = Lab::new().await;
+    lab.scheduler
+        .set_queue_limit("limited", 3)
+        .await
+        .expect("limit set");
+    const JOBS: usize = 5_000;
+    const KEYS: usize = 50;
+    let specs = (0..JOBS)
+        .map(|i| {
+            let key = format!("k{}", i % KEYS);
+            keyed(format!("x{i}"), &key, 2, "limited", &key)
+        })
+        .collect();
+    lab.enqueue(specs).await;
+    let spec = lab
+        .worker()
+        .set("queues", "default:2,limited:6")
+        .set("batch", 6)
+        .set("lease_ms", 30_000);
+    let mut workers: Vec<_> = (0..4).map(|i| spec.spawn(&format!("w{i}"))).collect();
+    for worker in &mut workers {
+        worker.wait_ready().await;
+    }
+    let took = lab.wait_drained(Duration::from_secs(600), |_| {}).await;
+    let statuses = lab.statuses().await;
+    let in_queue = most_at_once(&lab, "1").await;
+    let per_key = most_at_once(&lab, "key").await;
+    let slots_left = lab
+        .i64(&format!("SELECT count(*) FROM {}", lab.t("running_slots")))
+        .await;
+    println!(
+        "queues/exactness: {JOBS} jobs, 4 workers, queue limit 3, key limit 1 over {KEYS} keys: \
+         drained in {took:?} ({:.0} jobs/s); at most {in_queue} running in the queue and \
+         {per_key} per key at once; statuses {statuses:?}",
+        JOBS as f64 / took.as_secs_f64()
+    );
+    assert_eq!(statuses.get("completed").copied(), Some(JOBS as i64));
+    assert!(
+        in_queue <= 3,
+        "{in_queue} ran at once in a queue limited to 3"
+    );
+    assert!(
+        per_key <= 1,
+        "{per_key} ran at once for one key limited to 1"
+    );
+    assert_eq!(in_queue, 3, "the limit was used, not just respected");
+    assert_eq!(slots_left, 0, "every slot was freed");
+    for mut worker in workers {
+        worker.stop_gracefully(Duration::from_secs(20)).await;
+    }
+    lab.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_holds_in_every_window_and_is_used() {
+    let _permit = gate(2);
+    let lab = Lab::new().await;
+    // The suite's smoke variant: 25 starts per 2 s over 200 jobs (16 s at the limit).
+    // `cargo xtask bench queue_rate` runs the 100/10 s × 2,000 case.
+    let rate = RateLimit::new(25, Duration::from_secs(2)).expect("valid");
+    lab.scheduler
+        .set_queue_rate("rated", Some(rate))
+        .await
+        .expect("rate set");
+    const JOBS: usize = 200;
+    let specs = (0..JOBS)
+        .map(|i| work_job(format!("r{i}"), "r", 0).queue("rated"))
+        .collect();
+    lab.enqueue(specs).await;
+    let spec = lab.worker().set("queues", "rated:8").set("batch", 8);
+    let mut workers: Vec<_> = (0..2).map(|i| spec.spawn(&format!("w{i}"))).collect();
+    for worker in &mut workers {
+        worker.wait_ready().await;
+    }
+    let took = lab.wait_drained(Duration::from_secs(60), |_| {}).await;
+    let jobs = lab.t("jobs");
+    let window_ms = rate.per.as_millis();
+    // Every start's window [start, start + period): how many starts fall in it.
+    let busiest = lab
+        .i64(&format!(
+            "SELECT max(n)::int8 FROM (
+                 SELECT (SELECT count(*) FROM {jobs} b
+                          WHERE b.started_at >= a.started_at
+                            AND b.started_at < a.started_at + {window_ms} * interval '1 millisecond') AS n
+                   FROM {jobs} a) AS windows"
+        ))
+        .await;
+    let span = lab
+        .f64(&format!(
+            "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM {jobs}"
+        ))
+        .await;
+    // At the limit, JOBS starts need (JOBS / starts - 1) full periods after the first burst.
+    let ideal = (JOBS as f64 / f64::from(rate.starts) - 1.0) * rate.per.as_secs_f64();
+    println!(
+        "queues/rate: {JOBS} jobs at {rate}: drained in {took:?}; busiest window {busiest} starts; \
+         first to last start {span:.2} s, {:.1} % of the ideal {ideal:.1} s",
+        100.0 * span / ideal
+    );
+    assert!(
+        busiest <= i64::from(rate.starts),
+        "{busiest} starts in one window"
+    );
+    assert!(
+        span <= ideal * 1.10,
+        "throughput more than 10 % under the limit: {span:.2} s for {ideal:.1} s of work"
+    );
+    for mut worker in workers {
+        worker.stop_gracefully(Duration::from_secs(20)).await;
+    }
+    lab.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_huge_backlog_on_one_key_does_not_starve_the_other_keys() {
+    let _permit = gate(2);
+    let lab = Lab::new().await;
+    // One key with 10,000 jobs, due first; 20 keys with 10 each; 2 jobs per key at a time.
+    let big =
+        (0..10_000).map(|i| keyed(format!("big{i}"), "big", 5, "default", "big").concurrency(2));
+    let small = (0..20).flat_map(|k| {
+        (0..10).map(move |i| {
+            let key = format!("small{k:02}");
+            keyed(format!("s{k}_{i}"), &key, 5, "default", &key).concurrency(2)
+        })
+    });
+    lab.enqueue(big.collect()).await;
+    lab.enqueue(small.collect()).await;
+    let started = lab.db_now().await;
+    let mut worker = lab.worker().set("concurrency", 8).spawn("w0");
+    worker.wait_ready().await;
+    let jobs = lab.t("jobs");
+    let open_small = format!(
+        "SELECT count(*) FROM {jobs} WHERE concurrency_key LIKE 'small%' AND status <> 'completed'"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while lab.i64(&open_small).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "small keys still waiting after 60 s: {}",
+            lab.i64(&open_small).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last_small_start = lab
+        .f64(&format!(
+            "SELECT extract(epoch FROM max(started_at))::float8 FROM {jobs} WHERE concurrency_key LIKE 'small%'"
+        ))
+        .await
+        - started;
+    let big_done = lab
+        .i64(&format!(
+            "SELECT count(*) FROM {jobs} WHERE concurrency_key = 'big' AND status = 'completed'"
+        ))
+        .await;
+    println!(
+        "queues/fairness: 200 jobs of 20 small keys all started {last_small_start:.2} s after the \
+         worker began, while {big_done} of the big key's 10,000 had completed"
+    );
+    assert!(
+        big_done < 10_000,
+        "the small keys waited for the whole backlog"
+    );
+    worker.stop_gracefully(Duration::from_secs(20)).await;
+    lab.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_killed_holder_frees_its_slot_with_its_lease_and_pause_stops_every_worker() {
+    let _permit = gate(2);
+    let lab = Lab::new().await;
+    lab.scheduler
+        .set_queue_limit("solo", 1)
+        .await
+        .expect("limit set");
+    // The first job runs long in a process that is then killed; a second worker must take the
+    // next job once the lease (2 s) has expired and a sweep (every 500 ms) recovered it.
+    lab.enqueue(vec![work_job("long", "long", 60_000).queue("solo")])
+        .await;
+    let spec = lab
+        .worker()
+        .set("queues", "solo:2")
+        .set("lease_ms", 2_000)
+        .set("heartbeat_ms", 500)
+        .set("sweep_ms", 500)
+        .set("lost_lease_retries", 0);
+    let mut holder = spec.spawn("holder");
+    holder.wait_ready().await;
+    let jobs = lab.t("jobs");
+    let running = format!("SELECT count(*) FROM {jobs} WHERE id = 'long' AND status = 'running'");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while lab.i64(&running).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the long job never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lab.enqueue(vec![work_job("next", "next", 0).queue("solo")])
+        .await;
+    let mut other = spec.spawn("other");
+    other.wait_ready().await;
+    holder.kill9();
+    let killed_at = lab.db_now().await;
+    let next_done =
+        format!("SELECT count(*) FROM {jobs} WHERE id = 'next' AND status = 'completed'");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while lab.i64(&next_done).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot of the killed holder never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let next_started = lab
+        .f64(&format!(
+            "SELECT extract(epoch FROM started_at)::float8 FROM {jobs} WHERE id = 'next'"
+        ))
+        .await;
+    let freed_after = next_started - killed_at;
+    println!("queues/kill: the next job started {freed_after:.2} s after the holder was killed");
+    assert!(
+        freed_after <= 2.0 + 0.5 + 1.5,
+        "freed {freed_after:.2} s after the kill, more than lease + sweep (+1.5 s slack)"
+    );
+
+    // Pause: nothing more starts on any worker; resume: it runs.
+    lab.scheduler.pause_queue("solo").await.expect("paused");
+    let paused_at = lab.db_now().await;
+    lab.enqueue(vec![work_job("after_pause", "p", 0).queue("solo")])
+        .await;
+    // The job would have started within a poll (500 ms) were the queue active; the workers
+    // are woken by the enqueue. Wait for the resume's effect instead of proving a negative
+    // by sleeping: resume, then check the job started only after the resume.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let resumed_at = lab.db_now().await;
+    lab.scheduler.resume_queue("solo").await.expect("resumed");
+    let done =
+        format!("SELECT count(*) FROM {jobs} WHERE id = 'after_pause' AND status = 'completed'");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while lab.i64(&done).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "resume did not restart claims"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let started = lab
+        .f64(&format!(
+            "SELECT extract(epoch FROM started_at)::float8 FROM {jobs} WHERE id = 'after_pause'"
+        ))
+        .await;
+    println!(
+        "queues/pause: paused at +0 s, resumed at +{:.2} s, the job started at +{:.2} s",
+        resumed_at - paused_at,
+        started - paused_at
+    );
+    assert!(
+        started >= resumed_at,
+        "a job started while its queue was paused"
+    );
+    other.stop_gracefully(Duration::from_secs(20)).await;
+    lab.cleanup().await;
+}
