@@ -171,7 +171,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                 args: Args,
             ) -> ::pgsched::ScheduleBuilder<'static> {
                 ::pgsched::__private::typed_schedule(
-                    &DEFINITION,
+                    &__DEFINITION,
                     ::core::option::Option::Some(at),
                     &args,
                 )#key_of_builder
@@ -179,7 +179,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
 
             /// Schedules the job to run now (by the database clock).
             pub fn enqueue(args: Args) -> ::pgsched::ScheduleBuilder<'static> {
-                ::pgsched::__private::typed_schedule(&DEFINITION, ::core::option::Option::None, &args)#key_of_builder
+                ::pgsched::__private::typed_schedule(&__DEFINITION, ::core::option::Option::None, &args)#key_of_builder
             }
 
             /// A bulk entry for `Scheduler::schedule_bulk`.
@@ -187,15 +187,20 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                 at: ::pgsched::__private::chrono::DateTime<::pgsched::__private::chrono::Utc>,
                 args: Args,
             ) -> ::pgsched::JobSpec {
-                ::pgsched::__private::typed_spec(&DEFINITION, ::core::option::Option::Some(at), &args)#key_of_builder
+                ::pgsched::__private::typed_spec(&__DEFINITION, ::core::option::Option::Some(at), &args)#key_of_builder
             }
 
             #run
 
+            /// [`DEFINITION`] at a fixed address, for the `&'static` references below (a
+            /// constant whose options own text cannot be borrowed for `'static`).
+            #[doc(hidden)]
+            pub static __DEFINITION: ::pgsched::__private::JobDefinition = DEFINITION;
+
             ::pgsched::__private::inventory::submit! { DEFINITION }
 
             impl ::pgsched::JobArgs for Args {
-                const DEFINITION: &'static ::pgsched::__private::JobDefinition = &DEFINITION;
+                const DEFINITION: &'static ::pgsched::__private::JobDefinition = &__DEFINITION;
             }
 
             #extra
@@ -281,7 +286,7 @@ fn periodic_items(def: &PeriodicDef) -> TokenStream {
         /// When this job runs, registered for the worker's periodic enqueuer.
         pub const PERIODIC: ::pgsched::__private::PeriodicDefinition =
             ::pgsched::__private::PeriodicDefinition {
-                job: &DEFINITION,
+                job: &__DEFINITION,
                 schedule: #schedule,
                 dedup_key: #dedup_key,
                 advisory_lock: #advisory_lock,
@@ -495,7 +500,7 @@ mod tests {
         assert_has(
             &out,
             quote!(::pgsched::__private::typed_spec(
-                &DEFINITION,
+                &__DEFINITION,
                 ::core::option::Option::Some(at),
                 &args
             )),
@@ -503,7 +508,7 @@ mod tests {
         assert_has(
             &out,
             quote!(::pgsched::__private::typed_schedule(
-                &DEFINITION,
+                &__DEFINITION,
                 ::core::option::Option::None,
                 &args
             )),

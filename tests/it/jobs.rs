@@ -67,3 +67,10 @@ pub(crate) async fn wait_for_cancel(ctx: JobContext, rec: State<Recorder>) {
     ctx.cancelled().await;
     rec.record("cancelled", 1);
 }
+
+/// Records `value` under "tenant"; one tenant's jobs share a concurrency key.
+#[job(queue = "tenants", concurrency_key = tenant, concurrency = 2)]
+pub(crate) async fn per_tenant(tenant: u32, value: i64, rec: State<Recorder>) {
+    let _ = tenant;
+    rec.record("tenant", value);
+}

@@ -14,6 +14,7 @@ mod jobs;
 mod outcomes;
 mod priorities;
 mod privileges;
+mod queues;
 mod retention;
 mod retention_at_scale;
 mod scheduling;

@@ -67,11 +67,15 @@ impl Frontier {
     }
 
     /// Learns from a claim's result: its jobs move the floor up, and the walk over keys goes
-    /// on after the last key taken.
-    fn learn(&mut self, jobs: &[ClaimedJob], full: bool) {
+    /// on after the last key taken. True when the walk started after a key and took nothing:
+    /// it wraps around to the first key, and the keys before that one were not looked at, so
+    /// the loop claims again at once rather than waiting for a wake-up.
+    fn learn(&mut self, jobs: &[ClaimedJob], full: bool) -> bool {
+        let walked_from_a_key = self.floor.after_key().is_some();
         self.floor.raise(jobs);
         self.floor.rotate_keys(jobs);
         self.walks.came_back(full);
+        walked_from_a_key && self.floor.after_key().is_none()
     }
 }
 
@@ -109,21 +113,22 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Arc<Lane>, stop: Cancellation
         tokio::select! {
             Some(claim) = claims.next(), if !claims.is_empty() => {
                 let full = claim.result.as_ref().is_ok_and(|jobs| jobs.len() == claim.requested);
+                let mut wrapped = false;
                 match claim.result {
                     Ok(jobs) => {
                         backoff.reset();
                         retry_at = None;
-                        frontier.learn(&jobs, full);
+                        wrapped = frontier.learn(&jobs, full);
                         start(&shared, &lane, jobs, claim.slots, claim.sent_at, &stop);
                     }
                     Err(error) => {
                         let retry_delay = backoff.next_delay();
                         tracing::warn!(queue = %lane.queue, retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
-                        frontier.learn(&[], false);
+                        let _ = frontier.learn(&[], false);
                         retry_at = Some(Instant::now() + retry_delay);
                     }
                 }
-                wanted = full || woken || retry_at.is_some();
+                wanted = full || woken || wrapped || retry_at.is_some();
             }
             () = lane.work_available.notified() => {
                 wanted = true;

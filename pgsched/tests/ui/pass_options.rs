@@ -25,6 +25,11 @@ async fn page_oncall(message: String) {
 #[job(priority = pgsched::Priority::Low, timeout = "1500ms")]
 async fn reindex() {}
 
+#[job(queue = "tenants", concurrency_key = tenant, concurrency = 3)]
+async fn per_tenant(tenant: u64) {
+    let _ = tenant;
+}
+
 fn main() {
     assert_eq!(daily_report::NAME, "reports.daily.v2");
     let defaults = daily_report::DEFINITION.defaults;
@@ -53,4 +58,9 @@ fn main() {
         message: "disk".into(),
     });
     let _builder = reindex::enqueue(reindex::Args {});
+    assert_eq!(reindex::DEFINITION.defaults.queue, pgsched::QueueName::DEFAULT);
+    let defaults = &per_tenant::DEFINITION.defaults;
+    assert_eq!(defaults.queue.as_str(), "tenants");
+    assert_eq!(defaults.concurrency, 3);
+    let _builder = per_tenant::enqueue(per_tenant::Args { tenant: 7 });
 }

@@ -22,13 +22,15 @@ async fn weekly_report() -> Result<(), String> {
     Ok(())
 }
 
-#[periodic(every = "1h 30m", advisory_lock = true, enabled = true, priority = Priority::Low)]
+#[periodic(every = "1h 30m", advisory_lock = true, enabled = true, priority = Priority::Low, queue = "maintenance")]
 async fn compact() {}
 
 #[periodic(every = "250ms", advisory_lock = false, misfire_grace = "never")]
 async fn heartbeat() {}
 
 fn main() {
+    assert_eq!(compact::DEFINITION.defaults.queue.as_str(), "maintenance");
+    assert_eq!(compact::PERIODIC.job.defaults.queue.as_str(), "maintenance");
     assert_eq!(weekly_report::NAME, "reports.weekly.v2");
     let defaults = weekly_report::DEFINITION.defaults;
     assert_eq!(defaults.priority, Priority::High);

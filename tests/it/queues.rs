@@ -1,0 +1,186 @@
+//! Named queues in one process: a worker runs only the queues it serves; a job's queue and
+//! concurrency key come from its attribute or the call and are stored with it; settings are
+//! listed and refused when invalid. (Flow control across processes: `tests/chaos/queues.rs`.)
+
+use chrono::Utc;
+use pgsched::{Error, QueueName};
+use pgsched_tests::{eventually, setup_with};
+
+use crate::jobs::{mark, per_tenant};
+
+#[tokio::test]
+async fn a_worker_runs_only_the_queues_it_serves() {
+    let t = setup_with(|b| b.queue("fast", 2)).await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
+    let earlier = Utc::now() - chrono::Duration::seconds(5);
+    // Due first, in a queue this worker does not serve.
+    let elsewhere = mark::schedule(
+        earlier,
+        mark::Args {
+            label: "ran".into(),
+            value: 1,
+        },
+    )
+    .queue("slow")
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    mark::enqueue(mark::Args {
+        label: "ran".into(),
+        value: 2,
+    })
+    .queue("fast")
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    // In the default queue, which a worker listing its queues serves only if it lists it.
+    mark::enqueue(mark::Args {
+        label: "ran".into(),
+        value: 3,
+    })
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    scheduler.start().await.expect("worker");
+    assert_eq!(rec.wait_for("ran", 1).await, [2]);
+    // The job of `slow` went first in claim order (due earlier), yet the worker's claims in
+    // its only queue passed it by, and the default queue's job too.
+    let slow = scheduler
+        .job(&elsewhere)
+        .await
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(slow.queue.as_str(), "slow");
+    assert_eq!(slow.status, pgsched::JobStatus::Pending);
+    let waiting: Vec<(String, u64)> = scheduler
+        .queues()
+        .await
+        .expect("queues")
+        .into_iter()
+        .filter(|queue| queue.name.as_str() != "fast")
+        .map(|queue| (queue.name.to_string(), queue.pending))
+        .collect();
+    assert_eq!(waiting, [("default".into(), 1), ("slow".into(), 1)]);
+    scheduler.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn the_attribute_sets_queue_and_key_and_the_call_overrides_them() {
+    let t = setup_with(|b| b.queue("tenants", 4)).await;
+    let scheduler = &t.scheduler;
+    let from_attribute = per_tenant::enqueue(per_tenant::Args {
+        tenant: 42,
+        value: 1,
+    })
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    let overridden = per_tenant::enqueue(per_tenant::Args {
+        tenant: 42,
+        value: 2,
+    })
+    .queue("default")
+    .concurrency_key("account:7")
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    let job = scheduler
+        .job(&from_attribute)
+        .await
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(job.queue, QueueName::new("tenants").expect("valid"));
+    assert_eq!(job.concurrency_key.as_deref(), Some("per_tenant:42"));
+    let job = scheduler
+        .job(&overridden)
+        .await
+        .expect("inspect")
+        .expect("exists");
+    assert_eq!(job.queue, QueueName::DEFAULT);
+    assert_eq!(job.concurrency_key.as_deref(), Some("account:7"));
+    // The worker serves `tenants` only: the first runs, with its key's limit of 2.
+    scheduler.start().await.expect("worker");
+    assert_eq!(t.rec.wait_for("tenant", 1).await, [1]);
+    scheduler.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn invalid_queue_settings_are_refused_with_the_reason() {
+    let t = setup_with(|b| b).await;
+    let scheduler = &t.scheduler;
+    let refused = mark::enqueue(mark::Args {
+        label: "x".into(),
+        value: 0,
+    })
+    .queue("")
+    .on(scheduler)
+    .await
+    .expect_err("empty queue name");
+    assert!(
+        matches!(
+            &refused,
+            Error::InvalidInput {
+                what: "queue name",
+                ..
+            }
+        ),
+        "{refused}"
+    );
+    let refused = scheduler
+        .set_queue_limit("emails", 0)
+        .await
+        .expect_err("a limit of 0");
+    assert!(
+        refused.to_string().contains("pause the queue instead"),
+        "{refused}"
+    );
+    let refused = mark::enqueue(mark::Args {
+        label: "x".into(),
+        value: 0,
+    })
+    .concurrency_key("k")
+    .concurrency(0)
+    .on(scheduler)
+    .await
+    .expect_err("0 per key");
+    assert!(refused.to_string().contains("at least 1"), "{refused}");
+    // Nothing was written by the refused calls.
+    assert!(scheduler.queues().await.expect("queues").is_empty());
+    // Settings round-trip.
+    scheduler.set_queue_limit("emails", 4).await.expect("limit");
+    scheduler
+        .set_queue_rate("emails", Some("10/1s".parse().expect("rate")))
+        .await
+        .expect("rate");
+    scheduler.pause_queue("emails").await.expect("pause");
+    let emails = eventually("the settings are listed", || async {
+        scheduler
+            .queues()
+            .await
+            .ok()
+            .and_then(|queues| queues.into_iter().find(|q| q.name.as_str() == "emails"))
+    })
+    .await;
+    assert!(emails.settings.paused);
+    assert_eq!(emails.settings.concurrency_limit, Some(4));
+    assert_eq!(
+        emails.settings.rate_limit.map(|rate| rate.to_string()),
+        Some("10/1s".to_owned())
+    );
+    scheduler
+        .set_queue_limit("emails", None)
+        .await
+        .expect("lift");
+    scheduler
+        .set_queue_rate("emails", None)
+        .await
+        .expect("lift");
+    let rate_slots: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {}.rate_slots",
+        t.schema()
+    )))
+    .fetch_one(t.pool())
+    .await
+    .expect("count");
+    assert_eq!(rate_slots, 0, "a lifted rate limit leaves no slots");
+}
