@@ -24,6 +24,18 @@ async fn most_at_once(lab: &Lab, group: &str) -> i64 {
     .await
 }
 
+/// Waits until `sql` (a count) is above zero; panics with `what` after `limit`.
+async fn until_some(lab: &Lab, sql: &str, limit: Duration, what: &str) {
+    let deadline = std::time::Instant::now() + limit;
+    while lab.i64(sql).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn keyed(id: String, key: &str, millis: u64, queue: &str, concurrency_key: &str) -> JobSpec {
     work_job(id, key, millis)
         .queue(queue)
@@ -165,18 +177,12 @@ async fn a_huge_backlog_on_one_key_does_not_starve_the_other_keys() {
     let mut worker = lab.worker().set("concurrency", 8).spawn("w0");
     worker.wait_ready().await;
     let jobs = lab.t("jobs");
-    let open_small = format!(
-        "SELECT count(*) FROM {jobs} WHERE concurrency_key LIKE 'small%' AND status <> 'completed'"
+    let small_done = format!(
+        "SELECT (count(*) FILTER (WHERE status <> 'completed') = 0)::int8 FROM {jobs} \
+         WHERE concurrency_key LIKE 'small%'"
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while lab.i64(&open_small).await > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "small keys still waiting after 60 s: {}",
-            lab.i64(&open_small).await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = "the small keys' jobs were still waiting";
+    until_some(&lab, &small_done, Duration::from_secs(60), what).await;
     let last_small_start = lab
         .f64(&format!(
             "SELECT extract(epoch FROM max(started_at))::float8 FROM {jobs} WHERE concurrency_key LIKE 'small%'"
@@ -223,14 +229,13 @@ async fn a_killed_holder_frees_its_slot_with_its_lease_and_pause_stops_every_wor
     holder.wait_ready().await;
     let jobs = lab.t("jobs");
     let running = format!("SELECT count(*) FROM {jobs} WHERE id = 'long' AND status = 'running'");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while lab.i64(&running).await == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the long job never started"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_some(
+        &lab,
+        &running,
+        Duration::from_secs(20),
+        "the long job never started",
+    )
+    .await;
     lab.enqueue(vec![work_job("next", "next", 0).queue("solo")])
         .await;
     let mut other = spec.spawn("other");
@@ -239,14 +244,8 @@ async fn a_killed_holder_frees_its_slot_with_its_lease_and_pause_stops_every_wor
     let killed_at = lab.db_now().await;
     let next_done =
         format!("SELECT count(*) FROM {jobs} WHERE id = 'next' AND status = 'completed'");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while lab.i64(&next_done).await == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the slot of the killed holder never came back"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = "the slot of the killed holder never came back";
+    until_some(&lab, &next_done, Duration::from_secs(20), what).await;
     let next_started = lab
         .f64(&format!(
             "SELECT extract(epoch FROM started_at)::float8 FROM {jobs} WHERE id = 'next'"
@@ -264,22 +263,21 @@ async fn a_killed_holder_frees_its_slot_with_its_lease_and_pause_stops_every_wor
     let paused_at = lab.db_now().await;
     lab.enqueue(vec![work_job("after_pause", "p", 0).queue("solo")])
         .await;
-    // The job would have started within a poll (500 ms) were the queue active; the workers
-    // are woken by the enqueue. Wait for the resume's effect instead of proving a negative
-    // by sleeping: resume, then check the job started only after the resume.
+    // Were the pause not obeyed, the job would start within a poll (500 ms; the enqueue also
+    // wakes the workers): give it two, then resume, and check from the database's start time
+    // that it started only after the resume.
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     let resumed_at = lab.db_now().await;
     lab.scheduler.resume_queue("solo").await.expect("resumed");
     let done =
         format!("SELECT count(*) FROM {jobs} WHERE id = 'after_pause' AND status = 'completed'");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while lab.i64(&done).await == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "resume did not restart claims"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until_some(
+        &lab,
+        &done,
+        Duration::from_secs(20),
+        "resume did not restart claims",
+    )
+    .await;
     let started = lab
         .f64(&format!(
             "SELECT extract(epoch FROM started_at)::float8 FROM {jobs} WHERE id = 'after_pause'"
