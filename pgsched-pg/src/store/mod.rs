@@ -88,7 +88,11 @@ impl PgStore {
     /// `synchronous_commit = off`: those commits do not wait for the WAL flush. That is safe
     /// because pgsched promises at least once: if PostgreSQL crashes before such a commit is
     /// flushed, the claim or the outcome is lost and the job simply runs again. Enqueues,
-    /// periodic windows and management statements stay on `pool`, fully durable.
+    /// periodic windows and management statements stay on `pool`, fully durable. Its sessions
+    /// also use generic plans (`plan_cache_mode = force_generic_plan`): the worker's statements
+    /// are written to read their indexes by their parameters, and in PostgreSQL's automatic
+    /// mode the claim (whose planning takes milliseconds: flow control made it a statement of
+    /// many parts) was planned anew at every execution.
     #[must_use]
     pub fn new(pool: PgPool, schema: SchemaName) -> PgStore {
         let options = (*pool.connect_options()).clone();
@@ -107,7 +111,10 @@ impl PgStore {
             .max_connections(WORKER_POOL_SIZE)
             .min_connections(0)
             .test_before_acquire(false)
-            .connect_lazy_with(options.options([("synchronous_commit", "off")]));
+            .connect_lazy_with(options.options([
+                ("synchronous_commit", "off"),
+                ("plan_cache_mode", "force_generic_plan"),
+            ]));
         PgStore {
             sql: Arc::new(Statements::render(&schema)),
             schema: schema.clone(),
