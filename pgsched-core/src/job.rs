@@ -417,6 +417,9 @@ pub struct JobInfo {
     /// Hash of the argument schema the payload was written with (`None`: scheduled by name
     /// without one).
     pub schema_hash: Option<u64>,
+    /// What the job returned, as stored (`None` unless it completed returning a value; read
+    /// it typed with `Scheduler::job_output`).
+    pub output: Option<crate::codec::JobOutput>,
 }
 
 #[cfg(test)]

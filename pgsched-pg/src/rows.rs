@@ -8,7 +8,7 @@ use pgsched_core::store::{
     ClaimedJob, Lease, PeriodicState, Promotion, PromotionFloor, VacuumStatsDay, VacuumTotals,
     WorkerInfo,
 };
-use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
+use pgsched_core::{Error, JobId, JobInfo, JobOutput, JobStatus, Priority};
 
 /// Reads a non-negative count stored as `integer`.
 fn count(value: i32) -> u32 {
@@ -95,6 +95,8 @@ pub(crate) struct JobRow {
     finished_at: Option<DateTime<Utc>>,
     payload: Vec<u8>,
     schema_hash: Option<i64>,
+    output: Option<Vec<u8>>,
+    output_schema_hash: Option<i64>,
 }
 
 impl TryFrom<JobRow> for JobInfo {
@@ -118,6 +120,13 @@ impl TryFrom<JobRow> for JobInfo {
             finished_at: row.finished_at,
             payload: row.payload,
             schema_hash: row.schema_hash.map(hash_from_db),
+            output: match (row.output, row.output_schema_hash) {
+                (Some(bytes), Some(hash)) => Some(JobOutput {
+                    bytes,
+                    schema_hash: hash_from_db(hash),
+                }),
+                _ => None,
+            },
         })
     }
 }

@@ -117,6 +117,7 @@ statements!(
     expire_misfired,
     cancel_job,
     get_job,
+    await_job,
     register_worker,
     deregister_worker,
     prune_workers,
