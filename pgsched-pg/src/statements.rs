@@ -204,6 +204,7 @@ mod tests {
         ("expire_misfired", Check::Prepare),
         ("cancel_job", Check::Prepare),
         ("get_job", Check::Prepare),
+        ("await_job", Check::Prepare),
         ("register_worker", Check::Prepare),
         ("deregister_worker", Check::Prepare),
         ("prune_workers", Check::Prepare),

@@ -79,6 +79,8 @@
 //! | `schedule(at, args)` | a [`ScheduleBuilder`] for a run at `at` (UTC): await it, or set options first |
 //! | `enqueue(args)` | the same, due now by the database clock |
 //! | `spec(at, args)` | a [`JobSpec`] for [`Scheduler::schedule_many`] / [`Scheduler::schedule_bulk`] |
+//! | `Output`, `OUTPUT_SCHEMA`, `OUTPUT_SCHEMA_HASH` | what the job returns (`T` of its `Result<T, E>`, `()` for none), the type as written and its hash, stored with every output |
+//! | `handle(id)` | a [`JobHandle<Output>`](JobHandle) on a job of this kind, to wait for its output |
 //!
 //! Attribute options: `name` (at most 128 bytes), `priority` (`Critical`/`High`/`Normal`/`Low`), `max_retries`,
 //! `misfire_grace` (`"5m"` or `"never"`), `timeout` (`"30s"`); the [`macro@job`] page has their
@@ -89,9 +91,13 @@
 //!
 //! Parameters typed [`JobContext`] (job id, attempt, lease token, cancellation) or
 //! [`State<T>`](State) (application state given with [`SchedulerBuilder::state`]) are filled
-//! by the worker, not stored. A job returns `()` or `Result<(), E>` with `E: Display`; an
+//! by the worker, not stored. A job returns `()` or `Result<T, E>` with `E: Display`; an
 //! error is retried up to `max_retries` times with the [`RetryPolicy`] backoff, except
-//! [`JobError::fatal`], which fails the job at once.
+//! [`JobError::fatal`], which fails the job at once. `T` (`Serialize + DeserializeOwned`, `()`
+//! for nothing) is the job's output, stored with it when it completes (at most
+//! [`SchedulerBuilder::max_output_bytes`] encoded): wait for it with a [`JobHandle`]
+//! (`my_job::enqueue(args).handle().await?.wait().await?`), read it later with
+//! [`Scheduler::job_output`].
 //!
 //! A crate that only defines jobs must be named once by the binary that runs them
 //! (`use my_jobs as _;`), or the linker drops its registrations; the worker logs the names it

@@ -1,7 +1,7 @@
 //! Job results (issue 14): a job's output is stored with it (postcard and a schema hash),
 //! read back typed, refused over the size limit, and `()` jobs are unchanged.
 
-use pgsched::{Error, JobInfo, JobStatus, Scheduler, job};
+use pgsched::{Error, JobInfo, JobStatus, Scheduler, VacuumConfig, VacuumPolicy, job};
 use pgsched_tests::{eventually, setup, setup_with};
 use serde::{Deserialize, Serialize};
 
@@ -168,5 +168,44 @@ async fn an_output_of_another_schema_is_refused_and_a_missing_job_is_reported() 
         .await
         .expect_err("missing");
     assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+    scheduler.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn retention_deletes_an_output_with_its_job() {
+    let t = setup_with(|builder| {
+        builder
+            .vacuum(VacuumConfig::new().completed(VacuumPolicy::immediate()))
+            .vacuum_enabled(false)
+    })
+    .await;
+    let scheduler = &t.scheduler;
+    scheduler.start().await.expect("worker");
+    let id = output_resize::enqueue(output_resize::Args {
+        path: "c.png".into(),
+        width: 4,
+    })
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    ended(scheduler, id.as_str()).await;
+    let _: Thumbnail = scheduler.job_output(&id).await.expect("stored");
+    let report = scheduler.run_vacuum().await.expect("retention pass");
+    assert_eq!(report.completed, 1, "{report:?}");
+    let err = scheduler
+        .job_output::<Thumbnail>(&id)
+        .await
+        .expect_err("deleted with its row");
+    assert!(matches!(err, Error::JobNotFound { .. }), "{err:?}");
+    // The row is the only place an output lives: no other table of the schema has one.
+    let elsewhere: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns \
+          WHERE table_schema = $1 AND column_name LIKE 'output%' AND table_name <> 'jobs'",
+    )
+    .bind(t.schema())
+    .fetch_one(t.pool())
+    .await
+    .expect("catalog");
+    assert_eq!(elsewhere, 0);
     scheduler.shutdown().await.expect("shutdown");
 }

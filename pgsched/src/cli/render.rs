@@ -340,6 +340,54 @@ mod tests {
         }
     }
 
+    /// `resize` returning the resized size as `(u32, u32)`.
+    static RESIZE_RETURNING: pgsched_core::JobDefinition = pgsched_core::JobDefinition {
+        output: pgsched_core::OutputDefinition {
+            schema: "(u32,u32)",
+            schema_hash: pgsched_core::codec::schema_hash("(u32,u32)"),
+            type_id: std::any::TypeId::of::<(u32, u32)>,
+            to_json: pgsched_core::codec::output_to_json::<(u32, u32)>,
+        },
+        ..RESIZE
+    };
+
+    #[test]
+    fn outputs_are_shown_as_json_or_as_hex_with_the_reason() {
+        let registry = Registry::from_definitions([&RESIZE_RETURNING]).expect("one job");
+        let mut job = stored(vec![], 0);
+        assert_eq!(decode_output(&job, Some(&registry)), Ok(None));
+        job.output = Some(pgsched_core::JobOutput {
+            bytes: postcard::to_allocvec(&(640_u32, 480_u32)).expect("encodes"),
+            schema_hash: RESIZE_RETURNING.output.schema_hash,
+        });
+        assert_eq!(
+            decode_output(&job, Some(&registry)),
+            Ok(Some(json!([640, 480])))
+        );
+        assert_eq!(job_json(&job, Some(&registry))["output"], json!([640, 480]));
+        assert!(job_text(&job, Some(&registry)).contains("[640,480]"));
+        let bytes = job.output.as_ref().map(|output| hex(&output.bytes));
+        job.output = job.output.map(|output| pgsched_core::JobOutput {
+            schema_hash: 7,
+            ..output
+        });
+        let error = decode_output(&job, Some(&registry)).expect_err("another schema");
+        assert!(
+            error.starts_with("written for output schema 0x0000000000000007"),
+            "{error}"
+        );
+        let text = job_text(&job, Some(&registry));
+        assert!(
+            text.contains(&format!(
+                "{} (hex; written for output schema",
+                bytes.unwrap_or_default()
+            )),
+            "{text}"
+        );
+        assert_eq!(job_json(&job, None)["output"], Value::Null);
+        assert!(job_json(&job, None)["output_error"].as_str().is_some());
+    }
+
     #[test]
     fn arguments_of_an_earlier_schema_are_shown_upgraded_and_unknown_ones_say_why() {
         let registry = Registry::from_definitions([&RESIZE]).expect("one job");
