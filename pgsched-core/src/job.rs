@@ -434,6 +434,9 @@ pub struct JobInfo {
     pub queue: QueueName,
     /// Its concurrency key, if any.
     pub concurrency_key: Option<String>,
+    /// What the job returned, as stored (`None` unless it completed returning a value; read
+    /// it typed with `Scheduler::job_output`).
+    pub output: Option<crate::codec::JobOutput>,
 }
 
 #[cfg(test)]

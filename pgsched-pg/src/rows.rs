@@ -9,7 +9,8 @@ use pgsched_core::store::{
     WorkerInfo,
 };
 use pgsched_core::{
-    Error, JobId, JobInfo, JobStatus, Priority, QueueInfo, QueueName, QueueSettings, RateLimit,
+    Error, JobId, JobInfo, JobOutput, JobStatus, Priority, QueueInfo, QueueName, QueueSettings,
+    RateLimit,
 };
 
 /// Reads a non-negative count stored as `integer`.
@@ -103,6 +104,8 @@ pub(crate) struct JobRow {
     schema_hash: Option<i64>,
     queue: String,
     concurrency_key: Option<String>,
+    output: Option<Vec<u8>>,
+    output_schema_hash: Option<i64>,
 }
 
 impl TryFrom<JobRow> for JobInfo {
@@ -128,6 +131,13 @@ impl TryFrom<JobRow> for JobInfo {
             schema_hash: row.schema_hash.map(hash_from_db),
             queue: QueueName::from_stored(row.queue),
             concurrency_key: row.concurrency_key,
+            output: match (row.output, row.output_schema_hash) {
+                (Some(bytes), Some(hash)) => Some(JobOutput {
+                    bytes,
+                    schema_hash: hash_from_db(hash),
+                }),
+                _ => None,
+            },
         })
     }
 }

@@ -79,6 +79,8 @@
 //! | `schedule(at, args)` | a [`ScheduleBuilder`] for a run at `at` (UTC): await it, or set options first |
 //! | `enqueue(args)` | the same, due now by the database clock |
 //! | `spec(at, args)` | a [`JobSpec`] for [`Scheduler::schedule_many`] / [`Scheduler::schedule_bulk`] |
+//! | `Output`, `OUTPUT_SCHEMA`, `OUTPUT_SCHEMA_HASH` | what the job returns (`T` of its `Result<T, E>`, `()` for none), the type as written and its hash, stored with every output |
+//! | `handle(id)` | a [`JobHandle<Output>`](JobHandle) on a job of this kind, to wait for its output |
 //!
 //! Attribute options: `name` (at most 128 bytes), `priority` (`Critical`/`High`/`Normal`/`Low`), `max_retries`,
 //! `misfire_grace` (`"5m"` or `"never"`), `timeout` (`"30s"`); the [`macro@job`] page has their
@@ -89,9 +91,13 @@
 //!
 //! Parameters typed [`JobContext`] (job id, attempt, lease token, cancellation) or
 //! [`State<T>`](State) (application state given with [`SchedulerBuilder::state`]) are filled
-//! by the worker, not stored. A job returns `()` or `Result<(), E>` with `E: Display`; an
+//! by the worker, not stored. A job returns `()` or `Result<T, E>` with `E: Display`; an
 //! error is retried up to `max_retries` times with the [`RetryPolicy`] backoff, except
-//! [`JobError::fatal`], which fails the job at once.
+//! [`JobError::fatal`], which fails the job at once. `T` (`Serialize + DeserializeOwned`, `()`
+//! for nothing) is the job's output, stored with it when it completes (at most
+//! [`SchedulerBuilder::max_output_bytes`] encoded): wait for it with a [`JobHandle`]
+//! (`my_job::enqueue(args).handle().await?.wait().await?`), read it later with
+//! [`Scheduler::job_output`].
 //!
 //! A crate that only defines jobs must be named once by the binary that runs them
 //! (`use my_jobs as _;`), or the linker drops its registrations; the worker logs the names it
@@ -369,6 +375,8 @@ mod admin;
 pub mod cli;
 mod connect;
 mod env;
+mod handle;
+mod output;
 mod periodic;
 mod run;
 mod schedule_builder;
@@ -381,6 +389,7 @@ mod trace_context;
 /// The `chrono` pgsched's API takes and returns times in (`DateTime<Utc>`), re-exported so an
 /// application uses the same version without matching it by hand.
 pub use chrono;
+pub use handle::JobHandle;
 pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
@@ -401,9 +410,9 @@ pub mod defaults {
     pub use crate::scheduler::{BULK_BATCH_SIZE_DEFAULT, POOL_SIZE_DEFAULT};
     pub use pgsched_core::config::{
         BATCH_CLAIM_LIMIT_DEFAULT, DEAD_WORKER_AFTER_DEFAULT, HEARTBEAT_INTERVAL_DEFAULT,
-        LEASE_DURATION_DEFAULT, MAX_CONCURRENT_JOBS_DEFAULT, MAX_PAYLOAD_BYTES_DEFAULT,
-        MISFIRE_GRACE_DEFAULT, PERIODIC_TICK_DEFAULT, POLL_INTERVAL_DEFAULT,
-        SHUTDOWN_GRACE_DEFAULT, SWEEP_BATCH_DEFAULT, SWEEP_INTERVAL_DEFAULT,
+        LEASE_DURATION_DEFAULT, MAX_CONCURRENT_JOBS_DEFAULT, MAX_OUTPUT_BYTES_DEFAULT,
+        MAX_PAYLOAD_BYTES_DEFAULT, MISFIRE_GRACE_DEFAULT, PERIODIC_TICK_DEFAULT,
+        POLL_INTERVAL_DEFAULT, SHUTDOWN_GRACE_DEFAULT, SWEEP_BATCH_DEFAULT, SWEEP_INTERVAL_DEFAULT,
         UNKNOWN_JOB_ATTEMPTS_DEFAULT,
     };
     /// The defaults of [`crate::VacuumConfig`] (retention).
@@ -435,14 +444,16 @@ pub mod __private {
     pub use chrono;
     pub use inventory;
     pub use pgsched_core::codec::{
-        args_from_json, args_to_json, decode_args, schema_hash, upgrade_payload,
+        args_from_json, args_to_json, decode_args, encode_output, output_to_json, schema_hash,
+        upgrade_payload,
     };
     pub use pgsched_core::runtime::{
         PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
     };
     pub use pgsched_core::{
         ArgsUpgrade, FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition,
-        JobFuture, JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
+        JobFuture, JobOptions, OutputDefinition, PeriodicDefinition, PeriodicSchedule,
+        ScheduleDefaults,
     };
     pub use serde;
     pub use serde_json;
@@ -460,12 +471,22 @@ pub mod __private {
     }
 
     /// A builder for a typed job: what a job's generated `schedule` and `enqueue` return.
-    pub fn typed_schedule<A: serde::Serialize>(
+    /// `O` is the job's output type.
+    pub fn typed_schedule<A: serde::Serialize, O>(
         definition: &'static JobDefinition,
         at: Option<chrono::DateTime<chrono::Utc>>,
         args: &A,
-    ) -> ScheduleBuilder<'static> {
-        ScheduleBuilder::from_spec(JobSpec::typed(definition, at, args))
+    ) -> ScheduleBuilder<'static, O> {
+        ScheduleBuilder::typed(definition, JobSpec::typed(definition, at, args))
+    }
+
+    /// A handle on the job `id` of `definition`, whose output type is `O`: what a job's
+    /// generated `handle(id)` returns.
+    pub fn job_handle<O: serde::de::DeserializeOwned + 'static>(
+        definition: &'static JobDefinition,
+        id: crate::JobId,
+    ) -> crate::JobHandle<O> {
+        crate::JobHandle::of(definition, id)
     }
 
     /// The scheduler's PostgreSQL store (pool and schema), for tests and tools that drive

@@ -141,7 +141,7 @@ fn count_written(outcome: &Outcome) {
     let queue = outcome.queue.to_string();
     let reason = outcome.reason.unwrap_or("error");
     match outcome.finish {
-        Finish::Completed => {
+        Finish::Completed | Finish::CompletedWith(_) => {
             ::metrics::counter!(metrics::COMPLETED, "job" => job, "queue" => queue).increment(1);
         }
         Finish::Retry { .. } => {

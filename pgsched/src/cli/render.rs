@@ -122,11 +122,46 @@ pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<
     (definition.args_to_json)(&payload).map_err(|error| format!("undecodable payload: {error}"))
 }
 
+/// A job's output as JSON, decoded by the job's registered definition once its schema hash
+/// matches the output type the job returns in this binary; `Ok(None)` when it has none; the
+/// error says why it cannot be shown (unknown name, another output schema, undecodable).
+pub(super) fn decode_output(
+    job: &JobInfo,
+    registry: Option<&Registry>,
+) -> Result<Option<Value>, String> {
+    let Some(output) = &job.output else {
+        return Ok(None);
+    };
+    let Some(definition) = registry.and_then(|registry| registry.get(&job.name)) else {
+        return Err(format!(
+            "the job name {} is unknown to this binary",
+            Shown(&job.name)
+        ));
+    };
+    let expected = definition.output;
+    if output.schema_hash != expected.schema_hash {
+        return Err(format!(
+            "written for output schema {:#018x}; the job returns {} ({:#018x}) in this binary",
+            output.schema_hash,
+            Shown(expected.schema),
+            expected.schema_hash
+        ));
+    }
+    (expected.to_json)(&output.bytes)
+        .map(Some)
+        .map_err(|error| format!("undecodable output: {error}"))
+}
+
 /// A job for scripts. Field names are stable: `args` holds the decoded arguments (or `null`,
-/// with `args_error` saying why), `payload_hex` the stored bytes.
+/// with `args_error` saying why), `payload_hex` the stored bytes; `output` the decoded output
+/// (or `null`: none, or `output_error` says why), `output_hex` its stored bytes.
 pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
     let (args, args_error) = match decode_args(job, registry) {
         Ok(args) => (args, Value::Null),
+        Err(reason) => (Value::Null, Value::String(reason)),
+    };
+    let (output, output_error) = match decode_output(job, registry) {
+        Ok(output) => (output.unwrap_or(Value::Null), Value::Null),
         Err(reason) => (Value::Null, Value::String(reason)),
     };
     json!({
@@ -150,6 +185,10 @@ pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
         "args": args,
         "args_error": args_error,
         "payload_hex": hex(&job.payload),
+        "output": output,
+        "output_error": output_error,
+        "output_schema_hash": job.output.as_ref().map(|output| format!("{:016x}", output.schema_hash)),
+        "output_hex": job.output.as_ref().map(|output| hex(&output.bytes)),
     })
 }
 
@@ -161,6 +200,14 @@ pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
             "payload",
             format!("{} (hex; {reason})", or_dash(hex(&job.payload))),
         ),
+    };
+    let output = match (decode_output(job, registry), &job.output) {
+        (Ok(Some(output)), _) => ("output", output.to_string()),
+        (Err(reason), Some(stored)) => (
+            "output",
+            format!("{} (hex; {reason})", or_dash(hex(&stored.bytes))),
+        ),
+        (_, _) => ("output", "-".to_owned()),
     };
     fields(&[
         ("id", job.id.to_string()),
@@ -194,6 +241,7 @@ pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
             job.last_error.clone().unwrap_or_else(|| "-".into()),
         ),
         args,
+        output,
     ])
 }
 
@@ -262,18 +310,24 @@ mod tests {
     static UPGRADES: [pgsched_core::ArgsUpgrade; 1] =
         [pgsched_core::ArgsUpgrade::new(square, upgrade_square)];
 
-    static RESIZE: pgsched_core::JobDefinition = pgsched_core::JobDefinition {
-        name: "resize",
-        schema: "width:u32,height:u32",
-        schema_hash: pgsched_core::codec::schema_hash("width:u32,height:u32"),
-        defaults: pgsched_core::JobOptions::STANDARD,
-        upgrades: &UPGRADES,
-        run: never_runs,
-        args_to_json: pgsched_core::codec::args_to_json::<Resize>,
-        args_from_json: pgsched_core::codec::args_from_json::<Resize>,
-        file: "render.rs",
-        line: 1,
-    };
+    /// `resize` with `output` (its options own no text, so a static can be built from it).
+    const fn resize(output: pgsched_core::OutputDefinition) -> pgsched_core::JobDefinition {
+        pgsched_core::JobDefinition {
+            name: "resize",
+            schema: "width:u32,height:u32",
+            schema_hash: pgsched_core::codec::schema_hash("width:u32,height:u32"),
+            defaults: pgsched_core::JobOptions::STANDARD,
+            upgrades: &UPGRADES,
+            output,
+            run: never_runs,
+            args_to_json: pgsched_core::codec::args_to_json::<Resize>,
+            args_from_json: pgsched_core::codec::args_from_json::<Resize>,
+            file: "render.rs",
+            line: 1,
+        }
+    }
+
+    static RESIZE: pgsched_core::JobDefinition = resize(pgsched_core::OutputDefinition::UNIT);
 
     fn stored(payload: Vec<u8>, schema_hash: u64) -> JobInfo {
         let at = Utc::now();
@@ -296,7 +350,53 @@ mod tests {
             schema_hash: Some(schema_hash),
             queue: pgsched_core::QueueName::DEFAULT,
             concurrency_key: None,
+            output: None,
         }
+    }
+
+    /// `resize` returning the resized size as `(u32, u32)`.
+    static RESIZE_RETURNING: pgsched_core::JobDefinition = resize(pgsched_core::OutputDefinition {
+        schema: "(u32,u32)",
+        schema_hash: pgsched_core::codec::schema_hash("(u32,u32)"),
+        type_id: std::any::TypeId::of::<(u32, u32)>,
+        to_json: pgsched_core::codec::output_to_json::<(u32, u32)>,
+    });
+
+    #[test]
+    fn outputs_are_shown_as_json_or_as_hex_with_the_reason() {
+        let registry = Registry::from_definitions([&RESIZE_RETURNING]).expect("one job");
+        let mut job = stored(vec![], 0);
+        assert_eq!(decode_output(&job, Some(&registry)), Ok(None));
+        job.output = Some(pgsched_core::JobOutput {
+            bytes: postcard::to_allocvec(&(640_u32, 480_u32)).expect("encodes"),
+            schema_hash: RESIZE_RETURNING.output.schema_hash,
+        });
+        assert_eq!(
+            decode_output(&job, Some(&registry)),
+            Ok(Some(json!([640, 480])))
+        );
+        assert_eq!(job_json(&job, Some(&registry))["output"], json!([640, 480]));
+        assert!(job_text(&job, Some(&registry)).contains("[640,480]"));
+        let bytes = job.output.as_ref().map(|output| hex(&output.bytes));
+        job.output = job.output.map(|output| pgsched_core::JobOutput {
+            schema_hash: 7,
+            ..output
+        });
+        let error = decode_output(&job, Some(&registry)).expect_err("another schema");
+        assert!(
+            error.starts_with("written for output schema 0x0000000000000007"),
+            "{error}"
+        );
+        let text = job_text(&job, Some(&registry));
+        assert!(
+            text.contains(&format!(
+                "{} (hex; written for output schema",
+                bytes.unwrap_or_default()
+            )),
+            "{text}"
+        );
+        assert_eq!(job_json(&job, None)["output"], Value::Null);
+        assert!(job_json(&job, None)["output_error"].as_str().is_some());
     }
 
     #[test]
