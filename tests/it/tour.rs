@@ -42,6 +42,9 @@ async fn the_tour_schedules_into_a_fresh_schema_and_runs_its_job_with_state() {
             }
             // Not scheduled yet, or the schema not migrated yet.
             Ok(None) | Err(pgsched::Error::NotMigrated { .. }) => None,
+            // Migrations commit one by one: until the last one, a column get_job reads (the
+            // output of migration 0011) may not exist yet.
+            Err(error) if error.to_string().contains("does not exist") => None,
             Err(error) => panic!("inspecting the tour's job: {error}"),
         }
     })
