@@ -43,6 +43,26 @@ pub enum Error {
         /// The id of the running job.
         id: JobId,
     },
+    /// Jobs of one schedule call depend on each other in a circle (or a job on itself), so
+    /// none of them could ever run; nothing was written.
+    #[error(
+        "jobs depend on each other in a cycle ({}), so none could ever run: remove one of these dependencies",
+        shown_ids(ids, " → ")
+    )]
+    DependencyCycle {
+        /// The ids on the cycle, each a parent of the next; the first is repeated at the end.
+        ids: Vec<JobId>,
+    },
+    /// A job is to run after jobs that do not exist and are not part of the same schedule
+    /// call; nothing was written.
+    #[error(
+        "a job is to run after {}, which do not exist: schedule the parents first, or in the same schedule_bulk call",
+        shown_ids(ids, ", ")
+    )]
+    UnknownParents {
+        /// The parent ids that were not found.
+        ids: Vec<JobId>,
+    },
     /// The encoded arguments are bigger than the configured limit; nothing was inserted.
     #[error(
         "payload of job {} is {size} bytes, over the limit of {limit} bytes",
@@ -168,6 +188,14 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+}
+
+/// `ids` shown as written, joined by `separator`.
+fn shown_ids(ids: &[JobId], separator: &str) -> String {
+    ids.iter()
+        .map(|id| Shown(id.as_str()).to_string())
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 impl Error {

@@ -100,6 +100,9 @@ pub fn validate_job_name(name: &str) -> Result<()> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JobStatus {
+    /// Waiting for the jobs it runs after (its parents) to complete; no worker claims it
+    /// until the last one has.
+    Blocked,
     /// Waiting for its due time or for a free worker.
     Pending,
     /// Claimed by a worker that holds its lease.
@@ -116,7 +119,8 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// Every status.
-    pub const ALL: [JobStatus; 6] = [
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Blocked,
         JobStatus::Pending,
         JobStatus::Running,
         JobStatus::Completed,
@@ -129,6 +133,7 @@ impl JobStatus {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
+            JobStatus::Blocked => "blocked",
             JobStatus::Pending => "pending",
             JobStatus::Running => "running",
             JobStatus::Completed => "completed",
@@ -141,7 +146,10 @@ impl JobStatus {
     /// Whether the job will never run again (completed, failed, cancelled, expired).
     #[must_use]
     pub const fn is_terminal(self) -> bool {
-        !matches!(self, JobStatus::Pending | JobStatus::Running)
+        !matches!(
+            self,
+            JobStatus::Blocked | JobStatus::Pending | JobStatus::Running
+        )
     }
 }
 
@@ -232,6 +240,30 @@ impl From<Duration> for MisfireGrace {
     }
 }
 
+/// What a job that runs after others (its parents) does when one of them ends failed,
+/// cancelled or expired instead of completed. Either way its `last_error` says which parent
+/// ended how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OnParentFailure {
+    /// The job is cancelled (and so are the jobs that run after it, by their own policy).
+    #[default]
+    Cancel,
+    /// The job runs anyway, once every parent has ended.
+    Run,
+}
+
+impl OnParentFailure {
+    /// The text stored in the database (`cancel`, `run`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OnParentFailure::Cancel => "cancel",
+            OnParentFailure::Run => "run",
+        }
+    }
+}
+
 /// The options a job is scheduled with: its attribute sets them (the definition's
 /// [`defaults`](crate::JobDefinition::defaults)) and each schedule call may override them. An
 /// option that becomes a job column is a field here and a line in the store's job row.
@@ -247,15 +279,19 @@ pub struct JobOptions {
     pub misfire_grace: MisfireGrace,
     /// How long one attempt may run before it is cancelled; `None` is unbounded.
     pub timeout: Option<Duration>,
+    /// What it does when a parent (a job it runs after) does not complete.
+    pub on_parent_failure: OnParentFailure,
 }
 
 impl JobOptions {
-    /// Normal priority, no retries, the scheduler's misfire grace, no timeout.
+    /// Normal priority, no retries, the scheduler's misfire grace, no timeout, cancelled
+    /// when a parent does not complete.
     pub const STANDARD: JobOptions = JobOptions {
         priority: Priority::Normal,
         max_retries: 0,
         misfire_grace: MisfireGrace::Default,
         timeout: None,
+        on_parent_failure: OnParentFailure::Cancel,
     };
 }
 
@@ -287,6 +323,10 @@ pub struct NewJob {
     /// The trace it was scheduled in (a W3C `traceparent`), continued by its attempts; see
     /// [`crate::trace`].
     pub trace_context: Option<String>,
+    /// The jobs it runs after (its parents), each once: it stays
+    /// [`blocked`](JobStatus::Blocked) until they have all completed. Each is a job that
+    /// exists or another job of the same schedule call (see [`crate::dependencies`]).
+    pub parents: Vec<JobId>,
 }
 
 impl NewJob {
@@ -303,6 +343,7 @@ impl NewJob {
             options,
             exclusive_key: None,
             trace_context: None,
+            parents: Vec::new(),
         }
     }
 
@@ -417,6 +458,10 @@ pub struct JobInfo {
     /// Hash of the argument schema the payload was written with (`None`: scheduled by name
     /// without one).
     pub schema_hash: Option<u64>,
+    /// The jobs it runs after, by id.
+    pub parents: Vec<JobId>,
+    /// The jobs that run after it, by id.
+    pub dependents: Vec<JobId>,
 }
 
 #[cfg(test)]

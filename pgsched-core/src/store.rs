@@ -417,6 +417,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// One job as inspection shows it.
     async fn job(&self, id: &JobId) -> Result<Option<JobInfo>>;
 
+    /// The workflow of job `id`: it and every job linked to it by dependencies, in either
+    /// direction, at most `limit`, oldest first (empty if the job does not exist).
+    async fn workflow(&self, id: &JobId, limit: u32) -> Result<Vec<JobInfo>>;
+
     /// Jobs matching `filter`, newest (by creation) first.
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>>;
 

@@ -302,6 +302,7 @@ fn defaults(def: &JobDef) -> TokenStream {
     let defaults = &def.defaults;
     let priority = format_ident!("{}", defaults.priority);
     let max_retries = Literal::u32_unsuffixed(defaults.max_retries);
+    let on_parent_failure = format_ident!("{}", defaults.on_parent_failure);
     let misfire_grace = match defaults.misfire_grace {
         MisfireGrace::Default => quote!(::pgsched::MisfireGrace::Default),
         MisfireGrace::Never => quote!(::pgsched::MisfireGrace::Never),
@@ -323,6 +324,7 @@ fn defaults(def: &JobDef) -> TokenStream {
             max_retries: #max_retries,
             misfire_grace: #misfire_grace,
             timeout: #timeout,
+            on_parent_failure: ::pgsched::OnParentFailure::#on_parent_failure,
         }
     }
 }

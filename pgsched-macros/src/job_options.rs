@@ -1,5 +1,6 @@
 //! The options every job attribute accepts (`name`, `priority`, `max_retries`,
-//! `misfire_grace`, `timeout`, `upgrade`): their table and their parsers.
+//! `misfire_grace`, `timeout`, `on_parent_failure`, `upgrade`): their table and their
+//! parsers.
 
 use std::time::Duration;
 
@@ -13,6 +14,10 @@ use crate::options::{Given, OptionSpec, string_literal, ungroup};
 /// The four priority levels, as written in `priority = …`.
 const PRIORITIES: [&str; 4] = ["Critical", "High", "Normal", "Low"];
 
+/// The policies of a dependent whose parent does not complete, as written in
+/// `on_parent_failure = …`.
+const PARENT_FAILURE_POLICIES: [&str; 2] = ["Cancel", "Run"];
+
 const MISFIRE_GRACE: &str = r#"expected a duration like "30s", "5m", "2h" or "never""#;
 const UPGRADE: &str = "expected the fn that converts an earlier version's arguments, like `upgrade = from_v1`, or a list of them, like `upgrade = [from_v1, from_v2]`";
 const TIMEOUT: &str =
@@ -25,6 +30,7 @@ pub(crate) const JOB_OPTIONS: &[OptionSpec<JobOptions>] = &[
     OptionSpec::new("max_retries", "3", max_retries),
     OptionSpec::new("misfire_grace", r#""5m""#, misfire_grace),
     OptionSpec::new("timeout", r#""30s""#, timeout),
+    OptionSpec::new("on_parent_failure", "Run", on_parent_failure),
     OptionSpec::new("upgrade", "from_v1", upgrade),
 ];
 
@@ -45,15 +51,30 @@ fn name(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
     Ok(())
 }
 
+/// The one of `choices` that `value` names as a bare identifier (`High`, `Run`).
+fn bare_choice(value: &Expr, choices: &[&'static str]) -> Option<&'static str> {
+    let Expr::Path(path) = value else { return None };
+    let last = path.path.segments.last()?;
+    let unqualified = path.qself.is_none() && last.arguments.is_none();
+    choices
+        .iter()
+        .copied()
+        .find(|choice| unqualified && last.ident == choice)
+}
+
+fn on_parent_failure(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let policy = |value: &Expr| bare_choice(value, &PARENT_FAILURE_POLICIES);
+    options.defaults.on_parent_failure = given.read(policy, || {
+        format!(
+            "expected what the job does when a job it runs after fails: `Cancel` (the default) or `Run` (like `{}`)",
+            given.usage()
+        )
+    })?;
+    Ok(())
+}
+
 fn priority(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
-    let level = |value: &Expr| {
-        let Expr::Path(path) = value else { return None };
-        let last = path.path.segments.last()?;
-        let unqualified = path.qself.is_none() && last.arguments.is_none();
-        PRIORITIES
-            .into_iter()
-            .find(|level| unqualified && last.ident == level)
-    };
+    let level = |value: &Expr| bare_choice(value, &PRIORITIES);
     options.defaults.priority = given.read(level, || {
         let levels = PRIORITIES.join(", ");
         format!(
@@ -206,8 +227,7 @@ mod tests {
         "expected a priority: one of Critical, High, Normal, Low (like `priority = High`)";
     const RETRIES: &str =
         "expected a whole number of retries that fits in u32, like `max_retries = 3`";
-    const UNKNOWN: &str =
-        "expected one of: name, priority, max_retries, misfire_grace, timeout, upgrade";
+    const UNKNOWN: &str = "expected one of: name, priority, max_retries, misfire_grace, timeout, on_parent_failure, upgrade";
 
     /// Each attribute (on a valid fn) and its one error: message and the source text it
     /// points at.

@@ -54,6 +54,8 @@ pub(crate) struct Defaults {
     pub(crate) misfire_grace: MisfireGrace,
     /// Per-attempt timeout in milliseconds.
     pub(crate) timeout_ms: Option<u64>,
+    /// What a dependent does when a parent does not complete, like `"Cancel"`.
+    pub(crate) on_parent_failure: &'static str,
 }
 
 impl Default for Defaults {
@@ -63,6 +65,7 @@ impl Default for Defaults {
             max_retries: 0,
             misfire_grace: MisfireGrace::Default,
             timeout_ms: None,
+            on_parent_failure: "Cancel",
         }
     }
 }

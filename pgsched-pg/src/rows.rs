@@ -95,6 +95,8 @@ pub(crate) struct JobRow {
     finished_at: Option<DateTime<Utc>>,
     payload: Vec<u8>,
     schema_hash: Option<i64>,
+    parents: Vec<String>,
+    dependents: Vec<String>,
 }
 
 impl TryFrom<JobRow> for JobInfo {
@@ -118,6 +120,8 @@ impl TryFrom<JobRow> for JobInfo {
             finished_at: row.finished_at,
             payload: row.payload,
             schema_hash: row.schema_hash.map(hash_from_db),
+            parents: row.parents.into_iter().map(JobId::from_stored).collect(),
+            dependents: row.dependents.into_iter().map(JobId::from_stored).collect(),
         })
     }
 }

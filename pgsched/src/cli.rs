@@ -148,7 +148,17 @@ enum JobsCommand {
         /// The job id.
         id: String,
     },
-    /// Cancel a pending or running job (a running attempt stops at its next heartbeat).
+    /// A workflow: the job and every job linked to it by dependencies, each under the jobs
+    /// it runs after, with its status.
+    Tree {
+        /// The id of any job of the workflow.
+        id: String,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+    },
+    /// Cancel a waiting or running job (a running attempt stops at its next heartbeat); the
+    /// jobs that run after it follow their `on_parent_failure` policy.
     Cancel {
         /// The job id.
         id: String,
@@ -368,6 +378,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                 limit,
             } => jobs::list(scheduler, status, name, limit).await,
             JobsCommand::Show { id } => jobs::show(scheduler, &id).await,
+            JobsCommand::Tree { id, limit } => jobs::tree(scheduler, &id, limit).await,
             JobsCommand::Cancel { id } => jobs::cancel(scheduler, &id).await,
             JobsCommand::Retry { id } => jobs::retry(scheduler, &id).await,
             JobsCommand::Enqueue {

@@ -385,8 +385,9 @@ pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
     ArgsSchema, ConflictResolution, Error, JobArgs, JobContext, JobError, JobId, JobInfo,
-    JobStatus, MisfireGrace, Priority, Result, RetryPolicy, Scheduled, ShutdownReport, State,
-    VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, redact_url,
+    JobStatus, MisfireGrace, OnParentFailure, Priority, Result, RetryPolicy, Scheduled,
+    ShutdownReport, State, VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig,
+    redact_url,
 };
 pub use pgsched_macros::{args, job, periodic};
 pub use pgsched_pg::SchemaName;

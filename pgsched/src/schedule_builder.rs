@@ -7,7 +7,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use pgsched_core::{ConflictResolution, JobId, MisfireGrace, Priority, Result};
+use pgsched_core::{ConflictResolution, JobId, MisfireGrace, OnParentFailure, Priority, Result};
 use sqlx::PgConnection;
 
 use crate::scheduler::Scheduler;
@@ -99,6 +99,22 @@ impl<'s> ScheduleBuilder<'s> {
     /// Cancel an attempt that runs longer than this.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.spec = self.spec.timeout(timeout);
+        self
+    }
+
+    /// Runs only after these jobs have completed (see [`JobSpec::after`]).
+    pub fn after<I>(mut self, parents: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.spec = self.spec.after(parents);
+        self
+    }
+
+    /// What the job does when a parent does not complete (see [`JobSpec::on_parent_failure`]).
+    pub fn on_parent_failure(mut self, policy: OnParentFailure) -> Self {
+        self.spec = self.spec.on_parent_failure(policy);
         self
     }
 

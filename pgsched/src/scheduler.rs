@@ -464,6 +464,20 @@ impl Scheduler {
         }
     }
 
+    /// The workflow of a job: it and every job linked to it by dependencies (the jobs it runs
+    /// after, the jobs that run after those, and so on, in both directions), at most
+    /// `limit` of them, oldest first, each with its parents and dependents. Empty if the job
+    /// does not exist.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn workflow(&self, id: impl AsRef<str>, limit: u32) -> Result<Vec<JobInfo>> {
+        match existing_id(id.as_ref()) {
+            Some(id) => self.inner.store.workflow(&id, limit).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// One job: status, priority, attempts, due time, last error, timestamps. Takes the id as
     /// text or as the [`JobId`] that scheduling returned.
     ///

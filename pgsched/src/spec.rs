@@ -7,7 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pgsched_core::codec::encode_args;
 use pgsched_core::{
-    Error, JobDefinition, JobOptions, MisfireGrace, NewJob, Priority, Result, ScheduleDefaults,
+    Error, JobDefinition, JobId, JobOptions, MisfireGrace, NewJob, OnParentFailure, Priority,
+    Result, ScheduleDefaults,
 };
 use serde::Serialize;
 
@@ -144,6 +145,43 @@ impl JobSpec {
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> JobSpec {
         self.map(|job| job.options.timeout = Some(timeout))
+    }
+
+    /// Runs only after these jobs (its parents) have completed: until then it is
+    /// [`blocked`](pgsched_core::JobStatus::Blocked) and no worker claims it; it becomes
+    /// pending when the last one completes (claimed within one poll, or at once when workers
+    /// listen). Each parent is a job that exists (a completed one is satisfied at once) or
+    /// another job of the same [`Scheduler::schedule_bulk`](crate::Scheduler::schedule_bulk)
+    /// call, referred to by the id chosen with [`JobSpec::job_id`]. A missing parent is
+    /// refused with [`Error::UnknownParents`], a cycle with [`Error::DependencyCycle`]; when
+    /// a parent fails, is cancelled or expires, [`JobSpec::on_parent_failure`] decides.
+    /// Calls add up; a parent listed twice counts once. Not with
+    /// [`ConflictResolution::Replace`](crate::ConflictResolution::Replace).
+    #[must_use]
+    pub fn after<I>(self, parents: I) -> JobSpec
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let parents: Result<Vec<JobId>> = parents
+            .into_iter()
+            .map(|parent| JobId::new(parent.as_ref()))
+            .collect();
+        match parents {
+            Ok(parents) => self.map(|job| job.parents.extend(parents)),
+            Err(error) => JobSpec {
+                job: Err(Refused::from(error)),
+            },
+        }
+    }
+
+    /// What the job does when a parent ends failed, cancelled or expired: it is cancelled
+    /// ([`OnParentFailure::Cancel`], the default) or runs anyway once every parent has ended
+    /// ([`OnParentFailure::Run`]); its `last_error` says which parent ended how. Default: the
+    /// job's attribute (`#[job(on_parent_failure = Run)]`), else Cancel.
+    #[must_use]
+    pub fn on_parent_failure(self, policy: OnParentFailure) -> JobSpec {
+        self.map(|job| job.options.on_parent_failure = policy)
     }
 
     /// The job, checked and completed against the scheduler's `defaults`: what the store

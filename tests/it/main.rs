@@ -23,3 +23,4 @@ mod steady_state;
 mod tour;
 mod usage_errors;
 mod workers;
+mod workflows;

@@ -34,6 +34,20 @@ impl PgStore {
         row.map(JobInfo::try_from).transpose()
     }
 
+    /// See [`pgsched_core::store::JobStore::workflow`].
+    pub(super) async fn workflow(&self, id: &JobId, limit: u32) -> Result<Vec<JobInfo>> {
+        let rows: Vec<JobRow> = self
+            .sql
+            .job_workflow
+            .query_as()
+            .bind(id.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(self.main())
+            .await
+            .map_err(self.sql.job_workflow.error())?;
+        rows.into_iter().map(JobInfo::try_from).collect()
+    }
+
     /// See [`pgsched_core::store::JobStore::list_jobs`].
     pub(super) async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>> {
         let rows: Vec<JobRow> = self

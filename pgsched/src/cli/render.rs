@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use pgsched_core::{FailureReason, JobInfo, Registry, Shown};
+use pgsched_core::{FailureReason, JobId, JobInfo, Registry, Shown};
 use serde_json::{Value, json};
 
 /// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
@@ -148,7 +148,27 @@ pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
         "args": args,
         "args_error": args_error,
         "payload_hex": hex(&job.payload),
+        "parents": job.parents.iter().map(JobId::as_str).collect::<Vec<_>>(),
+        "dependents": job.dependents.iter().map(JobId::as_str).collect::<Vec<_>>(),
     })
+}
+
+/// Ids for people: comma-separated, `-` when none, at most `shown` of them and a count of
+/// the rest.
+pub(super) fn ids(ids: &[JobId], shown: usize) -> String {
+    if ids.is_empty() {
+        return "-".into();
+    }
+    let mut text = ids
+        .iter()
+        .take(shown)
+        .map(JobId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > shown {
+        let _ = write!(text, " and {} more", ids.len() - shown);
+    }
+    text
 }
 
 /// A job for people: every field, one per line.
@@ -186,6 +206,8 @@ pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
             "last error",
             job.last_error.clone().unwrap_or_else(|| "-".into()),
         ),
+        ("runs after", ids(&job.parents, 10)),
+        ("runs before", ids(&job.dependents, 10)),
         args,
     ])
 }
