@@ -195,7 +195,8 @@ mod tests {
                 priority = Priority::High,
                 max_retries = 7,
                 misfire_grace = "1h 30m",
-                timeout = "30s"
+                timeout = "30s",
+                on_parent_failure = Run
             ),
             quote!(
                 async fn f() {}
@@ -210,6 +211,7 @@ mod tests {
                 max_retries: 7,
                 misfire_grace: MisfireGrace::AfterMillis(5_400_000),
                 timeout_ms: Some(30_000),
+                on_parent_failure: "Run",
             }
         );
         let def = parse(
@@ -221,12 +223,14 @@ mod tests {
         .expect("valid");
         assert_eq!(def.defaults.priority, "Low");
         assert_eq!(def.defaults.misfire_grace, MisfireGrace::Never);
+        assert_eq!(def.defaults.on_parent_failure, "Cancel", "the default");
     }
 
     const PRIORITY: &str =
         "expected a priority: one of Critical, High, Normal, Low (like `priority = High`)";
     const RETRIES: &str =
         "expected a whole number of retries that fits in u32, like `max_retries = 3`";
+    const PARENT_FAILURE: &str = "expected what the job does when a job it runs after fails: `Cancel` (the default) or `Run` (like `on_parent_failure = Run`)";
     const UNKNOWN: &str = "expected one of: name, priority, max_retries, misfire_grace, timeout, on_parent_failure, upgrade";
 
     /// Each attribute (on a valid fn) and its one error: message and the source text it
@@ -258,6 +262,8 @@ mod tests {
         ("priority = Urgent", PRIORITY, "Urgent"),
         ("priority = Priority::Urgent", PRIORITY, "Priority::Urgent"),
         ("priority = 1", PRIORITY, "1"),
+        ("on_parent_failure = Skip", PARENT_FAILURE, "Skip"),
+        (r#"on_parent_failure = "run""#, PARENT_FAILURE, r#""run""#),
         ("max_retries = -1", RETRIES, "-1"),
         ("max_retries = 4294967296", RETRIES, "4294967296"),
         ("max_retries = 3u8", RETRIES, "3u8"),
