@@ -130,6 +130,7 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "drain_expired_backlog",
     "drain_100k",
     "drain_held_xmin",
+    "workflow_fanout",
     "retention_keep_last",
     "soak",
     "soak_held_xmin",
@@ -151,6 +152,7 @@ const SCHEMAS: &[&str] = &[
     "bench_drain_expired_backlog",
     "bench_drain_100k",
     "bench_drain_held_xmin",
+    "bench_workflow_fanout",
     "bench_retention_keep_last",
     "bench_soak",
     "bench_soak_held_xmin",
@@ -198,6 +200,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "drain_held_xmin" => {
                 workloads::drain_held_xmin(&mut bench, true, "drain_held_xmin").await?;
             }
+            "workflow_fanout" => workloads::workflow_fanout(&mut bench).await?,
             "retention_keep_last" => workloads::retention_keep_last(&mut bench).await?,
             "soak" => soak::soak(&mut bench, "soak", soak::minutes(), false).await?,
             "soak_held_xmin" => {
@@ -262,6 +265,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             &format!("{soak}_offered"),
         );
     }
+    bench.ratio("workflow_fanout/drain", "workflow_fanout", "drain");
     bench.ratio(
         "drain_expired_backlog/drain",
         "drain_expired_backlog",
