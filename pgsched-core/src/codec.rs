@@ -5,6 +5,11 @@
 //! schema it was written with ([`ArgsSchema`]), and a worker decodes only payloads whose hash
 //! it knows: the job's current one, or one it upgrades from ([`upgrade_payload`]); any other
 //! is left for a replica that knows it (see [`crate::registry::JobDefinition::current_payload`]).
+//!
+//! A job's output (what `#[job]` fn returns in its `Ok`) is stored the same way: postcard
+//! bytes ([`encode_output`]) with the hash of the output type as written in the job's
+//! signature ([`crate::registry::OutputDefinition`]), checked before it is decoded
+//! ([`decode_output`]). A job that returns `()` stores no output.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -119,6 +124,57 @@ fn strip_position(message: &str) -> String {
         Some(index) if message[index..].contains(" column ") => message[..index].to_owned(),
         _ => message.to_owned(),
     }
+}
+
+/// A job's output as stored with it: postcard bytes and the hash of its output schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutput {
+    /// The postcard bytes.
+    pub bytes: Vec<u8>,
+    /// [`schema_hash`] of the output type as written in the job's signature
+    /// ([`crate::registry::OutputDefinition::schema_hash`]).
+    pub schema_hash: u64,
+}
+
+/// Encodes a job's output as postcard bytes; `None` for `()` (a job that returns nothing
+/// stores nothing, so its completion writes what it always did).
+///
+/// # Errors
+/// [`FailureReason::OutputEncode`] when serde refuses the value.
+pub fn encode_output<T: Serialize + 'static>(value: &T) -> Result<Option<Vec<u8>>, FailureReason> {
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>() {
+        return Ok(None);
+    }
+    postcard::to_allocvec(value)
+        .map(Some)
+        .map_err(|error| FailureReason::OutputEncode(error.to_string()))
+}
+
+/// Decodes a stored output, refusing trailing bytes (a sign the output type changed).
+///
+/// # Errors
+/// What did not fit, as text.
+pub fn decode_output<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!(
+            "{} trailing byte(s) after the output; it was written for a different output type",
+            rest.len()
+        )),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Decodes a stored output as `T` and renders it as JSON (what `#[job]` registers as
+/// [`crate::registry::OutputDefinition::to_json`], for inspection tools).
+///
+/// # Errors
+/// The decode error, or why `T` has no JSON form, as text.
+pub fn output_to_json<T: Serialize + DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<serde_json::Value, String> {
+    let value: T = decode_output(bytes)?;
+    serde_json::to_value(&value).map_err(|error| error.to_string())
 }
 
 /// Arguments with a known schema: a job's generated `Args`, or an earlier version of them kept
@@ -273,6 +329,21 @@ mod tests {
     fn json_of_an_undecodable_payload_is_an_error() {
         let err = args_to_json::<Resize>(&[9, 9]).expect_err("truncated");
         assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn outputs_round_trip_and_unit_stores_nothing() {
+        assert_eq!(encode_output(&()), Ok(None));
+        let bytes = encode_output(&vec![1_u32, 2])
+            .expect("encodes")
+            .expect("stored");
+        assert_eq!(decode_output::<Vec<u32>>(&bytes), Ok(vec![1, 2]));
+        assert_eq!(
+            output_to_json::<Vec<u32>>(&bytes),
+            Ok(serde_json::json!([1, 2]))
+        );
+        let err = decode_output::<u8>(&bytes).expect_err("trailing bytes");
+        assert!(err.contains("different output type"), "{err}");
     }
 
     #[derive(Serialize, Deserialize, Debug, PartialEq)]

@@ -40,6 +40,9 @@ pub const MISFIRE_GRACE_DEFAULT: Duration = Duration::from_secs(300);
 /// Default payload limit: 256 KiB.
 pub const MAX_PAYLOAD_BYTES_DEFAULT: usize = 256 * 1024;
 
+/// Default limit of a job's encoded output: 1 MiB.
+pub const MAX_OUTPUT_BYTES_DEFAULT: usize = 1024 * 1024;
+
 /// How a worker claims, runs and keeps jobs.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -84,6 +87,9 @@ pub struct WorkerConfig {
     /// Whether to subscribe to notifications (disable behind a transaction pooler).
     /// Default true.
     pub listen: bool,
+    /// Largest encoded output a job may return, in bytes: a bigger one fails the job with
+    /// `output_too_large` (it is never truncated). Default [`MAX_OUTPUT_BYTES_DEFAULT`].
+    pub max_output_bytes: usize,
     /// Where the periodic and sweep loops take their ticks from: tokio intervals by default;
     /// tests drive them by hand or observe them. Not a setting: decisions use the database
     /// clock whatever ticks the loops.
@@ -112,6 +118,7 @@ impl Default for WorkerConfig {
             vacuum: VacuumConfig::default(),
             vacuum_enabled: true,
             listen: true,
+            max_output_bytes: MAX_OUTPUT_BYTES_DEFAULT,
             ticks: TickSource::default(),
             continue_trace: None,
         }

@@ -171,6 +171,85 @@ pub enum Error {
         /// The underlying error, described by `reason`.
         error: BoxError,
     },
+    /// No job has this id (it was never written, or retention deleted it).
+    #[error("no job has the id {}", Shown(id))]
+    JobNotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The job waited for, or whose output was asked for, failed for good.
+    #[error("job {} failed: {error}", Shown(id.as_str()))]
+    JobFailed {
+        /// The job.
+        id: JobId,
+        /// Its `last_error` (`<kind>: <detail>`).
+        error: String,
+    },
+    /// The job waited for, or whose output was asked for, was cancelled.
+    #[error("job {} was cancelled", Shown(id.as_str()))]
+    JobCancelled {
+        /// The job.
+        id: JobId,
+    },
+    /// The job waited for, or whose output was asked for, expired: it was not started within
+    /// its misfire grace.
+    #[error("job {} expired: {error}", Shown(id.as_str()))]
+    JobExpired {
+        /// The job.
+        id: JobId,
+        /// Its `last_error` (`misfire: …`).
+        error: String,
+    },
+    /// A wait with a timeout ended before the job did.
+    #[error("job {} did not end within {} (it is {status})", Shown(id.as_str()), humantime::format_duration(*waited))]
+    WaitTimeout {
+        /// The job.
+        id: JobId,
+        /// How long the wait lasted.
+        waited: std::time::Duration,
+        /// Its status when the wait gave up.
+        status: JobStatus,
+    },
+    /// The job has no output to read: it has not ended yet, or it completed without one.
+    #[error("job {} has no output: {reason}", Shown(id.as_str()))]
+    NoOutput {
+        /// The job.
+        id: JobId,
+        /// Why, e.g. `it is running`.
+        reason: String,
+    },
+    /// The job's output was written for another output type than the one this binary's job
+    /// returns (a worker of another version completed it): it is not decoded, since postcard
+    /// would read it wrongly.
+    #[error(
+        "the output of job {} ({}) was written for output schema {stored:#018x}, but the job returns {} ({expected:#018x}) in this binary; read it with a binary of the version that wrote it, or inspect JobInfo::output",
+        Shown(id.as_str()),
+        Shown(job),
+        Shown(expected_schema)
+    )]
+    OutputSchemaMismatch {
+        /// The job.
+        id: JobId,
+        /// Its name.
+        job: String,
+        /// The output schema hash stored with the output.
+        stored: u64,
+        /// The hash of the output type this binary's job returns.
+        expected: u64,
+        /// That output type as written.
+        expected_schema: &'static str,
+    },
+    /// The job's output cannot be read as the type asked for: the job is not linked into this
+    /// binary, it returns another type, or the bytes do not decode.
+    #[error("cannot read the output of job {} ({}): {reason}", Shown(id.as_str()), Shown(job))]
+    OutputUnreadable {
+        /// The job.
+        id: JobId,
+        /// Its name.
+        job: String,
+        /// Why, phrased as what to change.
+        reason: String,
+    },
     /// The worker is already running for this scheduler.
     #[error("the worker is already running")]
     AlreadyRunning,

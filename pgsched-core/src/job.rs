@@ -462,6 +462,9 @@ pub struct JobInfo {
     pub parents: Vec<JobId>,
     /// The jobs that run after it, by id.
     pub dependents: Vec<JobId>,
+    /// What the job returned, as stored (`None` unless it completed returning a value; read
+    /// it typed with `Scheduler::job_output`).
+    pub output: Option<crate::codec::JobOutput>,
 }
 
 #[cfg(test)]

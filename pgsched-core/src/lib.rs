@@ -31,9 +31,10 @@ pub mod store;
 pub mod trace;
 pub mod typed;
 pub mod url;
+pub mod waiting;
 
 pub use bulk_plan::BulkPlan;
-pub use codec::ArgsSchema;
+pub use codec::{ArgsSchema, JobOutput};
 pub use config::{ScheduleDefaults, WorkerConfig};
 pub use context::{FromContext, JobContext, State, States};
 pub use error::{BoxError, Error, Result};
@@ -44,7 +45,7 @@ pub use job::{
 pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};
 pub use priority::Priority;
-pub use registry::{ArgsUpgrade, JobDefinition, JobFuture, Registry};
+pub use registry::{ArgsUpgrade, JobDefinition, JobFuture, OutputDefinition, Registry};
 pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};
 pub use retry::RetryPolicy;
 pub use runtime::{ShutdownReport, Worker, WorkerHandle};
@@ -52,6 +53,7 @@ pub use shown::Shown;
 pub use store::JobStore;
 pub use typed::JobArgs;
 pub use url::redact_url;
+pub use waiting::Waiters;
 
 #[doc(hidden)]
 pub mod __private {

@@ -69,23 +69,41 @@ impl fmt::Display for JobError {
 
 impl std::error::Error for JobError {}
 
-/// What a `#[job]` function may return: `()` or `Result<(), E>` with a displayable `E`.
+/// What a `#[job]` function may return: `()`, or `Result<T, E>` with a displayable `E` and
+/// an output `T` that serde can write and read back (`()` when the job returns nothing; see
+/// [`crate::codec::encode_output`]).
+#[diagnostic::on_unimplemented(
+    message = "a job cannot return `{Self}`",
+    label = "return `()` or `Result<T, E>`",
+    note = "a job returns nothing, or `Result<T, E>` where `E: Display` is its error and `T: Serialize + DeserializeOwned` its stored output (`()` for none)"
+)]
 pub trait IntoJobResult {
+    /// The job's output, stored with it when it completes.
+    type Output: serde::Serialize + serde::de::DeserializeOwned + Send + 'static;
+
     /// Converts the function's return value.
     ///
     /// # Errors
     /// The job's error, rendered as text.
-    fn into_job_result(self) -> Result<(), JobError>;
+    fn into_job_result(self) -> Result<Self::Output, JobError>;
 }
 
 impl IntoJobResult for () {
+    type Output = ();
+
     fn into_job_result(self) -> Result<(), JobError> {
         Ok(())
     }
 }
 
-impl<E: fmt::Display + 'static> IntoJobResult for Result<(), E> {
-    fn into_job_result(self) -> Result<(), JobError> {
+impl<T, E> IntoJobResult for Result<T, E>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
+    E: fmt::Display + 'static,
+{
+    type Output = T;
+
+    fn into_job_result(self) -> Result<T, JobError> {
         self.map_err(|error| match as_job_error(&error) {
             Some(job_error) => job_error.clone(),
             // `{:#}` prints anyhow's whole chain and is plain Display for everything else.
@@ -134,6 +152,16 @@ pub enum FailureReason {
     UnknownJob(String),
     /// The job asks for application state that the worker was not given.
     MissingState(&'static str),
+    /// The job's output, encoded, is over the worker's limit
+    /// ([`crate::WorkerConfig::max_output_bytes`]): the job fails, nothing is truncated.
+    OutputTooLarge {
+        /// The encoded size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The job's output could not be encoded (serde refused the value).
+    OutputEncode(String),
 }
 
 impl FailureReason {
@@ -149,11 +177,13 @@ impl FailureReason {
             FailureReason::UnknownSchema { .. } => "unknown_schema",
             FailureReason::UnknownJob(_) => "unknown_job",
             FailureReason::MissingState(_) => "missing_state",
+            FailureReason::OutputTooLarge { .. } => "output_too_large",
+            FailureReason::OutputEncode(_) => "output_encode",
         }
     }
 
-    /// Whether retrying can help. Decode errors and missing state fail the job at once: the
-    /// same bytes and the same binary give the same answer; so does a [`JobError::fatal`],
+    /// Whether retrying can help. Decode errors, missing state and an output that cannot be
+    /// stored fail the job at once: the same bytes and the same binary give the same answer; so does a [`JobError::fatal`],
     /// because the job said so. A job this worker cannot run at all (unknown name or argument
     /// schema) is retried: another replica may know it.
     #[must_use]
@@ -233,6 +263,13 @@ impl fmt::Display for FailureReason {
                 f,
                 "{kind}: the job needs State<{type_name}>, which was not given to the worker (SchedulerBuilder::state)"
             ),
+            FailureReason::OutputTooLarge { bytes, limit } => write!(
+                f,
+                "{kind}: {bytes} bytes > limit {limit}; the job's encoded output is over the worker's limit (SchedulerBuilder::max_output_bytes): return less, such as a reference to where the result is kept"
+            ),
+            FailureReason::OutputEncode(message) => {
+                write!(f, "{kind}: could not encode the job's output: {message}")
+            }
         }
     }
 }
@@ -255,6 +292,7 @@ mod tests {
     fn unit_and_results_convert() {
         assert_eq!(().into_job_result(), Ok(()));
         assert_eq!(Ok::<(), String>(()).into_job_result(), Ok(()));
+        assert_eq!(Ok::<u32, String>(7).into_job_result(), Ok(7));
         assert_eq!(
             Err::<(), _>("boom").into_job_result(),
             Err(JobError::retryable("boom"))
@@ -298,6 +336,8 @@ mod tests {
             },
             FailureReason::UnknownJob("x".into()),
             FailureReason::MissingState("Pool"),
+            FailureReason::OutputTooLarge { bytes: 9, limit: 8 },
+            FailureReason::OutputEncode("x".into()),
         ];
         for reason in reasons {
             assert!(
@@ -319,6 +359,12 @@ mod tests {
         assert!(FailureReason::Panic("x".into()).is_retryable());
         assert!(!FailureReason::Decode("x".into()).is_retryable());
         assert!(!FailureReason::MissingState("T").is_retryable());
+        assert!(!FailureReason::OutputTooLarge { bytes: 9, limit: 8 }.is_retryable());
+        assert!(
+            FailureReason::OutputTooLarge { bytes: 9, limit: 8 }
+                .to_string()
+                .starts_with("output_too_large: 9 bytes > limit 8;")
+        );
     }
 
     #[test]

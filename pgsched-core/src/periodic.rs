@@ -676,6 +676,7 @@ mod tests {
             schema_hash: 0,
             defaults: crate::job::JobOptions::STANDARD,
             upgrades: &[],
+            output: crate::registry::OutputDefinition::UNIT,
             run: never_runs,
             args_to_json: no_json,
             args_from_json: no_payload,

@@ -65,8 +65,10 @@ impl ClaimedJob {
 /// How an attempt ended, as written back to the store.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finish {
-    /// Completed successfully.
+    /// Completed successfully, with no output (the job returns `()`).
     Completed,
+    /// Completed successfully, returning this output (stored with the job).
+    CompletedWith(crate::codec::JobOutput),
     /// Failed for good, with its reason.
     Failed {
         /// `last_error` text.
@@ -100,6 +102,7 @@ impl Finish {
         };
         match self {
             Finish::Completed => Finish::Completed,
+            Finish::CompletedWith(output) => Finish::CompletedWith(output.clone()),
             Finish::Failed { error } => Finish::Failed { error: text(error) },
             Finish::Retry { delay, error } => Finish::Retry {
                 delay: (*delay).min(crate::retry::LONGEST_RETRY_DELAY),
@@ -355,6 +358,26 @@ pub struct VacuumTotals {
     pub last_run: Option<DateTime<Utc>>,
 }
 
+/// What the store's "an awaited job ended" channel delivered (see
+/// [`JobStore::listen_ended`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// This job, marked awaited by [`JobStore::await_job`], ended.
+    Job(JobId),
+    /// The connection was lost: until [`Ended::Reconnected`], endings go unheard.
+    Lost,
+    /// The connection was re-established; endings may have been missed meanwhile.
+    Reconnected,
+}
+
+/// A live subscription to "an awaited job ended" notifications.
+#[async_trait]
+pub trait EndListener: Send {
+    /// The next ending, or a change of the connection. Reconnects (with capped backoff) on
+    /// the call after [`Ended::Lost`] and never ends.
+    async fn next(&mut self) -> Ended;
+}
+
 /// A live subscription to "jobs were written" notifications.
 #[async_trait]
 pub trait Listener: Send {
@@ -506,6 +529,15 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Subscribes to "jobs were written" notifications.
     async fn listen(&self) -> Result<Box<dyn Listener>>;
+
+    /// Marks the job awaited, so that its end (completed, failed, cancelled, expired) is
+    /// notified to [`JobStore::listen_ended`] subscribers, and returns it as
+    /// [`JobStore::job`] does. A job that ends concurrently is either returned ended or
+    /// notifies, never neither.
+    async fn await_job(&self, id: &JobId) -> Result<Option<JobInfo>>;
+
+    /// Subscribes to "an awaited job ended" notifications.
+    async fn listen_ended(&self) -> Result<Box<dyn EndListener>>;
 }
 
 #[cfg(test)]

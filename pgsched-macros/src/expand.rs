@@ -87,6 +87,14 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
 
     let name = LitStr::new(&def.name, fn_ident.span());
     let schema = LitStr::new(&def.schema(), Span::call_site());
+    let output_schema = LitStr::new(&def.output_schema(), Span::call_site());
+    // Spanned on the return type, so a type that is not `IntoJobResult` is reported there.
+    let output = match def.output() {
+        Some(ty) => quote_spanned! {ty.span()=>
+            <#ty as ::pgsched::__private::IntoJobResult>::Output
+        },
+        None => quote!(()),
+    };
     let defaults = defaults(def);
     let location = quote_spanned! {fn_ident.span()=>
         file: ::core::file!(),
@@ -138,6 +146,16 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
             /// Hash of [`SCHEMA`], stored with every payload.
             pub const SCHEMA_HASH: u64 = ::pgsched::__private::schema_hash(SCHEMA);
 
+            /// What the job returns when it completes (`T` of its `Result<T, E>`), stored with
+            /// it; `()` stores nothing.
+            pub type Output = #output;
+
+            /// The output type as written, which the output hash is computed from.
+            pub const OUTPUT_SCHEMA: &str = #output_schema;
+
+            /// Hash of [`OUTPUT_SCHEMA`], stored with every output.
+            pub const OUTPUT_SCHEMA_HASH: u64 = ::pgsched::__private::schema_hash(OUTPUT_SCHEMA);
+
             impl ::pgsched::ArgsSchema for Args {
                 const SCHEMA: &'static str = SCHEMA;
                 const SCHEMA_HASH: u64 = SCHEMA_HASH;
@@ -153,6 +171,12 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
                     schema_hash: SCHEMA_HASH,
                     defaults: #defaults,
                     upgrades: UPGRADES,
+                    output: ::pgsched::__private::OutputDefinition {
+                        schema: OUTPUT_SCHEMA,
+                        schema_hash: OUTPUT_SCHEMA_HASH,
+                        type_id: ::core::any::TypeId::of::<Output>,
+                        to_json: ::pgsched::__private::output_to_json::<Output>,
+                    },
                     run: __pgsched_run,
                     args_to_json: ::pgsched::__private::args_to_json::<Args>,
                     args_from_json: ::pgsched::__private::args_from_json::<Args>,
@@ -163,7 +187,7 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
             pub fn schedule(
                 at: ::pgsched::__private::chrono::DateTime<::pgsched::__private::chrono::Utc>,
                 args: Args,
-            ) -> ::pgsched::ScheduleBuilder<'static> {
+            ) -> ::pgsched::ScheduleBuilder<'static, Output> {
                 ::pgsched::__private::typed_schedule(
                     &DEFINITION,
                     ::core::option::Option::Some(at),
@@ -172,8 +196,13 @@ pub(crate) fn expand(def: &JobDef, extra: &TokenStream) -> TokenStream {
             }
 
             /// Schedules the job to run now (by the database clock).
-            pub fn enqueue(args: Args) -> ::pgsched::ScheduleBuilder<'static> {
+            pub fn enqueue(args: Args) -> ::pgsched::ScheduleBuilder<'static, Output> {
                 ::pgsched::__private::typed_schedule(&DEFINITION, ::core::option::Option::None, &args)
+            }
+
+            /// A handle on the job `id` of this job, to wait for its [`Output`].
+            pub fn handle(id: ::pgsched::JobId) -> ::pgsched::JobHandle<Output> {
+                ::pgsched::__private::job_handle(&DEFINITION, id)
             }
 
             /// A bulk entry for `Scheduler::schedule_bulk`.
@@ -367,7 +396,14 @@ fn run_fn(def: &JobDef) -> TokenStream {
     let output_span = def.output().map_or_else(|| fn_ident.span(), Spanned::span);
     let finish = quote_spanned! {output_span=>
         let __pgsched_output = #call.await;
-        ::pgsched::__private::IntoJobResult::into_job_result(__pgsched_output)
+        match ::pgsched::__private::IntoJobResult::into_job_result(__pgsched_output) {
+            ::core::result::Result::Ok(__pgsched_value) => {
+                ::pgsched::__private::encode_output(&__pgsched_value)
+            }
+            ::core::result::Result::Err(__pgsched_error) => ::core::result::Result::Err(
+                ::pgsched::__private::FailureReason::from(__pgsched_error),
+            ),
+        }
     };
 
     // Spanned on the fn name, so a future that is not `Send` is reported on the job.
@@ -478,7 +514,15 @@ mod tests {
             &out,
             quote! {
                 let __pgsched_output = super::send_email(__pgsched_args.to, __pgsched_ctx_1, __pgsched_args.subject).await;
-                ::pgsched::__private::IntoJobResult::into_job_result(__pgsched_output)
+                match ::pgsched::__private::IntoJobResult::into_job_result(__pgsched_output)
+            },
+        );
+        assert_has(
+            &out,
+            quote! {
+                pub type Output = <Result<(), MailError> as ::pgsched::__private::IntoJobResult>::Output;
+                #[doc = " The output type as written, which the output hash is computed from."]
+                pub const OUTPUT_SCHEMA: &str = "()";
             },
         );
         assert_has(

@@ -34,6 +34,26 @@ impl JobDef {
         schema(self.args().map(|param| (&param.ident, &param.ty)))
     }
 
+    /// The output schema: the output type as written, without whitespace. For a return type
+    /// `Result<T, …>` (any path ending in `Result`: `anyhow::Result<T>`, `io::Result<T>`) it
+    /// is `T`; without a return type `()`; otherwise the return type as written (an alias
+    /// such as `MyResult<T>` is hashed as written, so changing it changes the hash too).
+    pub(crate) fn output_schema(&self) -> String {
+        let Some(ty) = self.output() else {
+            return "()".to_owned();
+        };
+        if let Type::Path(path) = ungroup_type_for_schema(ty)
+            && path.qself.is_none()
+            && let Some(last) = path.path.segments.last()
+            && last.ident == "Result"
+            && let syn::PathArguments::AngleBracketed(arguments) = &last.arguments
+            && let Some(syn::GenericArgument::Type(output)) = arguments.args.first()
+        {
+            return compact_type(output);
+        }
+        compact_type(ty)
+    }
+
     /// The declared return type, if any.
     pub(crate) fn output(&self) -> Option<&Type> {
         match &self.item.sig.output {
@@ -175,6 +195,52 @@ mod tests {
         .expect("valid");
         assert_eq!(def.name, "type");
         assert_eq!(def.schema(), "loop:u8");
+    }
+
+    #[test]
+    fn the_output_schema_is_the_ok_type_as_written() {
+        let cases = [
+            (
+                quote!(
+                    async fn f() {}
+                ),
+                "()",
+            ),
+            (
+                quote!(
+                    async fn f() -> () {}
+                ),
+                "()",
+            ),
+            (
+                quote!(
+                    async fn f() -> Result<(), String> {}
+                ),
+                "()",
+            ),
+            (
+                quote!(
+                    async fn f() -> Result<Vec<Thumb>, E> {}
+                ),
+                "Vec<Thumb>",
+            ),
+            (
+                quote!(
+                    async fn f() -> anyhow::Result<crate::Thumb> {}
+                ),
+                "crate::Thumb",
+            ),
+            (
+                quote!(
+                    async fn f() -> MyResult<u8> {}
+                ),
+                "MyResult<u8>",
+            ),
+        ];
+        for (item, expected) in cases {
+            let def = parse(quote!(), item).expect("valid");
+            assert_eq!(def.output_schema(), expected);
+        }
     }
 
     #[test]

@@ -6,6 +6,9 @@
 -- partial index of running jobs.
 -- status 'pending' is a retry: due again after delay_ms by the database clock (scheduled
 -- until then, see waiting_status in migration 0006).
+-- output and output_schema_hash are what a completed job returned (NULL for every other
+-- outcome, and for a job that returns nothing: migration 0011); an awaited job's end
+-- notifies its waiters through the trigger of that migration.
 UPDATE __SCHEMA__.jobs AS j
    SET status = CASE WHEN d.status = 'pending'
                      THEN __SCHEMA__.waiting_status(now() + d.delay_ms * interval '1 millisecond', NULL)
@@ -13,11 +16,14 @@ UPDATE __SCHEMA__.jobs AS j
        run_at = CASE WHEN d.status = 'pending'
                      THEN now() + d.delay_ms * interval '1 millisecond' ELSE j.run_at END,
        last_error = d.error,
+       output = d.output,
+       output_schema_hash = d.output_schema_hash,
        finished_at = CASE WHEN d.status = 'pending' THEN NULL ELSE now() END,
        lease_token = NULL,
        lease_expires_at = NULL
-  FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[])
-       AS d(id, token, status, delay_ms, error)
+  FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[], $6::bytea[],
+              $7::int8[])
+       AS d(id, token, status, delay_ms, error, output, output_schema_hash)
  WHERE j.id = d.id
    AND j.lease_token = d.token
 RETURNING d.token

@@ -1,10 +1,12 @@
-//! LISTEN/NOTIFY wake-ups, with reconnection and a ping for half-open connections.
+//! LISTEN/NOTIFY: the workers' wake-ups and the waiters' "job ended" notifications, with
+//! reconnection and a ping for half-open connections.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pgsched_core::JobId;
 use pgsched_core::backoff::Backoff;
-use pgsched_core::store::{Listener, Wakeup};
+use pgsched_core::store::{EndListener, Ended, Listener, Wakeup};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
@@ -16,7 +18,8 @@ const PING_AFTER: Duration = Duration::from_secs(15);
 const RECONNECT_MIN: Duration = Duration::from_millis(100);
 const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
-/// Notifications of one schema's channel.
+/// Notifications of one channel: a schema's wake-ups (as a [`Listener`]) or the ends of its
+/// awaited jobs (as an [`EndListener`]).
 pub(crate) struct PgWakeups {
     pool: PgPool,
     channel: String,
@@ -63,31 +66,70 @@ async fn subscribe(pool: &PgPool, channel: &str) -> Result<PgListener, sqlx::Err
     Ok(listener)
 }
 
-#[async_trait]
-impl Listener for PgWakeups {
-    async fn next(&mut self) -> Wakeup {
+/// What the channel delivered.
+enum Received {
+    /// A notification, with its payload.
+    Notification(String),
+    /// The connection was lost; the next call reconnects.
+    Lost,
+    /// The connection was re-established: notifications may have been missed.
+    Reconnected,
+}
+
+impl PgWakeups {
+    /// The next notification, loss of the connection, or reconnection.
+    async fn receive(&mut self) -> Received {
         loop {
             let Some(listener) = self.listener.as_mut() else {
                 self.listener = Some(self.reconnect().await);
-                return Wakeup::Reconnected;
+                return Received::Reconnected;
             };
             match tokio::time::timeout(PING_AFTER, listener.try_recv()).await {
-                Ok(Ok(Some(_))) => return Wakeup::Notified,
+                Ok(Ok(Some(notification))) => {
+                    return Received::Notification(notification.payload().to_owned());
+                }
                 Ok(Ok(None)) => {
                     tracing::warn!("LISTEN connection lost");
                     self.listener = None;
+                    return Received::Lost;
                 }
                 Ok(Err(error)) => {
                     tracing::warn!("LISTEN connection failed: {error}");
                     self.listener = None;
+                    return Received::Lost;
                 }
                 Err(_) => {
                     if let Err(error) = sqlx::query("SELECT 1").execute(&mut *listener).await {
                         tracing::warn!("LISTEN connection did not answer a ping: {error}");
                         self.listener = None;
+                        return Received::Lost;
                     }
                 }
             }
+        }
+    }
+}
+
+#[async_trait]
+impl Listener for PgWakeups {
+    async fn next(&mut self) -> Wakeup {
+        loop {
+            match self.receive().await {
+                Received::Notification(_) => return Wakeup::Notified,
+                Received::Lost => {}
+                Received::Reconnected => return Wakeup::Reconnected,
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EndListener for PgWakeups {
+    async fn next(&mut self) -> Ended {
+        match self.receive().await {
+            Received::Notification(id) => Ended::Job(JobId::from_stored(id)),
+            Received::Lost => Ended::Lost,
+            Received::Reconnected => Ended::Reconnected,
         }
     }
 }

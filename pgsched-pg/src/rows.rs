@@ -8,7 +8,7 @@ use pgsched_core::store::{
     ClaimedJob, Lease, PeriodicState, Promotion, PromotionFloor, VacuumStatsDay, VacuumTotals,
     WorkerInfo,
 };
-use pgsched_core::{Error, JobId, JobInfo, JobStatus, Priority};
+use pgsched_core::{Error, JobId, JobInfo, JobOutput, JobStatus, Priority};
 
 /// Reads a non-negative count stored as `integer`.
 fn count(value: i32) -> u32 {
@@ -97,6 +97,8 @@ pub(crate) struct JobRow {
     schema_hash: Option<i64>,
     parents: Vec<String>,
     dependents: Vec<String>,
+    output: Option<Vec<u8>>,
+    output_schema_hash: Option<i64>,
 }
 
 impl TryFrom<JobRow> for JobInfo {
@@ -122,6 +124,13 @@ impl TryFrom<JobRow> for JobInfo {
             schema_hash: row.schema_hash.map(hash_from_db),
             parents: row.parents.into_iter().map(JobId::from_stored).collect(),
             dependents: row.dependents.into_iter().map(JobId::from_stored).collect(),
+            output: match (row.output, row.output_schema_hash) {
+                (Some(bytes), Some(hash)) => Some(JobOutput {
+                    bytes,
+                    schema_hash: hash_from_db(hash),
+                }),
+                _ => None,
+            },
         })
     }
 }

@@ -76,6 +76,14 @@ impl SchemaName {
     pub fn channel(&self) -> String {
         format!("pgsched_jobs_{}", self.0)
     }
+
+    /// The channel on which awaited jobs of this schema announce their end, their id as the
+    /// payload (the trigger of migration 0011 writes the same name). Like [`Self::channel`],
+    /// at most 63 bytes for the longest schema name.
+    #[must_use]
+    pub fn done_channel(&self) -> String {
+        format!("pgsched_done_{}", self.0)
+    }
 }
 
 impl Default for SchemaName {

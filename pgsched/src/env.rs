@@ -76,6 +76,9 @@ fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> Result<SchedulerBuil
     if let Some(bytes) = parse::<usize>(&get, "PGSCHED_MAX_PAYLOAD_BYTES")? {
         builder = builder.max_payload_bytes(bytes);
     }
+    if let Some(bytes) = parse::<usize>(&get, "PGSCHED_MAX_OUTPUT_BYTES")? {
+        builder = builder.max_output_bytes(bytes);
+    }
     if let Some(listen) = parse(&get, "PGSCHED_LISTEN")? {
         builder = builder.listen(listen);
     }

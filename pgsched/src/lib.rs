@@ -369,6 +369,8 @@ mod admin;
 pub mod cli;
 mod connect;
 mod env;
+mod handle;
+mod output;
 mod periodic;
 mod run;
 mod schedule_builder;
@@ -381,6 +383,7 @@ mod trace_context;
 /// The `chrono` pgsched's API takes and returns times in (`DateTime<Utc>`), re-exported so an
 /// application uses the same version without matching it by hand.
 pub use chrono;
+pub use handle::JobHandle;
 pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
@@ -401,9 +404,9 @@ pub mod defaults {
     pub use crate::scheduler::{BULK_BATCH_SIZE_DEFAULT, POOL_SIZE_DEFAULT};
     pub use pgsched_core::config::{
         BATCH_CLAIM_LIMIT_DEFAULT, DEAD_WORKER_AFTER_DEFAULT, HEARTBEAT_INTERVAL_DEFAULT,
-        LEASE_DURATION_DEFAULT, MAX_CONCURRENT_JOBS_DEFAULT, MAX_PAYLOAD_BYTES_DEFAULT,
-        MISFIRE_GRACE_DEFAULT, PERIODIC_TICK_DEFAULT, POLL_INTERVAL_DEFAULT,
-        SHUTDOWN_GRACE_DEFAULT, SWEEP_BATCH_DEFAULT, SWEEP_INTERVAL_DEFAULT,
+        LEASE_DURATION_DEFAULT, MAX_CONCURRENT_JOBS_DEFAULT, MAX_OUTPUT_BYTES_DEFAULT,
+        MAX_PAYLOAD_BYTES_DEFAULT, MISFIRE_GRACE_DEFAULT, PERIODIC_TICK_DEFAULT,
+        POLL_INTERVAL_DEFAULT, SHUTDOWN_GRACE_DEFAULT, SWEEP_BATCH_DEFAULT, SWEEP_INTERVAL_DEFAULT,
         UNKNOWN_JOB_ATTEMPTS_DEFAULT,
     };
     /// The defaults of [`crate::VacuumConfig`] (retention).
@@ -435,14 +438,16 @@ pub mod __private {
     pub use chrono;
     pub use inventory;
     pub use pgsched_core::codec::{
-        args_from_json, args_to_json, decode_args, schema_hash, upgrade_payload,
+        args_from_json, args_to_json, decode_args, encode_output, output_to_json, schema_hash,
+        upgrade_payload,
     };
     pub use pgsched_core::runtime::{
         PeriodicTick, ScheduleDecision, ScheduleTick, SweepPass, TickError, TickEvent, TickSource,
     };
     pub use pgsched_core::{
         ArgsUpgrade, FailureReason, FromContext, IntoJobResult, JobContext, JobDefinition,
-        JobFuture, JobOptions, PeriodicDefinition, PeriodicSchedule, ScheduleDefaults,
+        JobFuture, JobOptions, OutputDefinition, PeriodicDefinition, PeriodicSchedule,
+        ScheduleDefaults,
     };
     pub use serde;
     pub use serde_json;
@@ -460,12 +465,22 @@ pub mod __private {
     }
 
     /// A builder for a typed job: what a job's generated `schedule` and `enqueue` return.
-    pub fn typed_schedule<A: serde::Serialize>(
+    /// `O` is the job's output type.
+    pub fn typed_schedule<A: serde::Serialize, O>(
         definition: &'static JobDefinition,
         at: Option<chrono::DateTime<chrono::Utc>>,
         args: &A,
-    ) -> ScheduleBuilder<'static> {
-        ScheduleBuilder::from_spec(JobSpec::typed(definition, at, args))
+    ) -> ScheduleBuilder<'static, O> {
+        ScheduleBuilder::typed(definition, JobSpec::typed(definition, at, args))
+    }
+
+    /// A handle on the job `id` of `definition`, whose output type is `O`: what a job's
+    /// generated `handle(id)` returns.
+    pub fn job_handle<O: serde::de::DeserializeOwned + 'static>(
+        definition: &'static JobDefinition,
+        id: crate::JobId,
+    ) -> crate::JobHandle<O> {
+        crate::JobHandle::of(definition, id)
     }
 
     /// The scheduler's PostgreSQL store (pool and schema), for tests and tools that drive

@@ -7,9 +7,15 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 use std::time::Duration;
 
-use pgsched_core::{ConflictResolution, JobId, MisfireGrace, OnParentFailure, Priority, Result};
+use std::marker::PhantomData;
+
+use pgsched_core::{
+    ConflictResolution, JobDefinition, JobId, MisfireGrace, OnParentFailure, Priority, Result,
+};
+use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
+use crate::handle::JobHandle;
 use crate::scheduler::Scheduler;
 use crate::spec::JobSpec;
 
@@ -45,11 +51,17 @@ use crate::spec::JobSpec;
 ///
 /// Without [`ScheduleBuilder::on`] it uses the process-wide scheduler
 /// ([`Scheduler::global`], configured from `DATABASE_URL` and `PGSCHED_*`).
+///
+/// `O` is what the job returns when it completes (its generated `Output`): schedule with
+/// [`ScheduleBuilder::handle`] to get a [`JobHandle<O>`] that waits for it.
 #[must_use = "a schedule builder does nothing until it is awaited"]
-pub struct ScheduleBuilder<'s> {
+pub struct ScheduleBuilder<'s, O = ()> {
     spec: JobSpec,
     conflict: ConflictResolution,
     scheduler: Option<&'s Scheduler>,
+    /// The job, when the builder was made by its generated code.
+    definition: Option<&'static JobDefinition>,
+    output: PhantomData<fn() -> O>,
 }
 
 impl ScheduleBuilder<'static> {
@@ -59,11 +71,26 @@ impl ScheduleBuilder<'static> {
             spec,
             conflict: ConflictResolution::Raise,
             scheduler: None,
+            definition: None,
+            output: PhantomData,
         }
     }
 }
 
-impl<'s> ScheduleBuilder<'s> {
+impl<O> ScheduleBuilder<'static, O> {
+    /// A builder for a job of `definition`, whose output type is `O`.
+    pub(crate) fn typed(definition: &'static JobDefinition, spec: JobSpec) -> Self {
+        ScheduleBuilder {
+            spec,
+            conflict: ConflictResolution::Raise,
+            scheduler: None,
+            definition: Some(definition),
+            output: PhantomData,
+        }
+    }
+}
+
+impl<'s, O> ScheduleBuilder<'s, O> {
     /// Its priority. Default: the job's attribute, else Normal.
     pub fn priority(mut self, priority: Priority) -> Self {
         self.spec = self.spec.priority(priority);
@@ -119,11 +146,13 @@ impl<'s> ScheduleBuilder<'s> {
     }
 
     /// Schedules through `scheduler` instead of the process-wide one.
-    pub fn on(self, scheduler: &Scheduler) -> ScheduleBuilder<'_> {
+    pub fn on(self, scheduler: &Scheduler) -> ScheduleBuilder<'_, O> {
         ScheduleBuilder {
             spec: self.spec,
             conflict: self.conflict,
             scheduler: Some(scheduler),
+            definition: self.definition,
+            output: self.output,
         }
     }
 
@@ -143,17 +172,45 @@ impl<'s> ScheduleBuilder<'s> {
     }
 }
 
-impl<'s> IntoFuture for ScheduleBuilder<'s> {
+impl<O: DeserializeOwned + 'static> ScheduleBuilder<'_, O> {
+    /// Schedules the job and returns a handle that waits for its output
+    /// ([`JobHandle::wait`]), through the same scheduler.
+    ///
+    /// # Errors
+    /// As awaiting the builder.
+    pub async fn handle(self) -> Result<JobHandle<O>> {
+        let scheduler = match self.scheduler {
+            Some(scheduler) => scheduler,
+            None => Scheduler::global().await?,
+        };
+        let definition = self.definition;
+        let id = scheduler.schedule(self.spec, self.conflict).await?;
+        let handle = match definition {
+            Some(definition) => JobHandle::of(definition, id),
+            None => JobHandle::new(id),
+        };
+        Ok(handle.on(scheduler))
+    }
+}
+
+impl<'s, O> IntoFuture for ScheduleBuilder<'s, O> {
     type Output = Result<JobId>;
     type IntoFuture = Pin<Box<dyn Future<Output = Result<JobId>> + Send + 's>>;
 
     fn into_future(self) -> Self::IntoFuture {
+        // Only what scheduling needs moves into the future (not the output type).
+        let ScheduleBuilder {
+            spec,
+            conflict,
+            scheduler,
+            ..
+        } = self;
         Box::pin(async move {
-            let scheduler = match self.scheduler {
+            let scheduler = match scheduler {
                 Some(scheduler) => scheduler,
                 None => Scheduler::global().await?,
             };
-            scheduler.schedule(self.spec, self.conflict).await
+            scheduler.schedule(spec, conflict).await
         })
     }
 }

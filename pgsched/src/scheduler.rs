@@ -7,8 +7,8 @@ use std::time::Duration;
 use pgsched_core::store::{JobStore, Recovered, VacuumStatsDay, VacuumTotals};
 use pgsched_core::{
     BulkPlan, ConflictResolution, Error, JobId, JobInfo, NewJob, Registry, Result, RetryPolicy,
-    ScheduleDefaults, Scheduled, ShutdownReport, States, VacuumConfig, VacuumReport, Worker,
-    WorkerConfig, WorkerHandle,
+    ScheduleDefaults, Scheduled, ShutdownReport, States, VacuumConfig, VacuumReport, Waiters,
+    Worker, WorkerConfig, WorkerHandle,
 };
 use pgsched_pg::{PgStore, SchemaName};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -61,6 +61,8 @@ struct Inner {
     defaults: ScheduleDefaults,
     states: States,
     worker: Mutex<Option<WorkerHandle>>,
+    /// Waits for jobs to end ([`crate::JobHandle`]), with their listener.
+    waiters: Waiters,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -178,6 +180,11 @@ impl Scheduler {
         Ok(self.inner.registry.get_or_init(|| registry))
     }
 
+    /// The waits for jobs to end, shared by every [`crate::JobHandle`] of this scheduler.
+    pub(crate) fn waiters(&self) -> &Waiters {
+        &self.inner.waiters
+    }
+
     /// Defaults applied to scheduled jobs (`pgsched::__private::schedule_defaults`).
     #[must_use]
     pub(crate) fn schedule_defaults(&self) -> &ScheduleDefaults {
@@ -275,6 +282,7 @@ impl Scheduler {
     /// As [`Scheduler::shutdown`].
     pub async fn close(&self) -> Result<ShutdownReport> {
         let report = self.shutdown().await?;
+        self.inner.waiters.stop();
         self.inner.store.close(self.inner.owns_pool).await;
         Ok(report)
     }
@@ -580,6 +588,7 @@ fn single(results: &mut Vec<Scheduled>) -> Result<JobId> {
 /// | `PGSCHED_SHUTDOWN_GRACE` | time running jobs get at shutdown | 30s |
 /// | `PGSCHED_DEAD_WORKER_AFTER` | a worker not seen this long is considered dead; its registration is removed (the seed's `HEARTBEAT_THRESHOLD`) | 120s |
 /// | `PGSCHED_MAX_PAYLOAD_BYTES` | largest encoded arguments | 262144 |
+/// | `PGSCHED_MAX_OUTPUT_BYTES` | largest encoded output a job may return ([`max_output_bytes`](SchedulerBuilder::max_output_bytes)) | 1048576 |
 /// | `PGSCHED_VACUUM_ENABLED` | this worker runs retention passes on its timer | true |
 /// | `PGSCHED_VACUUM_TRACK_METRICS` | keep per-day retention statistics ([`VacuumConfig::track_metrics`]) | false |
 /// | `PGSCHED_VACUUM_INTERVAL` | time between retention passes, all replicas together ([`VacuumConfig::interval`]) | 1m |
@@ -634,7 +643,8 @@ impl SchedulerBuilder {
     /// three (`build()` opens one; a connection goes back to the pool in the background, so
     /// back-to-back calls sometimes open another). The worker's own pools (two connections
     /// for lease renewals, four for claims and outcomes, one for LISTEN) open only once
-    /// [`Scheduler::start`] runs. A process that enqueues from many tasks at once and must
+    /// [`Scheduler::start`] runs; waiting for jobs ([`crate::JobHandle::wait`]) holds one
+    /// more, for LISTEN, from the first wait on. A process that enqueues from many tasks at once and must
     /// stay small sets a lower ceiling (`pool_size(2)`, `PGSCHED_POOL_SIZE=2`): its calls then
     /// wait their turn for a connection. [`Scheduler::pool`] shows what is open
     /// (`scheduler.pool().size()`).
@@ -679,6 +689,15 @@ impl SchedulerBuilder {
     #[must_use]
     pub fn max_payload_bytes(mut self, bytes: usize) -> Self {
         self.defaults.max_payload_bytes = bytes;
+        self
+    }
+
+    /// Largest encoded output a job may return, in bytes: a job whose output is bigger fails
+    /// with `output_too_large` (nothing is truncated). Default
+    /// [`MAX_OUTPUT_BYTES_DEFAULT`](crate::defaults::MAX_OUTPUT_BYTES_DEFAULT).
+    #[must_use]
+    pub fn max_output_bytes(mut self, bytes: usize) -> Self {
+        self.worker.max_output_bytes = bytes;
         self
     }
 
@@ -863,6 +882,11 @@ impl SchedulerBuilder {
             store = store.with_lost_lease_retries(retries);
         }
         store = store.with_notifications(self.worker.listen.then_some(self.worker.poll_interval));
+        let waiters = Waiters::new(
+            Arc::new(store.clone()),
+            self.worker.listen,
+            self.worker.poll_interval,
+        );
         Ok(Scheduler {
             inner: Arc::new(Inner {
                 store,
@@ -872,6 +896,7 @@ impl SchedulerBuilder {
                 defaults: self.defaults,
                 states: self.states,
                 worker: Mutex::new(None),
+                waiters,
             }),
         })
     }

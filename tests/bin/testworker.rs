@@ -19,6 +19,7 @@
 //! | `lost_lease_retries` | retries after a lost lease | 2 |
 //! | `listen` | LISTEN/NOTIFY wake-ups | true |
 //! | `drift_every_ms` | adds the periodic schedule of `drift` (key `drift`, enabled) every that many ms, so that two processes can disagree about one job's schedule | none |
+//! | `wait_for` | runs no worker: waits for the `square` job of this id to end, prints `output: <n>` (or `error: <error>`) on stdout and exits | none |
 //!
 //! Jobs: `work(key, millis)` records one row per attempt in `<schema>.effects` (the test
 //! oracle), on its own autocommit connection: inserted at the start, `t_end` set at the end, so
@@ -166,6 +167,13 @@ enum Running {
     Custom(WorkerHandle),
 }
 
+/// Returns `n * n` (its output), for a process that waits for it (`wait_for`).
+#[job]
+async fn square(n: u64) -> Result<u64, String> {
+    n.checked_mul(n)
+        .ok_or_else(|| format!("{n} squared overflows"))
+}
+
 /// Poison: panics on every attempt.
 #[job]
 async fn panics() {
@@ -284,6 +292,15 @@ async fn run() -> Result<(), String> {
         .build()
         .await
         .map_err(|e| format!("build: {e}"))?;
+    if let Some(id) = setting("wait_for") {
+        let id = pgsched::JobId::new(id).map_err(|e| format!("wait_for: {e}"))?;
+        eprintln!("testworker waiting: pid {} job {id}", std::process::id());
+        match square::handle(id).on(&scheduler).wait().await {
+            Ok(output) => println!("output: {output}"),
+            Err(error) => println!("error: {error}"),
+        }
+        return Ok(());
+    }
     let running = match setting("drift_every_ms") {
         None => {
             scheduler.start().await.map_err(|e| format!("start: {e}"))?;

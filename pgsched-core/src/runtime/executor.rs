@@ -14,9 +14,11 @@ use tracing::Instrument;
 use super::Shared;
 use super::finisher::{Message, Outcome};
 use super::leases::{Abort, AbortReason};
+use crate::codec::JobOutput;
 use crate::context::{AttemptFacts, JobContext};
 use crate::metrics;
 use crate::outcome::FailureReason;
+use crate::registry::JobDefinition;
 use crate::store::{ClaimedJob, Finish, MAX_ERROR_BYTES, Release};
 
 /// How long an abandoned attempt may keep running to stop cleanly (it sees
@@ -27,8 +29,8 @@ const CLEANUP_WINDOW: Duration = Duration::from_secs(1);
 
 /// How an attempt ended from the worker's point of view.
 pub(crate) enum AttemptEnd {
-    /// It ran (or could not run); here is what to write.
-    Finished(Result<(), FailureReason>),
+    /// It ran (or could not run); here is what to write: its output, if it returns one.
+    Finished(Result<Option<JobOutput>, FailureReason>),
     /// It was told to stop before it ended.
     Abandoned(AbortReason),
 }
@@ -175,8 +177,8 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
             AttemptEnd::Abandoned(abort.reason())
         }
         ended = &mut limited => AttemptEnd::Finished(match ended {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(error))) => Err(error.into()),
+            Ok(Ok(Ok(output))) => storable_output(shared, definition, output),
+            Ok(Ok(Err(reason))) => Err(reason),
             Ok(Err(panic)) => Err(FailureReason::Panic(panic_message(panic.as_ref()))),
             Err(timeout) => {
                 abort.token().cancel();
@@ -186,17 +188,44 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
     }
 }
 
+/// A job's encoded output as stored, with its output schema hash; refused (never truncated)
+/// when it is over the worker's `max_output_bytes`.
+fn storable_output(
+    shared: &Shared,
+    definition: &JobDefinition,
+    output: Option<Vec<u8>>,
+) -> Result<Option<JobOutput>, FailureReason> {
+    let Some(bytes) = output else {
+        return Ok(None);
+    };
+    let limit = shared.config.max_output_bytes;
+    if bytes.len() > limit {
+        return Err(FailureReason::OutputTooLarge {
+            bytes: bytes.len(),
+            limit,
+        });
+    }
+    Ok(Some(JobOutput {
+        bytes,
+        schema_hash: definition.output.schema_hash,
+    }))
+}
+
 /// Decides what a finished attempt writes: completion, a retry after backoff, or failure,
 /// with the failure's kind (metrics count it once it is written).
 fn decide(
     shared: &Shared,
     job: &ClaimedJob,
-    result: Result<(), FailureReason>,
+    result: Result<Option<JobOutput>, FailureReason>,
 ) -> (Finish, Option<&'static str>) {
     let reason = match result {
-        Ok(()) => {
+        Ok(None) => {
             tracing::debug!("completed");
             return (Finish::Completed, None);
+        }
+        Ok(Some(output)) => {
+            tracing::debug!(output_bytes = output.bytes.len(), "completed");
+            return (Finish::CompletedWith(output), None);
         }
         Err(reason) => reason,
     };

@@ -138,7 +138,9 @@ fn count_written(outcome: &Outcome) {
     let job = outcome.name.clone();
     let reason = outcome.reason.unwrap_or("error");
     match outcome.finish {
-        Finish::Completed => ::metrics::counter!(metrics::COMPLETED, "job" => job).increment(1),
+        Finish::Completed | Finish::CompletedWith(_) => {
+            ::metrics::counter!(metrics::COMPLETED, "job" => job).increment(1);
+        }
         Finish::Retry { .. } => {
             ::metrics::counter!(metrics::RETRIED, "job" => job, "reason" => reason).increment(1);
         }

@@ -155,7 +155,7 @@ impl InlineWorker {
         let message = executor::conclude(shared, job, end, &span);
         let error = match &message {
             Some(Message::Finish(outcome)) => match &outcome.finish {
-                Finish::Completed => None,
+                Finish::Completed | Finish::CompletedWith(_) => None,
                 Finish::Failed { error } | Finish::Retry { error, .. } => Some(error.clone()),
             },
             Some(Message::Release(_)) | None => None,

@@ -48,6 +48,19 @@ impl PgStore {
         rows.into_iter().map(JobInfo::try_from).collect()
     }
 
+    /// See [`pgsched_core::store::JobStore::await_job`].
+    pub(super) async fn await_job(&self, id: &JobId) -> Result<Option<JobInfo>> {
+        let row: Option<JobRow> = self
+            .sql
+            .await_job
+            .query_as()
+            .bind(id.as_str())
+            .fetch_optional(self.main())
+            .await
+            .map_err(self.sql.await_job.error())?;
+        row.map(JobInfo::try_from).transpose()
+    }
+
     /// See [`pgsched_core::store::JobStore::list_jobs`].
     pub(super) async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>> {
         let rows: Vec<JobRow> = self

@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use super::PgStore;
 use crate::errors::is_exclusive_race;
-use crate::rows::{ClaimRow, PromotionRow, to_millis};
+use crate::rows::{ClaimRow, PromotionRow, hash_to_db, to_millis};
 
 /// How many times a claim that lost an exclusive-key race is sent again at once.
 const EXCLUSIVE_RACE_RETRIES: u32 = 3;
@@ -72,17 +72,25 @@ impl PgStore {
         let mut statuses = Vec::with_capacity(outcomes.len());
         let mut delays = Vec::with_capacity(outcomes.len());
         let mut errors = Vec::with_capacity(outcomes.len());
+        let mut outputs: Vec<Option<&[u8]>> = Vec::with_capacity(outcomes.len());
+        let mut output_hashes = Vec::with_capacity(outcomes.len());
         for (_, finish) in outcomes {
             let (status, delay, error) = match finish {
-                Finish::Completed => ("completed", None, None),
-                Finish::Failed { error } => ("failed", None, Some(error.clone())),
+                Finish::Completed | Finish::CompletedWith(_) => ("completed", None, None),
+                Finish::Failed { error } => ("failed", None, Some(error.as_str())),
                 Finish::Retry { delay, error } => {
-                    ("pending", Some(to_millis(*delay)), Some(error.clone()))
+                    ("pending", Some(to_millis(*delay)), Some(error.as_str()))
                 }
+            };
+            let output = match finish {
+                Finish::CompletedWith(output) => Some(output),
+                _ => None,
             };
             statuses.push(status);
             delays.push(delay);
             errors.push(error);
+            outputs.push(output.map(|output| output.bytes.as_slice()));
+            output_hashes.push(output.map(|output| hash_to_db(output.schema_hash)));
         }
         let written: Vec<i64> = self
             .sql
@@ -93,6 +101,8 @@ impl PgStore {
             .bind(statuses)
             .bind(delays)
             .bind(errors)
+            .bind(outputs)
+            .bind(output_hashes)
             .fetch_all(self.worker())
             .await
             .map_err(self.sql.finish_jobs.refusal())?;

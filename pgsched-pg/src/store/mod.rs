@@ -18,9 +18,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pgsched_core::retention::{DeletedBatch, RetentionBatch, VacuumReport};
 use pgsched_core::store::{
-    ClaimFloor, ClaimedJob, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
-    PeriodicState, Promotion, PromotionFloor, Recovered, Release, VacuumStatsDay, VacuumTotals,
-    WorkerInfo, WorkerRecord,
+    ClaimFloor, ClaimedJob, EndListener, Finish, JobFilter, JobStore, Lease, Listener,
+    PeriodicRegistration, PeriodicState, Promotion, PromotionFloor, Recovered, Release,
+    VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
 };
 use pgsched_core::{
     ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, Result, Scheduled,
@@ -36,8 +36,9 @@ use crate::statements::Statements;
 
 /// Connections in the heartbeat pool: renewals must not queue behind busy jobs.
 const HEARTBEAT_POOL_SIZE: u32 = 2;
-/// Connections in the LISTEN pool: the one listening connection.
-const LISTEN_POOL_SIZE: u32 = 1;
+/// Connections in the LISTEN pool: the worker's wake-ups, and the waiters' "job ended"
+/// notifications (each connection is held while it listens).
+const LISTEN_POOL_SIZE: u32 = 2;
 /// Connections in the worker pool: two claims in flight, the finisher, the sweeps.
 const WORKER_POOL_SIZE: u32 = 4;
 
@@ -245,6 +246,14 @@ impl PgStore {
             .map_err(store_error("listen"))?;
         Ok(Box::new(wakeups))
     }
+
+    /// A LISTEN connection of its own on the schema's "awaited job ended" channel.
+    async fn listen_ended(&self) -> Result<Box<dyn EndListener>> {
+        let ended = PgWakeups::connect(self.listen_pool.clone(), self.schema.done_channel())
+            .await
+            .map_err(store_error("listen_ended"))?;
+        Ok(Box::new(ended))
+    }
 }
 
 /// `impl JobStore for PgStore`: each method calls the inherent method of the same name, in
@@ -292,4 +301,6 @@ route! {
     deregister_worker(worker_id: &str) -> ();
     prune_workers(older_than: Duration) -> Vec<String>;
     listen() -> Box<dyn Listener>;
+    await_job(id: &JobId) -> Option<JobInfo>;
+    listen_ended() -> Box<dyn EndListener>;
 }

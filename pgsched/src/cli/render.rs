@@ -122,11 +122,46 @@ pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<
     (definition.args_to_json)(&payload).map_err(|error| format!("undecodable payload: {error}"))
 }
 
+/// A job's output as JSON, decoded by the job's registered definition once its schema hash
+/// matches the output type the job returns in this binary; `Ok(None)` when it has none; the
+/// error says why it cannot be shown (unknown name, another output schema, undecodable).
+pub(super) fn decode_output(
+    job: &JobInfo,
+    registry: Option<&Registry>,
+) -> Result<Option<Value>, String> {
+    let Some(output) = &job.output else {
+        return Ok(None);
+    };
+    let Some(definition) = registry.and_then(|registry| registry.get(&job.name)) else {
+        return Err(format!(
+            "the job name {} is unknown to this binary",
+            Shown(&job.name)
+        ));
+    };
+    let expected = definition.output;
+    if output.schema_hash != expected.schema_hash {
+        return Err(format!(
+            "written for output schema {:#018x}; the job returns {} ({:#018x}) in this binary",
+            output.schema_hash,
+            Shown(expected.schema),
+            expected.schema_hash
+        ));
+    }
+    (expected.to_json)(&output.bytes)
+        .map(Some)
+        .map_err(|error| format!("undecodable output: {error}"))
+}
+
 /// A job for scripts. Field names are stable: `args` holds the decoded arguments (or `null`,
-/// with `args_error` saying why), `payload_hex` the stored bytes.
+/// with `args_error` saying why), `payload_hex` the stored bytes; `output` the decoded output
+/// (or `null`: none, or `output_error` says why), `output_hex` its stored bytes.
 pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
     let (args, args_error) = match decode_args(job, registry) {
         Ok(args) => (args, Value::Null),
+        Err(reason) => (Value::Null, Value::String(reason)),
+    };
+    let (output, output_error) = match decode_output(job, registry) {
+        Ok(output) => (output.unwrap_or(Value::Null), Value::Null),
         Err(reason) => (Value::Null, Value::String(reason)),
     };
     json!({
@@ -150,6 +185,10 @@ pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
         "payload_hex": hex(&job.payload),
         "parents": job.parents.iter().map(JobId::as_str).collect::<Vec<_>>(),
         "dependents": job.dependents.iter().map(JobId::as_str).collect::<Vec<_>>(),
+        "output": output,
+        "output_error": output_error,
+        "output_schema_hash": job.output.as_ref().map(|output| format!("{:016x}", output.schema_hash)),
+        "output_hex": job.output.as_ref().map(|output| hex(&output.bytes)),
     })
 }
 
@@ -180,6 +219,14 @@ pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
             format!("{} (hex; {reason})", or_dash(hex(&job.payload))),
         ),
     };
+    let output = match (decode_output(job, registry), &job.output) {
+        (Ok(Some(output)), _) => ("output", output.to_string()),
+        (Err(reason), Some(stored)) => (
+            "output",
+            format!("{} (hex; {reason})", or_dash(hex(&stored.bytes))),
+        ),
+        (_, _) => ("output", "-".to_owned()),
+    };
     fields(&[
         ("id", job.id.to_string()),
         ("name", job.name.clone()),
@@ -209,6 +256,7 @@ pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
         ("runs after", ids(&job.parents, 10)),
         ("runs before", ids(&job.dependents, 10)),
         args,
+        output,
     ])
 }
 
@@ -283,6 +331,7 @@ mod tests {
         schema_hash: pgsched_core::codec::schema_hash("width:u32,height:u32"),
         defaults: pgsched_core::JobOptions::STANDARD,
         upgrades: &UPGRADES,
+        output: pgsched_core::OutputDefinition::UNIT,
         run: never_runs,
         args_to_json: pgsched_core::codec::args_to_json::<Resize>,
         args_from_json: pgsched_core::codec::args_from_json::<Resize>,
@@ -309,6 +358,9 @@ mod tests {
             finished_at: None,
             payload,
             schema_hash: Some(schema_hash),
+            parents: Vec::new(),
+            dependents: Vec::new(),
+            output: None,
         }
     }
 

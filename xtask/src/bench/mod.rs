@@ -135,6 +135,7 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "soak",
     "soak_held_xmin",
     "latency",
+    "wait_latency",
     "peak_rss",
 ];
 
@@ -161,6 +162,7 @@ const SCHEMAS: &[&str] = &[
     "bench_ceiling_insert_4clients",
     "bench_enqueue_single_4clients",
     "bench_latency",
+    "bench_wait_latency",
     "bench_peak_rss",
 ];
 
@@ -207,6 +209,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
                 soak::soak(&mut bench, "soak_held_xmin", soak::minutes(), true).await?;
             }
             "latency" => workloads::latency(&mut bench).await?,
+            "wait_latency" => workloads::wait_latency(&mut bench).await?,
             "peak_rss" => workloads::peak_rss(&mut bench).await?,
             _ => {}
         }

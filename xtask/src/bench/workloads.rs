@@ -507,3 +507,35 @@ async fn wait_workflow_done(scheduler: &Scheduler) -> BenchResult<Instant> {
         tokio::time::sleep(DRAINED_PROBE_EVERY).await;
     }
 }
+
+/// Schedule-and-wait round trips of `wait_latency`.
+const WAIT_LATENCY_JOBS: usize = 300;
+
+/// `WAIT_LATENCY_JOBS` no-op jobs, one at a time, each scheduled for now with a handle and
+/// waited for ([`pgsched::JobHandle::wait`]) while an idle worker runs in this process:
+/// milliseconds from before the schedule call to the wait's return (the job claimed, run,
+/// completed, its end notified and read back).
+pub(crate) async fn wait_latency(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_wait_latency").await?;
+    scheduler.start().await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut latencies = Vec::with_capacity(WAIT_LATENCY_JOBS);
+    for _ in 0..WAIT_LATENCY_JOBS {
+        let start = Instant::now();
+        let handle = bench_noop::enqueue(bench_noop::Args {})
+            .on(&scheduler)
+            .handle()
+            .await?;
+        tokio::time::timeout(Duration::from_secs(30), handle.wait()).await??;
+        latencies.push(start.elapsed());
+    }
+    scheduler.shutdown().await?;
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies[index].as_secs_f64() * 1000.0
+    };
+    bench.report("wait_latency_p50", percentile(0.50), "ms");
+    bench.report("wait_latency_p99", percentile(0.99), "ms");
+    Ok(())
+}
