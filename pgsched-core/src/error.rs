@@ -239,6 +239,18 @@ pub enum Error {
         /// That output type as written.
         expected_schema: &'static str,
     },
+    /// A running job asked for the output of a job that is not one of its parents.
+    #[error(
+        "job {} is not a parent of job {}: a job reads the outputs of the jobs it runs after (`.after(..)`) only",
+        Shown(id.as_str()),
+        Shown(child.as_str())
+    )]
+    NotAParent {
+        /// The id asked for.
+        id: JobId,
+        /// The job that asked.
+        child: JobId,
+    },
     /// The job's output cannot be read as the type asked for: the job is not linked into this
     /// binary, it returns another type, or the bytes do not decode.
     #[error("cannot read the output of job {} ({}): {reason}", Shown(id.as_str()), Shown(job))]

@@ -20,6 +20,7 @@ pub mod error;
 pub mod job;
 pub mod metrics;
 pub mod outcome;
+pub mod output;
 pub mod periodic;
 pub mod priority;
 pub mod registry;

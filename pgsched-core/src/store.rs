@@ -444,6 +444,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// direction, at most `limit`, oldest first (empty if the job does not exist).
     async fn workflow(&self, id: &JobId, limit: u32) -> Result<Vec<JobInfo>>;
 
+    /// The parents of job `child` (only `parent`, when given, if it is one), by id, each
+    /// with its status and output.
+    async fn parents(&self, child: &JobId, parent: Option<&JobId>) -> Result<Vec<JobInfo>>;
+
     /// Jobs matching `filter`, newest (by creation) first.
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>>;
 

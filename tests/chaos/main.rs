@@ -12,6 +12,7 @@
 //! | `shutdown` | T11 | SIGTERM under load, jobs longer than the grace |
 //! | `poison` | T12 | panics, timeouts, unknown names, bad payloads, errors |
 //! | `injection` | T19 | hostile strings through every string input |
+//! | `workflow` | — | none (fan-out/fan-in on two workers); `kill -9` of a worker holding a parent |
 //!
 //! Heavy scenarios take the whole gate (`harness::gate`), so at most one runs at a time on a
 //! 2-core machine. `CHAOS_SEED=<u64>` replays a run's random choices; `CHAOS_KEEP=1` keeps a
@@ -31,4 +32,5 @@ mod pg_restart;
 mod poison;
 mod shutdown;
 mod sigkill;
+mod workflow;
 mod zombie;

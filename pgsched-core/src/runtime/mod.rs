@@ -54,7 +54,7 @@ const FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 /// State shared by the worker's tasks.
 struct Shared {
     store: Arc<dyn JobStore>,
-    registry: Registry,
+    registry: Arc<Registry>,
     config: WorkerConfig,
     schedule_defaults: ScheduleDefaults,
     states: States,
@@ -182,7 +182,7 @@ impl Worker {
     fn into_shared(self, record: WorkerRecord, finisher: FinisherHandle) -> Shared {
         Shared {
             store: self.store,
-            registry: self.registry,
+            registry: Arc::new(self.registry),
             slots: Arc::new(Semaphore::new(self.config.max_concurrent_jobs)),
             config: self.config,
             schedule_defaults: self.schedule_defaults,

@@ -48,6 +48,24 @@ impl PgStore {
         rows.into_iter().map(JobInfo::try_from).collect()
     }
 
+    /// See [`pgsched_core::store::JobStore::parents`].
+    pub(super) async fn parents(
+        &self,
+        child: &JobId,
+        parent: Option<&JobId>,
+    ) -> Result<Vec<JobInfo>> {
+        let rows: Vec<JobRow> = self
+            .sql
+            .parent_jobs
+            .query_as()
+            .bind(child.as_str())
+            .bind(parent.map(JobId::as_str))
+            .fetch_all(self.main())
+            .await
+            .map_err(self.sql.parent_jobs.error())?;
+        rows.into_iter().map(JobInfo::try_from).collect()
+    }
+
     /// See [`pgsched_core::store::JobStore::await_job`].
     pub(super) async fn await_job(&self, id: &JobId) -> Result<Option<JobInfo>> {
         let row: Option<JobRow> = self
