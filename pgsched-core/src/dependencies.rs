@@ -18,7 +18,10 @@ use crate::job::{ConflictResolution, JobId, NewJob};
 #[derive(Debug)]
 pub struct Batch<'j> {
     jobs: &'j [NewJob],
-    /// Index of each id in the call.
+    /// Whether any job has parents.
+    linked: bool,
+    /// Index of each id in the call (empty when no job has parents: an ordinary schedule
+    /// call pays one pass over its jobs and nothing more).
     index: HashMap<&'j JobId, usize>,
 }
 
@@ -26,18 +29,26 @@ impl<'j> Batch<'j> {
     /// The dependencies of `jobs` (one entry per id, as the store receives them).
     #[must_use]
     pub fn new(jobs: &'j [NewJob]) -> Batch<'j> {
-        let index = jobs
-            .iter()
-            .enumerate()
-            .map(|(position, job)| (&job.id, position))
-            .collect();
-        Batch { jobs, index }
+        let linked = jobs.iter().any(|job| !job.parents.is_empty());
+        let index = if linked {
+            jobs.iter()
+                .enumerate()
+                .map(|(position, job)| (&job.id, position))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        Batch {
+            jobs,
+            linked,
+            index,
+        }
     }
 
     /// Whether any job of the call has parents.
     #[must_use]
     pub fn has_dependencies(&self) -> bool {
-        self.jobs.iter().any(|job| !job.parents.is_empty())
+        self.linked
     }
 
     /// Refuses what no database state can make valid: a job that depends on itself or a

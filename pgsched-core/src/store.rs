@@ -434,7 +434,8 @@ pub trait JobStore: Send + Sync + 'static {
     /// Wakes listening workers when it promoted any.
     async fn promote(&self, limit: u32, floor: &PromotionFloor) -> Result<Promotion>;
 
-    /// Cancels a pending or running job; false if it was neither.
+    /// Cancels a waiting (blocked, scheduled or pending) or running job; false if it was
+    /// none of these.
     async fn cancel(&self, id: &JobId) -> Result<bool>;
 
     /// One job as inspection shows it.

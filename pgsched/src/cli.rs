@@ -184,6 +184,9 @@ enum JobsCommand {
         /// Its id. Default: a generated UUIDv7.
         #[arg(long)]
         id: Option<String>,
+        /// Run only after this job has completed (repeat for several; see `jobs tree`).
+        #[arg(long, value_name = "ID")]
+        after: Vec<String>,
     },
 }
 
@@ -274,10 +277,11 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Failure {
         let code = match &error {
-            Error::UnknownPeriodicJob { .. } => exit::NOT_FOUND,
-            Error::InvalidInput { .. } | Error::PayloadTooLarge { .. } | Error::Encode { .. } => {
-                exit::INVALID_INPUT
-            }
+            Error::UnknownPeriodicJob { .. } | Error::UnknownParents { .. } => exit::NOT_FOUND,
+            Error::InvalidInput { .. }
+            | Error::PayloadTooLarge { .. }
+            | Error::Encode { .. }
+            | Error::DependencyCycle { .. } => exit::INVALID_INPUT,
             Error::AlreadyExists { .. } | Error::JobRunning { .. } => exit::CONFLICT,
             _ => exit::FAILURE,
         };
@@ -387,6 +391,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                 at,
                 priority,
                 id,
+                after,
             } => {
                 let request = jobs::Enqueue {
                     name,
@@ -394,6 +399,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                     at,
                     priority,
                     id,
+                    after,
                 };
                 jobs::enqueue(scheduler, request).await
             }

@@ -459,8 +459,10 @@ impl Scheduler {
             .collect()
     }
 
-    /// Cancels a pending or running job (a running attempt is stopped at its worker's next
-    /// heartbeat). False if the job does not exist or already finished. Takes the id as text
+    /// Cancels a waiting (blocked or pending) or running job (a running attempt is stopped at
+    /// its worker's next heartbeat); the jobs that run after it follow their
+    /// [`OnParentFailure`](crate::OnParentFailure) policy. False if the job does not exist or
+    /// already finished. Takes the id as text
     /// or as the [`JobId`] that scheduling returned.
     ///
     /// # Errors

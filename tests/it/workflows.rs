@@ -454,3 +454,103 @@ async fn the_last_two_parents_completing_together_release_their_child_exactly_on
     .expect("count");
     assert_eq!(unsettled, 0);
 }
+
+/// The same race, its worst interleaving forced: the first parent's transaction has counted
+/// the child down and holds its row when the second parent's update arrives; the second waits
+/// for that lock, and once the first commits it must read the committed count (1 → 0) and
+/// release the child, not the count it saw when its statement started.
+#[tokio::test]
+async fn the_second_of_two_concurrent_completions_reads_the_first_ones_count() {
+    let t = setup().await;
+    let scheduler = &t.scheduler;
+    let left = schedule(scheduler, marker("p", 1).job_id("left")).await;
+    let right = schedule(scheduler, marker("p", 2).job_id("right")).await;
+    let child = schedule(scheduler, marker("c", 3).after([&left, &right])).await;
+    let complete = format!(
+        "UPDATE \"{}\".jobs SET status = 'completed', finished_at = now() WHERE id = $1",
+        t.schema()
+    );
+
+    let mut first = t.connect().await;
+    sqlx::query("BEGIN").execute(&mut first).await.expect("begin");
+    sqlx::query(sqlx::AssertSqlSafe(complete.clone()))
+        .bind(&left)
+        .execute(&mut first)
+        .await
+        .expect("first completion");
+    let mut second = t.connect().await;
+    let second_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut second)
+        .await
+        .expect("pid");
+    let racing = tokio::spawn(async move {
+        sqlx::query("BEGIN").execute(&mut second).await.expect("begin");
+        sqlx::query(sqlx::AssertSqlSafe(complete))
+            .bind(&right)
+            .execute(&mut second)
+            .await
+            .expect("second completion");
+        sqlx::query("COMMIT").execute(&mut second).await.expect("commit");
+    });
+    let mut observer = t.connect().await;
+    eventually("the second completion to wait for the child's row lock", || {
+        let observer = &mut observer;
+        async move {
+            let waiting: bool = sqlx::query_scalar(
+                "SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1",
+            )
+            .bind(second_pid)
+            .fetch_one(observer)
+            .await
+            .expect("activity");
+            waiting.then_some(())
+        }
+    })
+    .await;
+    assert_eq!(job(scheduler, &child).await.status, JobStatus::Blocked);
+    sqlx::query("COMMIT").execute(&mut first).await.expect("commit");
+    racing.await.expect("the second completion ends");
+    assert_eq!(job(scheduler, &child).await.status, JobStatus::Pending);
+}
+
+/// A worker that dies holding a parent on its last allowed attempt: the recovery sweep fails
+/// the parent, and its dependent follows its policy instead of waiting forever.
+#[tokio::test]
+async fn a_parent_failed_by_orphan_recovery_releases_its_dependents_by_their_policy() {
+    let t = pgsched_tests::setup_with(|builder| builder.lost_lease_retries(0)).await;
+    let scheduler = &t.scheduler;
+    let store = pgsched::__private::store(scheduler);
+    let parent = schedule(scheduler, marker("p", 1)).await;
+    let cancelled = schedule(scheduler, marker("c", 2).after([&parent])).await;
+    let anyway = schedule(
+        scheduler,
+        marker("c", 3)
+            .after([&parent])
+            .on_parent_failure(OnParentFailure::Run),
+    )
+    .await;
+    let claimed = store
+        .claim("doomed", 1, Duration::from_secs(30), &ClaimFloor::FRONT)
+        .await
+        .expect("claim");
+    assert_eq!(claimed[0].lease.id.as_str(), parent);
+    let mut connection = t.connect().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE \"{}\".jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+        t.schema()
+    )))
+    .bind(&parent)
+    .execute(&mut connection)
+    .await
+    .expect("lease expired");
+    let recovered = store.recover_orphans(10).await.expect("recover");
+    assert_eq!(recovered.failed.len(), 1, "{recovered:?}");
+    let child = job(scheduler, &cancelled).await;
+    assert_eq!(child.status, JobStatus::Cancelled);
+    assert!(
+        child
+            .last_error
+            .is_some_and(|error| error.contains(&format!("parent {parent} ended failed")))
+    );
+    assert_eq!(job(scheduler, &anyway).await.status, JobStatus::Pending);
+}

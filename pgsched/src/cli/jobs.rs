@@ -146,7 +146,7 @@ fn depths(jobs: &[JobInfo]) -> HashMap<&JobId, usize> {
 /// `jobs cancel ID`.
 pub(super) async fn cancel(scheduler: &Scheduler, id: &str) -> Result<Report, Failure> {
     let cancelled = scheduler.cancel_job(id);
-    let refused = "only pending or running jobs can be cancelled";
+    let refused = "only blocked, pending or running jobs can be cancelled";
     change(
         scheduler,
         id,
@@ -195,9 +195,10 @@ pub(super) struct Enqueue {
     pub(super) at: Option<String>,
     pub(super) priority: Option<Priority>,
     pub(super) id: Option<String>,
+    pub(super) after: Vec<String>,
 }
 
-/// `jobs enqueue NAME --args JSON [--at RFC3339] [--priority P] [--id ID]`.
+/// `jobs enqueue NAME --args JSON [--at RFC3339] [--priority P] [--id ID] [--after ID]...`.
 pub(super) async fn enqueue(scheduler: &Scheduler, request: Enqueue) -> Result<Report, Failure> {
     let registry = scheduler.registry()?;
     let Some(definition) = registry.get(&request.name) else {
@@ -232,6 +233,9 @@ pub(super) async fn enqueue(scheduler: &Scheduler, request: Enqueue) -> Result<R
     }
     if let Some(id) = request.id {
         spec = spec.job_id(id);
+    }
+    if !request.after.is_empty() {
+        spec = spec.after(&request.after);
     }
     let id = scheduler.schedule(spec, ConflictResolution::Raise).await?;
     match scheduler.job(id.as_str()).await? {
