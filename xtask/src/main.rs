@@ -1,7 +1,8 @@
 //! `cargo xtask`: developer tasks for pgsched.
 //!
 //! - `cargo xtask bench [workload…]`: the benchmarks, printed as `bench <workload> <value>
-//!   <unit>` and `ratio <name> <value>` lines (see `BENCHMARKS.md`). Against `DATABASE_URL`,
+//!   <unit>` and `ratio <name> <value>` lines (see `BENCHMARKS.md`); a workload name selects
+//!   every workload it begins (`drain`), one ending in `$` only itself (`drain$`). Against `DATABASE_URL`,
 //!   else the server on 127.0.0.1:5432, else a throwaway cluster.
 
 mod bench;

@@ -166,7 +166,17 @@ const SCHEMAS: &[&str] = &[
     "bench_peak_rss",
 ];
 
-/// Runs the selected workloads (all when `selected` is empty; a prefix selects several).
+/// Whether `selection` selects `workload`: a prefix selects every workload it begins
+/// (`drain` is every drain), a name ending in `$` only that one (`drain$`).
+fn selects(selection: &str, workload: &str) -> bool {
+    match selection.strip_suffix('$') {
+        Some(exact) => workload == exact,
+        None => workload.starts_with(selection),
+    }
+}
+
+/// Runs the selected workloads (all when `selected` is empty; a prefix selects several, a
+/// name ending in `$` only itself).
 pub(crate) async fn run(selected: &[String]) -> BenchResult {
     let database = pgsched_devdb::DevDatabase::find_or_start()?;
     eprintln!("bench: PostgreSQL {database}");
@@ -175,7 +185,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
         figures: Vec::new(),
     };
     for workload in WORKLOADS {
-        if !(selected.is_empty() || selected.iter().any(|s| workload.starts_with(s.as_str()))) {
+        if !(selected.is_empty() || selected.iter().any(|s| selects(s, workload))) {
             continue;
         }
         eprintln!("bench: {workload}…");
