@@ -64,7 +64,7 @@ async fn a_dependent_runs_once_every_parent_has_completed() {
     assert_eq!(listed, parents);
     assert_eq!(
         job(scheduler, &first).await.dependents,
-        [blocked.id.clone()],
+        std::slice::from_ref(&blocked.id),
         "a parent lists its dependents"
     );
 
@@ -472,7 +472,10 @@ async fn the_second_of_two_concurrent_completions_reads_the_first_ones_count() {
     );
 
     let mut first = t.connect().await;
-    sqlx::query("BEGIN").execute(&mut first).await.expect("begin");
+    sqlx::query("BEGIN")
+        .execute(&mut first)
+        .await
+        .expect("begin");
     sqlx::query(sqlx::AssertSqlSafe(complete.clone()))
         .bind(&left)
         .execute(&mut first)
@@ -484,23 +487,29 @@ async fn the_second_of_two_concurrent_completions_reads_the_first_ones_count() {
         .await
         .expect("pid");
     let racing = tokio::spawn(async move {
-        sqlx::query("BEGIN").execute(&mut second).await.expect("begin");
+        sqlx::query("BEGIN")
+            .execute(&mut second)
+            .await
+            .expect("begin");
         sqlx::query(sqlx::AssertSqlSafe(complete))
             .bind(&right)
             .execute(&mut second)
             .await
             .expect("second completion");
-        sqlx::query("COMMIT").execute(&mut second).await.expect("commit");
+        sqlx::query("COMMIT")
+            .execute(&mut second)
+            .await
+            .expect("commit");
     });
-    let mut observer = t.connect().await;
+    let observer = t.pool().clone();
     eventually("the second completion to wait for the child's row lock", || {
-        let observer = &mut observer;
+        let observer = observer.clone();
         async move {
             let waiting: bool = sqlx::query_scalar(
                 "SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1",
             )
             .bind(second_pid)
-            .fetch_one(observer)
+            .fetch_one(&observer)
             .await
             .expect("activity");
             waiting.then_some(())
@@ -508,7 +517,10 @@ async fn the_second_of_two_concurrent_completions_reads_the_first_ones_count() {
     })
     .await;
     assert_eq!(job(scheduler, &child).await.status, JobStatus::Blocked);
-    sqlx::query("COMMIT").execute(&mut first).await.expect("commit");
+    sqlx::query("COMMIT")
+        .execute(&mut first)
+        .await
+        .expect("commit");
     racing.await.expect("the second completion ends");
     assert_eq!(job(scheduler, &child).await.status, JobStatus::Pending);
 }

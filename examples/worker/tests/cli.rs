@@ -613,7 +613,9 @@ fn cancel_stops_pending_jobs_and_refuses_finished_ones() {
 
     let stderr = db.fails(&["jobs", "cancel", "later"], CONFLICT);
     assert!(
-        stderr.contains("job `later` is cancelled; only blocked, pending or running jobs can be cancelled"),
+        stderr.contains(
+            "job `later` is cancelled; only blocked, pending or running jobs can be cancelled"
+        ),
         "{stderr}"
     );
     let stderr = db.fails(&["jobs", "retry", "later"], CONFLICT);
@@ -898,25 +900,62 @@ fn enqueue_after_and_tree_show_a_workflow_and_its_states() {
     let args = r#"{"path":"cat.png","width":64}"#;
     let later = "2099-01-01T00:00:00Z";
     db.ok(&[
-        "jobs", "enqueue", "resize_image", "--args", args, "--id", "root", "--at", later,
+        "jobs",
+        "enqueue",
+        "resize_image",
+        "--args",
+        args,
+        "--id",
+        "root",
+        "--at",
+        later,
     ]);
     for leaf in ["left", "right"] {
         db.ok(&[
-            "jobs", "enqueue", "resize_image", "--args", args, "--id", leaf, "--after", "root",
+            "jobs",
+            "enqueue",
+            "resize_image",
+            "--args",
+            args,
+            "--id",
+            leaf,
+            "--after",
+            "root",
         ]);
     }
     db.ok(&[
-        "jobs", "enqueue", "resize_image", "--args", args, "--id", "sink", "--after", "left",
-        "--after", "right",
+        "jobs",
+        "enqueue",
+        "resize_image",
+        "--args",
+        args,
+        "--id",
+        "sink",
+        "--after",
+        "left",
+        "--after",
+        "right",
     ]);
 
     let tree = db.ok(&["jobs", "tree", "left"]);
     let lines: Vec<&str> = tree.lines().collect();
     assert!(lines[0].starts_with("ID"), "{tree}");
-    assert!(lines[1].starts_with("root ") && lines[1].contains("pending"), "{tree}");
-    assert!(lines[2].starts_with("  left ") && lines[2].contains("blocked"), "{tree}");
-    assert!(lines[3].starts_with("  right ") && lines[3].contains("blocked"), "{tree}");
-    assert!(lines[4].starts_with("    sink ") && lines[4].contains("left, right"), "{tree}");
+    assert!(
+        lines[1].starts_with("root ") && lines[1].contains("pending"),
+        "{tree}"
+    );
+    assert!(
+        lines[2].starts_with("  left ") && lines[2].contains("blocked"),
+        "{tree}"
+    );
+    assert!(
+        lines[3].starts_with("  right ") && lines[3].contains("blocked"),
+        "{tree}"
+    );
+    assert!(
+        lines[4].starts_with("    sink ") && lines[4].contains("left, right"),
+        "{tree}"
+    );
     let json = db.json(&["jobs", "tree", "sink"]);
     let depths: Vec<(String, u64)> = json["jobs"]
         .as_array()
@@ -946,7 +985,15 @@ fn enqueue_after_and_tree_show_a_workflow_and_its_states() {
     assert_eq!(sink["status"], "cancelled");
 
     let stderr = db.fails(
-        &["jobs", "enqueue", "resize_image", "--args", args, "--after", "nowhere"],
+        &[
+            "jobs",
+            "enqueue",
+            "resize_image",
+            "--args",
+            args,
+            "--after",
+            "nowhere",
+        ],
         NOT_FOUND,
     );
     assert!(stderr.contains("`nowhere`, which do not exist"), "{stderr}");
