@@ -275,6 +275,9 @@ impl ScheduleDefaults {
         if job.fresh_id {
             job.id = JobId::generate();
         }
+        // Each parent once: the job waits for as many parents as it has edges.
+        let mut seen = std::collections::HashSet::with_capacity(job.parents.len());
+        job.parents.retain(|parent| seen.insert(parent.clone()));
         Ok(job)
     }
 }

@@ -27,8 +27,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use crate::error::Result;
 use crate::job::JobId;
 use crate::outcome::FailureReason;
+use crate::output::ParentOutputs;
 use crate::priority::Priority;
 
 /// Typed application state given to the worker at start-up, shared by every job.
@@ -130,6 +132,8 @@ pub struct AttemptFacts {
     pub run_at: DateTime<Utc>,
     /// The lease token of this attempt (unique per claim; usable as an idempotency key).
     pub lease_token: i64,
+    /// Where the job reads its parents' outputs (`None`: it cannot, e.g. in a unit test).
+    pub parent_outputs: Option<ParentOutputs>,
 }
 
 impl JobContext {
@@ -194,6 +198,55 @@ impl JobContext {
         self.inner.facts.lease_token
     }
 
+    /// The output of `parent`, one of the jobs this job runs after (`.after(..)`), typed as
+    /// `T`: the `T` of that job's `Result<T, E>`. A parent that did not complete (the job
+    /// runs anyway: `on_parent_failure = Run`) gives its final error instead.
+    ///
+    /// ```
+    /// # use pgsched_core::JobContext;
+    /// async fn combine(ctx: JobContext, first: String) -> pgsched_core::Result<u64> {
+    ///     let count: u64 = ctx.parent_output(&first).await?;
+    ///     Ok(count * 2)
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotAParent`](crate::Error::NotAParent) when `parent` is not a parent of this
+    /// job; [`Error::JobFailed`](crate::Error::JobFailed) and the like when it did not
+    /// complete; [`Error::OutputUnreadable`](crate::Error::OutputUnreadable) or
+    /// [`Error::OutputSchemaMismatch`](crate::Error::OutputSchemaMismatch) when its output is
+    /// not a `T`; a store error.
+    pub async fn parent_output<T: serde::de::DeserializeOwned + 'static>(
+        &self,
+        parent: impl AsRef<str>,
+    ) -> Result<T> {
+        self.parent_reader()?.one(self.id(), parent.as_ref()).await
+    }
+
+    /// The outputs of every job this job runs after, by parent id (sorted), each typed as
+    /// `T`, in one query: the fan-in of a fan-out, whose parents all return the same type.
+    ///
+    /// # Errors
+    /// As [`JobContext::parent_output`], for the first parent that cannot be read.
+    pub async fn parent_outputs<T: serde::de::DeserializeOwned + 'static>(
+        &self,
+    ) -> Result<Vec<(JobId, T)>> {
+        self.parent_reader()?.all(self.id()).await
+    }
+
+    fn parent_reader(&self) -> Result<&ParentOutputs> {
+        self.inner
+            .facts
+            .parent_outputs
+            .as_ref()
+            .ok_or_else(|| crate::Error::NoOutput {
+                id: self.id().clone(),
+                reason:
+                    "this context was built without a store, so it cannot read parents' outputs"
+                        .into(),
+            })
+    }
+
     /// Application state of type `T`, if the worker was given it.
     #[must_use]
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<State<T>> {
@@ -249,6 +302,7 @@ mod tests {
                 priority: Priority::High,
                 run_at: Utc::now(),
                 lease_token: 9,
+                parent_outputs: None,
             },
             states,
             CancellationToken::new(),

@@ -43,6 +43,26 @@ pub enum Error {
         /// The id of the running job.
         id: JobId,
     },
+    /// Jobs of one schedule call depend on each other in a circle (or a job on itself), so
+    /// none of them could ever run; nothing was written.
+    #[error(
+        "jobs depend on each other in a cycle ({}), so none could ever run: remove one of these dependencies",
+        shown_ids(ids, " → ")
+    )]
+    DependencyCycle {
+        /// The ids on the cycle, each a parent of the next; the first is repeated at the end.
+        ids: Vec<JobId>,
+    },
+    /// A job is to run after jobs that do not exist and are not part of the same schedule
+    /// call; nothing was written.
+    #[error(
+        "a job is to run after {}, which do not exist: schedule the parents first, or in the same schedule_bulk call",
+        shown_ids(ids, ", ")
+    )]
+    UnknownParents {
+        /// The parent ids that were not found.
+        ids: Vec<JobId>,
+    },
     /// The encoded arguments are bigger than the configured limit; nothing was inserted.
     #[error(
         "payload of job {} is {size} bytes, over the limit of {limit} bytes",
@@ -219,6 +239,18 @@ pub enum Error {
         /// That output type as written.
         expected_schema: &'static str,
     },
+    /// A running job asked for the output of a job that is not one of its parents.
+    #[error(
+        "job {} is not a parent of job {}: a job reads the outputs of the jobs it runs after (`.after(..)`) only",
+        Shown(id.as_str()),
+        Shown(child.as_str())
+    )]
+    NotAParent {
+        /// The id asked for.
+        id: JobId,
+        /// The job that asked.
+        child: JobId,
+    },
     /// The job's output cannot be read as the type asked for: the job is not linked into this
     /// binary, it returns another type, or the bytes do not decode.
     #[error("cannot read the output of job {} ({}): {reason}", Shown(id.as_str()), Shown(job))]
@@ -247,6 +279,14 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
+}
+
+/// `ids` shown as written, joined by `separator`.
+fn shown_ids(ids: &[JobId], separator: &str) -> String {
+    ids.iter()
+        .map(|id| Shown(id.as_str()).to_string())
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 impl Error {

@@ -101,6 +101,9 @@ pub fn validate_job_name(name: &str) -> Result<()> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum JobStatus {
+    /// Waiting for the jobs it runs after (its parents) to complete; no worker claims it
+    /// until the last one has.
+    Blocked,
     /// Waiting for its due time or for a free worker.
     Pending,
     /// Claimed by a worker that holds its lease.
@@ -117,7 +120,8 @@ pub enum JobStatus {
 
 impl JobStatus {
     /// Every status.
-    pub const ALL: [JobStatus; 6] = [
+    pub const ALL: [JobStatus; 7] = [
+        JobStatus::Blocked,
         JobStatus::Pending,
         JobStatus::Running,
         JobStatus::Completed,
@@ -130,6 +134,7 @@ impl JobStatus {
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
+            JobStatus::Blocked => "blocked",
             JobStatus::Pending => "pending",
             JobStatus::Running => "running",
             JobStatus::Completed => "completed",
@@ -142,7 +147,10 @@ impl JobStatus {
     /// Whether the job will never run again (completed, failed, cancelled, expired).
     #[must_use]
     pub const fn is_terminal(self) -> bool {
-        !matches!(self, JobStatus::Pending | JobStatus::Running)
+        !matches!(
+            self,
+            JobStatus::Blocked | JobStatus::Pending | JobStatus::Running
+        )
     }
 }
 
@@ -233,6 +241,30 @@ impl From<Duration> for MisfireGrace {
     }
 }
 
+/// What a job that runs after others (its parents) does when one of them ends failed,
+/// cancelled or expired instead of completed. Either way its `last_error` says which parent
+/// ended how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum OnParentFailure {
+    /// The job is cancelled (and so are the jobs that run after it, by their own policy).
+    #[default]
+    Cancel,
+    /// The job runs anyway, once every parent has ended.
+    Run,
+}
+
+impl OnParentFailure {
+    /// The text stored in the database (`cancel`, `run`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OnParentFailure::Cancel => "cancel",
+            OnParentFailure::Run => "run",
+        }
+    }
+}
+
 /// The options a job is scheduled with: its attribute sets them (the definition's
 /// [`defaults`](crate::JobDefinition::defaults)) and each schedule call may override them. An
 /// option that becomes a job column is a field here and a line in the store's job row.
@@ -253,11 +285,14 @@ pub struct JobOptions {
     /// With a [`concurrency key`](NewJob::concurrency_key): at most this many jobs of that key
     /// run at once, cluster-wide (at least 1).
     pub concurrency: u32,
+    /// What it does when a parent (a job it runs after) does not complete.
+    pub on_parent_failure: OnParentFailure,
 }
 
 impl JobOptions {
     /// The default queue, normal priority, no retries, the scheduler's misfire grace, no
-    /// timeout, one job per concurrency key at a time.
+    /// timeout, one job per concurrency key at a time, cancelled when a parent does not
+    /// complete.
     pub const STANDARD: JobOptions = JobOptions {
         queue: QueueName::DEFAULT,
         concurrency: 1,
@@ -265,6 +300,7 @@ impl JobOptions {
         max_retries: 0,
         misfire_grace: MisfireGrace::Default,
         timeout: None,
+        on_parent_failure: OnParentFailure::Cancel,
     };
 }
 
@@ -299,6 +335,10 @@ pub struct NewJob {
     /// The trace it was scheduled in (a W3C `traceparent`), continued by its attempts; see
     /// [`crate::trace`].
     pub trace_context: Option<String>,
+    /// The jobs it runs after (its parents), each once: it stays
+    /// [`blocked`](JobStatus::Blocked) until they have all completed. Each is a job that
+    /// exists or another job of the same schedule call (see [`crate::dependencies`]).
+    pub parents: Vec<JobId>,
 }
 
 impl NewJob {
@@ -316,6 +356,7 @@ impl NewJob {
             concurrency_key: None,
             exclusive_key: None,
             trace_context: None,
+            parents: Vec::new(),
         }
     }
 
@@ -434,6 +475,10 @@ pub struct JobInfo {
     pub queue: QueueName,
     /// Its concurrency key, if any.
     pub concurrency_key: Option<String>,
+    /// The jobs it runs after, by id.
+    pub parents: Vec<JobId>,
+    /// The jobs that run after it, by id.
+    pub dependents: Vec<JobId>,
     /// What the job returned, as stored (`None` unless it completed returning a value; read
     /// it typed with `Scheduler::job_output`).
     pub output: Option<crate::codec::JobOutput>,

@@ -15,10 +15,12 @@ pub mod claim_floor;
 pub mod codec;
 pub mod config;
 pub mod context;
+pub mod dependencies;
 pub mod error;
 pub mod job;
 pub mod metrics;
 pub mod outcome;
+pub mod output;
 pub mod periodic;
 pub mod priority;
 pub mod queue;
@@ -39,7 +41,8 @@ pub use config::{ScheduleDefaults, WorkerConfig};
 pub use context::{FromContext, JobContext, State, States};
 pub use error::{BoxError, Error, Result};
 pub use job::{
-    ConflictResolution, JobId, JobInfo, JobOptions, JobStatus, MisfireGrace, NewJob, Scheduled,
+    ConflictResolution, JobId, JobInfo, JobOptions, JobStatus, MisfireGrace, NewJob,
+    OnParentFailure, Scheduled,
 };
 pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};

@@ -370,7 +370,7 @@ impl VacuumReport {
             JobStatus::Failed => self.failed += deleted,
             JobStatus::Cancelled => self.cancelled += deleted,
             JobStatus::Expired => self.expired += deleted,
-            JobStatus::Pending | JobStatus::Running => {}
+            JobStatus::Blocked | JobStatus::Pending | JobStatus::Running => {}
         }
     }
 

@@ -444,11 +444,20 @@ pub trait JobStore: Send + Sync + 'static {
     /// Wakes listening workers when it promoted any.
     async fn promote(&self, limit: u32, floor: &PromotionFloor) -> Result<Promotion>;
 
-    /// Cancels a pending or running job; false if it was neither.
+    /// Cancels a waiting (blocked, scheduled or pending) or running job; false if it was
+    /// none of these.
     async fn cancel(&self, id: &JobId) -> Result<bool>;
 
     /// One job as inspection shows it.
     async fn job(&self, id: &JobId) -> Result<Option<JobInfo>>;
+
+    /// The workflow of job `id`: it and every job linked to it by dependencies, in either
+    /// direction, at most `limit`, oldest first (empty if the job does not exist).
+    async fn workflow(&self, id: &JobId, limit: u32) -> Result<Vec<JobInfo>>;
+
+    /// The parents of job `child` (only `parent`, when given, if it is one), by id, each
+    /// with its status and output.
+    async fn parents(&self, child: &JobId, parent: Option<&JobId>) -> Result<Vec<JobInfo>>;
 
     /// Jobs matching `filter`, newest (by creation) first.
     async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobInfo>>;

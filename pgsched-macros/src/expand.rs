@@ -350,6 +350,7 @@ fn defaults(def: &JobDef) -> TokenStream {
     let defaults = &def.defaults;
     let priority = format_ident!("{}", defaults.priority);
     let max_retries = Literal::u32_unsuffixed(defaults.max_retries);
+    let on_parent_failure = format_ident!("{}", defaults.on_parent_failure);
     let misfire_grace = match defaults.misfire_grace {
         MisfireGrace::Default => quote!(::pgsched::MisfireGrace::Default),
         MisfireGrace::Never => quote!(::pgsched::MisfireGrace::Never),
@@ -378,6 +379,7 @@ fn defaults(def: &JobDef) -> TokenStream {
             misfire_grace: #misfire_grace,
             timeout: #timeout,
             concurrency: #concurrency,
+            on_parent_failure: ::pgsched::OnParentFailure::#on_parent_failure,
         }
     }
 }

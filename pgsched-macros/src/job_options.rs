@@ -1,6 +1,6 @@
 //! The options every job attribute accepts (`name`, `queue`, `priority`, `max_retries`,
-//! `misfire_grace`, `timeout`, `concurrency_key`, `concurrency`, `upgrade`): their table and
-//! their parsers.
+//! `misfire_grace`, `timeout`, `concurrency_key`, `concurrency`, `on_parent_failure`,
+//! `upgrade`): their table and their parsers.
 
 use std::time::Duration;
 
@@ -13,6 +13,10 @@ use crate::options::{Given, OptionSpec, string_literal, ungroup};
 
 /// The four priority levels, as written in `priority = …`.
 const PRIORITIES: [&str; 4] = ["Critical", "High", "Normal", "Low"];
+
+/// The policies of a dependent whose parent does not complete, as written in
+/// `on_parent_failure = …`.
+const PARENT_FAILURE_POLICIES: [&str; 2] = ["Cancel", "Run"];
 
 const MISFIRE_GRACE: &str = r#"expected a duration like "30s", "5m", "2h" or "never""#;
 const UPGRADE: &str = "expected the fn that converts an earlier version's arguments, like `upgrade = from_v1`, or a list of them, like `upgrade = [from_v1, from_v2]`";
@@ -29,6 +33,7 @@ pub(crate) const JOB_OPTIONS: &[OptionSpec<JobOptions>] = &[
     OptionSpec::new("timeout", r#""30s""#, timeout),
     OptionSpec::new("concurrency_key", "tenant_id", concurrency_key),
     OptionSpec::new("concurrency", "2", concurrency),
+    OptionSpec::new("on_parent_failure", "Run", on_parent_failure),
     OptionSpec::new("upgrade", "from_v1", upgrade),
 ];
 
@@ -91,15 +96,30 @@ fn name(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
     Ok(())
 }
 
+/// The one of `choices` that `value` names as a bare identifier (`High`, `Run`).
+fn bare_choice(value: &Expr, choices: &[&'static str]) -> Option<&'static str> {
+    let Expr::Path(path) = value else { return None };
+    let last = path.path.segments.last()?;
+    let unqualified = path.qself.is_none() && last.arguments.is_none();
+    choices
+        .iter()
+        .copied()
+        .find(|choice| unqualified && last.ident == choice)
+}
+
+fn on_parent_failure(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
+    let policy = |value: &Expr| bare_choice(value, &PARENT_FAILURE_POLICIES);
+    options.defaults.on_parent_failure = given.read(policy, || {
+        format!(
+            "expected what the job does when a job it runs after fails: `Cancel` (the default) or `Run` (like `{}`)",
+            given.usage()
+        )
+    })?;
+    Ok(())
+}
+
 fn priority(options: &mut JobOptions, given: Given<'_>) -> syn::Result<()> {
-    let level = |value: &Expr| {
-        let Expr::Path(path) = value else { return None };
-        let last = path.path.segments.last()?;
-        let unqualified = path.qself.is_none() && last.arguments.is_none();
-        PRIORITIES
-            .into_iter()
-            .find(|level| unqualified && last.ident == level)
-    };
+    let level = |value: &Expr| bare_choice(value, &PRIORITIES);
     options.defaults.priority = given.read(level, || {
         let levels = PRIORITIES.join(", ");
         format!(
@@ -223,7 +243,8 @@ mod tests {
                 misfire_grace = "1h 30m",
                 timeout = "30s",
                 concurrency_key = tenant,
-                concurrency = 3
+                concurrency = 3,
+                on_parent_failure = Run
             ),
             quote!(
                 async fn f(tenant: u32) {}
@@ -240,6 +261,7 @@ mod tests {
                 timeout_ms: Some(30_000),
                 queue: Some("emails".to_owned()),
                 concurrency: 3,
+                on_parent_failure: "Run",
             }
         );
         assert_eq!(
@@ -255,13 +277,15 @@ mod tests {
         .expect("valid");
         assert_eq!(def.defaults.priority, "Low");
         assert_eq!(def.defaults.misfire_grace, MisfireGrace::Never);
+        assert_eq!(def.defaults.on_parent_failure, "Cancel", "the default");
     }
 
     const PRIORITY: &str =
         "expected a priority: one of Critical, High, Normal, Low (like `priority = High`)";
     const RETRIES: &str =
         "expected a whole number of retries that fits in u32, like `max_retries = 3`";
-    const UNKNOWN: &str = "expected one of: name, queue, priority, max_retries, misfire_grace, timeout, concurrency_key, concurrency, upgrade";
+    const PARENT_FAILURE: &str = "expected what the job does when a job it runs after fails: `Cancel` (the default) or `Run` (like `on_parent_failure = Run`)";
+    const UNKNOWN: &str = "expected one of: name, queue, priority, max_retries, misfire_grace, timeout, concurrency_key, concurrency, on_parent_failure, upgrade";
 
     /// Each attribute (on a valid fn) and its one error: message and the source text it
     /// points at.
@@ -292,6 +316,8 @@ mod tests {
         ("priority = Urgent", PRIORITY, "Urgent"),
         ("priority = Priority::Urgent", PRIORITY, "Priority::Urgent"),
         ("priority = 1", PRIORITY, "1"),
+        ("on_parent_failure = Skip", PARENT_FAILURE, "Skip"),
+        (r#"on_parent_failure = "run""#, PARENT_FAILURE, r#""run""#),
         ("max_retries = -1", RETRIES, "-1"),
         ("max_retries = 4294967296", RETRIES, "4294967296"),
         ("max_retries = 3u8", RETRIES, "3u8"),

@@ -80,6 +80,8 @@ pub(crate) struct Defaults {
     pub(crate) queue: Option<String>,
     /// Jobs of one concurrency key allowed to run at once.
     pub(crate) concurrency: u32,
+    /// What a dependent does when a parent does not complete, like `"Cancel"`.
+    pub(crate) on_parent_failure: &'static str,
 }
 
 impl Default for Defaults {
@@ -91,6 +93,7 @@ impl Default for Defaults {
             timeout_ms: None,
             queue: None,
             concurrency: 1,
+            on_parent_failure: "Cancel",
         }
     }
 }

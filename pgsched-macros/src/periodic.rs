@@ -572,7 +572,7 @@ mod tests {
     fn option_names() {
         assert_eq!(
             message(quote!(every = "1m", crom = "@daily")),
-            "unknown #[periodic] option `crom`; expected one of: cron, every, tz, advisory_lock, enabled, dedup_key, name, queue, priority, max_retries, misfire_grace, timeout, concurrency_key, concurrency, upgrade"
+            "unknown #[periodic] option `crom`; expected one of: cron, every, tz, advisory_lock, enabled, dedup_key, name, queue, priority, max_retries, misfire_grace, timeout, concurrency_key, concurrency, on_parent_failure, upgrade"
         );
         assert_eq!(spans(r#"cron = "@daily", cron = "@hourly""#), ["cron"]);
         assert_eq!(

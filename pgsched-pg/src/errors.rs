@@ -13,8 +13,9 @@
 use pgsched_core::Error;
 
 /// The tables pgsched's migrations create in its schema.
-const OWN_TABLES: [&str; 5] = [
+const OWN_TABLES: [&str; 6] = [
     "jobs",
+    "job_dependencies",
     "workers",
     "vacuum_state",
     "vacuum_stats",

@@ -52,6 +52,14 @@ job_input! {
         .as_ref()
         .map(|_| i32::try_from(job.options.concurrency).unwrap_or(i32::MAX)),
     trace_context: "text" = |job| job.trace_context.as_deref(),
+    // A job with parents waits for each of them (NULL: it has none; see migration 0012).
+    unfinished_parents: "int4" = |job| parents_count(job),
+    on_parent_failure: "text" = |job| parents_count(job).map(|_| job.options.on_parent_failure.as_str()),
+}
+
+/// How many parents a job waits for (`None`: none).
+fn parents_count(job: &NewJob) -> Option<i32> {
+    (!job.parents.is_empty()).then(|| i32::try_from(job.parents.len()).unwrap_or(i32::MAX))
 }
 
 /// `sql` with the job row's placeholders rendered. The job's parameters follow the

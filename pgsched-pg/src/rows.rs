@@ -104,6 +104,8 @@ pub(crate) struct JobRow {
     schema_hash: Option<i64>,
     queue: String,
     concurrency_key: Option<String>,
+    parents: Vec<String>,
+    dependents: Vec<String>,
     output: Option<Vec<u8>>,
     output_schema_hash: Option<i64>,
 }
@@ -131,6 +133,8 @@ impl TryFrom<JobRow> for JobInfo {
             schema_hash: row.schema_hash.map(hash_from_db),
             queue: QueueName::from_stored(row.queue),
             concurrency_key: row.concurrency_key,
+            parents: row.parents.into_iter().map(JobId::from_stored).collect(),
+            dependents: row.dependents.into_iter().map(JobId::from_stored).collect(),
             output: match (row.output, row.output_schema_hash) {
                 (Some(bytes), Some(hash)) => Some(JobOutput {
                     bytes,

@@ -155,7 +155,17 @@ enum JobsCommand {
         /// The job id.
         id: String,
     },
-    /// Cancel a pending or running job (a running attempt stops at its next heartbeat).
+    /// A workflow: the job and every job linked to it by dependencies, each under the jobs
+    /// it runs after, with its status.
+    Tree {
+        /// The id of any job of the workflow.
+        id: String,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+    },
+    /// Cancel a waiting or running job (a running attempt stops at its next heartbeat); the
+    /// jobs that run after it follow their `on_parent_failure` policy.
     Cancel {
         /// The job id.
         id: String,
@@ -181,6 +191,9 @@ enum JobsCommand {
         /// Its id. Default: a generated UUIDv7.
         #[arg(long)]
         id: Option<String>,
+        /// Run only after this job has completed (repeat for several; see `jobs tree`).
+        #[arg(long, value_name = "ID")]
+        after: Vec<String>,
     },
 }
 
@@ -318,10 +331,11 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Failure {
         let code = match &error {
-            Error::UnknownPeriodicJob { .. } => exit::NOT_FOUND,
-            Error::InvalidInput { .. } | Error::PayloadTooLarge { .. } | Error::Encode { .. } => {
-                exit::INVALID_INPUT
-            }
+            Error::UnknownPeriodicJob { .. } | Error::UnknownParents { .. } => exit::NOT_FOUND,
+            Error::InvalidInput { .. }
+            | Error::PayloadTooLarge { .. }
+            | Error::Encode { .. }
+            | Error::DependencyCycle { .. } => exit::INVALID_INPUT,
             Error::AlreadyExists { .. } | Error::JobRunning { .. } => exit::CONFLICT,
             _ => exit::FAILURE,
         };
@@ -423,6 +437,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                 limit,
             } => jobs::list(scheduler, status, name, queue, limit).await,
             JobsCommand::Show { id } => jobs::show(scheduler, &id).await,
+            JobsCommand::Tree { id, limit } => jobs::tree(scheduler, &id, limit).await,
             JobsCommand::Cancel { id } => jobs::cancel(scheduler, &id).await,
             JobsCommand::Retry { id } => jobs::retry(scheduler, &id).await,
             JobsCommand::Enqueue {
@@ -431,6 +446,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                 at,
                 priority,
                 id,
+                after,
             } => {
                 let request = jobs::Enqueue {
                     name,
@@ -438,6 +454,7 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
                     at,
                     priority,
                     id,
+                    after,
                 };
                 jobs::enqueue(scheduler, request).await
             }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use std::marker::PhantomData;
 
-use pgsched_core::{ConflictResolution, JobDefinition, JobId, MisfireGrace, Priority, Result};
+use pgsched_core::{
+    ConflictResolution, JobDefinition, JobId, MisfireGrace, OnParentFailure, Priority, Result,
+};
 use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
@@ -142,6 +144,22 @@ impl<'s, O> ScheduleBuilder<'s, O> {
     /// Jobs of its concurrency key allowed to run at once; see [`JobSpec::concurrency`].
     pub fn concurrency(mut self, jobs: u32) -> Self {
         self.spec = self.spec.concurrency(jobs);
+        self
+    }
+
+    /// Runs only after these jobs have completed (see [`JobSpec::after`]).
+    pub fn after<I>(mut self, parents: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.spec = self.spec.after(parents);
+        self
+    }
+
+    /// What the job does when a parent does not complete (see [`JobSpec::on_parent_failure`]).
+    pub fn on_parent_failure(mut self, policy: OnParentFailure) -> Self {
+        self.spec = self.spec.on_parent_failure(policy);
         self
     }
 

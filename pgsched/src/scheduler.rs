@@ -459,8 +459,10 @@ impl Scheduler {
             .collect()
     }
 
-    /// Cancels a pending or running job (a running attempt is stopped at its worker's next
-    /// heartbeat). False if the job does not exist or already finished. Takes the id as text
+    /// Cancels a waiting (blocked or pending) or running job (a running attempt is stopped at
+    /// its worker's next heartbeat); the jobs that run after it follow their
+    /// [`OnParentFailure`](crate::OnParentFailure) policy. False if the job does not exist or
+    /// already finished. Takes the id as text
     /// or as the [`JobId`] that scheduling returned.
     ///
     /// # Errors
@@ -469,6 +471,20 @@ impl Scheduler {
         match existing_id(id.as_ref()) {
             Some(id) => self.inner.store.cancel(&id).await,
             None => Ok(false),
+        }
+    }
+
+    /// The workflow of a job: it and every job linked to it by dependencies (the jobs it runs
+    /// after, the jobs that run after those, and so on, in both directions), at most
+    /// `limit` of them, oldest first, each with its parents and dependents. Empty if the job
+    /// does not exist.
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn workflow(&self, id: impl AsRef<str>, limit: u32) -> Result<Vec<JobInfo>> {
+        match existing_id(id.as_ref()) {
+            Some(id) => self.inner.store.workflow(&id, limit).await,
+            None => Ok(Vec::new()),
         }
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pgsched_core::codec::encode_args;
 use pgsched_core::{
-    Error, JobDefinition, JobOptions, MisfireGrace, NewJob, Priority, QueueName, Result,
-    ScheduleDefaults,
+    Error, JobDefinition, JobId, JobOptions, MisfireGrace, NewJob, OnParentFailure, Priority,
+    QueueName, Result, ScheduleDefaults,
 };
 use serde::Serialize;
 
@@ -160,6 +160,34 @@ impl JobSpec {
         }
     }
 
+    /// Runs only after these jobs (its parents) have completed: until then it is
+    /// [`blocked`](pgsched_core::JobStatus::Blocked) and no worker claims it; it becomes
+    /// pending when the last one completes (claimed within one poll, or at once when workers
+    /// listen). Each parent is a job that exists (a completed one is satisfied at once) or
+    /// another job of the same [`Scheduler::schedule_bulk`](crate::Scheduler::schedule_bulk)
+    /// call, referred to by the id chosen with [`JobSpec::job_id`]. A missing parent is
+    /// refused with [`Error::UnknownParents`], a cycle with [`Error::DependencyCycle`]; when
+    /// a parent fails, is cancelled or expires, [`JobSpec::on_parent_failure`] decides.
+    /// Calls add up; a parent listed twice counts once. Not with
+    /// [`ConflictResolution::Replace`](crate::ConflictResolution::Replace).
+    #[must_use]
+    pub fn after<I>(self, parents: I) -> JobSpec
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let parents: Result<Vec<JobId>> = parents
+            .into_iter()
+            .map(|parent| JobId::new(parent.as_ref()))
+            .collect();
+        match parents {
+            Ok(parents) => self.map(|job| job.parents.extend(parents)),
+            Err(error) => JobSpec {
+                job: Err(Refused::from(error)),
+            },
+        }
+    }
+
     /// Its concurrency key: at most [`JobSpec::concurrency`] jobs with this key run at once,
     /// cluster-wide, whatever their job or queue. Default: derived from the argument the
     /// attribute's `concurrency_key` names (`"job_name:value"`), else none.
@@ -174,6 +202,15 @@ impl JobSpec {
     #[must_use]
     pub fn concurrency(self, jobs: u32) -> JobSpec {
         self.map(|job| job.options.concurrency = jobs)
+    }
+
+    /// What the job does when a parent ends failed, cancelled or expired: it is cancelled
+    /// ([`OnParentFailure::Cancel`], the default) or runs anyway once every parent has ended
+    /// ([`OnParentFailure::Run`]); its `last_error` says which parent ended how. Default: the
+    /// job's attribute (`#[job(on_parent_failure = Run)]`), else Cancel.
+    #[must_use]
+    pub fn on_parent_failure(self, policy: OnParentFailure) -> JobSpec {
+        self.map(|job| job.options.on_parent_failure = policy)
     }
 
     /// The job, checked and completed against the scheduler's `defaults`: what the store

@@ -25,6 +25,8 @@
 //! Jobs: `work(key, millis)` records one row per attempt in `<schema>.effects` (the test
 //! oracle), on its own autocommit connection: inserted at the start, `t_end` set at the end, so
 //! an attempt that was killed leaves `t_end` NULL. `panics`, `hangs` and `fails` are poison.
+//! `fan_root`, `fan_square` and `fan_sum` are a fan-out and its fan-in (workflows), which
+//! pass outputs along.
 //! Logs go to stderr (`RUST_LOG`, default `info`), without colours, so tests can grep them.
 
 use std::process::ExitCode;
@@ -173,6 +175,42 @@ enum Running {
 async fn square(n: u64) -> Result<u64, String> {
     n.checked_mul(n)
         .ok_or_else(|| format!("{n} squared overflows"))
+}
+
+/// Workflows: the root of a fan-out; returns `width`, the number of jobs it fans out to.
+#[job]
+async fn fan_root(width: u64) -> Result<u64, String> {
+    Ok(width)
+}
+
+/// Workflows: one job of a fan-out; reads its parent's output (the width), checks `i` is
+/// within it, and returns `i * i`, recording its attempt in `effects` (key `fan`).
+#[job]
+async fn fan_square(i: u64, ctx: JobContext, oracle: State<PgPool>) -> Result<u64, String> {
+    let widths: Vec<(pgsched::JobId, u64)> = ctx
+        .parent_outputs()
+        .await
+        .map_err(|error| error.to_string())?;
+    let [(_, width)] = widths.as_slice() else {
+        return Err(format!("expected one parent, found {}", widths.len()));
+    };
+    if i >= *width {
+        return Err(format!("{i} is outside the fan-out of {width}"));
+    }
+    record_window(&ctx, "fan", &oracle).await?;
+    Ok(i * i)
+}
+
+/// Workflows: the fan-in; returns the sum of its parents' outputs, recording its attempt in
+/// `effects` (key `fan_sum`).
+#[job]
+async fn fan_sum(ctx: JobContext, oracle: State<PgPool>) -> Result<u64, String> {
+    let squares: Vec<(pgsched::JobId, u64)> = ctx
+        .parent_outputs()
+        .await
+        .map_err(|error| error.to_string())?;
+    record_window(&ctx, "fan_sum", &oracle).await?;
+    Ok(squares.iter().map(|(_, square)| square).sum())
 }
 
 /// Poison: panics on every attempt.

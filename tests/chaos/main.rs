@@ -13,6 +13,7 @@
 //! | `poison` | T12 | panics, timeouts, unknown names, bad payloads, errors |
 //! | `queues` | issue 13 | flow control across processes: limits, rate, fairness, `kill -9` of a slot holder, pause |
 //! | `injection` | T19 | hostile strings through every string input |
+//! | `workflow` | — | none (fan-out/fan-in on two workers); `kill -9` of a worker holding a parent |
 //!
 //! Heavy scenarios take the whole gate (`harness::gate`), so at most one runs at a time on a
 //! 2-core machine. `CHAOS_SEED=<u64>` replays a run's random choices; `CHAOS_KEEP=1` keeps a
@@ -33,4 +34,5 @@ mod poison;
 mod queues;
 mod shutdown;
 mod sigkill;
+mod workflow;
 mod zombie;

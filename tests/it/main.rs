@@ -26,3 +26,4 @@ mod tour;
 mod usage_errors;
 mod waiting;
 mod workers;
+mod workflows;

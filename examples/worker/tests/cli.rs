@@ -613,7 +613,9 @@ fn cancel_stops_pending_jobs_and_refuses_finished_ones() {
 
     let stderr = db.fails(&["jobs", "cancel", "later"], CONFLICT);
     assert!(
-        stderr.contains("job `later` is cancelled; only pending or running jobs can be cancelled"),
+        stderr.contains(
+            "job `later` is cancelled; only blocked, pending or running jobs can be cancelled"
+        ),
         "{stderr}"
     );
     let stderr = db.fails(&["jobs", "retry", "later"], CONFLICT);
@@ -890,4 +892,109 @@ fn vacuum_run_deletes_by_policy_and_stats_report_it() {
     let text = db.ok(&["vacuum", "stats"]);
     assert!(text.starts_with("DATE  "), "{text}");
     assert!(text.contains("all time: 1 passes"), "{text}");
+}
+
+#[test]
+fn enqueue_after_and_tree_show_a_workflow_and_its_states() {
+    let db = Db::migrated();
+    let args = r#"{"path":"cat.png","width":64}"#;
+    let later = "2099-01-01T00:00:00Z";
+    db.ok(&[
+        "jobs",
+        "enqueue",
+        "resize_image",
+        "--args",
+        args,
+        "--id",
+        "root",
+        "--at",
+        later,
+    ]);
+    for leaf in ["left", "right"] {
+        db.ok(&[
+            "jobs",
+            "enqueue",
+            "resize_image",
+            "--args",
+            args,
+            "--id",
+            leaf,
+            "--after",
+            "root",
+        ]);
+    }
+    db.ok(&[
+        "jobs",
+        "enqueue",
+        "resize_image",
+        "--args",
+        args,
+        "--id",
+        "sink",
+        "--after",
+        "left",
+        "--after",
+        "right",
+    ]);
+
+    let tree = db.ok(&["jobs", "tree", "left"]);
+    let lines: Vec<&str> = tree.lines().collect();
+    assert!(lines[0].starts_with("ID"), "{tree}");
+    assert!(
+        lines[1].starts_with("root ") && lines[1].contains("pending"),
+        "{tree}"
+    );
+    assert!(
+        lines[2].starts_with("  left ") && lines[2].contains("blocked"),
+        "{tree}"
+    );
+    assert!(
+        lines[3].starts_with("  right ") && lines[3].contains("blocked"),
+        "{tree}"
+    );
+    assert!(
+        lines[4].starts_with("    sink ") && lines[4].contains("left, right"),
+        "{tree}"
+    );
+    let json = db.json(&["jobs", "tree", "sink"]);
+    let depths: Vec<(String, u64)> = json["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|job| {
+            let id = job["id"].as_str().expect("id").to_owned();
+            (id, job["depth"].as_u64().expect("depth"))
+        })
+        .collect();
+    assert_eq!(
+        depths,
+        [
+            ("root".to_owned(), 0),
+            ("left".to_owned(), 1),
+            ("right".to_owned(), 1),
+            ("sink".to_owned(), 2)
+        ]
+    );
+    let shown = db.json(&["jobs", "show", "sink"]);
+    assert_eq!(shown["parents"], json!(["left", "right"]));
+    assert_eq!(shown["status"], "blocked");
+
+    // Cancelling the root cancels the workflow (the default policy).
+    db.ok(&["jobs", "cancel", "root"]);
+    let sink = db.json(&["jobs", "show", "sink"]);
+    assert_eq!(sink["status"], "cancelled");
+
+    let stderr = db.fails(
+        &[
+            "jobs",
+            "enqueue",
+            "resize_image",
+            "--args",
+            args,
+            "--after",
+            "nowhere",
+        ],
+        NOT_FOUND,
+    );
+    assert!(stderr.contains("`nowhere`, which do not exist"), "{stderr}");
 }

@@ -19,6 +19,7 @@ use crate::codec::JobOutput;
 use crate::context::{AttemptFacts, JobContext};
 use crate::metrics;
 use crate::outcome::FailureReason;
+use crate::output::ParentOutputs;
 use crate::registry::JobDefinition;
 use crate::store::{ClaimedJob, Finish, MAX_ERROR_BYTES, Release};
 
@@ -134,6 +135,10 @@ async fn run(shared: &Shared, job: &ClaimedJob, abort: &Abort) -> AttemptEnd {
             priority: job.priority,
             run_at: job.run_at,
             lease_token: job.lease.token,
+            parent_outputs: Some(ParentOutputs::new(
+                Arc::clone(&shared.store),
+                Arc::clone(&shared.registry),
+            )),
         },
         shared.states.clone(),
         abort.token().clone(),

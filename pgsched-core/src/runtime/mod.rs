@@ -57,7 +57,7 @@ const FLUSH_DEADLINE: Duration = Duration::from_secs(5);
 /// State shared by the worker's tasks.
 struct Shared {
     store: Arc<dyn JobStore>,
-    registry: Registry,
+    registry: Arc<Registry>,
     config: WorkerConfig,
     schedule_defaults: ScheduleDefaults,
     states: States,
@@ -181,7 +181,7 @@ impl Worker {
     fn into_shared(self, record: WorkerRecord, finisher: FinisherHandle) -> Shared {
         Shared {
             store: self.store,
-            registry: self.registry,
+            registry: Arc::new(self.registry),
             lanes: Lanes::new(&self.config.served_queues()),
             config: self.config,
             schedule_defaults: self.schedule_defaults,

@@ -34,6 +34,38 @@ impl PgStore {
         row.map(JobInfo::try_from).transpose()
     }
 
+    /// See [`pgsched_core::store::JobStore::workflow`].
+    pub(super) async fn workflow(&self, id: &JobId, limit: u32) -> Result<Vec<JobInfo>> {
+        let rows: Vec<JobRow> = self
+            .sql
+            .job_workflow
+            .query_as()
+            .bind(id.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(self.main())
+            .await
+            .map_err(self.sql.job_workflow.error())?;
+        rows.into_iter().map(JobInfo::try_from).collect()
+    }
+
+    /// See [`pgsched_core::store::JobStore::parents`].
+    pub(super) async fn parents(
+        &self,
+        child: &JobId,
+        parent: Option<&JobId>,
+    ) -> Result<Vec<JobInfo>> {
+        let rows: Vec<JobRow> = self
+            .sql
+            .parent_jobs
+            .query_as()
+            .bind(child.as_str())
+            .bind(parent.map(JobId::as_str))
+            .fetch_all(self.main())
+            .await
+            .map_err(self.sql.parent_jobs.error())?;
+        rows.into_iter().map(JobInfo::try_from).collect()
+    }
+
     /// See [`pgsched_core::store::JobStore::await_job`].
     pub(super) async fn await_job(&self, id: &JobId) -> Result<Option<JobInfo>> {
         let row: Option<JobRow> = self

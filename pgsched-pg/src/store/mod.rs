@@ -305,6 +305,8 @@ route! {
     retention_totals() -> VacuumTotals;
     cancel(id: &JobId) -> bool;
     job(id: &JobId) -> Option<JobInfo>;
+    workflow(id: &JobId, limit: u32) -> Vec<JobInfo>;
+    parents(child: &JobId, parent: Option<&JobId>) -> Vec<JobInfo>;
     list_jobs(filter: &JobFilter) -> Vec<JobInfo>;
     retry_job(id: &JobId) -> bool;
     list_workers(seen_within: Duration) -> Vec<WorkerInfo>;

@@ -1,9 +1,11 @@
 //! Writing jobs: `schedule` and `schedule_on`, the insert, upsert and conflict paths
-//! (statements `insert_*`, `upsert_jobs`, `job_statuses`, `notify`).
+//! (statements `insert_*`, `upsert_jobs`, `job_statuses`, `notify`), and the dependencies of
+//! jobs that run after others (`lock_parents`, `link_dependencies`).
 
 use std::collections::{HashMap, HashSet};
 
-use pgsched_core::{ConflictResolution, JobStatus, NewJob, Result, Scheduled};
+use pgsched_core::dependencies::Batch;
+use pgsched_core::{ConflictResolution, Error, JobId, JobStatus, NewJob, Result, Scheduled};
 use sqlx::{Connection, PgConnection, Row};
 
 use super::{PgStore, store_error};
@@ -24,6 +26,18 @@ impl PgStore {
         jobs: &[NewJob],
         conflict: ConflictResolution,
     ) -> Result<Vec<Scheduled>> {
+        let batch = Batch::new(jobs);
+        batch.check(conflict)?;
+        if batch.has_dependencies() {
+            // Several statements, all or nothing: a transaction of its own, or a savepoint in
+            // the caller's (a refused call leaves their transaction as it was).
+            let mut transaction = connection.begin().await.map_err(store_error("begin"))?;
+            let results = self
+                .schedule_linked(&mut transaction, jobs, &batch, conflict, jobs.len())
+                .await?;
+            transaction.commit().await.map_err(store_error("commit"))?;
+            return Ok(results);
+        }
         if self.pooler.is_none() || connection.is_in_transaction() {
             return self.schedule_in(connection, jobs, conflict).await;
         }
@@ -219,7 +233,10 @@ impl PgStore {
         batch_size: usize,
     ) -> Result<Vec<Scheduled>> {
         let batch_size = batch_size.max(1);
-        if jobs.len() <= batch_size && self.pooler.is_none() {
+        let batch = Batch::new(jobs);
+        batch.check(conflict)?;
+        let linked = batch.has_dependencies();
+        if jobs.len() <= batch_size && self.pooler.is_none() && !linked {
             // One statement is atomic on its own: no BEGIN/COMMIT round trips (behind a
             // pooler, a transaction holds Parse and Bind on one server connection).
             let mut connection = self.pool.acquire().await.map_err(store_error("acquire"))?;
@@ -230,12 +247,105 @@ impl PgStore {
             .await
             .map_err(store_error("acquire"))?;
         let mut transaction = connection.begin().await.map_err(store_error("begin"))?;
-        let mut results = Vec::with_capacity(jobs.len());
-        for batch in jobs.chunks(batch_size) {
-            results.extend(self.schedule_in(&mut transaction, batch, conflict).await?);
-        }
+        let results = if linked {
+            self.schedule_linked(&mut transaction, jobs, &batch, conflict, batch_size)
+                .await?
+        } else {
+            let mut results = Vec::with_capacity(jobs.len());
+            for chunk in jobs.chunks(batch_size) {
+                results.extend(self.schedule_in(&mut transaction, chunk, conflict).await?);
+            }
+            results
+        };
         transaction.commit().await.map_err(store_error("commit"))?;
         connection.finished();
         Ok(results)
+    }
+
+    /// Writes jobs of which some run after others, inside the caller's transaction: the
+    /// parents outside the call are locked and checked first (none missing, or nothing is
+    /// written), then the jobs are inserted (`batch_size` per statement; those with parents
+    /// `blocked`), then the parents inside the call are locked, and the edges of every job
+    /// written are recorded, settling at once those whose parent has already ended.
+    async fn schedule_linked(
+        &self,
+        connection: &mut PgConnection,
+        jobs: &[NewJob],
+        batch: &Batch<'_>,
+        conflict: ConflictResolution,
+        batch_size: usize,
+    ) -> Result<Vec<Scheduled>> {
+        self.lock_parents(connection, &batch.outside_parents())
+            .await?;
+        let mut results = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(batch_size.max(1)) {
+            results.extend(self.schedule_in(connection, chunk, conflict).await?);
+        }
+        self.lock_parents(connection, &batch.inside_parents())
+            .await?;
+        let (mut parents, mut children): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        for (job, result) in jobs.iter().zip(&results) {
+            // A job kept or refused by its conflict policy was not written: its edges neither.
+            if matches!(result, Scheduled::Inserted(_)) {
+                for parent in &job.parents {
+                    parents.push(parent.as_str());
+                    children.push(job.id.as_str());
+                }
+            }
+        }
+        if parents.is_empty() {
+            return Ok(results);
+        }
+        let released: i64 = self
+            .sql
+            .link_dependencies
+            .query_scalar()
+            .bind(&parents)
+            .bind(&children)
+            .fetch_one(self.on(&mut *connection))
+            .await
+            .map_err(self.sql.link_dependencies.error())?;
+        if released > 0
+            && let Some(channel) = self.wake_channel()
+        {
+            self.sql
+                .notify
+                .query()
+                .bind(channel)
+                .execute(self.on(&mut *connection))
+                .await
+                .map_err(self.sql.notify.error())?;
+        }
+        Ok(results)
+    }
+
+    /// Locks `parents` and marks them as having dependents (see lock_parents.sql).
+    ///
+    /// # Errors
+    /// [`Error::UnknownParents`] when some do not exist (nothing is marked).
+    async fn lock_parents(&self, connection: &mut PgConnection, parents: &[&JobId]) -> Result<()> {
+        if parents.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = parents.iter().map(|id| id.as_str()).collect();
+        let found: Vec<String> = self
+            .sql
+            .lock_parents
+            .query_scalar()
+            .bind(&ids)
+            .fetch_all(self.on(&mut *connection))
+            .await
+            .map_err(self.sql.lock_parents.error())?;
+        if found.len() == parents.len() {
+            return Ok(());
+        }
+        let found: HashSet<&str> = found.iter().map(String::as_str).collect();
+        Err(Error::UnknownParents {
+            ids: parents
+                .iter()
+                .filter(|id| !found.contains(id.as_str()))
+                .map(|&id| id.clone())
+                .collect(),
+        })
     }
 }

@@ -1,4 +1,6 @@
-//! `jobs list|show|cancel|retry|enqueue`.
+//! `jobs list|show|tree|cancel|retry|enqueue`.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use pgsched_core::store::JobFilter;
@@ -70,10 +72,85 @@ pub(super) async fn show(scheduler: &Scheduler, id: &str) -> Result<Report, Fail
     Ok(job_report(scheduler, &job))
 }
 
+/// `jobs tree ID`: the workflow, each job indented by its depth (the longest chain of
+/// parents above it within the workflow), after every job it runs after, oldest first.
+pub(super) async fn tree(scheduler: &Scheduler, id: &str, limit: u32) -> Result<Report, Failure> {
+    existing(scheduler, id).await?;
+    let jobs = scheduler.workflow(id, limit).await?;
+    let depths = depths(&jobs);
+    let mut order: Vec<(usize, &JobInfo)> = jobs
+        .iter()
+        .map(|job| (depths.get(&job.id).copied().unwrap_or(0), job))
+        .collect();
+    order.sort_by(|(a_depth, a), (b_depth, b)| {
+        (a_depth, a.created_at, &a.id).cmp(&(b_depth, b.created_at, &b.id))
+    });
+    let rows: Vec<Vec<String>> = order
+        .iter()
+        .map(|(depth, job)| {
+            vec![
+                format!("{}{}", "  ".repeat(*depth), job.id),
+                job.name.clone(),
+                job.status.to_string(),
+                render::ids(&job.parents, 3),
+                job.last_error
+                    .as_deref()
+                    .map_or_else(String::new, |error| render::one_line(error, 60)),
+            ]
+        })
+        .collect();
+    let mut text = render::table(&["ID", "NAME", "STATUS", "AFTER", "LAST ERROR"], &rows);
+    if u32::try_from(jobs.len()).is_ok_and(|count| count >= limit) {
+        text.push_str(&format!("(first {limit} jobs; --limit shows more)\n"));
+    }
+    let registry = scheduler.registry().ok();
+    let json = json!({
+        "jobs": order
+            .iter()
+            .map(|(depth, job)| {
+                let mut value = job_json(job, registry);
+                value["depth"] = json!(depth);
+                value
+            })
+            .collect::<Vec<_>>(),
+    });
+    Ok(Report { text, json })
+}
+
+/// Each job's depth in its workflow: 0 without parents among `jobs`, else one more than its
+/// deepest parent. Parents are always written before their children, so jobs taken oldest
+/// first see their parents' depths already (a parent outside `jobs`, past the limit, counts
+/// as a root).
+fn depths(jobs: &[JobInfo]) -> HashMap<&JobId, usize> {
+    let mut by_age: Vec<&JobInfo> = jobs.iter().collect();
+    by_age.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let mut depths: HashMap<&JobId, usize> = HashMap::with_capacity(jobs.len());
+    // Jobs of one transaction share created_at: repeat until nothing changes (at most the
+    // depth of the workflow passes).
+    loop {
+        let mut changed = false;
+        for job in &by_age {
+            let depth = job
+                .parents
+                .iter()
+                .filter_map(|parent| depths.get(parent))
+                .map(|depth| depth + 1)
+                .max()
+                .unwrap_or(0);
+            if depths.insert(&job.id, depth) != Some(depth) {
+                changed = true;
+            }
+        }
+        if !changed {
+            return depths;
+        }
+    }
+}
+
 /// `jobs cancel ID`.
 pub(super) async fn cancel(scheduler: &Scheduler, id: &str) -> Result<Report, Failure> {
     let cancelled = scheduler.cancel_job(id);
-    let refused = "only pending or running jobs can be cancelled";
+    let refused = "only blocked, pending or running jobs can be cancelled";
     change(
         scheduler,
         id,
@@ -122,9 +199,10 @@ pub(super) struct Enqueue {
     pub(super) at: Option<String>,
     pub(super) priority: Option<Priority>,
     pub(super) id: Option<String>,
+    pub(super) after: Vec<String>,
 }
 
-/// `jobs enqueue NAME --args JSON [--at RFC3339] [--priority P] [--id ID]`.
+/// `jobs enqueue NAME --args JSON [--at RFC3339] [--priority P] [--id ID] [--after ID]...`.
 pub(super) async fn enqueue(scheduler: &Scheduler, request: Enqueue) -> Result<Report, Failure> {
     let registry = scheduler.registry()?;
     let Some(definition) = registry.get(&request.name) else {
@@ -159,6 +237,9 @@ pub(super) async fn enqueue(scheduler: &Scheduler, request: Enqueue) -> Result<R
     }
     if let Some(id) = request.id {
         spec = spec.job_id(id);
+    }
+    if !request.after.is_empty() {
+        spec = spec.after(&request.after);
     }
     let id = scheduler.schedule(spec, ConflictResolution::Raise).await?;
     match scheduler.job(id.as_str()).await? {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use pgsched_core::{FailureReason, JobInfo, Registry, Shown};
+use pgsched_core::{FailureReason, JobId, JobInfo, Registry, Shown};
 use serde_json::{Value, json};
 
 /// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
@@ -185,11 +185,31 @@ pub(super) fn job_json(job: &JobInfo, registry: Option<&Registry>) -> Value {
         "args": args,
         "args_error": args_error,
         "payload_hex": hex(&job.payload),
+        "parents": job.parents.iter().map(JobId::as_str).collect::<Vec<_>>(),
+        "dependents": job.dependents.iter().map(JobId::as_str).collect::<Vec<_>>(),
         "output": output,
         "output_error": output_error,
         "output_schema_hash": job.output.as_ref().map(|output| format!("{:016x}", output.schema_hash)),
         "output_hex": job.output.as_ref().map(|output| hex(&output.bytes)),
     })
+}
+
+/// Ids for people: comma-separated, `-` when none, at most `shown` of them and a count of
+/// the rest.
+pub(super) fn ids(ids: &[JobId], shown: usize) -> String {
+    if ids.is_empty() {
+        return "-".into();
+    }
+    let mut text = ids
+        .iter()
+        .take(shown)
+        .map(JobId::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > shown {
+        let _ = write!(text, " and {} more", ids.len() - shown);
+    }
+    text
 }
 
 /// A job for people: every field, one per line.
@@ -240,6 +260,8 @@ pub(super) fn job_text(job: &JobInfo, registry: Option<&Registry>) -> String {
             "last error",
             job.last_error.clone().unwrap_or_else(|| "-".into()),
         ),
+        ("runs after", ids(&job.parents, 10)),
+        ("runs before", ids(&job.dependents, 10)),
         args,
         output,
     ])
@@ -350,6 +372,8 @@ mod tests {
             schema_hash: Some(schema_hash),
             queue: pgsched_core::QueueName::DEFAULT,
             concurrency_key: None,
+            parents: Vec::new(),
+            dependents: Vec::new(),
             output: None,
         }
     }

@@ -135,6 +135,7 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "drain_global_limit",
     "drain_per_key",
     "queue_rate",
+    "workflow_fanout",
     "retention_keep_last",
     "soak",
     "soak_held_xmin",
@@ -161,6 +162,7 @@ const SCHEMAS: &[&str] = &[
     "bench_drain_global_limit",
     "bench_drain_per_key",
     "bench_queue_rate",
+    "bench_workflow_fanout",
     "bench_retention_keep_last",
     "bench_soak",
     "bench_soak_held_xmin",
@@ -223,6 +225,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "drain_global_limit" => queues::drain_global_limit(&mut bench).await?,
             "drain_per_key" => queues::drain_per_key(&mut bench).await?,
             "queue_rate" => queues::queue_rate(&mut bench).await?,
+            "workflow_fanout" => workloads::workflow_fanout(&mut bench).await?,
             "retention_keep_last" => workloads::retention_keep_last(&mut bench).await?,
             "soak" => soak::soak(&mut bench, "soak", soak::minutes(), false).await?,
             "soak_held_xmin" => {
@@ -291,6 +294,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             &format!("{soak}_offered"),
         );
     }
+    bench.ratio("workflow_fanout/drain", "workflow_fanout", "drain");
     bench.ratio(
         "drain_expired_backlog/drain",
         "drain_expired_backlog",

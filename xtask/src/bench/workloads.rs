@@ -456,6 +456,67 @@ pub(crate) async fn latency(bench: &mut Bench) -> BenchResult {
     Ok(())
 }
 
+/// Jobs in the middle of the `workflow_fanout` workload.
+const FANOUT_WIDTH: usize = 10_000;
+
+/// A workflow drained by one worker process, as `drain` is: one root job, `FANOUT_WIDTH`
+/// jobs that run after it, one job that runs after all of those (every completion in the
+/// middle counts its parents down); all no-ops, written before the root is due: jobs/s from
+/// when the root is due to when the last job completed.
+pub(crate) async fn workflow_fanout(bench: &mut Bench) -> BenchResult {
+    let scheduler = bench.fresh_schema("bench_workflow_fanout").await?;
+    let _workers = Workers::start(&scheduler, &bench.url, 1).await?;
+    let mut connection = scheduler.pool().acquire().await?;
+    sqlx::query("CHECKPOINT").execute(&mut *connection).await?;
+    drop(connection);
+    let due = Utc::now() + chrono::Duration::from_std(DRAIN_LEAD)?;
+    let due_local = Instant::now() + DRAIN_LEAD;
+    let root = bench_noop::schedule(due, bench_noop::Args {})
+        .on(&scheduler)
+        .await?;
+    let middle: Vec<_> = (0..FANOUT_WIDTH)
+        .map(|_| bench_noop::spec(due, bench_noop::Args {}).after([&root]))
+        .collect();
+    let middle = scheduler
+        .schedule_bulk(middle, ConflictResolution::Raise, 5000)
+        .await?;
+    let middle: Vec<_> = middle
+        .iter()
+        .map(|scheduled| scheduled.id().clone())
+        .collect();
+    bench_noop::schedule(due, bench_noop::Args {})
+        .after(&middle)
+        .on(&scheduler)
+        .await?;
+    if Instant::now() > due_local {
+        return Err("workflow_fanout: writing the workflow took longer than its lead".into());
+    }
+    analyze(&scheduler).await?;
+    let done = wait_workflow_done(&scheduler).await?;
+    let jobs = FANOUT_WIDTH + 2;
+    let rate = jobs as f64 / done.saturating_duration_since(due_local).as_secs_f64();
+    bench.report("workflow_fanout", rate, "jobs/s");
+    Ok(())
+}
+
+/// Waits until no job is blocked, waiting or running (see [`wait_drained`]).
+async fn wait_workflow_done(scheduler: &Scheduler) -> BenchResult<Instant> {
+    let blocked_sql = format!(
+        "SELECT NOT EXISTS (SELECT 1 FROM {}.jobs WHERE status = 'blocked')",
+        pgsched::__private::store(scheduler).schema().quoted()
+    );
+    loop {
+        let done = wait_drained(scheduler, None).await?;
+        let unblocked: bool = sqlx::query_scalar(AssertSqlSafe(blocked_sql.clone()))
+            .fetch_one(scheduler.pool())
+            .await?;
+        if unblocked {
+            return Ok(done);
+        }
+        tokio::time::sleep(DRAINED_PROBE_EVERY).await;
+    }
+}
+
 /// Schedule-and-wait round trips of `wait_latency`.
 const WAIT_LATENCY_JOBS: usize = 300;
 
