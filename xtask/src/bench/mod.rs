@@ -7,6 +7,7 @@
 //! `xtask bench-worker <schema>` (see [`worker`]).
 
 mod ceilings;
+mod dashboard;
 mod soak;
 pub(crate) mod worker;
 mod workloads;
@@ -135,6 +136,7 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "soak_held_xmin",
     "latency",
     "peak_rss",
+    "dashboard_jobs_page",
 ];
 
 /// Every schema the workloads create.
@@ -160,6 +162,7 @@ const SCHEMAS: &[&str] = &[
     "bench_enqueue_single_4clients",
     "bench_latency",
     "bench_peak_rss",
+    "bench_dashboard",
 ];
 
 /// Runs the selected workloads (all when `selected` is empty; a prefix selects several).
@@ -205,6 +208,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             }
             "latency" => workloads::latency(&mut bench).await?,
             "peak_rss" => workloads::peak_rss(&mut bench).await?,
+            "dashboard_jobs_page" => dashboard::jobs_page(&mut bench).await?,
             _ => {}
         }
         for schema in SCHEMAS {
