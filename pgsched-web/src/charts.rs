@@ -65,9 +65,24 @@ pub(crate) fn lag(minutes: &[MinuteStats]) -> String {
         ),
         ("lag-avg", |m: &MinuteStats| m.lag_avg_ms),
     ] {
-        let points = polyline(minutes, peak, value);
-        if !points.is_empty() {
-            let _ = write!(svg, r#"<polyline class="{class}" points="{points}"/>"#);
+        let points = points(minutes, peak, value);
+        if points.len() > 1 {
+            let line: Vec<String> = points
+                .iter()
+                .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                .collect();
+            let _ = write!(
+                svg,
+                r#"<polyline class="{class}" points="{}"/>"#,
+                line.join(" ")
+            );
+        }
+        // A dot per minute, so a lone minute shows too.
+        for (x, y) in points {
+            let _ = write!(
+                svg,
+                r#"<circle class="{class}" cx="{x:.1}" cy="{y:.1}" r="2.5"/>"#
+            );
         }
     }
     close(svg, minutes)
@@ -85,17 +100,24 @@ fn scaled(value: f64, peak: f64) -> f64 {
     (value / peak * (plot_height() - 4.0)).max(0.0)
 }
 
-fn polyline(minutes: &[MinuteStats], peak: f64, value: fn(&MinuteStats) -> Option<f64>) -> String {
+/// The (x, y) of each minute that has a value.
+fn points(
+    minutes: &[MinuteStats],
+    peak: f64,
+    value: fn(&MinuteStats) -> Option<f64>,
+) -> Vec<(f64, f64)> {
     let slot = plot_width() / minutes.len().max(1) as f64;
-    let mut points = String::new();
-    for (index, minute) in minutes.iter().enumerate() {
-        if let Some(v) = value(minute) {
-            let x = LEFT + (index as f64 + 0.5) * slot;
-            let y = plot_height() - scaled(v, peak);
-            let _ = write!(points, "{x:.1},{y:.1} ");
-        }
-    }
-    points.trim_end().to_owned()
+    minutes
+        .iter()
+        .enumerate()
+        .filter_map(|(index, minute)| {
+            let v = value(minute)?;
+            Some((
+                LEFT + (index as f64 + 0.5) * slot,
+                plot_height() - scaled(v, peak),
+            ))
+        })
+        .collect()
 }
 
 fn open(title: &str, peak: f64, unit: &str) -> String {
@@ -163,5 +185,6 @@ mod tests {
     fn an_empty_hour_draws_an_empty_chart() {
         assert!(throughput(&[]).ends_with("</svg>"));
         assert!(!lag(&[]).contains("polyline"));
+        assert!(!lag(&[]).contains("circle"));
     }
 }

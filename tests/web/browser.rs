@@ -154,7 +154,8 @@ pub(crate) async fn reload_until(
     .await
 }
 
-/// Clicks `css`, then accepts the confirmation it asks for.
+/// Clicks `css`, accepts the confirmation it asks for, and waits until the action's answer
+/// (a redirect to a page saying what was done) has loaded.
 pub(crate) async fn click_and_confirm(client: &Client, css: &str) {
     client
         .find(Locator::Css(css))
@@ -167,6 +168,17 @@ pub(crate) async fn click_and_confirm(client: &Client, css: &str) {
         client.accept_alert().await.ok()
     })
     .await;
+    wait_for_url(client, "done=").await;
+}
+
+/// Waits until the browser is on a URL containing `part`, and that page has loaded.
+pub(crate) async fn wait_for_url(client: &Client, part: &str) {
+    pgsched_tests::eventually(&format!("a page whose URL has {part:?}"), || async {
+        let url = client.current_url().await.ok()?;
+        url.as_str().contains(part).then_some(())
+    })
+    .await;
+    settle(client).await;
 }
 
 /// Saves a screenshot of the page as `name.png`.

@@ -145,6 +145,7 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
     // Jobs: filter by status in the form.
     client.goto(&served.url("/jobs")).await.expect("jobs page");
     assert_eq!(rows(&client).await.len(), 4);
+    browser::screenshot(&client, "jobs").await;
     client
         .find(Locator::Css("#filter-status"))
         .await
@@ -159,19 +160,11 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
         .click()
         .await
         .expect("submitted");
-    browser::settle(&client).await;
-    assert!(
-        client
-            .current_url()
-            .await
-            .expect("url")
-            .as_str()
-            .contains("status=failed")
-    );
+    browser::wait_for_url(&client, "status=failed").await;
     let failed_rows = rows(&client).await;
     assert_eq!(failed_rows.len(), 1, "only the failed job: {failed_rows:?}");
     assert!(failed_rows[0].contains("flaky-1"));
-    browser::screenshot(&client, "jobs").await;
+    browser::screenshot(&client, "jobs-failed").await;
 
     // The job: decoded arguments, the error shown as text, the timeline.
     client
@@ -181,7 +174,7 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
         .click()
         .await
         .expect("opened");
-    browser::settle(&client).await;
+    browser::wait_for_url(&client, "/job?id=flaky-1").await;
     assert_eq!(browser::text(&client, "#job-status").await, "failed");
     let args = browser::text(&client, "#args").await;
     assert!(args.contains("\"label\": \"flaky\""), "{args}");
@@ -197,7 +190,6 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
     // Retry it: it completes.
     FLAKY_FAILS.store(false, Ordering::SeqCst);
     browser::click_and_confirm(&client, "#action-retry").await;
-    browser::settle(&client).await;
     assert!(
         browser::text(&client, "#notice")
             .await
@@ -226,7 +218,6 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
     assert_eq!(fires.len(), 5, "five next fire times");
     browser::screenshot(&client, "periodic").await;
     browser::click_and_confirm(&client, &format!("{row} button.toggle")).await;
-    browser::settle(&client).await;
     assert_eq!(
         browser::text(&client, &format!("{row} .state")).await,
         "disabled"
@@ -240,7 +231,6 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
             .enabled
     );
     browser::click_and_confirm(&client, &format!("{row} button.toggle")).await;
-    browser::settle(&client).await;
     assert_eq!(
         browser::text(&client, &format!("{row} .state")).await,
         "enabled"
@@ -309,7 +299,7 @@ async fn hostile_ids_and_texts_are_shown_as_text() {
     assert_eq!(link.text().await.expect("text"), id);
     assert_no_injection(&client).await;
     link.click().await.expect("opened");
-    browser::settle(&client).await;
+    browser::wait_for_url(&client, "/job?id=").await;
     assert_eq!(browser::text(&client, "#job-id").await, id);
     assert!(browser::text(&client, "#args").await.contains("<script>"));
     assert_no_injection(&client).await;
@@ -387,8 +377,44 @@ async fn read_only_shows_everything_and_refuses_actions_and_forged_posts_are_ref
         JobStatus::Pending
     );
     browser::click_and_confirm(&client, "#action-cancel").await;
-    browser::settle(&client).await;
     wait_for_status(open.scheduler(), id.as_str(), JobStatus::Cancelled).await;
+
+    // Bulk: select every job of the page and cancel them together.
+    let mut others = Vec::new();
+    for n in 0..2 {
+        let other = web_echo::enqueue(web_echo::Args {
+            text: format!("bulk {n}"),
+        })
+        .on(open.scheduler())
+        .await
+        .expect("enqueued");
+        others.push(other);
+    }
+    client.goto(&open.url("/jobs")).await.expect("jobs page");
+    assert_eq!(rows(&client).await.len(), 3);
+    client
+        .find(Locator::Css("#select-all"))
+        .await
+        .expect("select all")
+        .click()
+        .await
+        .expect("checked");
+    client
+        .find(Locator::Css("#bulk-action"))
+        .await
+        .expect("bulk action")
+        .select_by_value("cancel")
+        .await
+        .expect("selected");
+    browser::click_and_confirm(&client, "#bulk-apply").await;
+    assert!(
+        browser::text(&client, "#notice")
+            .await
+            .contains("Cancelled: 2 job(s)")
+    );
+    for other in &others {
+        wait_for_status(open.scheduler(), other.as_str(), JobStatus::Cancelled).await;
+    }
 
     client.close().await.expect("browser closes");
     open.finish().await;
