@@ -87,7 +87,6 @@ impl Scheduler {
     /// axum::serve(listener, app).await?;
     /// # Ok(()) }
     /// ```
-    #[must_use]
     pub fn dashboard(&self, settings: &Settings) -> pgsched_web::axum::Router {
         pgsched_web::router(self.clone(), settings)
     }

@@ -379,6 +379,51 @@ async fn read_only_shows_everything_and_refuses_actions_and_forged_posts_are_ref
     browser::click_and_confirm(&client, "#action-cancel").await;
     wait_for_status(open.scheduler(), id.as_str(), JobStatus::Cancelled).await;
 
+    // Run now, then delete: a job due tomorrow becomes due, then is gone.
+    let later = web_echo::schedule(
+        pgsched::chrono::Utc::now() + pgsched::chrono::Duration::days(1),
+        web_echo::Args {
+            text: "later".into(),
+        },
+    )
+    .on(open.scheduler())
+    .await
+    .expect("scheduled");
+    client
+        .goto(&open.url(&format!("/job?id={later}")))
+        .await
+        .expect("job page");
+    browser::click_and_confirm(&client, "#action-run-now").await;
+    assert!(
+        browser::text(&client, "#notice")
+            .await
+            .contains("Made due now: 1")
+    );
+    let due = open
+        .scheduler()
+        .job(&later)
+        .await
+        .expect("job")
+        .expect("exists");
+    assert!(
+        due.run_at <= pgsched::chrono::Utc::now(),
+        "due now: {:?}",
+        due.run_at
+    );
+    browser::click_and_confirm(&client, "#action-delete").await;
+    assert!(
+        browser::text(&client, "#notice")
+            .await
+            .contains("Deleted: 1")
+    );
+    assert!(
+        open.scheduler()
+            .job(&later)
+            .await
+            .expect("looked up")
+            .is_none()
+    );
+
     // Bulk: select every job of the page and cancel them together.
     let mut others = Vec::new();
     for n in 0..2 {

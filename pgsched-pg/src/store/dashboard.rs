@@ -375,6 +375,8 @@ impl PgStore {
 
 #[cfg(test)]
 mod tests {
+    use sqlx::AssertSqlSafe;
+
     use super::*;
 
     #[test]
@@ -388,6 +390,139 @@ mod tests {
             (Some("failed"), None)
         );
         assert_eq!(stored_statuses(None), (None, None));
+    }
+
+    /// Every page of a filter, walked by keyset: ids in order.
+    async fn walk(store: &PgStore, mut query: JobQuery) -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            let page = store.dashboard_jobs(&query).await.expect("a page");
+            seen.extend(page.iter().map(|job| job.id.as_str().to_owned()));
+            match page.last() {
+                Some(last) if page.len() == query.limit as usize => {
+                    query.after = Some(PageCursor {
+                        created_at: last.created_at,
+                        id: last.id.as_str().to_owned(),
+                    });
+                }
+                _ => return seen,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn keyset_pages_cover_every_match_once_in_order() {
+        use sqlx::Executor;
+
+        let mut test = crate::test_schema::TestSchema::new("t_dashboard").await;
+        let store = PgStore::new(test.pool.clone(), test.schema.clone());
+        store.migrate().await.expect("migrated");
+        // 30 jobs in one transaction (one created_at: the id breaks the tie), 10 each of
+        // pending, scheduled (public "pending") and failed, names a and b; ids with LIKE
+        // characters.
+        test.connection
+            .execute(AssertSqlSafe(format!(
+                "INSERT INTO {schema}.jobs (id, name, payload, run_at, status, created_at) \
+                 SELECT '50%_' || lpad(g::text, 2, '0'), CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, \
+                        '\\x', now(), (ARRAY['pending', 'scheduled', 'failed'])[g % 3 + 1], \
+                        '2030-01-01'::timestamptz \
+                   FROM generate_series(1, 30) g; \
+                 INSERT INTO {schema}.jobs (id, name, payload, run_at, status, created_at) \
+                 VALUES ('500', 'a', '\\x', now(), 'failed', '2030-01-02')",
+                schema = test.schema.quoted()
+            )))
+            .await
+            .expect("rows");
+        let all: Vec<String> = (1..=30).map(|g| format!("50%_{g:02}")).collect();
+        let newest = walk(
+            &store,
+            JobQuery {
+                limit: 7,
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        let mut expected: Vec<String> = std::iter::once("500".to_owned())
+            .chain(all.iter().rev().cloned())
+            .collect();
+        assert_eq!(newest, expected, "newest first, every job once");
+        let oldest = walk(
+            &store,
+            JobQuery {
+                limit: 4,
+                order: ListOrder::OldestFirst,
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        expected.reverse();
+        assert_eq!(oldest, expected, "oldest first");
+        let pending = walk(
+            &store,
+            JobQuery {
+                limit: 3,
+                status: Some(JobStatus::Pending),
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(pending.len(), 20, "pending and scheduled: {pending:?}");
+        assert!(
+            pending.windows(2).all(|pair| pair[0] > pair[1]),
+            "merged in order: {pending:?}"
+        );
+        let failed_a = walk(
+            &store,
+            JobQuery {
+                limit: 2,
+                status: Some(JobStatus::Failed),
+                name: Some("a".into()),
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            failed_a,
+            ["500", "50%_26", "50%_20", "50%_14", "50%_08", "50%_02"]
+        );
+        let prefix = walk(
+            &store,
+            JobQuery {
+                limit: 50,
+                id_prefix: Some("50%_1".into()),
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(prefix.len(), 10, "50%_10 to 50%_19: {prefix:?}");
+        let before = walk(
+            &store,
+            JobQuery {
+                limit: 50,
+                created_before: Some("2030-01-02T00:00:00Z".parse().expect("time")),
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(before.len(), 30);
+
+        // Run now and delete, as the dashboard's actions do them.
+        let scheduled = JobId::from_stored("50%_01".to_owned());
+        assert!(store.run_job_now(&scheduled).await.expect("run now"));
+        let lease = store
+            .dashboard_job_lease(&scheduled)
+            .await
+            .expect("lease")
+            .expect("exists");
+        assert_eq!(lease, LeaseInfo::default());
+        assert!(store.delete_job(&scheduled).await.expect("delete"));
+        assert!(!store.delete_job(&scheduled).await.expect("delete again"));
+        let overview = store.dashboard_overview(5).await.expect("overview");
+        assert_eq!(overview.minutes.len(), 5);
+        assert_eq!(overview.counts.failed, 11);
+        assert_eq!(overview.counts.pending + overview.counts.scheduled, 19);
+
+        test.drop().await;
     }
 
     #[test]

@@ -187,6 +187,8 @@ fn or_dash(text: String) -> String {
 
 #[cfg(test)]
 mod tests {
+    use pgsched_core::FailureReason;
+
     use super::*;
 
     #[test]
