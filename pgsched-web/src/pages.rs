@@ -156,10 +156,12 @@ struct FailurePage {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let page = FailurePage {
+            // The error page offers no action, and is rendered without the app's state: its
+            // links assume the dashboard is served at the root.
             layout: Layout {
                 base: String::new(),
                 csrf: String::new(),
-                read_only: true,
+                read_only: false,
                 page: "",
                 done: None,
             },
@@ -187,6 +189,12 @@ type Page = Result<Response, Failure>;
 fn done_message(query: &HashMap<String, String>) -> Option<String> {
     let action = Action::parse(query.get("done")?)?;
     let count: u64 = query.get("n").and_then(|n| n.parse().ok()).unwrap_or(1);
+    if count == 0 {
+        return Some(format!(
+            "{}: nothing changed, no job was in a status it applies to (it may have changed meanwhile).",
+            action.past()
+        ));
+    }
     Some(format!("{}: {count} job(s).", action.past()))
 }
 
@@ -798,6 +806,10 @@ mod tests {
             Some("Retried: 3 job(s).")
         );
         assert_eq!(done_message(&query(&[("done", "<script>")])), None);
+        assert!(
+            done_message(&query(&[("done", "cancel"), ("n", "0")]))
+                .is_some_and(|message| message.contains("nothing changed"))
+        );
         assert_eq!(actions_for(JobStatus::Running), vec![Action::Cancel]);
     }
 }
