@@ -178,7 +178,7 @@ impl fmt::Display for RateLimit {
         let ms = self.per.as_millis();
         let (number, unit) = [(3_600_000, "h"), (60_000, "m"), (1_000, "s")]
             .into_iter()
-            .find(|(unit_ms, _)| ms % unit_ms == 0)
+            .find(|(unit_ms, _)| ms.is_multiple_of(*unit_ms))
             .map_or((ms, "ms"), |(unit_ms, unit)| (ms / unit_ms, unit));
         write!(f, "{}/{number}{unit}", self.starts)
     }
@@ -324,14 +324,14 @@ mod tests {
             );
         }
         assert_eq!(
-            "100/60s".parse::<RateLimit>().unwrap().to_string(),
+            "100/60s".parse::<RateLimit>().expect("valid").to_string(),
             "100/1m"
         );
     }
 
     #[test]
     fn worker_queues_parse_and_refuse() {
-        let queues: WorkerQueues = "default:25,emails:10,default:5".parse().unwrap();
+        let queues: WorkerQueues = "default:25,emails:10,default:5".parse().expect("valid");
         assert_eq!(queues.to_string(), "default:5,emails:10");
         for bad in ["", "emails", "emails:0", "emails:x", ":3"] {
             assert!(bad.parse::<WorkerQueues>().is_err(), "{bad:?}");

@@ -291,6 +291,34 @@ impl Registry {
         })
     }
 
+    /// A stored payload as JSON of the typed arguments of job `name`, decoded by its
+    /// definition (through its upgrade when the payload was written with an earlier schema,
+    /// `schema_hash`). The error says why it cannot be shown: an unknown job name, an unknown
+    /// argument schema, an undecodable payload.
+    ///
+    /// # Errors
+    /// The reason, as a sentence.
+    pub fn args_json(
+        &self,
+        name: &str,
+        schema_hash: Option<u64>,
+        payload: &[u8],
+    ) -> std::result::Result<serde_json::Value, String> {
+        let Some(definition) = self.get(name) else {
+            return Err(format!(
+                "the job name {} is unknown to this binary",
+                crate::Shown(name)
+            ));
+        };
+        let payload = definition
+            .current_payload(schema_hash, payload)
+            .map_err(|reason| match reason {
+                FailureReason::UnknownSchema { .. } => reason.to_string(),
+                other => format!("undecodable payload: {other}"),
+            })?;
+        (definition.args_to_json)(&payload).map_err(|error| format!("undecodable payload: {error}"))
+    }
+
     /// The definition registered under `name`.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&'static JobDefinition> {
@@ -331,7 +359,7 @@ mod tests {
         Err(FailureReason::Decode("test definition".into()))
     }
 
-    fn no_json(_: &[u8]) -> Result<serde_json::Value, String> {
+    fn no_json(_: &[u8]) -> std::result::Result<serde_json::Value, String> {
         Err("test definition".into())
     }
 

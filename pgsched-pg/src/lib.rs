@@ -26,3 +26,4 @@ mod test_schema;
 pub use pooler::transaction_pooler_options;
 pub use schema_name::{MAX_SCHEMA_NAME_LEN, SchemaName};
 pub use store::PgStore;
+pub use store::dashboard;

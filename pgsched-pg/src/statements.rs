@@ -158,6 +158,16 @@ statements!(
     record_migration,
     // pgsched::testing only.
     drop_schema,
+    // The web dashboard (store/dashboard.rs).
+    dashboard_session,
+    dashboard_status_counts,
+    dashboard_minutes,
+    dashboard_oldest_due,
+    dashboard_jobs_newest,
+    dashboard_jobs_oldest,
+    dashboard_job_lease,
+    dashboard_run_now,
+    dashboard_delete_job,
 );
 
 #[cfg(test)]
@@ -251,6 +261,15 @@ mod tests {
         ("applied_migrations", Check::Prepare),
         ("record_migration", Check::Prepare),
         ("drop_schema", Check::InTransaction),
+        ("dashboard_session", Check::Prepare),
+        ("dashboard_status_counts", Check::Prepare),
+        ("dashboard_minutes", Check::Prepare),
+        ("dashboard_oldest_due", Check::Prepare),
+        ("dashboard_jobs_newest", Check::Prepare),
+        ("dashboard_jobs_oldest", Check::Prepare),
+        ("dashboard_job_lease", Check::Prepare),
+        ("dashboard_run_now", Check::Prepare),
+        ("dashboard_delete_job", Check::Prepare),
     ];
 
     /// Runs `statements` (none with parameters) in a transaction that is rolled back.

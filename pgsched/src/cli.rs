@@ -45,6 +45,8 @@
 //! [`run_from`] is the same command line for a binary that wants to decide itself when to
 //! offer it; [`run_with`] runs it on a scheduler built in code.
 
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod jobs;
 mod migrate;
 mod periodic;
@@ -131,6 +133,14 @@ enum Command {
     Workers,
     /// Create or upgrade pgsched's tables in the configured schema.
     Migrate,
+    /// Serve the web dashboard without running jobs, until Ctrl-C (the `dashboard` feature).
+    #[cfg(feature = "dashboard")]
+    Dashboard {
+        /// Where to serve it. Default: PGSCHED_DASHBOARD_ADDR, else 127.0.0.1:9090. An address
+        /// other than loopback needs PGSCHED_DASHBOARD_TOKEN.
+        #[arg(long, value_name = "ADDR")]
+        addr: Option<std::net::SocketAddr>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -477,6 +487,8 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
         },
         Command::Workers => workers::list(scheduler).await,
         Command::Migrate => migrate::run(scheduler).await,
+        #[cfg(feature = "dashboard")]
+        Command::Dashboard { addr } => dashboard::serve(scheduler, addr).await,
     };
     match result {
         Ok(report) => {

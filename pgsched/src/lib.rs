@@ -374,6 +374,8 @@ mod admin;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod connect;
+#[cfg(feature = "dashboard")]
+mod dashboard;
 mod env;
 mod handle;
 mod output;
@@ -431,6 +433,9 @@ pub mod defaults {
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
+/// The web dashboard (the `dashboard` feature; see [`Scheduler::dashboard`]).
+#[cfg(feature = "dashboard")]
+pub use pgsched_web as web;
 /// The `sqlx` pgsched's API takes (`PgPool` for [`SchedulerBuilder::pool`], `PgConnection` and
 /// transactions for scheduling inside your own transaction), re-exported so an application
 /// uses the same version without matching it by hand.

@@ -49,7 +49,9 @@ impl Scheduler {
     /// [`Scheduler::shutdown`]: no more claims, running jobs get the shutdown grace, the rest
     /// are released. A second signal during shutdown stops waiting for running jobs (their
     /// leases expire and other workers recover them). With the `prometheus` feature it serves
-    /// the metrics on `PGSCHED_METRICS_ADDR`, if set.
+    /// the metrics on `PGSCHED_METRICS_ADDR`, if set; with the `dashboard` feature the web
+    /// dashboard on `PGSCHED_DASHBOARD_ADDR`, if set (`PGSCHED_DASHBOARD_TOKEN` and
+    /// `PGSCHED_DASHBOARD_READONLY` as on `pgsched::web::Settings`), until the worker stopped.
     ///
     /// ```no_run
     /// # struct Mailer;
@@ -79,6 +81,10 @@ impl Scheduler {
         // Installed before the worker starts, so a signal during start-up stops it gracefully
         // too instead of killing the process.
         let mut signals = Signals::install()?;
+        // Served before the worker starts: a dashboard that may not be exposed as configured
+        // stops the process before it runs any job.
+        #[cfg(feature = "dashboard")]
+        let dashboard = self.dashboard_from_env().await?;
         self.start().await?;
         let signal = signals.next().await;
         tracing::info!(signal, "stopping: finishing running jobs");
@@ -88,7 +94,31 @@ impl Scheduler {
                 tracing::warn!(signal = second, "second signal: stopping without waiting for running jobs");
             }
         }
+        #[cfg(feature = "dashboard")]
+        if let Some((stop, task)) = dashboard {
+            stop.cancel();
+            let _ = task.await;
+        }
         Ok(())
+    }
+
+    /// With `PGSCHED_DASHBOARD_ADDR` set: the dashboard, served, and what stops it.
+    #[cfg(feature = "dashboard")]
+    async fn dashboard_from_env(
+        &self,
+    ) -> Result<
+        Option<(
+            tokio_util::sync::CancellationToken,
+            tokio::task::JoinHandle<()>,
+        )>,
+    > {
+        let settings = crate::dashboard::settings_from_env()?;
+        let Some(addr) = settings.served_at() else {
+            return Ok(None);
+        };
+        let stop = tokio_util::sync::CancellationToken::new();
+        let (_, task) = self.serve_dashboard(&settings, addr, stop.clone()).await?;
+        Ok(Some((stop, task)))
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod admin;
 mod claiming;
+pub mod dashboard;
 mod periodic;
 mod queues;
 mod retention;

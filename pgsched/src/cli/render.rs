@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use pgsched_core::{FailureReason, JobId, JobInfo, Registry, Shown};
+use pgsched_core::{JobId, JobInfo, Registry, Shown};
 use serde_json::{Value, json};
 
 /// Columns separated by two spaces, each as wide as its widest cell; the last is not padded.
@@ -107,19 +107,10 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 /// when the payload was written with an earlier schema); the error says why they cannot be
 /// shown (unknown name, unknown argument schema, undecodable payload).
 pub(super) fn decode_args(job: &JobInfo, registry: Option<&Registry>) -> Result<Value, String> {
-    let Some(definition) = registry.and_then(|registry| registry.get(&job.name)) else {
-        return Err(format!(
-            "the job name {} is unknown to this binary",
-            Shown(&job.name)
-        ));
-    };
-    let payload = definition
-        .current_payload(job.schema_hash, &job.payload)
-        .map_err(|reason| match reason {
-            FailureReason::UnknownSchema { .. } => reason.to_string(),
-            other => format!("undecodable payload: {other}"),
-        })?;
-    (definition.args_to_json)(&payload).map_err(|error| format!("undecodable payload: {error}"))
+    match registry {
+        Some(registry) => registry.args_json(&job.name, job.schema_hash, &job.payload),
+        None => Registry::default().args_json(&job.name, job.schema_hash, &job.payload),
+    }
 }
 
 /// A job's output as JSON, decoded by the job's registered definition once its schema hash
@@ -273,6 +264,8 @@ fn or_dash(text: String) -> String {
 
 #[cfg(test)]
 mod tests {
+    use pgsched_core::FailureReason;
+
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@
 //! `xtask bench-worker <schema>` (see [`worker`]).
 
 mod ceilings;
+mod dashboard;
 mod queues;
 mod soak;
 pub(crate) mod worker;
@@ -142,6 +143,7 @@ pub(crate) const WORKLOADS: &[&str] = &[
     "latency",
     "wait_latency",
     "peak_rss",
+    "dashboard_jobs_page",
 ];
 
 /// Every schema the workloads create.
@@ -173,6 +175,7 @@ const SCHEMAS: &[&str] = &[
     "bench_latency",
     "bench_wait_latency",
     "bench_peak_rss",
+    "bench_dashboard",
 ];
 
 /// Whether `selection` selects `workload`: a prefix selects every workload it begins
@@ -234,6 +237,7 @@ pub(crate) async fn run(selected: &[String]) -> BenchResult {
             "latency" => workloads::latency(&mut bench).await?,
             "wait_latency" => workloads::wait_latency(&mut bench).await?,
             "peak_rss" => workloads::peak_rss(&mut bench).await?,
+            "dashboard_jobs_page" => dashboard::jobs_page(&mut bench).await?,
             _ => {}
         }
         for schema in SCHEMAS {
