@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use pgsched_core::store::{JobStore, VacuumStatsDay, VacuumTotals, WorkerInfo};
-use pgsched_core::{JobId, JobInfo, JobStatus, VacuumPolicy};
+use pgsched_core::{JobId, JobInfo, JobStatus, QueueInfo, QueueName, VacuumPolicy};
 use pgsched_pg::dashboard::{
     JobQuery, JobSummary, LeaseInfo, ListOrder, Overview, PageCursor, STATUS_COUNT_CAP,
 };
@@ -64,6 +64,8 @@ pub(crate) fn routes<B: Backend>(backend: B, settings: &Settings) -> Router {
         .route("/job/action", post(job_action::<B>))
         .route("/periodic", get(periodic::<B>))
         .route("/periodic/action", post(periodic_action::<B>))
+        .route("/queues", get(queues::<B>))
+        .route("/queues/action", post(queues_action::<B>))
         .route("/workers", get(workers::<B>))
         .route("/retention", get(retention::<B>))
         .route(
@@ -692,6 +694,47 @@ async fn periodic_action<B: Backend>(
         }
     }
     Ok(Redirect::to(&format!("{}/periodic?done={action}", app.base)).into_response())
+}
+
+// ---------------------------------------------------------------- queues
+
+#[derive(Template)]
+#[template(path = "queues.html")]
+struct QueuesPage {
+    layout: Layout,
+    queues: Vec<QueueInfo>,
+}
+
+async fn queues<B: Backend>(
+    State(app): Shared<B>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Page {
+    let queues = JobStore::queues(app.backend.store()).await?;
+    let done = query.get("done").and_then(|done| match done.as_str() {
+        "pause" => Some("Paused on every worker: no job of it starts until resumed.".to_owned()),
+        "resume" => Some("Resumed.".to_owned()),
+        _ => None,
+    });
+    Ok(render(&QueuesPage {
+        layout: app.layout("queues", done),
+        queues,
+    }))
+}
+
+/// Pauses or resumes a queue for every worker.
+async fn queues_action<B: Backend>(State(app): Shared<B>, headers: HeaderMap, body: Bytes) -> Page {
+    let posted = Posted::parse(&body);
+    allow_action(&app, &headers, &posted)?;
+    let queue = QueueName::new(posted.get("queue").unwrap_or_default())
+        .map_err(|error| Failure::bad_request(error.to_string()))?;
+    let action = posted.get("action").unwrap_or_default();
+    let paused = match action {
+        "pause" => true,
+        "resume" => false,
+        _ => return Err(Failure::bad_request("unknown action: use pause or resume")),
+    };
+    JobStore::set_queue_paused(app.backend.store(), &queue, paused).await?;
+    Ok(Redirect::to(&format!("{}/queues?done={action}", app.base)).into_response())
 }
 
 // ---------------------------------------------------------------- workers, retention

@@ -244,6 +244,46 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
             .enabled
     );
 
+    // Queues: pause, then resume, through the page.
+    scheduler
+        .set_queue_limit("web_queue", 2)
+        .await
+        .expect("a queue with settings");
+    client
+        .goto(&served.url("/queues"))
+        .await
+        .expect("queues page");
+    let row = "tr[data-queue='web_queue']";
+    assert_eq!(
+        browser::text(&client, &format!("{row} .state")).await,
+        "active"
+    );
+    browser::screenshot(&client, "queues").await;
+    browser::click_and_confirm(&client, &format!("{row} button.toggle")).await;
+    assert_eq!(
+        browser::text(&client, &format!("{row} .state")).await,
+        "paused"
+    );
+    let paused = |queues: Vec<pgsched::QueueInfo>| {
+        queues
+            .into_iter()
+            .find(|queue| queue.name.as_str() == "web_queue")
+            .map(|queue| queue.settings.paused)
+    };
+    assert_eq!(
+        paused(scheduler.queues().await.expect("queues")),
+        Some(true)
+    );
+    browser::click_and_confirm(&client, &format!("{row} button.toggle")).await;
+    assert_eq!(
+        browser::text(&client, &format!("{row} .state")).await,
+        "active"
+    );
+    assert_eq!(
+        paused(scheduler.queues().await.expect("queues")),
+        Some(false)
+    );
+
     // Workers and retention.
     client
         .goto(&served.url("/workers"))
