@@ -41,7 +41,7 @@ CREATE TABLE job_dependencies (
 -- A job's parents (inspection, the child side of the cascade).
 CREATE INDEX job_dependencies_child ON job_dependencies (child_id);
 
--- Settles the edge (parent_id → child_id) for a parent that ended in `parent_status`; the
+-- Settles the edge (parent_id -> child_id) for a parent that ended in `parent_status`; the
 -- one place the dependency rule is written. Called by the trigger below for every edge of a
 -- parent that reaches a terminal status, and by link_dependencies.sql for a parent that had
 -- already ended when the child was scheduled. A child that is no longer blocked (cancelled
@@ -116,7 +116,7 @@ END
 $$;
 
 -- The guard is evaluated when the row is updated and queues nothing for a job no one
--- depends on: the ordinary claim → finish path pays one boolean test per row.
+-- depends on: the ordinary claim -> finish path pays one boolean test per row.
 CREATE TRIGGER jobs_release_dependents
     AFTER UPDATE OF status ON jobs
     FOR EACH ROW

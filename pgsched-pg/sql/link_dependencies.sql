@@ -1,4 +1,4 @@
--- link: record the edges (parent $1[i] → child $2[i]) of jobs just written `blocked`, each
+-- link: record the edges (parent $1[i] -> child $2[i]) of jobs just written `blocked`, each
 -- edge once, after lock_parents.sql locked and marked every parent. An edge whose parent
 -- has already ended is written settled (its `parent_status`) and settled at once by
 -- settle_dependent (migration 0012), in child order: a completed parent counts down (a
