@@ -220,7 +220,7 @@ fn help_documents_commands_and_exit_codes_and_usage_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "possible values: pending, running",
+            "possible values: blocked, pending, running",
         ));
 }
 
@@ -298,14 +298,14 @@ fn enqueue_decodes_json_into_the_typed_args_and_show_decodes_them_back() {
     assert_eq!(db.json(&["jobs", "show", "welcome:42"]), job);
     let text = db.ok(&["jobs", "show", "welcome:42"]);
     for line in [
-        "id             welcome:42\n",
-        "status         pending\n",
-        "priority       high\n",
-        "attempts       0 (max retries 3)\n",
-        "run at         2030-01-01T09:00:00Z\n",
-        "timeout        30s\n",
-        "last error     -\n",
-        "args           {\"subject\":\"welcome\",\"to\":\"a@b.c\"}\n",
+        "id               welcome:42\n",
+        "status           pending\n",
+        "priority         high\n",
+        "attempts         0 (max retries 3)\n",
+        "run at           2030-01-01T09:00:00Z\n",
+        "timeout          30s\n",
+        "last error       -\n",
+        "args             {\"subject\":\"welcome\",\"to\":\"a@b.c\"}\n",
     ] {
         assert!(text.contains(line), "{line:?} missing from\n{text}");
     }
@@ -390,16 +390,17 @@ fn list_filters_by_status_and_name_newest_first_with_a_limit() {
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 4, "{table}");
     assert!(
-        lines[0].starts_with("ID  NAME          STATUS     PRIORITY  ATTEMPTS  RUN AT"),
+        lines[0].starts_with("ID  NAME          QUEUE    STATUS     PRIORITY  ATTEMPTS  RUN AT"),
         "{table}"
     );
     assert!(
-        lines[1]
-            .starts_with("c   resize_image  pending    low       0         2030-01-03T00:00:00Z"),
+        lines[1].starts_with(
+            "c   resize_image  default  pending    low       0         2030-01-03T00:00:00Z"
+        ),
         "{table}"
     );
     assert!(
-        lines[3].starts_with("a   send_email    cancelled  normal"),
+        lines[3].starts_with("a   send_email    default  cancelled  normal"),
         "{table}"
     );
 }
@@ -570,7 +571,7 @@ fn show_gives_the_payload_as_hex_when_the_job_name_is_unknown_to_this_binary() {
     let text = db.ok(&["jobs", "show", "legacy-1"]);
     assert!(
         text.contains(
-            "payload        0102ff (hex; the job name `legacy_job` is unknown to this binary)\n"
+            "payload          0102ff (hex; the job name `legacy_job` is unknown to this binary)\n"
         ),
         "{text}"
     );
