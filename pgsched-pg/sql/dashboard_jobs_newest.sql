@@ -7,7 +7,7 @@
 -- created at or after $5 and before $6. The error text is cut to $10 characters.
 -- Run with plan_cache_mode = force_custom_plan (see PgStore::dashboard_jobs): the NULL tests
 -- fold away, so each branch reads from the index of the filters actually given
--- (jobs_status_created, jobs_name_created or jobs_created; jobs_id_prefix for a rare id prefix,
+-- (jobs_status_c_created, jobs_name_created or jobs_created; jobs_id_prefix for a rare id prefix,
 -- its matches then sorted) and stops after a page, and the
 -- second branch is not run at all without a second status. The two branches are merged by
 -- the same order (a merge of two sorted inputs), never sorted whole. Reads only: no row lock.
@@ -15,7 +15,7 @@ SELECT * FROM (
 (SELECT id, name, status, priority, attempts, max_retries, run_at, created_at, started_at,
         finished_at, left(last_error, $10) AS last_error, worker_id
    FROM __SCHEMA__.jobs
-  WHERE ($1::text IS NULL OR status = $1)
+  WHERE ($1::text IS NULL OR status COLLATE "C" = $1)
     AND ($3::text IS NULL OR name = $3)
     AND ($4::text IS NULL OR id LIKE $4)
     AND ($5::timestamptz IS NULL OR created_at >= $5)
@@ -27,7 +27,7 @@ UNION ALL
 (SELECT id, name, status, priority, attempts, max_retries, run_at, created_at, started_at,
         finished_at, left(last_error, $10) AS last_error, worker_id
    FROM __SCHEMA__.jobs
-  WHERE $2::text IS NOT NULL AND status = $2
+  WHERE $2::text IS NOT NULL AND status COLLATE "C" = $2
     AND ($3::text IS NULL OR name = $3)
     AND ($4::text IS NULL OR id LIKE $4)
     AND ($5::timestamptz IS NULL OR created_at >= $5)
