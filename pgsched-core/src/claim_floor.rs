@@ -72,14 +72,17 @@ pub struct ClaimKey {
 }
 
 /// Per priority level, the key a claim starts reading jobs without a concurrency key at
-/// (`None`: the front); and the concurrency key after which its walk over keys starts
-/// (round-robin between keys: see `claim_jobs.sql`).
+/// (`None`: the front); the concurrency key after which its walk over keys starts
+/// (round-robin between keys: see `claim_jobs.sql`); and where round a limited queue's
+/// numbered slots it starts looking for free ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimFloor {
     /// Indexed like [`Priority::ALL`].
     levels: [Option<ClaimKey>; 4],
     /// The last concurrency key the previous claim took a job of (`None`: the first key).
     after_key: Option<String>,
+    /// See [`ClaimFloor::slot_start`].
+    slot_start: u16,
 }
 
 impl ClaimFloor {
@@ -87,7 +90,25 @@ impl ClaimFloor {
     pub const FRONT: ClaimFloor = ClaimFloor {
         levels: [None, None, None, None],
         after_key: None,
+        slot_start: 0,
     };
+
+    /// Where round a limited queue's slots the claim starts looking for free ones, in
+    /// 65,536ths of the limit (0: slot 0). Claims in flight at once that look from
+    /// different places take different free slots: two that looked from the same place
+    /// would pick the same ones (neither sees the other's before it commits), and the
+    /// second would wait for the first only to find them taken and claim nothing.
+    #[must_use]
+    pub fn slot_start(&self) -> u16 {
+        self.slot_start
+    }
+
+    /// This floor, looking for free slots from `start` (see [`ClaimFloor::slot_start`]).
+    #[must_use]
+    pub fn looking_from(mut self, start: u16) -> ClaimFloor {
+        self.slot_start = start;
+        self
+    }
 
     /// The concurrency key after which the walk over keys starts (`None`: the first).
     #[must_use]

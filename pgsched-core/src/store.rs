@@ -292,10 +292,13 @@ pub struct Promotion {
 }
 
 /// A wake-up from the store's notification channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Wakeup {
-    /// New jobs were written.
+    /// Jobs were written, or became claimable.
     Notified,
+    /// A running job of this queue freed its slot of a queue's or a key's cluster-wide limit:
+    /// a claim in that queue that the limit held back may take a job now.
+    SlotFreed(QueueName),
     /// The notification connection was re-established; notifications may have been lost.
     Reconnected,
 }

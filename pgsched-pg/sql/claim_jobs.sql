@@ -39,7 +39,8 @@
 -- Flow control (migration 0010): nothing is claimed from a paused queue. A queue with a
 -- concurrency limit, and a job with a concurrency key, need a free numbered slot in
 -- running_slots: this statement counts the free ones from its snapshot to size its take, then
--- inserts the slots with ON CONFLICT DO NOTHING. Those unique indexes are what make the
+-- inserts the slots with ON CONFLICT DO NOTHING (each claim looking for them from its own place
+-- round the queue's slots, $10). Those unique indexes are what make the
 -- limits exact: a slot that another claim took after this snapshot is a conflict, and its job
 -- is simply not claimed this time (it stays pending, for the next claim); a slot freed after
 -- this snapshot is not seen, which only errs on the safe side. Slots are freed by a trigger in
@@ -64,12 +65,16 @@ WITH RECURSIVE settings AS (
       FROM __SCHEMA__.queues AS q
      WHERE q.name = $8
 ), queue_free AS (
-    -- The queue's free slots, lowest first (empty without a limit).
+    -- The queue's free slots (empty without a limit), round the ring from this claim's own
+    -- start ($10, in 65,536ths of the limit: see ClaimFloor::slot_start), so that claims in
+    -- flight at once take different free slots instead of racing for the lowest.
     SELECT array(SELECT s
                    FROM settings, generate_series(0, coalesce(settings.queue_limit, 0) - 1) AS s
                   WHERE NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
                                      WHERE r.queue = $8 AND r.queue_slot = s)
-                  ORDER BY s) AS slots
+                  ORDER BY (s + settings.queue_limit
+                              - ($10::int4 * settings.queue_limit::int8 / 65536)::int4)
+                           % settings.queue_limit) AS slots
 ), room AS (
     -- How many this claim may take from the queue.
     SELECT CASE WHEN settings.paused THEN 0

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use pgsched_core::JobId;
 use pgsched_core::backoff::Backoff;
 use pgsched_core::store::{EndListener, Ended, Listener, Wakeup};
+use pgsched_core::{JobId, QueueName};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
@@ -110,12 +110,24 @@ impl PgWakeups {
     }
 }
 
+/// Payload prefix of a freed slot's notification, before the queue's name (migration 0015).
+const SLOT_FREED: &str = "slot:";
+
+/// What a notification on the workers' channel says: a slot freed in a queue, or (any other
+/// payload, the empty one of the statements that write jobs) jobs to look at.
+fn wakeup(payload: &str) -> Wakeup {
+    match payload.strip_prefix(SLOT_FREED) {
+        Some(queue) => Wakeup::SlotFreed(QueueName::from_stored(queue.to_owned())),
+        None => Wakeup::Notified,
+    }
+}
+
 #[async_trait]
 impl Listener for PgWakeups {
     async fn next(&mut self) -> Wakeup {
         loop {
             match self.receive().await {
-                Received::Notification(_) => return Wakeup::Notified,
+                Received::Notification(payload) => return wakeup(&payload),
                 Received::Lost => {}
                 Received::Reconnected => return Wakeup::Reconnected,
             }
@@ -131,5 +143,70 @@ impl EndListener for PgWakeups {
             Received::Lost => Ended::Lost,
             Received::Reconnected => Ended::Reconnected,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use pgsched_core::store::{ClaimFloor, Finish, JobStore, Listener, Wakeup};
+    use pgsched_core::{QueueName, WorkerConfig};
+    use sqlx::{AssertSqlSafe, Executor};
+
+    use super::wakeup;
+    use crate::test_schema::TestSchema;
+
+    #[test]
+    fn a_slot_payload_names_its_queue_and_any_other_means_jobs() {
+        assert_eq!(
+            wakeup("slot:emails"),
+            Wakeup::SlotFreed(QueueName::from_stored("emails".to_owned()))
+        );
+        assert_eq!(wakeup(""), Wakeup::Notified);
+        assert_eq!(wakeup("emails"), Wakeup::Notified);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_frees_a_slot_says_which_queue_it_was_in() {
+        let mut test = TestSchema::new("t_slot_wakeup").await;
+        let schema = test.schema.clone();
+        let store = crate::PgStore::new(test.pool.clone(), schema.clone());
+        store.migrate().await.expect("migrated");
+        let limited = QueueName::from_stored("limited".to_owned());
+        store
+            .set_queue_concurrency_limit(&limited, Some(1))
+            .await
+            .expect("limit set");
+        test.connection
+            .execute(AssertSqlSafe(format!(
+                "INSERT INTO {}.jobs (id, name, payload, run_at, queue) \
+                 VALUES ('held', 'j', '\\x', now(), 'limited')",
+                schema.quoted()
+            )))
+            .await
+            .expect("job written");
+        let claimed = store
+            .claim(
+                "w1",
+                &limited,
+                1,
+                WorkerConfig::default().lease_duration,
+                &ClaimFloor::FRONT,
+            )
+            .await
+            .expect("claimed");
+        assert_eq!(claimed.len(), 1, "the job takes the queue's one slot");
+
+        let mut wakeups = store.listen().await.expect("listening");
+        store
+            .finish(&[(claimed[0].lease.clone(), Finish::Completed)])
+            .await
+            .expect("finished");
+        let woken = tokio::time::timeout(Duration::from_secs(10), wakeups.next())
+            .await
+            .expect("a wake-up within 10 s");
+        assert_eq!(woken, Wakeup::SlotFreed(limited));
+        test.drop().await;
     }
 }

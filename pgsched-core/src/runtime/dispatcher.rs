@@ -28,7 +28,7 @@ use super::ticks::TickEvent;
 use crate::backoff::Backoff;
 use crate::claim_floor::FrontWalks;
 use crate::metrics;
-use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, Release};
+use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, Release, Wakeup};
 
 /// Backoff after a failed claim ([`Backoff`]): starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
@@ -103,7 +103,10 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Arc<Lane>, stop: Cancellation
                 break;
             };
             woken = false;
-            claims.push(send_claim(&shared, &lane, size, slots, frontier.next()));
+            let floor = frontier
+                .next()
+                .looking_from(slot_start(&shared.worker.id, claims.len()));
+            claims.push(send_claim(&shared, &lane, size, slots, floor));
         }
         let idle = claims.is_empty() && !wanted;
         let retry_in = retry_at
@@ -157,6 +160,19 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Arc<Lane>, stop: Cancellation
             start(&shared, &lane, jobs, claim.slots, claim.sent_at, &stop);
         }
     }
+}
+
+/// Where round a limited queue's slots the claim sent at `position` of this worker's pipeline
+/// looks for free ones (see [`ClaimFloor::slot_start`]): the claims of one worker spread
+/// evenly round the ring, from a start of the worker's own, so that neither they nor, mostly,
+/// other workers' claims race for the same slots.
+fn slot_start(worker: &str, position: usize) -> u16 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    worker.hash(&mut hasher);
+    let own = hasher.finish() as u16; // the low bits of the hash: any 16 of them will do
+    let step = u16::try_from(usize::from(u16::MAX) / PIPELINE_DEPTH.max(1)).unwrap_or(u16::MAX);
+    own.wrapping_add(step.wrapping_mul(u16::try_from(position).unwrap_or(0)))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -300,10 +316,42 @@ pub(crate) async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
         tokio::select! {
             wakeup = listener.next() => {
                 tracing::trace!(?wakeup, "wake-up");
-                shared.lanes.wake_all();
-                shared.schedule_written.notify_one();
+                match wakeup {
+                    Wakeup::SlotFreed(queue) => shared.lanes.wake(&queue),
+                    Wakeup::Notified | Wakeup::Reconnected => {
+                        shared.lanes.wake_all();
+                        shared.schedule_written.notify_one();
+                    }
+                }
             }
             () = stop.cancelled() => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{PIPELINE_DEPTH, slot_start};
+
+    #[test]
+    fn claims_in_flight_look_for_slots_from_opposite_sides_of_the_ring() {
+        let first = slot_start("worker-a", 0);
+        let second = slot_start("worker-a", 1);
+        assert_eq!(PIPELINE_DEPTH, 2, "this test assumes two claims in flight");
+        let apart = second.wrapping_sub(first);
+        assert!(
+            (32_000..=33_000).contains(&apart),
+            "{first} and {second} are {apart} apart, not half the ring"
+        );
+        assert_eq!(
+            first,
+            slot_start("worker-a", 0),
+            "a worker's start is stable"
+        );
+        assert_ne!(
+            first,
+            slot_start("worker-b", 0),
+            "two workers start from the same place"
+        );
     }
 }

@@ -76,6 +76,13 @@ impl Lanes {
         }
     }
 
+    /// Wakes the claim loop of `queue`, if this worker serves it.
+    pub(crate) fn wake(&self, queue: &QueueName) {
+        for lane in self.0.iter().filter(|lane| lane.queue == *queue) {
+            lane.work_available.notify_one();
+        }
+    }
+
     /// Jobs running now over all lanes.
     pub(crate) fn running(&self) -> usize {
         self.0.iter().map(|lane| lane.running()).sum()

@@ -54,6 +54,7 @@ impl PgStore {
                 .bind(&floor_id)
                 .bind(queue.as_str())
                 .bind(floor.after_key())
+                .bind(i32::from(floor.slot_start()))
                 .fetch_all(self.worker())
                 .await;
             match claimed {
