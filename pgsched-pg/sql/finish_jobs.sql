@@ -9,6 +9,9 @@
 -- output and output_schema_hash are what a completed job returned (NULL for every other
 -- outcome, and for a job that returns nothing: migration 0011); an awaited job's end
 -- notifies its waiters through the trigger of that migration.
+-- An attempt that ended with an error (a failure, a retry) appends it to attempt_errors,
+-- keeping the last $8 (migration 0016); a completion (error NULL) leaves the column as it is,
+-- so the hot path writes nothing more.
 UPDATE __SCHEMA__.jobs AS j
    SET status = CASE WHEN d.status = 'pending'
                      THEN __SCHEMA__.waiting_status(now() + d.delay_ms * interval '1 millisecond', NULL)
@@ -16,6 +19,9 @@ UPDATE __SCHEMA__.jobs AS j
        run_at = CASE WHEN d.status = 'pending'
                      THEN now() + d.delay_ms * interval '1 millisecond' ELSE j.run_at END,
        last_error = d.error,
+       attempt_errors = CASE WHEN d.error IS NULL THEN j.attempt_errors
+                             ELSE __SCHEMA__.attempt_errors_append(j.attempt_errors, j.attempts,
+                                                                   d.error, $8) END,
        output = d.output,
        output_schema_hash = d.output_schema_hash,
        finished_at = CASE WHEN d.status = 'pending' THEN NULL ELSE now() END,

@@ -27,3 +27,9 @@ pub use pooler::transaction_pooler_options;
 pub use schema_name::{MAX_SCHEMA_NAME_LEN, SchemaName};
 pub use store::PgStore;
 pub use store::dashboard;
+
+/// How many of a job's attempt errors are kept (`attempt_errors`, migration 0016): the most
+/// recent ones, each at most [`pgsched_core::store::MAX_ERROR_BYTES`] long, so a job allowed
+/// thousands of retries stores a bounded history. Every statement that appends an error is
+/// given this number.
+pub const ATTEMPT_ERRORS_KEPT: u32 = 25;

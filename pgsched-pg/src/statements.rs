@@ -166,6 +166,7 @@ statements!(
     dashboard_jobs_newest,
     dashboard_jobs_oldest,
     dashboard_job_lease,
+    dashboard_attempt_errors,
     dashboard_run_now,
     dashboard_delete_job,
 );
@@ -268,6 +269,7 @@ mod tests {
         ("dashboard_jobs_newest", Check::Prepare),
         ("dashboard_jobs_oldest", Check::Prepare),
         ("dashboard_job_lease", Check::Prepare),
+        ("dashboard_attempt_errors", Check::Prepare),
         ("dashboard_run_now", Check::Prepare),
         ("dashboard_delete_job", Check::Prepare),
     ];

@@ -14,7 +14,8 @@ use chrono::{DateTime, Utc};
 use pgsched_core::store::{JobStore, VacuumStatsDay, VacuumTotals, WorkerInfo};
 use pgsched_core::{JobId, JobInfo, JobStatus, QueueInfo, QueueName, VacuumPolicy};
 use pgsched_pg::dashboard::{
-    JobQuery, JobSummary, LeaseInfo, ListOrder, Overview, PageCursor, STATUS_COUNT_CAP,
+    AttemptError, JobQuery, JobSummary, LeaseInfo, ListOrder, Overview, PageCursor,
+    STATUS_COUNT_CAP,
 };
 
 use crate::form::Posted;
@@ -529,6 +530,10 @@ struct JobPage {
     layout: Layout,
     job: JobInfo,
     lease: LeaseInfo,
+    /// The errors its attempts ended with, oldest first.
+    attempt_errors: Vec<AttemptError>,
+    /// How many of them the store keeps.
+    attempt_errors_kept: u32,
     args: Result<String, String>,
     payload_hex: String,
     actions: Vec<Action>,
@@ -589,6 +594,7 @@ async fn job<B: Backend>(
     let store = app.backend.store();
     let job = JobStore::job(store, &id).await?.ok_or_else(not_found)?;
     let lease = store.dashboard_job_lease(&id).await?.unwrap_or_default();
+    let attempt_errors = store.dashboard_attempt_errors(&id).await?;
     let args = match app.backend.registry() {
         Ok(registry) => registry.args_json(&job.name, job.schema_hash, &job.payload),
         Err(error) => Err(error.to_string()),
@@ -604,6 +610,8 @@ async fn job<B: Backend>(
         actions: actions_for(job.status),
         job,
         lease,
+        attempt_errors,
+        attempt_errors_kept: pgsched_pg::ATTEMPT_ERRORS_KEPT,
         args,
         payload_hex,
     }))

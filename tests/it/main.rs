@@ -3,6 +3,7 @@
 //! The jobs they run are defined in `jobs.rs` and report to a per-test [`Recorder`] given to
 //! the scheduler as state.
 
+mod attempt_errors;
 mod bulk;
 mod claim_order;
 mod claim_wait;

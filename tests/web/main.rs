@@ -10,7 +10,7 @@
 mod browser;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use fantoccini::{Client, Locator};
 use pgsched::web::Settings;
@@ -20,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 /// While set, `web_flaky` fails with [`HOSTILE`] as its error.
 static FLAKY_FAILS: AtomicBool = AtomicBool::new(true);
+
+/// How many times `web_flaky` failed (each error names its count).
+static FLAKY_FAILURES: AtomicU32 = AtomicU32::new(0);
 
 /// Text a page must show as text: markup, quotes, and a right-to-left override.
 const HOSTILE: &str = "<script>window.__pgsched_xss = 1</script><img src=x onerror=\"window.__pgsched_xss = 2\"> \"double\" 'single' \u{202E}txet desrever";
@@ -34,7 +37,8 @@ async fn web_echo(text: String) {
 #[job]
 async fn web_flaky(label: String) -> Result<(), String> {
     if FLAKY_FAILS.load(Ordering::SeqCst) {
-        Err(format!("{label}: {HOSTILE}"))
+        let failure = FLAKY_FAILURES.fetch_add(1, Ordering::SeqCst) + 1;
+        Err(format!("{label} failure {failure}: {HOSTILE}"))
     } else {
         Ok(())
     }
@@ -128,6 +132,7 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
     })
     .on(scheduler)
     .job_id("flaky-1")
+    .max_retries(2)
     .await
     .expect("enqueued");
     wait_for_status(scheduler, failing.as_str(), JobStatus::Failed).await;
@@ -183,6 +188,25 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
         error.contains(HOSTILE),
         "the error is shown as it is: {error:?}"
     );
+    // Every attempt's error, in order, each shown as text.
+    let attempts = client
+        .find_all(Locator::Css("#attempt-errors li"))
+        .await
+        .expect("attempt errors");
+    assert_eq!(attempts.len(), 3, "three attempts failed");
+    for (n, attempt) in attempts.iter().enumerate() {
+        let n = n + 1;
+        assert_eq!(
+            attempt.attr("data-attempt").await.expect("attribute"),
+            Some(n.to_string())
+        );
+        let text = attempt.text().await.expect("text");
+        assert!(
+            text.contains(&format!("attempt {n}"))
+                && text.contains(&format!("flaky failure {n}: {HOSTILE}")),
+            "attempt {n}'s error, as it is: {text:?}"
+        );
+    }
     assert_no_injection(&client).await;
     assert_ne!(browser::text(&client, "#finished-at").await, "–");
     browser::screenshot(&client, "job").await;

@@ -125,6 +125,7 @@ impl PgStore {
             .bind(errors)
             .bind(outputs)
             .bind(output_hashes)
+            .bind(attempt_errors_kept())
             .fetch_all(self.worker())
             .await
             .map_err(self.sql.finish_jobs.refusal())?;
@@ -166,6 +167,7 @@ impl PgStore {
             .bind(refunds)
             .bind(self.wake_channel())
             .bind(last_errors)
+            .bind(attempt_errors_kept())
             .fetch_one(self.worker())
             .await
             .map_err(self.sql.release_jobs.error())?;
@@ -180,6 +182,7 @@ impl PgStore {
             .query()
             .bind(i64::from(limit))
             .bind(i32::try_from(self.lost_lease_retries).unwrap_or(i32::MAX))
+            .bind(attempt_errors_kept())
             .fetch_all(self.worker())
             .await
             .map_err(self.sql.recover_orphans.error())?;
@@ -246,6 +249,11 @@ impl PgStore {
             .map_err(self.sql.next_due.error())?;
         Ok(millis.map(|ms| Duration::from_millis(u64::try_from(ms).unwrap_or(0))))
     }
+}
+
+/// [`crate::ATTEMPT_ERRORS_KEPT`] as the statements bind it.
+fn attempt_errors_kept() -> i32 {
+    i32::try_from(crate::ATTEMPT_ERRORS_KEPT).unwrap_or(i32::MAX)
 }
 
 fn lease_columns(leases: impl Iterator<Item = Lease>) -> (Vec<String>, Vec<i64>) {

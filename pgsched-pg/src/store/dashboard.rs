@@ -156,6 +156,35 @@ pub struct LeaseInfo {
     pub token: Option<i64>,
 }
 
+/// The error an attempt of a job ended with (see [`crate::ATTEMPT_ERRORS_KEPT`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptError {
+    /// The attempt's number (1 for the first; counting again from 1 after an operator's
+    /// retry).
+    pub attempt: u32,
+    /// When it ended, by the database clock.
+    pub at: DateTime<Utc>,
+    /// Its error text, as `last_error` had it.
+    pub error: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttemptErrorRow {
+    attempt: i32,
+    at: DateTime<Utc>,
+    error: String,
+}
+
+impl From<AttemptErrorRow> for AttemptError {
+    fn from(row: AttemptErrorRow) -> AttemptError {
+        AttemptError {
+            attempt: u32::try_from(row.attempt).unwrap_or(0),
+            at: row.at,
+            error: row.error,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct SummaryRow {
     id: String,
@@ -335,6 +364,23 @@ impl PgStore {
             .fetch_optional(self.main())
             .await
             .map_err(self.sql.dashboard_job_lease.error())
+    }
+
+    /// The errors the attempts of a job ended with, oldest first: the most recent
+    /// [`crate::ATTEMPT_ERRORS_KEPT`] (empty: none, or no such job).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn dashboard_attempt_errors(&self, id: &JobId) -> Result<Vec<AttemptError>> {
+        let rows: Vec<AttemptErrorRow> = self
+            .sql
+            .dashboard_attempt_errors
+            .query_as()
+            .bind(id.as_str())
+            .fetch_all(self.main())
+            .await
+            .map_err(self.sql.dashboard_attempt_errors.error())?;
+        Ok(rows.into_iter().map(AttemptError::from).collect())
     }
 
     /// Makes a job waiting for its due time due now, and wakes workers; false if it is not
