@@ -291,6 +291,7 @@ struct JobsPage {
 struct JobsFilter {
     status: String,
     name: String,
+    queue: String,
     id: String,
     from: String,
     to: String,
@@ -330,6 +331,7 @@ fn job_query(query: &HashMap<String, String>) -> (JobsFilter, Result<JobQuery, S
     let mut filter = JobsFilter {
         status: text("status"),
         name: text("name"),
+        queue: text("queue"),
         id: text("id"),
         from: text("from"),
         to: text("to"),
@@ -341,6 +343,7 @@ fn job_query(query: &HashMap<String, String>) -> (JobsFilter, Result<JobQuery, S
     for (key, value) in [
         ("status", &filter.status),
         ("name", &filter.name),
+        ("queue", &filter.queue),
         ("id", &filter.id),
         ("from", &filter.from),
         ("to", &filter.to),
@@ -370,6 +373,7 @@ fn job_query(query: &HashMap<String, String>) -> (JobsFilter, Result<JobQuery, S
         Ok(JobQuery {
             status: view::parse_status(&filter.status)?,
             name: Some(filter.name.clone()).filter(|name| !name.is_empty()),
+            queue: Some(filter.queue.clone()).filter(|queue| !queue.is_empty()),
             id_prefix: Some(filter.id.clone()).filter(|id| !id.is_empty()),
             created_from: view::parse_time("from", &filter.from)?,
             created_before: view::parse_time("to", &filter.to)?,
@@ -833,6 +837,7 @@ mod tests {
         let (filter, parsed) = job_query(&query(&[
             ("status", "failed"),
             ("name", "send <email>"),
+            ("queue", "mail"),
             ("order", "oldest"),
             ("after_at", "2030-01-01T00:00:00.000001Z"),
             ("after_id", "a&b"),
@@ -840,11 +845,12 @@ mod tests {
         let parsed = parsed.expect("valid");
         assert_eq!(parsed.status, Some(JobStatus::Failed));
         assert_eq!(parsed.name.as_deref(), Some("send <email>"));
+        assert_eq!(parsed.queue.as_deref(), Some("mail"));
         assert_eq!(parsed.order, ListOrder::OldestFirst);
         assert_eq!(parsed.after.expect("cursor").id, "a&b");
         assert_eq!(
             filter.query,
-            "status=failed&name=send+%3Cemail%3E&order=oldest"
+            "status=failed&name=send+%3Cemail%3E&queue=mail&order=oldest"
         );
         let (_, bad) = job_query(&query(&[("status", "nope")]));
         assert!(bad.is_err());

@@ -369,6 +369,41 @@ async fn hostile_ids_and_texts_are_shown_as_text() {
     assert_no_injection(&client).await;
     browser::screenshot(&client, "hostile").await;
 
+    // Filter by queue in the form: only the job of that queue, its queue in its row.
+    web_echo::enqueue(web_echo::Args {
+        text: "queued".into(),
+    })
+    .on(served.scheduler())
+    .queue("web_mail")
+    .job_id("mail-1")
+    .await
+    .expect("enqueued");
+    client.goto(&served.url("/jobs")).await.expect("jobs page");
+    assert_eq!(rows(&client).await.len(), 2);
+    client
+        .find(Locator::Css("#filter-queue"))
+        .await
+        .expect("queue filter")
+        .send_keys("web_mail")
+        .await
+        .expect("typed");
+    client
+        .find(Locator::Css("#filter-apply"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submitted");
+    browser::wait_for_url(&client, "queue=web_mail").await;
+    let queued = rows(&client).await;
+    assert_eq!(queued.len(), 1, "only the job of web_mail: {queued:?}");
+    assert!(queued[0].contains("mail-1"), "{queued:?}");
+    assert_eq!(
+        browser::text(&client, "#jobs-table td.queue").await,
+        "web_mail"
+    );
+    browser::screenshot(&client, "jobs-queue").await;
+
     // A hostile name in the filter is shown back as text too.
     let mut url = served.url("/jobs?name=");
     url.push_str(&form_urlencoded::byte_serialize(HOSTILE.as_bytes()).collect::<String>());

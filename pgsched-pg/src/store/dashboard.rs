@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pgsched_core::{Error, JobId, JobStatus, Priority, Result};
+use pgsched_core::{Error, JobId, JobStatus, Priority, QueueName, Result};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::PgStore;
@@ -100,6 +100,8 @@ pub struct JobQuery {
     pub status: Option<JobStatus>,
     /// Only jobs of this name.
     pub name: Option<String>,
+    /// Only jobs of this queue.
+    pub queue: Option<String>,
     /// Only jobs whose id starts with this.
     pub id_prefix: Option<String>,
     /// Only jobs created at or after this.
@@ -121,6 +123,8 @@ pub struct JobSummary {
     pub id: JobId,
     /// Its job name.
     pub name: String,
+    /// Its queue.
+    pub queue: QueueName,
     /// Its public status.
     pub status: JobStatus,
     /// Whether it waits for a later due time (stored `scheduled`, public "pending").
@@ -199,6 +203,7 @@ struct SummaryRow {
     finished_at: Option<DateTime<Utc>>,
     last_error: Option<String>,
     worker_id: Option<String>,
+    queue: String,
 }
 
 impl TryFrom<SummaryRow> for JobSummary {
@@ -210,6 +215,7 @@ impl TryFrom<SummaryRow> for JobSummary {
             status: parse_status(&row.status)?,
             id: JobId::from_stored(row.id),
             name: row.name,
+            queue: QueueName::from_stored(row.queue),
             priority: Priority::from_db_value(row.priority),
             attempts: u32::try_from(row.attempts).unwrap_or(0),
             max_retries: u32::try_from(row.max_retries).unwrap_or(0),
@@ -344,6 +350,7 @@ impl PgStore {
             .bind(query.after.as_ref().map(|cursor| cursor.id.as_str()))
             .bind(i64::from(query.limit.clamp(1, MAX_PAGE_SIZE)))
             .bind(LISTED_ERROR_CHARS)
+            .bind(query.queue.as_deref())
             .fetch_all(self.on(&mut transaction))
             .await
             .map_err(statement.error())?;
@@ -464,14 +471,14 @@ mod tests {
         let store = PgStore::new(test.pool.clone(), test.schema.clone());
         store.migrate().await.expect("migrated");
         // 30 jobs in one transaction (one created_at: the id breaks the tie), 10 each of
-        // pending, scheduled (public "pending") and failed, names a and b; ids with LIKE
-        // characters.
+        // pending, scheduled (public "pending") and failed, names a and b, every fifth in the
+        // queue q5; ids with LIKE characters.
         test.connection
             .execute(AssertSqlSafe(format!(
-                "INSERT INTO {schema}.jobs (id, name, payload, run_at, status, created_at) \
+                "INSERT INTO {schema}.jobs (id, name, payload, run_at, status, created_at, queue) \
                  SELECT '50%_' || lpad(g::text, 2, '0'), CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, \
                         '\\x', now(), (ARRAY['pending', 'scheduled', 'failed'])[g % 3 + 1], \
-                        '2030-01-01'::timestamptz \
+                        '2030-01-01'::timestamptz, CASE WHEN g % 5 = 0 THEN 'q5' ELSE 'default' END \
                    FROM generate_series(1, 30) g; \
                  INSERT INTO {schema}.jobs (id, name, payload, run_at, status, created_at) \
                  VALUES ('500', 'a', '\\x', now(), 'failed', '2030-01-02')",
@@ -541,6 +548,39 @@ mod tests {
         )
         .await;
         assert_eq!(prefix.len(), 10, "50%_10 to 50%_19: {prefix:?}");
+        let q5 = walk(
+            &store,
+            JobQuery {
+                limit: 4,
+                queue: Some("q5".into()),
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(
+            q5,
+            ["50%_30", "50%_25", "50%_20", "50%_15", "50%_10", "50%_05"]
+        );
+        let q5_failed = walk(
+            &store,
+            JobQuery {
+                limit: 4,
+                queue: Some("q5".into()),
+                status: Some(JobStatus::Failed),
+                ..JobQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(q5_failed, ["50%_20", "50%_05"]);
+        let page = store
+            .dashboard_jobs(&JobQuery {
+                limit: 1,
+                id_prefix: Some("50%_10".into()),
+                ..JobQuery::default()
+            })
+            .await
+            .expect("a page");
+        assert_eq!(page[0].queue.as_str(), "q5", "the row carries its queue");
         let before = walk(
             &store,
             JobQuery {

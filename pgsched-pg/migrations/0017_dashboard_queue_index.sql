@@ -1,0 +1,24 @@
+-- pgsched schema, version 17: the dashboard's jobs list filtered by queue reads one page from
+-- an index, like its other filters (migration 0013).
+--
+-- The claim's indexes lead with the queue (migration 0010) but hold only due `pending` jobs;
+-- a list of one queue's jobs of every status would otherwise read the creation order
+-- (jobs_created) and check each row's queue, which for a small queue among a million jobs of
+-- other queues reads the whole table (and hits the dashboard's statement timeout). This index
+-- is the queue's jobs in the list's keyset order, so a page seeks to the queue, then past the
+-- cursor, and stops after a page (dashboard_jobs_newest.sql, dashboard_jobs_oldest.sql).
+-- A queue filter with a status or a name reads whichever index the planner finds narrower.
+-- The queue is compared in the "C" collation, as in jobs_status_c_created (migration 0014):
+-- an index serves only comparisons in its own collation, so the claim, which reads one
+-- queue's jobs comparing `queue` in the column's collation, can never be led onto this index
+-- instead of its own partial ones, whatever the statistics say. The dashboard's list writes
+-- `queue COLLATE "C" = $11` to read it (equality is the same in either collation).
+-- Cost: one more index entry per insert; the queue and the creation time never change, so a
+-- status change, a retry or a lease renewal writes nothing to it (renewals stay HOT).
+--
+-- On a large existing table the build blocks writes while it runs (a migration runs in a
+-- transaction, which CREATE INDEX CONCURRENTLY cannot): to upgrade a big queue without that,
+-- create it CONCURRENTLY by hand, under this name, before starting the new version (IF NOT
+-- EXISTS then skips it here):
+-- CREATE INDEX CONCURRENTLY jobs_queue_c_created ON <schema>.jobs (queue COLLATE "C", created_at, id);
+CREATE INDEX IF NOT EXISTS jobs_queue_c_created ON jobs (queue COLLATE "C", created_at, id);
