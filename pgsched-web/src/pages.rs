@@ -564,6 +564,10 @@ impl JobPage {
         )
     }
 
+    fn button_id(&self, action: &Action) -> String {
+        format!("action-{}", action.code())
+    }
+
     fn label(&self, action: &Action) -> &'static str {
         match action {
             Action::Retry => "Retry",
