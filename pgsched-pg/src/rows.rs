@@ -13,6 +13,8 @@ use pgsched_core::{
     RateLimit,
 };
 
+use crate::dashboard::JobSummary;
+
 /// Reads a non-negative count stored as `integer`.
 fn count(value: i32) -> u32 {
     u32::try_from(value).unwrap_or(0)
@@ -83,9 +85,10 @@ impl From<ClaimRow> for ClaimedJob {
     }
 }
 
-/// A row returned by `get_job` and `list_jobs`.
+/// The columns every job row read back carries: a job as a list shows it (the dashboard's
+/// jobs list reads just these, see `dashboard_jobs_newest.sql`), and the head of [`JobRow`].
 #[derive(sqlx::FromRow)]
-pub(crate) struct JobRow {
+pub(crate) struct JobHeadRow {
     id: String,
     name: String,
     status: String,
@@ -95,14 +98,45 @@ pub(crate) struct JobRow {
     run_at: DateTime<Utc>,
     last_error: Option<String>,
     worker_id: Option<String>,
-    misfire_grace_ms: Option<i64>,
-    timeout_ms: Option<i64>,
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    queue: String,
+}
+
+impl TryFrom<JobHeadRow> for JobSummary {
+    type Error = Error;
+
+    fn try_from(row: JobHeadRow) -> Result<Self, Error> {
+        Ok(JobSummary {
+            waiting: row.status == "scheduled",
+            status: parse_status(&row.status)?,
+            id: JobId::from_stored(row.id),
+            name: row.name,
+            queue: QueueName::from_stored(row.queue),
+            priority: Priority::from_db_value(row.priority),
+            attempts: count(row.attempts),
+            max_retries: count(row.max_retries),
+            run_at: row.run_at,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            last_error: row.last_error,
+            worker_id: row.worker_id,
+        })
+    }
+}
+
+/// A row returned by `get_job` and `list_jobs`: the head every job row has, then the job's
+/// options, payload, dependencies and output.
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    #[sqlx(flatten)]
+    head: JobHeadRow,
+    misfire_grace_ms: Option<i64>,
+    timeout_ms: Option<i64>,
     payload: Vec<u8>,
     schema_hash: Option<i64>,
-    queue: String,
     concurrency_key: Option<String>,
     parents: Vec<String>,
     dependents: Vec<String>,
@@ -114,24 +148,26 @@ impl TryFrom<JobRow> for JobInfo {
     type Error = Error;
 
     fn try_from(row: JobRow) -> Result<Self, Error> {
+        // The head's columns read once, as the jobs list reads them.
+        let head = JobSummary::try_from(row.head)?;
         Ok(JobInfo {
-            id: JobId::from_stored(row.id),
-            name: row.name,
-            status: parse_status(&row.status)?,
-            priority: Priority::from_db_value(row.priority),
-            attempts: count(row.attempts),
-            max_retries: count(row.max_retries),
-            run_at: row.run_at,
-            last_error: row.last_error,
-            worker_id: row.worker_id,
+            id: head.id,
+            name: head.name,
+            status: head.status,
+            priority: head.priority,
+            attempts: head.attempts,
+            max_retries: head.max_retries,
+            run_at: head.run_at,
+            last_error: head.last_error,
+            worker_id: head.worker_id,
             misfire_grace: millis(row.misfire_grace_ms),
             timeout: millis(row.timeout_ms),
-            created_at: row.created_at,
-            started_at: row.started_at,
-            finished_at: row.finished_at,
+            created_at: head.created_at,
+            started_at: head.started_at,
+            finished_at: head.finished_at,
             payload: row.payload,
             schema_hash: row.schema_hash.map(hash_from_db),
-            queue: QueueName::from_stored(row.queue),
+            queue: head.queue,
             concurrency_key: row.concurrency_key,
             parents: row.parents.into_iter().map(JobId::from_stored).collect(),
             dependents: row.dependents.into_iter().map(JobId::from_stored).collect(),

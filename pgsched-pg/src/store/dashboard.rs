@@ -9,12 +9,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use pgsched_core::{Error, JobId, JobStatus, Priority, QueueName, Result};
+use pgsched_core::{JobId, JobStatus, Priority, QueueName, Result};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::PgStore;
 use crate::pooler::Held;
-use crate::rows::parse_status;
+use crate::rows::JobHeadRow;
 
 /// Longest a dashboard statement may run before PostgreSQL cancels it: a page on a huge table
 /// or a filter that matches nothing fails fast instead of holding a connection.
@@ -189,46 +189,6 @@ impl From<AttemptErrorRow> for AttemptError {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct SummaryRow {
-    id: String,
-    name: String,
-    status: String,
-    priority: i16,
-    attempts: i32,
-    max_retries: i32,
-    run_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    started_at: Option<DateTime<Utc>>,
-    finished_at: Option<DateTime<Utc>>,
-    last_error: Option<String>,
-    worker_id: Option<String>,
-    queue: String,
-}
-
-impl TryFrom<SummaryRow> for JobSummary {
-    type Error = Error;
-
-    fn try_from(row: SummaryRow) -> Result<JobSummary> {
-        Ok(JobSummary {
-            waiting: row.status == "scheduled",
-            status: parse_status(&row.status)?,
-            id: JobId::from_stored(row.id),
-            name: row.name,
-            queue: QueueName::from_stored(row.queue),
-            priority: Priority::from_db_value(row.priority),
-            attempts: u32::try_from(row.attempts).unwrap_or(0),
-            max_retries: u32::try_from(row.max_retries).unwrap_or(0),
-            run_at: row.run_at,
-            created_at: row.created_at,
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-            last_error: row.last_error,
-            worker_id: row.worker_id,
-        })
-    }
-}
-
 /// The stored statuses a public status filter reads: the first, and a second read alongside
 /// (public "pending" is stored `pending` and `scheduled`).
 fn stored_statuses(status: Option<JobStatus>) -> (Option<&'static str>, Option<&'static str>) {
@@ -338,7 +298,7 @@ impl PgStore {
         let mut transaction = self
             .dashboard_transaction(&mut connection, "dashboard_jobs")
             .await?;
-        let rows: Vec<SummaryRow> = statement
+        let rows: Vec<JobHeadRow> = statement
             .query_as()
             .bind(first)
             .bind(second)
@@ -356,6 +316,8 @@ impl PgStore {
             .map_err(statement.error())?;
         transaction.commit().await.map_err(statement.error())?;
         connection.finished();
+        // The list reads the head every job row has (the columns of JobRow without the
+        // payload, output and dependencies, which a page of 500 rows must not read).
         rows.into_iter().map(JobSummary::try_from).collect()
     }
 
