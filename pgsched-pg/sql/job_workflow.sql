@@ -1,5 +1,5 @@
 -- inspect a workflow: job $1 and every job linked to it through dependencies, in either
--- direction (its parents, their other children, …), at most $2 of them, each with its
+-- direction (its parents, their other children, ...), at most $2 of them, each with its
 -- parents and dependents as get_job.sql. The walk follows job_dependencies by its primary
 -- key (parent side) and job_dependencies_child (child side); UNION visits each job once.
 WITH RECURSIVE workflow(id) AS (

@@ -194,6 +194,41 @@ mod tests {
         );
     }
 
+    /// Every statement and every migration is ASCII, comments included: the text is sent as
+    /// it is, and a database in LATIN1 (or any encoding without the character) refuses the
+    /// whole statement (`character with byte sequence ... has no equivalent`), so one `…` in
+    /// a comment stops the worker that runs it.
+    #[test]
+    fn every_statement_and_migration_is_ascii() {
+        let statements = Statements::render(&SchemaName::new("t").expect("valid"));
+        for statement in statements.all() {
+            let sql = statement.sql();
+            if let Some((line, text)) = sql.lines().enumerate().find(|(_, text)| !text.is_ascii()) {
+                panic!(
+                    "sql/{}.sql (as rendered) line {}: not ASCII: {text}",
+                    statement.name(),
+                    line + 1
+                );
+            }
+        }
+        let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&migrations).expect("migrations directory") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("readable migration");
+            if let Some((line, text)) = text.lines().enumerate().find(|(_, text)| !text.is_ascii())
+            {
+                panic!("{} line {}: not ASCII: {text}", path.display(), line + 1);
+            }
+            checked += 1;
+        }
+        assert!(
+            checked > 10,
+            "read {checked} migrations from {}",
+            migrations.display()
+        );
+    }
+
     /// Where a statement is checked: the state of the connection it runs in.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Check {
