@@ -256,6 +256,7 @@ async fn a_claim_reads_its_own_index_when_the_statistics_saw_nothing_pending() {
         .bind(&no_floor_id)
         .bind("q1")
         .bind(None::<String>)
+        .bind(0_i32)
         .fetch_all(&mut *transaction)
         .await
         .expect("claim explained");
