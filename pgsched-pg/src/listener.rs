@@ -150,7 +150,7 @@ impl EndListener for PgWakeups {
 mod tests {
     use std::time::Duration;
 
-    use pgsched_core::store::{ClaimFloor, Finish, JobStore, Listener, Wakeup};
+    use pgsched_core::store::{ClaimFloor, Finish, JobStore, Wakeup};
     use pgsched_core::{QueueName, WorkerConfig};
     use sqlx::{AssertSqlSafe, Executor};
 
