@@ -149,9 +149,11 @@ pub enum Error {
         /// The database's reason, part of the message.
         error: BoxError,
     },
-    /// pgsched's tables do not exist in this schema: nothing migrated it yet.
+    /// pgsched's tables do not exist in this schema (nothing migrated it yet), or it lacks
+    /// what this version of pgsched uses (it was migrated by an older one, or is being
+    /// upgraded right now).
     #[error(
-        "pgsched's schema {} does not exist or was never migrated: run a worker once (it migrates on start), call `Scheduler::initialize_db()`, or run the `migrate` command first",
+        "pgsched's schema {} does not exist or is not migrated to this version: run a worker once (it migrates on start), call `Scheduler::initialize_db()`, or run the `migrate` command first",
         Shown(schema)
     )]
     NotMigrated {

@@ -20,6 +20,8 @@ const PLACEHOLDER: &str = "__SCHEMA__";
 pub(crate) struct Statement {
     name: &'static str,
     sql: Arc<str>,
+    /// The schema it was rendered for (its errors name it).
+    schema: SchemaName,
 }
 
 impl Statement {
@@ -55,18 +57,18 @@ impl Statement {
         sqlx::query_scalar(AssertSqlSafe(Arc::clone(&self.sql)))
     }
 
-    /// A failure of this statement as a pgsched error (see [`crate::errors::store_error`]),
+    /// A failure of this statement as a pgsched error (see [`crate::errors::statement_error`]),
     /// for `map_err`.
     pub(crate) fn error(&self) -> impl FnOnce(sqlx::Error) -> Error + use<> {
-        let name = self.name;
-        move |error| crate::errors::store_error(name, error)
+        let (name, schema) = (self.name, self.schema.clone());
+        move |error| crate::errors::statement_error(name, &schema, error)
     }
 
     /// As [`Statement::error`], but a refusal of the values is
-    /// [`Error::Rejected`] (see [`crate::errors::refusal_or_store_error`]).
+    /// [`Error::Rejected`] (see [`crate::errors::refusal_or_statement_error`]).
     pub(crate) fn refusal(&self) -> impl FnOnce(sqlx::Error) -> Error + use<> {
-        let name = self.name;
-        move |error| crate::errors::refusal_or_store_error(name, error)
+        let (name, schema) = (self.name, self.schema.clone());
+        move |error| crate::errors::refusal_or_statement_error(name, &schema, error)
     }
 }
 
@@ -83,7 +85,7 @@ macro_rules! statements {
                 let quoted = schema.quoted();
                 let render = |name: &'static str, sql: &str| -> Statement {
                     let sql = crate::job_row::render(sql).replace(PLACEHOLDER, &quoted);
-                    Statement { name, sql: sql.into() }
+                    Statement { name, sql: sql.into(), schema: schema.clone() }
                 };
                 Statements {
                     $($name: render(

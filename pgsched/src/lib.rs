@@ -169,7 +169,7 @@
 //!
 //! | variant | when | message |
 //! |---|---|---|
-//! | [`NotMigrated`](Error::NotMigrated) | a call into a schema that was never migrated | ``pgsched's schema `jobs` does not exist or was never migrated: run a worker once (it migrates on start), call `Scheduler::initialize_db()`, or run the `migrate` command first`` |
+//! | [`NotMigrated`](Error::NotMigrated) | a call into a schema that was never migrated, or was migrated by an older version | ``pgsched's schema `jobs` does not exist or is not migrated to this version: run a worker once (it migrates on start), call `Scheduler::initialize_db()`, or run the `migrate` command first`` |
 //! | [`Connect`](Error::Connect) | [`build()`](SchedulerBuilder::build) cannot reach the server (reported at once, not after a pool timeout) | ``cannot connect to PostgreSQL at postgres://app:***@127.0.0.1:5433/app: connection refused at 127.0.0.1:5433 (is PostgreSQL running and accepting connections there?)`` |
 //! | [`InvalidInput`](Error::InvalidInput) | a bad job id, job name or schema name, refused before the database sees it | ``invalid schema name: `pg_jobs` starts with `pg_`, which PostgreSQL reserves for system schemas; choose another name`` |
 //!
