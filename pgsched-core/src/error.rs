@@ -351,6 +351,18 @@ impl fmt::Debug for Error {
     }
 }
 
+/// Checks text that becomes a bound SQL parameter against `key`'s rule (non-empty, bounded,
+/// no NUL; defined once in `pgsched-names`, which the macros check with too).
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the key and the rule that was broken.
+pub(crate) fn validate_key(key: pgsched_names::Key, value: &str) -> Result<()> {
+    key.check(value).map_err(|problem| Error::InvalidInput {
+        what: key.what,
+        reason: problem.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

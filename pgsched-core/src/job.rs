@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, validate_key};
 use crate::priority::Priority;
 use crate::queue::QueueName;
 
@@ -75,18 +75,6 @@ impl PartialEq<&str> for JobId {
     fn eq(&self, other: &&str) -> bool {
         self.0 == *other
     }
-}
-
-/// Checks text that becomes a bound SQL parameter against `key`'s rule (non-empty, bounded,
-/// no NUL; defined once in `pgsched-names`, which the macros check with too).
-///
-/// # Errors
-/// [`Error::InvalidInput`] naming the key and the rule that was broken.
-pub(crate) fn validate_key(key: Key, value: &str) -> Result<()> {
-    key.check(value).map_err(|problem| Error::InvalidInput {
-        what: key.what,
-        reason: problem.to_string(),
-    })
 }
 
 /// Validates a job name (non-empty, at most [`MAX_JOB_NAME_BYTES`] bytes, no NUL).

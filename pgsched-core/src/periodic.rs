@@ -172,7 +172,7 @@ impl Periodic {
         };
         let key = match definition.dedup_key {
             Some(key) => {
-                crate::job::validate_key(pgsched_names::Key::DEDUP_KEY, key)?;
+                crate::error::validate_key(pgsched_names::Key::DEDUP_KEY, key)?;
                 key.to_owned()
             }
             None => definition.job.name.to_owned(),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use pgsched_names::Key;
 
-use crate::job::validate_key;
+use crate::error::validate_key;
 use crate::{Error, Result};
 
 /// The name of a queue: non-empty, at most [`pgsched_names::MAX_QUEUE_NAME_BYTES`] bytes, no
