@@ -361,6 +361,18 @@ impl Lab {
             .unwrap_or_else(|error| panic!("{sql}: {error}"))
     }
 
+    /// Waits until `sql` (a count) is above zero; panics with `what` after `limit`.
+    pub(crate) async fn until_some(&self, sql: &str, limit: Duration, what: &str) {
+        let deadline = std::time::Instant::now() + limit;
+        while self.i64(sql).await == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what} after {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// One `double precision` (NULL reads as NaN).
     pub(crate) async fn f64(&self, sql: &str) -> f64 {
         sqlx::query_scalar::<_, Option<f64>>(sqlx::AssertSqlSafe(sql.to_owned()))

@@ -24,18 +24,6 @@ async fn most_at_once(lab: &Lab, group: &str) -> i64 {
     .await
 }
 
-/// Waits until `sql` (a count) is above zero; panics with `what` after `limit`.
-async fn until_some(lab: &Lab, sql: &str, limit: Duration, what: &str) {
-    let deadline = std::time::Instant::now() + limit;
-    while lab.i64(sql).await == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what} after {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn keyed(id: String, key: &str, millis: u64, queue: &str, concurrency_key: &str) -> JobSpec {
     work_job(id, key, millis)
         .queue(queue)
@@ -182,7 +170,8 @@ async fn a_huge_backlog_on_one_key_does_not_starve_the_other_keys() {
          FROM {jobs} WHERE concurrency_key LIKE 'small%'"
     );
     let what = "the small keys' jobs were still waiting";
-    until_some(&lab, &small_done, Duration::from_secs(60), what).await;
+    lab.until_some(&small_done, Duration::from_secs(60), what)
+        .await;
     let last_small_start = lab
         .f64(&format!(
             "SELECT extract(epoch FROM max(started_at))::float8 FROM {jobs} WHERE concurrency_key LIKE 'small%'"
@@ -229,8 +218,7 @@ async fn a_killed_holder_frees_its_slot_with_its_lease_and_pause_stops_every_wor
     holder.wait_ready().await;
     let jobs = lab.t("jobs");
     let running = format!("SELECT count(*) FROM {jobs} WHERE id = 'long' AND status = 'running'");
-    until_some(
-        &lab,
+    lab.until_some(
         &running,
         Duration::from_secs(20),
         "the long job never started",
@@ -245,7 +233,8 @@ async fn a_killed_holder_frees_its_slot_with_its_lease_and_pause_stops_every_wor
     let next_done =
         format!("SELECT count(*) FROM {jobs} WHERE id = 'next' AND status = 'completed'");
     let what = "the slot of the killed holder never came back";
-    until_some(&lab, &next_done, Duration::from_secs(20), what).await;
+    lab.until_some(&next_done, Duration::from_secs(20), what)
+        .await;
     let next_started = lab
         .f64(&format!(
             "SELECT extract(epoch FROM started_at)::float8 FROM {jobs} WHERE id = 'next'"
@@ -271,8 +260,7 @@ async fn a_killed_holder_frees_its_slot_with_its_lease_and_pause_stops_every_wor
     lab.scheduler.resume_queue("solo").await.expect("resumed");
     let done =
         format!("SELECT count(*) FROM {jobs} WHERE id = 'after_pause' AND status = 'completed'");
-    until_some(
-        &lab,
+    lab.until_some(
         &done,
         Duration::from_secs(20),
         "resume did not restart claims",

@@ -143,11 +143,15 @@ async fn a_worker_killed_while_it_holds_a_parent_delays_its_dependent_but_never_
     let spec = lab.worker().set("concurrency", 2);
     let mut first = spec.spawn("holder");
     first.wait_ready().await;
-    wait_status(
-        &lab,
-        "slow-parent",
-        JobStatus::Running,
+    // Killed once its attempt has begun, as its effect shows (its status says running from
+    // the claim on, before the job's first instruction).
+    lab.until_some(
+        &format!(
+            "SELECT count(*) FROM {} WHERE job_id = 'slow-parent'",
+            lab.t("effects")
+        ),
         Duration::from_secs(20),
+        "the parent's first attempt has not begun",
     )
     .await;
     first.kill9();
