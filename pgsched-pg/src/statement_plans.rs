@@ -271,3 +271,73 @@ async fn a_claim_reads_its_own_index_when_the_statistics_saw_nothing_pending() {
     );
     test.drop().await;
 }
+
+/// Jobs of each kind in the overview's table: finished, then waiting in two queues.
+const OVERVIEW_JOBS: i64 = 20_000;
+
+#[tokio::test]
+async fn the_dashboard_overview_reads_indexes_not_the_table() {
+    let mut test = TestSchema::new("t_plans_overview").await;
+    let schema = test.schema.clone();
+    crate::PgStore::new(test.pool.clone(), schema.clone())
+        .migrate()
+        .await
+        .expect("migrated");
+    let connection = &mut test.connection;
+    connection
+        .execute(AssertSqlSafe(format!(
+            "INSERT INTO {schema}.jobs (id, name, payload, run_at, status, finished_at) \
+             SELECT 'done-' || g, 'j', '\\x', now(), 'completed', now() \
+               FROM generate_series(1, {OVERVIEW_JOBS}) g; \
+             INSERT INTO {schema}.jobs (id, name, payload, run_at, status, queue) \
+             SELECT 'due-' || g, 'j', '\\x', now() - g * interval '1 ms', 'pending', 'q' || (g % 2) \
+               FROM generate_series(1, {OVERVIEW_JOBS}) g; \
+             INSERT INTO {schema}.jobs (id, name, payload, run_at, status) \
+             SELECT 'later-' || g, 'j', '\\x', now() + interval '1 day', 'scheduled' \
+               FROM generate_series(1, {OVERVIEW_JOBS}) g",
+            schema = schema.quoted()
+        )))
+        .await
+        .expect("rows written");
+    connection
+        .execute(AssertSqlSafe(format!(
+            "VACUUM ANALYZE {}.jobs",
+            schema.quoted()
+        )))
+        .await
+        .expect("vacuumed");
+
+    let statements = Statements::render(&schema);
+    let counts: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {}",
+        statements.dashboard_status_counts.sql()
+    )))
+    .bind(i64::try_from(crate::store::dashboard::STATUS_COUNT_CAP).expect("fits"))
+    .fetch_all(&mut *connection)
+    .await
+    .expect("counts explained");
+    let oldest: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {}",
+        statements.dashboard_oldest_due.sql()
+    )))
+    .fetch_all(&mut *connection)
+    .await
+    .expect("oldest due explained");
+    // Before the statements compared in the status index's collation and walked the
+    // queues, the counts of waiting statuses scanned the table (1,243 buffers here; their
+    // partial indexes do not hold every job of the status), and so did the oldest due job
+    // (jobs_claim_order leads with the queue since migration 10).
+    for (what, plan, most) in [
+        ("status counts", &counts, 500),
+        ("oldest due", &oldest, 100),
+    ] {
+        let buffers = buffers_touched(plan);
+        assert!(
+            buffers < most,
+            "{what}: touched {buffers} buffers with {} jobs in the table:\n{}",
+            3 * OVERVIEW_JOBS,
+            plan.join("\n")
+        );
+    }
+    test.drop().await;
+}
