@@ -316,6 +316,14 @@ async fn the_dashboard_overview_reads_indexes_not_the_table() {
     .fetch_all(&mut *connection)
     .await
     .expect("counts explained");
+    let queues: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, BUFFERS) {}",
+        statements.dashboard_queue_counts.sql()
+    )))
+    .bind(i64::try_from(crate::store::dashboard::STATUS_COUNT_CAP).expect("fits"))
+    .fetch_all(&mut *connection)
+    .await
+    .expect("queue counts explained");
     let oldest: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
         "EXPLAIN (ANALYZE, BUFFERS) {}",
         statements.dashboard_oldest_due.sql()
@@ -329,6 +337,7 @@ async fn the_dashboard_overview_reads_indexes_not_the_table() {
     // (jobs_claim_order leads with the queue since migration 10).
     for (what, plan, most) in [
         ("status counts", &counts, 500),
+        ("queue counts", &queues, 500),
         ("oldest due", &oldest, 100),
     ] {
         let buffers = buffers_touched(plan);

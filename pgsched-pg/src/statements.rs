@@ -165,6 +165,7 @@ statements!(
     dashboard_status_counts,
     dashboard_minutes,
     dashboard_oldest_due,
+    dashboard_queue_counts,
     dashboard_jobs_newest,
     dashboard_jobs_oldest,
     dashboard_job_lease,

@@ -404,6 +404,17 @@ async fn hostile_ids_and_texts_are_shown_as_text() {
     );
     browser::screenshot(&client, "jobs-queue").await;
 
+    // The overview counts each queue's due jobs (no worker runs here: both wait).
+    client.goto(&served.url("/")).await.expect("overview");
+    assert_eq!(
+        browser::text(&client, "#overview-queues tr[data-queue='web_mail'] td.due").await,
+        "1"
+    );
+    assert_eq!(
+        browser::text(&client, "#overview-queues tr[data-queue='default'] td.due").await,
+        "1"
+    );
+
     // A hostile name in the filter is shown back as text too.
     let mut url = served.url("/jobs?name=");
     url.push_str(&form_urlencoded::byte_serialize(HOSTILE.as_bytes()).collect::<String>());

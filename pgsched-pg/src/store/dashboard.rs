@@ -72,6 +72,23 @@ pub struct Overview {
     pub minutes: Vec<MinuteStats>,
     /// How long the longest-waiting due job has waited, in milliseconds (`None`: none waits).
     pub oldest_due_ms: Option<f64>,
+    /// Every queue with due or running jobs or with settings, by name.
+    pub queues: Vec<QueueCounts>,
+}
+
+/// A queue's due and running jobs on the overview.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct QueueCounts {
+    /// The queue's name.
+    pub name: String,
+    /// Paused on every worker.
+    pub paused: bool,
+    /// Its cluster-wide concurrency limit, if any.
+    pub concurrency_limit: Option<i32>,
+    /// Its due jobs, capped at [`STATUS_COUNT_CAP`].
+    pub due: i64,
+    /// Its running jobs.
+    pub running: i64,
 }
 
 /// Which way the jobs list runs.
@@ -271,6 +288,14 @@ impl PgStore {
             .fetch_one(self.on(&mut transaction))
             .await
             .map_err(self.sql.dashboard_oldest_due.error())?;
+        let queues: Vec<QueueCounts> = self
+            .sql
+            .dashboard_queue_counts
+            .query_as()
+            .bind(i64::try_from(STATUS_COUNT_CAP).unwrap_or(i64::MAX))
+            .fetch_all(self.on(&mut transaction))
+            .await
+            .map_err(self.sql.dashboard_queue_counts.error())?;
         transaction
             .commit()
             .await
@@ -280,6 +305,7 @@ impl PgStore {
             counts,
             minutes,
             oldest_due_ms,
+            queues,
         })
     }
 
