@@ -34,14 +34,20 @@ fn buffers_touched(plan: &[String]) -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test]
-async fn the_promotion_never_walks_jobs_due_later() {
-    let mut test = TestSchema::new("t_plans").await;
-    let schema = test.schema.clone();
-    crate::PgStore::new(test.pool.clone(), schema.clone())
+/// A fresh schema named after `prefix`, migrated.
+async fn migrated(prefix: &str) -> TestSchema {
+    let test = TestSchema::new(prefix).await;
+    crate::PgStore::new(test.pool.clone(), test.schema.clone())
         .migrate()
         .await
         .expect("migrated");
+    test
+}
+
+#[tokio::test]
+async fn the_promotion_never_walks_jobs_due_later() {
+    let mut test = migrated("t_plans").await;
+    let schema = test.schema.clone();
     let connection = &mut test.connection;
     connection
         .execute(AssertSqlSafe(format!(
@@ -99,12 +105,8 @@ const FINISHED_JOBS: i64 = 20_000;
 
 #[tokio::test]
 async fn a_page_of_the_dashboard_jobs_list_reads_a_page_not_the_table() {
-    let mut test = TestSchema::new("t_plans_dashboard").await;
+    let mut test = migrated("t_plans_dashboard").await;
     let schema = test.schema.clone();
-    crate::PgStore::new(test.pool.clone(), schema.clone())
-        .migrate()
-        .await
-        .expect("migrated");
     let connection = &mut test.connection;
     connection
         .execute(AssertSqlSafe(format!(
@@ -210,12 +212,8 @@ const JOBS_FALLEN_DUE: i64 = 20_000;
 
 #[tokio::test]
 async fn a_claim_reads_its_own_index_when_the_statistics_saw_nothing_pending() {
-    let mut test = TestSchema::new("t_plans_claim").await;
+    let mut test = migrated("t_plans_claim").await;
     let schema = test.schema.clone();
-    crate::PgStore::new(test.pool.clone(), schema.clone())
-        .migrate()
-        .await
-        .expect("migrated");
     let connection = &mut test.connection;
     // A scheduled backlog over four queues, analysed while nothing was pending (the usual
     // state of a queue that keeps up), then due all at once, as the promotion makes it.
@@ -277,12 +275,8 @@ const OVERVIEW_JOBS: i64 = 20_000;
 
 #[tokio::test]
 async fn the_dashboard_overview_reads_indexes_not_the_table() {
-    let mut test = TestSchema::new("t_plans_overview").await;
+    let mut test = migrated("t_plans_overview").await;
     let schema = test.schema.clone();
-    crate::PgStore::new(test.pool.clone(), schema.clone())
-        .migrate()
-        .await
-        .expect("migrated");
     let connection = &mut test.connection;
     connection
         .execute(AssertSqlSafe(format!(

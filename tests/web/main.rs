@@ -158,13 +158,7 @@ async fn an_operator_finds_a_failed_job_retries_it_and_manages_a_schedule() {
         .select_by_value("failed")
         .await
         .expect("selected");
-    client
-        .find(Locator::Css("#filter-apply"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submitted");
+    apply_filters(&client).await;
     browser::wait_for_url(&client, "status=failed").await;
     let failed_rows = rows(&client).await;
     assert_eq!(failed_rows.len(), 1, "only the failed job: {failed_rows:?}");
@@ -387,13 +381,7 @@ async fn hostile_ids_and_texts_are_shown_as_text() {
         .send_keys("web_mail")
         .await
         .expect("typed");
-    client
-        .find(Locator::Css("#filter-apply"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submitted");
+    apply_filters(&client).await;
     browser::wait_for_url(&client, "queue=web_mail").await;
     let queued = rows(&client).await;
     assert_eq!(queued.len(), 1, "only the job of web_mail: {queued:?}");
@@ -601,6 +589,17 @@ async fn rows(client: &Client) -> Vec<String> {
         texts.push(row.text().await.expect("row text"));
     }
     texts
+}
+
+/// Submits the jobs list's filter form.
+async fn apply_filters(client: &Client) {
+    client
+        .find(Locator::Css("#filter-apply"))
+        .await
+        .expect("the filter form's button")
+        .click()
+        .await
+        .expect("submitted");
 }
 
 /// No hostile markup ran or became an element.
