@@ -1,5 +1,5 @@
--- dashboard overview: every queue with due or running jobs, or with settings, by name: its
--- settings, its due jobs (pending, with or without a concurrency key, the count capped at
+-- dashboard overview and queues page: every queue with due or running jobs, or with
+-- settings, by name: its settings, its due jobs (pending, with or without a concurrency key, the count capped at
 -- $1) and its running jobs. The queues with due jobs are found by walking the queue column
 -- that leads jobs_claim_order and jobs_claim_keyed, one index seek per queue (a skip scan);
 -- each due count reads at most $1 entries of those indexes; running jobs are few (at most the
@@ -45,6 +45,8 @@ WITH RECURSIVE unkeyed_queues AS (
 SELECT names.queue AS name,
        coalesce(q.paused, false) AS paused,
        q.concurrency_limit,
+       q.rate_limit,
+       q.rate_period_ms,
        (SELECT count(*) FROM (SELECT 1 FROM __SCHEMA__.jobs
                                WHERE status = 'pending' AND concurrency_key IS NULL
                                  AND queue = names.queue

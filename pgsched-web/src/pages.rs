@@ -12,9 +12,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use pgsched_core::store::{JobStore, VacuumStatsDay, VacuumTotals, WorkerInfo};
-use pgsched_core::{JobId, JobInfo, JobStatus, QueueInfo, QueueName, VacuumPolicy};
+use pgsched_core::{JobId, JobInfo, JobStatus, QueueName, VacuumPolicy};
 use pgsched_pg::dashboard::{
-    AttemptError, JobQuery, JobSummary, LeaseInfo, ListOrder, Overview, PageCursor,
+    AttemptError, JobQuery, JobSummary, LeaseInfo, ListOrder, Overview, PageCursor, QueueCounts,
     STATUS_COUNT_CAP,
 };
 
@@ -718,14 +718,20 @@ async fn periodic_action<B: Backend>(
 #[template(path = "queues.html")]
 struct QueuesPage {
     layout: Layout,
-    queues: Vec<QueueInfo>,
+    queues: Vec<QueueCounts>,
+}
+
+impl QueuesPage {
+    fn count(&self, count: &i64) -> String {
+        view::capped(*count, STATUS_COUNT_CAP)
+    }
 }
 
 async fn queues<B: Backend>(
     State(app): Shared<B>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Page {
-    let queues = JobStore::queues(app.backend.store()).await?;
+    let queues = app.backend.store().dashboard_queues().await?;
     let done = query.get("done").and_then(|done| match done.as_str() {
         "pause" => Some("Paused on every worker: no job of it starts until resumed.".to_owned()),
         "resume" => Some("Resumed.".to_owned()),

@@ -402,6 +402,15 @@ async fn hostile_ids_and_texts_are_shown_as_text() {
         browser::text(&client, "#overview-queues tr[data-queue='default'] td.due").await,
         "1"
     );
+    // ... and so does the queues page.
+    client
+        .goto(&served.url("/queues"))
+        .await
+        .expect("queues page");
+    assert_eq!(
+        browser::text(&client, "#queues-table tr[data-queue='web_mail'] td.due").await,
+        "1"
+    );
 
     // A hostile name in the filter is shown back as text too.
     let mut url = served.url("/jobs?name=");

@@ -76,7 +76,8 @@ pub struct Overview {
     pub queues: Vec<QueueCounts>,
 }
 
-/// A queue's due and running jobs on the overview.
+/// A queue's settings and its due and running jobs, as the dashboard shows them (see
+/// `dashboard_queue_counts.sql`: bounded reads, unlike [`JobStore::queues`]' exact counts).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct QueueCounts {
     /// The queue's name.
@@ -85,10 +86,24 @@ pub struct QueueCounts {
     pub paused: bool,
     /// Its cluster-wide concurrency limit, if any.
     pub concurrency_limit: Option<i32>,
+    /// Its rate limit's starts per period, if any.
+    pub rate_limit: Option<i32>,
+    /// Its rate limit's period in milliseconds, if any.
+    pub rate_period_ms: Option<i64>,
     /// Its due jobs, capped at [`STATUS_COUNT_CAP`].
     pub due: i64,
     /// Its running jobs.
     pub running: i64,
+}
+
+impl QueueCounts {
+    /// Its rate limit, if any.
+    #[must_use]
+    pub fn rate(&self) -> Option<pgsched_core::RateLimit> {
+        let starts = u32::try_from(self.rate_limit?).ok()?;
+        let per = Duration::from_millis(u64::try_from(self.rate_period_ms?).ok()?);
+        Some(pgsched_core::RateLimit { starts, per })
+    }
 }
 
 /// Which way the jobs list runs.
@@ -288,14 +303,7 @@ impl PgStore {
             .fetch_one(self.on(&mut transaction))
             .await
             .map_err(self.sql.dashboard_oldest_due.error())?;
-        let queues: Vec<QueueCounts> = self
-            .sql
-            .dashboard_queue_counts
-            .query_as()
-            .bind(i64::try_from(STATUS_COUNT_CAP).unwrap_or(i64::MAX))
-            .fetch_all(self.on(&mut transaction))
-            .await
-            .map_err(self.sql.dashboard_queue_counts.error())?;
+        let queues = self.queue_counts(&mut transaction).await?;
         transaction
             .commit()
             .await
@@ -307,6 +315,41 @@ impl PgStore {
             oldest_due_ms,
             queues,
         })
+    }
+
+    /// Every queue with due or running jobs or with settings, by name (the queues page).
+    ///
+    /// # Errors
+    /// A store error.
+    pub async fn dashboard_queues(&self) -> Result<Vec<QueueCounts>> {
+        const OPERATION: &str = "dashboard_queues";
+        let mut connection = Held::acquire(&self.pool)
+            .await
+            .map_err(super::store_error(OPERATION))?;
+        let mut transaction = self
+            .dashboard_transaction(&mut connection, OPERATION)
+            .await?;
+        let queues = self.queue_counts(&mut transaction).await?;
+        transaction
+            .commit()
+            .await
+            .map_err(super::store_error(OPERATION))?;
+        connection.finished();
+        Ok(queues)
+    }
+
+    /// The queues' counts, in a dashboard read (see `dashboard_queue_counts.sql`).
+    async fn queue_counts(
+        &self,
+        transaction: &mut Transaction<'_, Postgres>,
+    ) -> Result<Vec<QueueCounts>> {
+        self.sql
+            .dashboard_queue_counts
+            .query_as()
+            .bind(i64::try_from(STATUS_COUNT_CAP).unwrap_or(i64::MAX))
+            .fetch_all(self.on(&mut **transaction))
+            .await
+            .map_err(self.sql.dashboard_queue_counts.error())
     }
 
     /// One page of the jobs list (see `dashboard_jobs_newest.sql`).
