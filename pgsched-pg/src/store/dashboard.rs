@@ -347,7 +347,7 @@ impl PgStore {
             .dashboard_queue_counts
             .query_as()
             .bind(i64::try_from(STATUS_COUNT_CAP).unwrap_or(i64::MAX))
-            .fetch_all(self.on(&mut **transaction))
+            .fetch_all(self.on(transaction))
             .await
             .map_err(self.sql.dashboard_queue_counts.error())
     }
