@@ -304,6 +304,7 @@ mod tests {
         ("dashboard_status_counts", Check::Prepare),
         ("dashboard_minutes", Check::Prepare),
         ("dashboard_oldest_due", Check::Prepare),
+        ("dashboard_queue_counts", Check::Prepare),
         ("dashboard_jobs_newest", Check::Prepare),
         ("dashboard_jobs_oldest", Check::Prepare),
         ("dashboard_job_lease", Check::Prepare),

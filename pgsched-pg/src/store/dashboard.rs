@@ -77,7 +77,7 @@ pub struct Overview {
 }
 
 /// A queue's settings and its due and running jobs, as the dashboard shows them (see
-/// `dashboard_queue_counts.sql`: bounded reads, unlike [`JobStore::queues`]' exact counts).
+/// `dashboard_queue_counts.sql`: bounded reads, unlike [`pgsched_core::store::JobStore::queues`]' exact counts).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct QueueCounts {
     /// The queue's name.
