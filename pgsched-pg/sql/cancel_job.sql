@@ -1,6 +1,6 @@
 -- cancel: a waiting (blocked, scheduled or pending) or running job becomes cancelled. Clearing the lease token makes the
 -- running worker's next heartbeat find the lease gone, so it stops the attempt. Its
--- dependents follow their policy (the trigger of migration 0012).
+-- dependents follow their policy (the trigger of migration 0018).
 UPDATE __SCHEMA__.jobs
    SET status = 'cancelled',
        finished_at = now(),
