@@ -271,6 +271,7 @@ impl ScheduleDefaults {
                 ),
             });
         }
+        crate::queue::validate_concurrency_limit("key concurrency", job.options.concurrency)?;
         job.options.misfire_grace = job.options.misfire_grace.resolve(self.misfire_grace).into();
         if job.fresh_id {
             job.id = JobId::generate();

@@ -47,7 +47,10 @@ pub use job::{
 pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};
 pub use priority::Priority;
-pub use queue::{QueueInfo, QueueName, QueueSettings, RateLimit, WorkerQueues};
+pub use queue::{
+    MAX_CONCURRENCY_LIMIT, QueueInfo, QueueName, QueueSettings, RateLimit, WorkerQueues,
+    validate_concurrency_limit,
+};
 pub use registry::{ArgsUpgrade, JobDefinition, JobFuture, OutputDefinition, Registry};
 pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};
 pub use retry::RetryPolicy;

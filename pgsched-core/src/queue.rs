@@ -114,6 +114,35 @@ pub struct RateLimit {
 /// The largest rate count: each start slot is a row, written when the limit is set.
 pub const MAX_RATE_STARTS: u32 = 100_000;
 
+/// The largest concurrency limit of a queue or of a concurrency key: a running job holds one
+/// of its numbered slots, and a claim into a full queue or key probes each slot once
+/// (claim_jobs.sql), so the limit bounds what such a claim costs.
+pub const MAX_CONCURRENCY_LIMIT: u32 = 10_000;
+
+/// Checks a queue's or a key's concurrency limit (`what` names it in the error).
+///
+/// # Errors
+/// [`Error::InvalidInput`] for 0 or more than [`MAX_CONCURRENCY_LIMIT`], saying what to do.
+pub fn validate_concurrency_limit(what: &'static str, limit: u32) -> Result<()> {
+    if limit == 0 {
+        return Err(Error::InvalidInput {
+            what,
+            reason: "a limit of 0 would never run a job: use at least 1 (or pause the queue)"
+                .to_owned(),
+        });
+    }
+    if limit > MAX_CONCURRENCY_LIMIT {
+        return Err(Error::InvalidInput {
+            what,
+            reason: format!(
+                "{limit} is over the largest limit, {MAX_CONCURRENCY_LIMIT}; to run without a \
+                 limit, set none"
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl RateLimit {
     /// A checked rate limit.
     ///

@@ -65,16 +65,22 @@ WITH RECURSIVE settings AS (
       FROM __SCHEMA__.queues AS q
      WHERE q.name = $8
 ), queue_free AS (
-    -- The queue's free slots (empty without a limit), round the ring from this claim's own
-    -- start ($10, in 65,536ths of the limit: see ClaimFloor::slot_start), so that claims in
-    -- flight at once take different free slots instead of racing for the lowest.
-    SELECT array(SELECT s
-                   FROM settings, generate_series(0, coalesce(settings.queue_limit, 0) - 1) AS s
-                  WHERE NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
-                                     WHERE r.queue = $8 AND r.queue_slot = s)
-                  ORDER BY (s + settings.queue_limit
-                              - ($10::int4 * settings.queue_limit::int8 / 65536)::int4)
-                           % settings.queue_limit) AS slots
+    -- The queue's first $1 free slots (empty without a limit), round the ring from this
+    -- claim's own start ($10, in 65,536ths of the limit: see ClaimFloor::slot_start), so that
+    -- claims in flight at once take different free slots instead of racing for the lowest.
+    -- The ring is walked lazily: it stops at the $1-th free slot, so a claim probes the slots
+    -- taken before it, never the whole limit unless the queue is full.
+    SELECT array(SELECT ring.s
+                   FROM settings,
+                        LATERAL (SELECT ($10::int8 * settings.queue_limit / 65536)::int4 AS at)
+                            AS start,
+                        LATERAL (SELECT generate_series(start.at, settings.queue_limit - 1)
+                                 UNION ALL
+                                 SELECT generate_series(0, start.at - 1)) AS ring(s)
+                  WHERE settings.queue_limit IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
+                                     WHERE r.queue = $8 AND r.queue_slot = ring.s)
+                  LIMIT $1) AS slots
 ), room AS (
     -- How many this claim may take from the queue.
     SELECT CASE WHEN settings.paused THEN 0
@@ -114,12 +120,13 @@ WITH RECURSIVE settings AS (
                              ORDER BY f.priority, f.run_at, f.created_at, f.id
                              LIMIT 1), 1) AS key_limit) AS lim
      CROSS JOIN LATERAL (
+           -- The key's first free slots, lowest first, at most as many as the claim takes.
            SELECT array(SELECT s
                           FROM generate_series(0, lim.key_limit - 1) AS s
                          WHERE NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
                                             WHERE r.concurrency_key = walked.key
                                               AND r.key_slot = s)
-                         ORDER BY s) AS slots) AS key_free
+                         LIMIT $1) AS slots) AS key_free
      CROSS JOIN LATERAL (
            SELECT p.id, p.exclusive_key, p.priority, p.run_at, p.created_at, p.concurrency_key,
                   row_number() OVER (ORDER BY p.priority, p.run_at, p.created_at, p.id) AS rank

@@ -44,6 +44,25 @@ fn rows_removed_by_filter(plan: &[String]) -> u64 {
         .unwrap_or(0)
 }
 
+/// The most rows one node produced in the part of `plan` under `section` (e.g. `CTE
+/// queue_free`), up to the next part at the same depth.
+fn most_rows_in(plan: &[String], section: &str) -> u64 {
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let Some(start) = plan.iter().position(|line| line.trim() == section) else {
+        return 0;
+    };
+    let depth = indent(&plan[start]);
+    plan[start + 1..]
+        .iter()
+        .take_while(|line| indent(line) > depth)
+        .filter_map(|line| line.split("(actual time=").nth(1))
+        .filter_map(|actual| actual.split(" rows=").nth(1))
+        .filter_map(|rest| rest.split(' ').next())
+        .filter_map(|rows| rows.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+}
+
 /// A fresh schema named after `prefix`, migrated.
 async fn migrated(prefix: &str) -> TestSchema {
     let test = TestSchema::new(prefix).await;
@@ -220,6 +239,80 @@ async fn a_page_of_the_dashboard_jobs_list_reads_a_page_not_the_table() {
 /// Jobs that fall due at once after the statistics were taken (while they were scheduled).
 const JOBS_FALLEN_DUE: i64 = 20_000;
 
+/// `EXPLAIN (ANALYZE, BUFFERS)` of a claim of 10 jobs of `queue`, from the front, as a
+/// worker's session runs it (generic plans: see `PgStore` in store/mod.rs); rolled back.
+async fn explain_claim(
+    connection: &mut sqlx::PgConnection,
+    schema: &crate::SchemaName,
+    queue: &str,
+) -> Vec<String> {
+    let statement = &Statements::render(schema).claim_jobs;
+    let explain = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.sql());
+    let mut transaction = connection.begin().await.expect("begin");
+    transaction
+        .execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        .await
+        .expect("generic plans");
+    let levels: Vec<i16> = pgsched_core::Priority::ALL
+        .iter()
+        .map(|p| p.db_value())
+        .collect();
+    let no_floor = vec![None::<chrono::DateTime<chrono::Utc>>; levels.len()];
+    let no_floor_id = vec![None::<String>; levels.len()];
+    let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(explain))
+        .bind(10_i64)
+        .bind(60_000_i64)
+        .bind("w1")
+        .bind(&levels)
+        .bind(&no_floor)
+        .bind(&no_floor)
+        .bind(&no_floor_id)
+        .bind(queue)
+        .bind(None::<String>)
+        .bind(0_i32)
+        .fetch_all(&mut *transaction)
+        .await
+        .expect("claim explained");
+    transaction.rollback().await.expect("rollback");
+    plan
+}
+
+#[tokio::test]
+async fn a_claim_in_a_queue_with_a_wide_limit_probes_the_slots_it_takes_not_the_limit() {
+    let mut test = migrated("t_plans_wide").await;
+    let schema = test.schema.clone();
+    let connection = &mut test.connection;
+    connection
+        .execute(AssertSqlSafe(format!(
+            "INSERT INTO {schema}.queues (name, concurrency_limit) VALUES ('wide', {limit}); \
+             INSERT INTO {schema}.jobs (id, name, payload, run_at, queue) \
+             SELECT 'wide-' || g, 'j', '\\x', now() - interval '1 second', 'wide' \
+               FROM generate_series(1, 20) g; \
+             ANALYZE {schema}.jobs",
+            schema = schema.quoted(),
+            limit = pgsched_core::MAX_CONCURRENCY_LIMIT
+        )))
+        .await
+        .expect("rows written");
+    let plan = explain_claim(connection, &schema, "wide").await;
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("Update on jobs") && line.contains("rows=10")),
+        "the claim takes 10:\n{}",
+        plan.join("\n")
+    );
+    // Looking for 10 free slots among 10,000 used to generate and sort all 10,000 (then
+    // anti-join them with the slots taken): the ring now stops at the tenth free slot.
+    let produced = most_rows_in(&plan, "CTE queue_free");
+    assert!(
+        produced <= 100,
+        "finding the free slots went through {produced} slots under a limit of {}:\n{}",
+        pgsched_core::MAX_CONCURRENCY_LIMIT,
+        plan.join("\n")
+    );
+    test.drop().await;
+}
+
 #[tokio::test]
 async fn a_claim_reads_its_own_index_when_the_statistics_saw_nothing_pending() {
     let mut test = migrated("t_plans_claim").await;
@@ -240,35 +333,7 @@ async fn a_claim_reads_its_own_index_when_the_statistics_saw_nothing_pending() {
         .await
         .expect("rows written");
 
-    let statement = &Statements::render(&schema).claim_jobs;
-    let explain = format!("EXPLAIN (ANALYZE, BUFFERS) {}", statement.sql());
-    let mut transaction = connection.begin().await.expect("begin");
-    // As the workers run it (their sessions force generic plans: see `PgStore` in store/mod.rs).
-    transaction
-        .execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        .await
-        .expect("generic plans");
-    let levels: Vec<i16> = pgsched_core::Priority::ALL
-        .iter()
-        .map(|p| p.db_value())
-        .collect();
-    let no_floor = vec![None::<chrono::DateTime<chrono::Utc>>; levels.len()];
-    let no_floor_id = vec![None::<String>; levels.len()];
-    let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(explain))
-        .bind(10_i64)
-        .bind(60_000_i64)
-        .bind("w1")
-        .bind(&levels)
-        .bind(&no_floor)
-        .bind(&no_floor)
-        .bind(&no_floor_id)
-        .bind("q1")
-        .bind(None::<String>)
-        .bind(0_i32)
-        .fetch_all(&mut *transaction)
-        .await
-        .expect("claim explained");
-    transaction.rollback().await.expect("rollback");
+    let plan = explain_claim(connection, &schema, "q1").await;
     let buffers = buffers_touched(&plan);
     // Measured: about 290 buffers (1,300 summed over nodes); on the status index of migration
     // 13, which the claim read every pending job of to sort them, 415,000 summed over nodes.

@@ -536,8 +536,8 @@ impl Scheduler {
     /// against it; jobs started from then on do.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for an invalid queue name or a limit of 0 (pause the queue
-    /// instead); a store error.
+    /// [`Error::InvalidInput`] for an invalid queue name, a limit of 0 (pause the queue
+    /// instead) or one over [`pgsched_core::MAX_CONCURRENCY_LIMIT`]; a store error.
     pub async fn set_queue_limit(
         &self,
         queue: impl AsRef<str>,
@@ -550,6 +550,9 @@ impl Scheduler {
                 what: "queue limit",
                 reason: format!("a limit of 0 would never run `{queue}`; pause the queue instead"),
             });
+        }
+        if let Some(limit) = limit {
+            pgsched_core::validate_concurrency_limit("queue limit", limit)?;
         }
         self.store()
             .set_queue_concurrency_limit(&queue, limit)

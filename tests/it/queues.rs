@@ -144,6 +144,33 @@ async fn invalid_queue_settings_are_refused_with_the_reason() {
     .await
     .expect_err("0 per key");
     assert!(refused.to_string().contains("at least 1"), "{refused}");
+    // Limits past the largest are refused, saying which is the largest.
+    let too_many = pgsched::MAX_CONCURRENCY_LIMIT + 1;
+    let refused = scheduler
+        .set_queue_limit("emails", too_many)
+        .await
+        .expect_err("a limit over the largest");
+    assert!(
+        refused
+            .to_string()
+            .contains(&pgsched::MAX_CONCURRENCY_LIMIT.to_string()),
+        "{refused}"
+    );
+    let refused = mark::enqueue(mark::Args {
+        label: "x".into(),
+        value: 0,
+    })
+    .concurrency_key("k")
+    .concurrency(too_many)
+    .on(scheduler)
+    .await
+    .expect_err("a key limit over the largest");
+    assert!(
+        refused
+            .to_string()
+            .contains(&pgsched::MAX_CONCURRENCY_LIMIT.to_string()),
+        "{refused}"
+    );
     // Nothing was written by the refused calls.
     assert!(scheduler.queues().await.expect("queues").is_empty());
     // Settings round-trip.
