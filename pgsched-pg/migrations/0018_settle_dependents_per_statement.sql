@@ -19,13 +19,13 @@
 -- lock is seen, as before. Exactly once: an edge is settled by the UPDATE that sets its
 -- `parent_status` (never again: `parent_status IS NULL` is its guard), and two statements that
 -- count the same child down serialise on its row lock, the second re-reading the first's
--- count (READ COMMITTED); each statement locks its children in id order. A child cancelled
--- here ends in its own UPDATE, whose statement trigger settles its dependents in turn.
+-- count (READ COMMITTED); a statement that counts several children down locks them in id
+-- order first. The children it cancels end in that one UPDATE, whose statement trigger
+-- settles their own dependents in turn.
 
 DROP TRIGGER jobs_release_dependents ON jobs;
 DROP FUNCTION release_dependents();
 DROP FUNCTION settle_dependent(text, text, text);
-
 
 -- Settles the edges (parent_ids[i] -> child_ids[i]) whose parents ended in
 -- parent_statuses[i]: the one place the dependency rule is written, for all the children at
