@@ -15,6 +15,19 @@ use crate::schema_name::SchemaName;
 
 const PLACEHOLDER: &str = "__SCHEMA__";
 
+/// Where a statement returns a job as inspection reads it: `sql/job_info.sql`, the one list
+/// of those columns.
+const JOB_INFO: &str = "__JOB_INFO__";
+
+/// `sql/job_info.sql` without its comment lines.
+fn job_info() -> String {
+    include_str!("../sql/job_info.sql")
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// One rendered statement and its name (its file's), which is the operation its errors name.
 #[derive(Debug, Clone)]
 pub(crate) struct Statement {
@@ -83,8 +96,10 @@ macro_rules! statements {
         impl Statements {
             pub(crate) fn render(schema: &SchemaName) -> Statements {
                 let quoted = schema.quoted();
+                let job_info = job_info();
                 let render = |name: &'static str, sql: &str| -> Statement {
-                    let sql = crate::job_row::render(sql).replace(PLACEHOLDER, &quoted);
+                    let sql = crate::job_row::render(&sql.replace(JOB_INFO, &job_info))
+                        .replace(PLACEHOLDER, &quoted);
                     Statement { name, sql: sql.into(), schema: schema.clone() }
                 };
                 Statements {
