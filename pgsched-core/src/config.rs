@@ -54,7 +54,8 @@ pub struct WorkerConfig {
     /// The queues this worker serves and the slots of each; `None`: only the default queue,
     /// with `max_concurrent_jobs` slots. A worker never claims from a queue not listed here.
     pub queues: Option<WorkerQueues>,
-    /// Most jobs claimed by one statement. Default [`BATCH_CLAIM_LIMIT_DEFAULT`].
+    /// Most jobs one claim takes from one queue (a claim is one statement for all the queues
+    /// this worker serves). Default [`BATCH_CLAIM_LIMIT_DEFAULT`].
     pub batch_claim_limit: u32,
     /// Longest wait between claims when no notification arrives. Default
     /// [`POLL_INTERVAL_DEFAULT`].

@@ -26,6 +26,17 @@ pub struct Lease {
     pub token: i64,
 }
 
+/// What one claim asks of one queue (see [`JobStore::claim_queues`]).
+#[derive(Debug, Clone, Copy)]
+pub struct QueueClaim<'a> {
+    /// The queue.
+    pub queue: &'a QueueName,
+    /// The most jobs to take from it (the worker's free slots for it).
+    pub limit: u32,
+    /// Where its reads start.
+    pub floor: &'a ClaimFloor,
+}
+
 /// A job handed to a worker by [`JobStore::claim`].
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {
@@ -411,9 +422,19 @@ pub trait JobStore: Send + Sync + 'static {
         batch_size: usize,
     ) -> Result<Vec<Scheduled>>;
 
-    /// Claims up to `limit` due jobs of `queue` for `worker`, most urgent first, within the
-    /// queue's and the keys' limits, writing a fresh lease of `lease` length, reading each
-    /// priority from where `floor` says (see [`ClaimFloor`]). Nothing from a paused queue.
+    /// Claims, in one statement, due jobs of each queue of `queues` for `worker`: up to that
+    /// queue's `limit`, most urgent first, within the queue's and the keys' limits, reading
+    /// each priority from where its `floor` says (see [`ClaimFloor`]), each with a fresh lease
+    /// of `lease` length. Nothing from a paused queue. The jobs come grouped by queue, each
+    /// queue's in claim order.
+    async fn claim_queues(
+        &self,
+        worker: &str,
+        queues: &[QueueClaim<'_>],
+        lease: Duration,
+    ) -> Result<Vec<ClaimedJob>>;
+
+    /// [`JobStore::claim_queues`] from one queue: up to `limit` due jobs of `queue`.
     async fn claim(
         &self,
         worker: &str,
@@ -421,7 +442,18 @@ pub trait JobStore: Send + Sync + 'static {
         limit: u32,
         lease: Duration,
         floor: &ClaimFloor,
-    ) -> Result<Vec<ClaimedJob>>;
+    ) -> Result<Vec<ClaimedJob>> {
+        self.claim_queues(
+            worker,
+            &[QueueClaim {
+                queue,
+                limit,
+                floor,
+            }],
+            lease,
+        )
+        .await
+    }
 
     /// Writes outcomes; returns, aligned with the input, whether each lease was still held.
     async fn finish(&self, outcomes: &[(Lease, Finish)]) -> Result<Vec<bool>>;

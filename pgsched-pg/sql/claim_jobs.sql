@@ -1,14 +1,18 @@
--- claim: take up to $1 due jobs of queue $8, most urgent first, for worker $3, with a lease
--- of $2 ms, within the queue's limits (see "Flow control" below). Jobs without a concurrency
+-- claim: for worker $11, with a lease of $10 ms, take due jobs from each queue of $1: up to
+-- $2 of it (the worker's free slots for that queue), most urgent first, within the queue's
+-- limits (see "Flow control" below). One statement claims for every queue a worker serves, so
+-- a worker that serves four queues claims as many jobs per statement as one that serves one;
+-- each queue is claimed by its own lateral subquery (`per_queue`), exactly as if alone, and
+-- only the writes (rate slots, running slots, the jobs) are shared. Jobs without a concurrency
 -- key are read from the partial index jobs_claim_order in (queue, priority, run_at,
 -- created_at, id) order: priority, then due time, then insertion order (migration 0006),
--- one priority level ($4, most urgent first) after the other, each level's probe pulled
+-- one priority level (most urgent first) after the other, each level's probe pulled
 -- only as far as the outer LIMIT needs (a nested loop: nothing is locked that is not taken).
 -- It skips rows other workers are claiming right now (SKIP LOCKED), so workers never wait on
 -- each other and never take the same row. Due times and misfires use the database clock.
 --
--- Each level's probe seeks to its floor ($5 due time, $6 insertion time, $7 id; NULL: the
--- front):
+-- Each level's probe seeks to its floor ($7 due time, $8 insertion time, $9 id; NULL: the
+-- front; $5 says which queue of $1 the level belongs to, $6 its priority):
 -- the key of the newest job this worker claimed at that level while claims came back full
 -- (see ClaimFloor in pgsched-core). Claimed jobs leave dead entries at the front of the
 -- index that VACUUM cannot remove while an old transaction anywhere in the cluster holds
@@ -36,11 +40,12 @@
 -- is taken by one claim (the first in claim order). Two concurrent claims can still both
 -- pick a job of the same key (neither sees the other's uncommitted running row); the unique
 -- index jobs_exclusive_running then fails the second one, which the store retries at once.
+-- (Each queue's take has one job per exclusive key; `chosen` keeps one over all queues.)
 -- Flow control (migration 0010): nothing is claimed from a paused queue. A queue with a
 -- concurrency limit, and a job with a concurrency key, need a free numbered slot in
 -- running_slots: this statement counts the free ones from its snapshot to size its take, then
 -- inserts the slots with ON CONFLICT DO NOTHING (each claim looking for them from its own place
--- round the queue's slots, $10). Those unique indexes are what make the
+-- round the queue's slots, $4). Those unique indexes are what make the
 -- limits exact: a slot that another claim took after this snapshot is a conflict, and its job
 -- is simply not claimed this time (it stays pending, for the next claim); a slot freed after
 -- this snapshot is not seen, which only errs on the safe side. Slots are freed by a trigger in
@@ -48,7 +53,7 @@
 -- trigger wakes the workers.
 --
 -- Keyed jobs are found by walking the queue's distinct keys (jobs_claim_keyed, one index seek
--- per key) from $9, the key after which this worker's last claim stopped, round-robin: a key
+-- per key) from $3, the key after which this worker's last claim stopped, round-robin: a key
 -- with ten thousand jobs is one step of the walk like a key with one, so it never starves
 -- the others of the slots they may use. Each key contributes its first jobs in claim order,
 -- as many as its free slots. Within what the limits allow, the take is in claim order.
@@ -56,167 +61,209 @@
 -- A queue with a rate limit of N per period has N rows in rate_slots; each start takes one
 -- whose free_at has passed and moves it one period ahead (exact: FOR UPDATE re-checks the
 -- row's latest version). The take is cut to the rate slots taken.
-WITH RECURSIVE settings AS (
-    -- One row always (an aggregate): the queue's settings, or none when it has no row.
-    SELECT coalesce(bool_or(q.paused), false) AS paused,
-           min(q.concurrency_limit) AS queue_limit,
-           min(q.rate_limit) AS rate_limit,
-           min(q.rate_period_ms) AS rate_period_ms
-      FROM __SCHEMA__.queues AS q
-     WHERE q.name = $8
-), queue_free AS (
-    -- The queue's first $1 free slots (empty without a limit), round the ring from this
-    -- claim's own start ($10, in 65,536ths of the limit: see ClaimFloor::slot_start), so that
-    -- claims in flight at once take different free slots instead of racing for the lowest.
-    -- The ring is walked lazily: it stops at the $1-th free slot, so a claim probes the slots
-    -- taken before it, never the whole limit unless the queue is full.
-    SELECT array(SELECT ring.s
-                   FROM settings,
-                        LATERAL (SELECT ($10::int8 * settings.queue_limit / 65536)::int4 AS at)
-                            AS start,
-                        LATERAL (SELECT generate_series(start.at, settings.queue_limit - 1)
-                                 UNION ALL
-                                 SELECT generate_series(0, start.at - 1)) AS ring(s)
-                  WHERE settings.queue_limit IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
-                                     WHERE r.queue = $8 AND r.queue_slot = ring.s)
-                  LIMIT $1) AS slots
-), room AS (
-    -- How many this claim may take from the queue.
-    SELECT CASE WHEN settings.paused THEN 0
-                WHEN settings.queue_limit IS NULL THEN $1
-                ELSE least($1, cardinality(queue_free.slots)) END AS n
-      FROM settings, queue_free
-), keys AS (
-    -- The queue's keys with due jobs, in key order from after $9 (a skip scan).
-    (SELECT k.concurrency_key AS key
-       FROM __SCHEMA__.jobs AS k
-      WHERE k.status = 'pending' AND k.queue = $8 AND k.concurrency_key IS NOT NULL
-        AND k.concurrency_key > coalesce($9, '')
-      ORDER BY k.concurrency_key
-      LIMIT 1)
-    UNION ALL
-    SELECT next.key
-      FROM keys
+WITH served AS (
+    -- The queues claimed from, in the order of $1, each with the most this claim takes from it.
+    SELECT s.ordinal, s.queue, s.wanted, s.after_key, s.slot_start
+      FROM unnest($1::text[], $2::int4[], $3::text[], $4::int4[])
+           WITH ORDINALITY AS s(queue, wanted, after_key, slot_start, ordinal)
+), per_queue AS (
+    -- Each queue's take (as if it were claimed alone), with what the writes below need.
+    SELECT served.queue, taken.*
+      FROM served
      CROSS JOIN LATERAL (
-           SELECT k.concurrency_key AS key
-             FROM __SCHEMA__.jobs AS k
-            WHERE k.status = 'pending' AND k.queue = $8 AND k.concurrency_key IS NOT NULL
-              AND k.concurrency_key > keys.key
-            ORDER BY k.concurrency_key
-            LIMIT 1) AS next
-), keyed AS (
-    -- Each key's first jobs, as many as its free slots, from a bounded part of the walk.
-    SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at, c.concurrency_key,
-           key_free.slots[c.rank] AS key_slot
-      FROM (SELECT key FROM keys
-             LIMIT CASE WHEN (SELECT n FROM room) = 0 THEN 0 ELSE 4 * $1 + 16 END) AS walked
-     CROSS JOIN LATERAL (
-           -- The key's limit is the one its first due job carries.
-           SELECT coalesce((SELECT f.concurrency_limit
-                              FROM __SCHEMA__.jobs AS f
-                             WHERE f.status = 'pending' AND f.queue = $8
-                               AND f.concurrency_key = walked.key
-                             ORDER BY f.priority, f.run_at, f.created_at, f.id
-                             LIMIT 1), 1) AS key_limit) AS lim
-     CROSS JOIN LATERAL (
-           -- The key's first free slots, lowest first, at most as many as the claim takes.
-           SELECT array(SELECT s
-                          FROM generate_series(0, lim.key_limit - 1) AS s
-                         WHERE NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
-                                            WHERE r.concurrency_key = walked.key
-                                              AND r.key_slot = s)
-                         LIMIT $1) AS slots) AS key_free
-     CROSS JOIN LATERAL (
-           SELECT p.id, p.exclusive_key, p.priority, p.run_at, p.created_at, p.concurrency_key,
-                  row_number() OVER (ORDER BY p.priority, p.run_at, p.created_at, p.id) AS rank
-             FROM (SELECT id, exclusive_key, priority, run_at, created_at, concurrency_key
-                     FROM __SCHEMA__.jobs AS p
-                    WHERE p.status = 'pending' AND p.queue = $8
-                      AND p.concurrency_key = walked.key
-                      AND p.run_at <= now()
-                      AND (p.expires_at IS NULL OR p.expires_at >= now())
-                    ORDER BY p.priority, p.run_at, p.created_at, p.id
-                    LIMIT cardinality(key_free.slots)
-                      FOR UPDATE SKIP LOCKED) AS p) AS c
-     -- The walk stops once it has found as many jobs as the claim may take: keys further on
-     -- are neither read nor locked.
-     LIMIT (SELECT n FROM room)
-), unkeyed AS (
-
-    SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at,
-           NULL::text AS concurrency_key, NULL::int4 AS key_slot
-      FROM unnest($4::int2[], $5::timestamptz[], $6::timestamptz[], $7::text[])
-           AS level(priority, floor_run_at, floor_created_at, floor_id)
-     CROSS JOIN LATERAL (
-           SELECT id, exclusive_key, priority, run_at, created_at
-             FROM __SCHEMA__.jobs AS pending
-            WHERE status = 'pending'
-              AND queue = $8
-              AND concurrency_key IS NULL
-              -- `<=`, not `=`: with an equality on the leading column the index scan would
-              -- start at the level's first entry and test the floor on every entry after
-              -- it; with only the floor as its lower bound it seeks straight to the floor.
-              AND priority <= level.priority
-              AND (priority, run_at, created_at, id)
-                  >= (level.priority,
-                      coalesce(level.floor_run_at, '-infinity'),
-                      coalesce(level.floor_created_at, '-infinity'),
-                      coalesce(level.floor_id, ''))
-              AND run_at <= now()
-              AND (expires_at IS NULL OR expires_at >= now())
-              AND (exclusive_key IS NULL
-                   OR NOT EXISTS (SELECT 1
-                                    FROM __SCHEMA__.jobs AS holder
-                                   WHERE holder.exclusive_key = pending.exclusive_key
-                                     AND holder.status = 'running'))
-            ORDER BY priority, run_at, created_at, id
-            LIMIT (SELECT n FROM room)
-              FOR UPDATE SKIP LOCKED) AS c
-     LIMIT (SELECT n FROM room)
-), candidates AS (
-    SELECT * FROM unkeyed
-    UNION ALL
-    SELECT * FROM keyed
-), chosen AS (
-    -- The take, in claim order: at most one job per exclusive key, at most `room`.
-    SELECT id, concurrency_key, key_slot,
-           row_number() OVER (ORDER BY priority, run_at, created_at, id) AS place
+    WITH RECURSIVE settings AS (
+        -- One row always (an aggregate): the queue's settings, or none when it has no row.
+        -- (A queue has a rate period exactly when it has a rate limit.)
+        SELECT coalesce(bool_or(q.paused), false) AS paused,
+               min(q.concurrency_limit) AS queue_limit,
+               min(q.rate_period_ms) AS rate_period_ms
+          FROM __SCHEMA__.queues AS q
+         WHERE q.name = served.queue
+    ), queue_free AS (
+        -- The queue's first free slots, as many as wanted (empty without a limit), round the
+        -- ring from this claim's own start (in 65,536ths of the limit: see
+        -- ClaimFloor::slot_start), so that claims in flight at once take different free slots
+        -- instead of racing for the lowest. The ring is walked lazily: it stops at the last
+        -- free slot wanted, so a claim probes the slots taken before it, never the whole limit
+        -- unless the queue is full.
+        SELECT array(SELECT ring.s
+                       FROM settings,
+                            LATERAL (SELECT (served.slot_start::int8 * settings.queue_limit
+                                             / 65536)::int4 AS at) AS start,
+                            LATERAL (SELECT generate_series(start.at, settings.queue_limit - 1)
+                                     UNION ALL
+                                     SELECT generate_series(0, start.at - 1)) AS ring(s)
+                      WHERE settings.queue_limit IS NOT NULL
+                        AND NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
+                                         WHERE r.queue = served.queue AND r.queue_slot = ring.s)
+                      LIMIT served.wanted) AS slots
+    ), room AS (
+        -- How many this claim may take from the queue.
+        SELECT CASE WHEN settings.paused THEN 0
+                    WHEN settings.queue_limit IS NULL THEN served.wanted
+                    ELSE least(served.wanted, cardinality(queue_free.slots)) END AS n
+          FROM settings, queue_free
+    ), keys AS (
+        -- The queue's keys with due jobs, in key order from after its walk's start (a skip
+        -- scan).
+        (SELECT k.concurrency_key AS key
+           FROM __SCHEMA__.jobs AS k
+          WHERE k.status = 'pending' AND k.queue = served.queue
+            AND k.concurrency_key IS NOT NULL
+            AND k.concurrency_key > coalesce(served.after_key, '')
+          ORDER BY k.concurrency_key
+          LIMIT 1)
+        UNION ALL
+        SELECT next.key
+          FROM keys
+         CROSS JOIN LATERAL (
+               SELECT k.concurrency_key AS key
+                 FROM __SCHEMA__.jobs AS k
+                WHERE k.status = 'pending' AND k.queue = served.queue
+                  AND k.concurrency_key IS NOT NULL
+                  AND k.concurrency_key > keys.key
+                ORDER BY k.concurrency_key
+                LIMIT 1) AS next
+    ), keyed AS (
+        -- Each key's first jobs, as many as its free slots, from a bounded part of the walk.
+        SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at, c.concurrency_key,
+               key_free.slots[c.rank] AS key_slot
+          FROM (SELECT key FROM keys
+                 LIMIT CASE WHEN (SELECT n FROM room) = 0 THEN 0
+                            ELSE 4 * served.wanted + 16 END) AS walked
+         CROSS JOIN LATERAL (
+               -- The key's limit is the one its first due job carries.
+               SELECT coalesce((SELECT f.concurrency_limit
+                                  FROM __SCHEMA__.jobs AS f
+                                 WHERE f.status = 'pending' AND f.queue = served.queue
+                                   AND f.concurrency_key = walked.key
+                                 ORDER BY f.priority, f.run_at, f.created_at, f.id
+                                 LIMIT 1), 1) AS key_limit) AS lim
+         CROSS JOIN LATERAL (
+               -- The key's first free slots, lowest first, at most as many as the claim takes.
+               SELECT array(SELECT s
+                              FROM generate_series(0, lim.key_limit - 1) AS s
+                             WHERE NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
+                                                WHERE r.concurrency_key = walked.key
+                                                  AND r.key_slot = s)
+                             LIMIT served.wanted) AS slots) AS key_free
+         CROSS JOIN LATERAL (
+               SELECT p.id, p.exclusive_key, p.priority, p.run_at, p.created_at,
+                      p.concurrency_key,
+                      row_number() OVER (ORDER BY p.priority, p.run_at, p.created_at, p.id)
+                          AS rank
+                 FROM (SELECT id, exclusive_key, priority, run_at, created_at, concurrency_key
+                         FROM __SCHEMA__.jobs AS p
+                        WHERE p.status = 'pending' AND p.queue = served.queue
+                          AND p.concurrency_key = walked.key
+                          AND p.run_at <= now()
+                          AND (p.expires_at IS NULL OR p.expires_at >= now())
+                        ORDER BY p.priority, p.run_at, p.created_at, p.id
+                        LIMIT cardinality(key_free.slots)
+                          FOR UPDATE SKIP LOCKED) AS p) AS c
+         -- The walk stops once it has found as many jobs as the claim may take: keys further
+         -- on are neither read nor locked.
+         LIMIT (SELECT n FROM room)
+    ), unkeyed AS (
+        SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at,
+               NULL::text AS concurrency_key, NULL::int4 AS key_slot
+          FROM unnest($5::int4[], $6::int2[], $7::timestamptz[], $8::timestamptz[], $9::text[])
+               AS level(ordinal, priority, floor_run_at, floor_created_at, floor_id)
+         CROSS JOIN LATERAL (
+               SELECT id, exclusive_key, priority, run_at, created_at
+                 FROM __SCHEMA__.jobs AS pending
+                WHERE status = 'pending'
+                  AND queue = served.queue
+                  AND concurrency_key IS NULL
+                  -- `<=`, not `=`: with an equality on the leading column the index scan would
+                  -- start at the level's first entry and test the floor on every entry after
+                  -- it; with only the floor as its lower bound it seeks straight to the floor.
+                  AND priority <= level.priority
+                  AND (priority, run_at, created_at, id)
+                      >= (level.priority,
+                          coalesce(level.floor_run_at, '-infinity'),
+                          coalesce(level.floor_created_at, '-infinity'),
+                          coalesce(level.floor_id, ''))
+                  AND run_at <= now()
+                  AND (expires_at IS NULL OR expires_at >= now())
+                  AND (exclusive_key IS NULL
+                       OR NOT EXISTS (SELECT 1
+                                        FROM __SCHEMA__.jobs AS holder
+                                       WHERE holder.exclusive_key = pending.exclusive_key
+                                         AND holder.status = 'running'))
+                ORDER BY priority, run_at, created_at, id
+                LIMIT (SELECT n FROM room)
+                  FOR UPDATE SKIP LOCKED) AS c
+         WHERE level.ordinal = served.ordinal
+         LIMIT (SELECT n FROM room)
+    ), candidates AS (
+        SELECT * FROM unkeyed
+        UNION ALL
+        SELECT * FROM keyed
+    )
+    -- The queue's take, in claim order: at most one job per exclusive key, at most `room`.
+    SELECT ranked.id, ranked.exclusive_key, ranked.priority, ranked.run_at, ranked.created_at,
+           ranked.concurrency_key, ranked.key_slot, queue_free.slots AS queue_slots,
+           (settings.queue_limit IS NOT NULL OR ranked.concurrency_key IS NOT NULL)
+               AS needs_slot,
+           settings.rate_period_ms
       FROM (SELECT *,
-                   row_number() OVER (PARTITION BY exclusive_key ORDER BY priority, run_at, created_at, id) AS rank
-              FROM candidates) AS ranked
-     WHERE exclusive_key IS NULL OR rank = 1
-     ORDER BY priority, run_at, created_at, id
+                   row_number() OVER (PARTITION BY exclusive_key
+                                      ORDER BY priority, run_at, created_at, id) AS rank
+              FROM candidates) AS ranked, settings, queue_free
+     WHERE ranked.exclusive_key IS NULL OR ranked.rank = 1
+     ORDER BY ranked.priority, ranked.run_at, ranked.created_at, ranked.id
      LIMIT (SELECT n FROM room)
+    ) AS taken
+), chosen AS (
+    -- The takes of all queues, at most one job per exclusive key over them all, each job
+    -- numbered (`place`) in its queue's claim order: its queue slot is queue_slots[place].
+    SELECT *,
+           row_number() OVER (PARTITION BY queue ORDER BY priority, run_at, created_at, id)
+               AS place
+      FROM (SELECT *,
+                   row_number() OVER (PARTITION BY exclusive_key
+                                      ORDER BY priority, run_at, created_at, id) AS rank
+              FROM per_queue) AS ranked
+     WHERE exclusive_key IS NULL OR rank = 1
+), rate_wanted AS (
+    -- Rate slots wanted per rate-limited queue: one per job of its take.
+    SELECT queue, count(*) AS n, min(rate_period_ms) AS period_ms
+      FROM chosen
+     WHERE rate_period_ms IS NOT NULL
+     GROUP BY queue
 ), rate_taken AS (
-    -- One rate slot per job of the take, when the queue has a rate limit (else no rows).
+    -- The rate slots taken (no rows without a rate limit).
     UPDATE __SCHEMA__.rate_slots AS rs
-       SET free_at = now() + settings.rate_period_ms * interval '1 millisecond'
-      FROM settings,
-           (SELECT slot
-              FROM __SCHEMA__.rate_slots
-             WHERE queue = $8 AND free_at <= now()
-             ORDER BY slot
-             LIMIT (SELECT count(*) FROM chosen)
-               FOR UPDATE SKIP LOCKED) AS free
-     WHERE rs.queue = $8 AND rs.slot = free.slot AND rs.free_at <= now()
-    RETURNING rs.slot
+       SET free_at = now() + free.period_ms * interval '1 millisecond'
+      FROM (SELECT wanted.queue, wanted.period_ms, f.slot
+              FROM rate_wanted AS wanted
+             CROSS JOIN LATERAL (
+                   SELECT slot
+                     FROM __SCHEMA__.rate_slots AS r
+                    WHERE r.queue = wanted.queue AND r.free_at <= now()
+                    ORDER BY r.slot
+                    LIMIT wanted.n
+                      FOR UPDATE SKIP LOCKED) AS f) AS free
+     WHERE rs.queue = free.queue AND rs.slot = free.slot AND rs.free_at <= now()
+    RETURNING rs.queue
 ), started AS (
-    -- The take cut to the rate slots taken.
-    SELECT chosen.*, (settings.queue_limit IS NOT NULL OR chosen.concurrency_key IS NOT NULL) AS needs_slot
-      FROM chosen, settings
-     WHERE settings.rate_limit IS NULL
-        OR chosen.place <= (SELECT count(*) FROM rate_taken)
+    -- Each take cut to the rate slots its queue took.
+    SELECT chosen.*
+      FROM chosen
+     WHERE chosen.rate_period_ms IS NULL
+        OR chosen.place <= (SELECT count(*) FROM rate_taken WHERE rate_taken.queue = chosen.queue)
 ), slotted AS (
     -- The slots of the jobs that need them; a slot another claim took meanwhile is a conflict,
     -- and its job is left pending. Written in slot order, so that two claims racing for the
     -- same slots wait on each other in the same order.
     INSERT INTO __SCHEMA__.running_slots (job_id, queue, queue_slot, concurrency_key, key_slot)
-    SELECT started.id, $8, queue_free.slots[started.place], started.concurrency_key,
-           started.key_slot
-      FROM started, queue_free
+    SELECT started.id, started.queue, started.queue_slots[started.place],
+           started.concurrency_key, started.key_slot
+      FROM started
      WHERE started.needs_slot
-     ORDER BY queue_free.slots[started.place], started.concurrency_key, started.key_slot
+     ORDER BY started.queue, started.queue_slots[started.place], started.concurrency_key,
+              started.key_slot
     ON CONFLICT DO NOTHING
     RETURNING job_id
 ), taken AS (
@@ -228,8 +275,8 @@ UPDATE __SCHEMA__.jobs AS j
    SET status = 'running',
        attempts = j.attempts + 1,
        lease_token = ('x' || substr(md5(gen_random_uuid()::text), 1, 16))::bit(64)::bigint,
-       lease_expires_at = clock_timestamp() + $2 * interval '1 millisecond',
-       worker_id = $3,
+       lease_expires_at = clock_timestamp() + $10 * interval '1 millisecond',
+       worker_id = $11,
        started_at = now(),
        expires_at = NULL,
        holds_slot = c.holds_slot

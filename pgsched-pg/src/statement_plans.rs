@@ -260,16 +260,17 @@ async fn explain_claim(
     let no_floor = vec![None::<chrono::DateTime<chrono::Utc>>; levels.len()];
     let no_floor_id = vec![None::<String>; levels.len()];
     let plan: Vec<String> = sqlx::query_scalar(AssertSqlSafe(explain))
-        .bind(10_i64)
-        .bind(60_000_i64)
-        .bind("w1")
+        .bind(vec![queue])
+        .bind(vec![10_i32])
+        .bind(vec![None::<String>])
+        .bind(vec![0_i32])
+        .bind(vec![1_i32; levels.len()])
         .bind(&levels)
         .bind(&no_floor)
         .bind(&no_floor)
         .bind(&no_floor_id)
-        .bind(queue)
-        .bind(None::<String>)
-        .bind(0_i32)
+        .bind(60_000_i64)
+        .bind("w1")
         .fetch_all(&mut *transaction)
         .await
         .expect("claim explained");

@@ -211,3 +211,114 @@ async fn invalid_queue_settings_are_refused_with_the_reason() {
     .expect("count");
     assert_eq!(rate_slots, 0, "a lifted rate limit leaves no slots");
 }
+
+/// Writes `count` due `mark` jobs into `queue`.
+async fn due_in(scheduler: &pgsched::Scheduler, queue: &str, count: usize) {
+    for _ in 0..count {
+        scheduler
+            .schedule(
+                pgsched::JobSpec::by_name("mark", vec![]).queue(queue),
+                pgsched::ConflictResolution::Raise,
+            )
+            .await
+            .expect("scheduled");
+    }
+}
+
+#[tokio::test]
+async fn one_claim_takes_from_every_queue_it_asks_within_each_queues_own_limits() {
+    use pgsched_core::store::{ClaimFloor, JobStore, QueueClaim};
+    let t = setup_with(|b| b).await;
+    let scheduler = &t.scheduler;
+    for queue in ["open", "limited", "paused", "small"] {
+        due_in(scheduler, queue, 5).await;
+    }
+    scheduler
+        .set_queue_limit("limited", 2)
+        .await
+        .expect("limit");
+    scheduler.pause_queue("paused").await.expect("pause");
+    // Two jobs of one exclusive key in two queues: one claim takes only one of them.
+    let jobs = format!(
+        "{}.jobs",
+        pgsched::__private::store(scheduler).schema().quoted()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {jobs} (id, name, payload, run_at, queue, exclusive_key) \
+         VALUES ('x-open', 'mark', '\\x', now() - interval '1 minute', 'x1', 'only-one'), \
+                ('x-other', 'mark', '\\x', now() - interval '1 minute', 'x2', 'only-one')"
+    )))
+    .execute(scheduler.pool())
+    .await
+    .expect("exclusive jobs written");
+    let names: Vec<QueueName> = ["open", "limited", "paused", "small", "x1", "x2"]
+        .into_iter()
+        .map(|name| QueueName::new(name).expect("a queue name"))
+        .collect();
+    let limits = [3, 5, 5, 1, 1, 1];
+    let asks: Vec<QueueClaim<'_>> = names
+        .iter()
+        .zip(limits)
+        .map(|(queue, limit)| QueueClaim {
+            queue,
+            limit,
+            floor: &ClaimFloor::FRONT,
+        })
+        .collect();
+    let claimed = pgsched::__private::store(scheduler)
+        .claim_queues("worker-a", &asks, std::time::Duration::from_secs(30))
+        .await
+        .expect("claimed");
+    let by_queue: Vec<&str> = claimed.iter().map(|job| job.queue.as_str()).collect();
+    // Each queue's take as if claimed alone: 3 of 5 asked, 2 under the limit of 2 though 5
+    // were asked, none from the paused queue, 1 asked; grouped in the order asked.
+    assert_eq!(
+        by_queue[..6],
+        ["open", "open", "open", "limited", "limited", "small"],
+        "{by_queue:?}"
+    );
+    // And one job of the exclusive key, not one per queue.
+    assert_eq!(by_queue.len(), 7, "{by_queue:?}");
+    assert!(["x1", "x2"].contains(&by_queue[6]), "{by_queue:?}");
+    let held: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {}.running_slots WHERE queue = 'limited'",
+        pgsched::__private::store(scheduler).schema().quoted()
+    )))
+    .fetch_one(scheduler.pool())
+    .await
+    .expect("slots counted");
+    assert_eq!(held, 2, "the limited queue's two slots are held");
+}
+
+#[tokio::test]
+async fn a_queue_whose_slots_are_busy_does_not_hold_back_another_queue_of_the_worker() {
+    let t = setup_with(|b| b.queue("busy", 1).queue("quick", 1)).await;
+    let scheduler = &t.scheduler;
+    // `busy` has more work than slots, each job 5 s long.
+    for _ in 0..3 {
+        crate::jobs::nap::enqueue(crate::jobs::nap::Args { millis: 5_000 })
+            .queue("busy")
+            .on(scheduler)
+            .await
+            .expect("scheduled");
+    }
+    scheduler.start().await.expect("worker");
+    t.rec.wait_for("start", 1).await;
+    // While `busy` holds its only slot, a job of `quick` arrives: the one claim loop that
+    // serves both lanes runs it at once, not after `busy`'s backlog.
+    mark::enqueue(mark::Args {
+        label: "quick".into(),
+        value: 1,
+    })
+    .queue("quick")
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    assert_eq!(t.rec.wait_for("quick", 1).await, [1]);
+    assert_eq!(
+        t.rec.values("start").len(),
+        1,
+        "`quick` ran while the first `busy` job still held its lane's only slot"
+    );
+    scheduler.shutdown().await.expect("shutdown");
+}

@@ -1,13 +1,16 @@
-//! The claim loop of one queue (a [`Lane`]): claims its due jobs into its free slots and
-//! starts them. A worker runs one per queue it serves.
+//! The claim loop: claims due jobs into the free slots of the worker's lanes (one per queue
+//! it serves) and starts them. A worker runs one, whatever the number of its queues: each
+//! claim is one statement that asks lanes with free slots and a reason to claim for up to
+//! `batch_claim_limit` jobs of each one's queue (see [`asks_of`]), so a worker serving four
+//! queues sends no more claims than one serving one.
 //!
-//! It never claims more jobs than it has free slots (a claim reserves its slots before it is
-//! sent), so every claimed job starts at once. While claims come back full (a backlog) it
+//! It never claims more jobs than a lane has free slots (a claim reserves its slots before it
+//! is sent), so every claimed job starts at once. While claims come back full (a backlog) it
 //! claims again straight away, with up to [`PIPELINE_DEPTH`] claims in flight so a busy worker
 //! is not limited to one claim per database round trip; it waits for a slot when all are busy,
 //! and otherwise sleeps until a notification, the next due job, or the poll interval.
-//! While claims come back full, each starts reading after the newest jobs already claimed
-//! (see [`ClaimFloor`]), so a backlog drains at the same speed when a long transaction
+//! While a lane's claims come back full, each starts reading after the newest jobs already
+//! claimed (see [`ClaimFloor`]), so a backlog drains at the same speed when a long transaction
 //! elsewhere keeps `VACUUM` from removing the claimed jobs' index entries.
 
 use std::future::Future;
@@ -28,7 +31,8 @@ use super::ticks::TickEvent;
 use crate::backoff::Backoff;
 use crate::claim_floor::FrontWalks;
 use crate::metrics;
-use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, Release, Wakeup};
+use crate::queue::QueueName;
+use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, QueueClaim, Release, Wakeup};
 
 /// Backoff after a failed claim ([`Backoff`]): starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
@@ -38,14 +42,31 @@ const MIN_IDLE_WAIT: Duration = Duration::from_millis(10);
 /// Claims in flight at once. A second claim is only sent when it can be a full batch.
 pub(crate) const PIPELINE_DEPTH: usize = 2;
 
-/// A claim on its way: its result, the slots it reserved, what it asked for, when it left.
+/// A claim on its way: its result, what it asked of each lane, when it left.
 type ClaimFuture = Pin<Box<dyn Future<Output = Claim> + Send>>;
 
 struct Claim {
     result: crate::Result<Vec<ClaimedJob>>,
-    slots: OwnedSemaphorePermit,
-    requested: usize,
+    asks: Vec<Ask>,
     sent_at: Instant,
+}
+
+/// What a claim asks of one lane: how many jobs, read from where, on the slots it reserved.
+struct Ask {
+    lane: usize,
+    requested: usize,
+    floor: ClaimFloor,
+    slots: OwnedSemaphorePermit,
+}
+
+/// The claim loop's view of one lane.
+struct LaneState {
+    frontier: Frontier,
+    /// A reason to claim from it: a backlog, a notification, a due job or the poll interval.
+    wanted: bool,
+    /// A notification for it arrived after the claims in flight were sent (they may not see
+    /// its job).
+    woken: bool,
 }
 
 /// Where the next claim starts reading (see [`ClaimFloor`]): after the newest jobs claimed,
@@ -79,77 +100,149 @@ impl Frontier {
     }
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, lane: Arc<Lane>, stop: CancellationToken) {
+pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
+    let lanes: Vec<Arc<Lane>> = shared.lanes.iter().cloned().collect();
+    let mut states: Vec<LaneState> = lanes
+        .iter()
+        .map(|_| LaneState {
+            frontier: Frontier::default(),
+            wanted: true,
+            woken: false,
+        })
+        .collect();
     let mut claims: FuturesUnordered<ClaimFuture> = FuturesUnordered::new();
-    // A reason to claim: a backlog, a notification, a due job or the poll interval.
-    let mut wanted = true;
-    // A notification arrived after the claims in flight were sent (they may not see its job).
-    let mut woken = false;
     let mut backoff = Backoff::new(CLAIM_RETRY_MIN, CLAIM_RETRY_MAX);
     let mut retry_at: Option<Instant> = None;
     // A notification woke this loop: claim once more after the store's coalescing window.
     let mut recheck_at: Option<Instant> = None;
     let batch = usize::try_from(shared.config.batch_claim_limit).unwrap_or(usize::MAX);
-    let mut frontier = Frontier::default();
+    let capacity: Vec<usize> = lanes.iter().map(|lane| lane.capacity).collect();
+    let room = claim_room(batch, capacity.iter().sum());
+    // A second claim is only sent when it can take a batch.
+    let full_claim = batch.min(lanes.iter().map(|lane| lane.capacity).sum());
+    // Claims sent, and the count at which each lane was last asked.
+    let mut sent: u64 = 0;
+    let mut last_asked: Vec<u64> = vec![0; lanes.len()];
     loop {
         let retry_pending = retry_at.is_some_and(|at| Instant::now() < at);
-        while wanted && !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {
-            let free = lane.slots.available_permits();
-            let size = free.min(batch);
-            if size == 0 || (!claims.is_empty() && size < batch) {
+        while !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {
+            // What a claim sent now could take (this loop turns at every freed slot: the
+            // common answer, "not enough yet", costs no allocation).
+            let takeable: usize = lanes
+                .iter()
+                .zip(&states)
+                .filter(|(_, state)| state.wanted)
+                .map(|(lane, _)| lane.slots.available_permits().min(batch))
+                .sum::<usize>()
+                .min(room);
+            if takeable == 0 || (!claims.is_empty() && takeable < full_claim) {
                 break;
             }
-            let Ok(slots) = Arc::clone(&lane.slots).try_acquire_many_owned(size_u32(size)) else {
+            let free: Vec<usize> = lanes
+                .iter()
+                .zip(&states)
+                .map(|(lane, state)| {
+                    if state.wanted {
+                        lane.slots.available_permits()
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            let shares = asks_of(batch, room, &free, &capacity, &last_asked);
+
+            let size: usize = shares.iter().sum();
+            if size == 0 || (!claims.is_empty() && size < full_claim) {
                 break;
-            };
-            woken = false;
-            let floor = frontier
-                .next()
-                .looking_from(slot_start(&shared.worker.id, claims.len()));
-            claims.push(send_claim(&shared, &lane, size, slots, floor));
+            }
+            let mut asks = Vec::new();
+            for (index, &share) in shares.iter().enumerate().filter(|(_, share)| **share > 0) {
+                let Ok(slots) =
+                    Arc::clone(&lanes[index].slots).try_acquire_many_owned(size_u32(share))
+                else {
+                    continue;
+                };
+                let state = &mut states[index];
+                state.woken = false;
+                let floor = state
+                    .frontier
+                    .next()
+                    .looking_from(slot_start(&shared.worker.id, claims.len()));
+                asks.push(Ask {
+                    lane: index,
+                    requested: share,
+                    floor,
+                    slots,
+                });
+            }
+            if asks.is_empty() {
+                break;
+            }
+            sent += 1;
+            for ask in &asks {
+                last_asked[ask.lane] = sent;
+            }
+            // The claim's jobs start lane by lane in this order, and the lanes started first
+            // free their slots first: each claim begins with another lane, so none is always
+            // the one with the fewest slots free when the next claim is shared out.
+            let first = usize::try_from(sent).unwrap_or(0) % asks.len();
+            asks.rotate_left(first);
+            claims.push(send_claim(&shared, &lanes, asks));
         }
-        let idle = claims.is_empty() && !wanted;
+        let idle = claims.is_empty() && !states.iter().any(|state| state.wanted);
         let retry_in = retry_at
             .filter(|_| retry_pending)
             .map(|at| at.saturating_duration_since(Instant::now()));
         let recheck_in = recheck_at.map(|at| at.saturating_duration_since(Instant::now()));
+        let signals = shared.lanes.signals();
         tokio::select! {
             Some(claim) = claims.next(), if !claims.is_empty() => {
-                let full = claim.result.as_ref().is_ok_and(|jobs| jobs.len() == claim.requested);
-                let mut wrapped = false;
                 match claim.result {
                     Ok(jobs) => {
                         backoff.reset();
                         retry_at = None;
-                        wrapped = frontier.learn(&jobs, full);
-                        start(&shared, &lane, jobs, claim.slots, claim.sent_at, &stop);
+                        for (ask, jobs) in by_ask(&shared, &lanes, claim.asks, jobs) {
+                            let full = jobs.len() == ask.requested;
+                            let state = &mut states[ask.lane];
+                            let wrapped = state.frontier.learn(&jobs, full);
+                            state.wanted = full || state.woken || wrapped;
+                            start(&shared, &lanes[ask.lane], jobs, ask.slots, claim.sent_at, &stop);
+                        }
                     }
                     Err(error) => {
                         let retry_delay = backoff.next_delay();
-                        tracing::warn!(queue = %lane.queue, retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
-                        let _ = frontier.learn(&[], false);
+                        let queues: Vec<&str> =
+                            claim.asks.iter().map(|ask| lanes[ask.lane].queue.as_str()).collect();
+                        tracing::warn!(queues = ?queues, retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
+                        for ask in claim.asks {
+                            let _ = states[ask.lane].frontier.learn(&[], false);
+                            states[ask.lane].wanted = true;
+                        }
                         retry_at = Some(Instant::now() + retry_delay);
                     }
                 }
-                wanted = full || woken || wrapped || retry_at.is_some();
             }
-            () = lane.work_available.notified() => {
-                wanted = true;
-                woken = true;
+            () = signals.work_available.notified() => {
+                for (lane, state) in lanes.iter().zip(&mut states) {
+                    if lane.take_woken() {
+                        state.wanted = true;
+                        state.woken = true;
+                    }
+                }
                 recheck_at = Some(Instant::now() + 2 * NOTIFY_COALESCE);
             }
-            () = lane.slot_freed.notified() => {}
+            () = signals.slot_freed.notified() => {}
             // Idle: sleep until the next due job (asking the store is part of the wait, so a
             // notification interrupts it at once).
             () = async {
-                let wait = idle_wait(&shared, &lane).await;
+                let wait = idle_wait(&shared, &lanes).await;
                 shared.config.ticks.publish(TickEvent::ClaimIdle { wait });
                 tokio::time::sleep(wait).await;
-            }, if idle => wanted = true,
-            () = sleep_or_forever(retry_in) => wanted = true,
+            }, if idle => want_all(&mut states),
+            () = sleep_or_forever(retry_in) => want_all(&mut states),
             () = sleep_or_forever(recheck_in) => {
                 recheck_at = None;
-                wanted = true;
+                want_all(&mut states);
             }
             () = stop.cancelled() => break,
         }
@@ -157,9 +250,89 @@ pub(crate) async fn run(shared: Arc<Shared>, lane: Arc<Lane>, stop: Cancellation
     // Claims still in flight at shutdown: give their jobs back, attempts not consumed.
     while let Some(claim) = claims.next().await {
         if let Ok(jobs) = claim.result {
-            start(&shared, &lane, jobs, claim.slots, claim.sent_at, &stop);
+            for (ask, jobs) in by_ask(&shared, &lanes, claim.asks, jobs) {
+                start(
+                    &shared,
+                    &lanes[ask.lane],
+                    jobs,
+                    ask.slots,
+                    claim.sent_at,
+                    &stop,
+                );
+            }
         }
     }
+}
+
+/// Every lane has a reason to claim.
+fn want_all(states: &mut [LaneState]) {
+    for state in states {
+        state.wanted = true;
+    }
+}
+
+/// The most jobs one claim takes over all lanes: a batch, or half the worker's slots if that
+/// is more, so that [`PIPELINE_DEPTH`] claims can be in flight at once (one claim that took
+/// every slot would leave the next to claim a slot at a time as they free).
+fn claim_room(batch: usize, slots: usize) -> usize {
+    batch.max(slots / PIPELINE_DEPTH)
+}
+
+/// How many jobs a claim asks of each lane, given the `free` slots of each (0 for a lane
+/// without a reason to claim) out of its `capacity`: up to `batch` per queue, `room` in all,
+/// the lane asked least recently first (`last_asked`, a claim count), so that every lane is
+/// served in turn and none falls behind by always getting what is left of the room; among
+/// lanes asked as recently, the one with the largest share of its slots free. One statement
+/// serves all the queues asked; its fixed cost is most of a claim's.
+fn asks_of(
+    batch: usize,
+    room: usize,
+    free: &[usize],
+    capacity: &[usize],
+    last_asked: &[u64],
+) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..free.len()).collect();
+    // The longest unasked; then free[a] / capacity[a] > free[b] / capacity[b] (no division).
+    order.sort_by(|&a, &b| {
+        last_asked[a]
+            .cmp(&last_asked[b])
+            .then((free[b] * capacity[a]).cmp(&(free[a] * capacity[b])))
+    });
+    let mut asks = vec![0; free.len()];
+    let mut left = room;
+    for lane in order {
+        asks[lane] = free[lane].min(batch).min(left);
+        left -= asks[lane];
+    }
+    asks
+}
+
+/// A claim's jobs, each with the ask of its lane (asks that got none included).
+fn by_ask(
+    shared: &Shared,
+    lanes: &[Arc<Lane>],
+    asks: Vec<Ask>,
+    jobs: Vec<ClaimedJob>,
+) -> Vec<(Ask, Vec<ClaimedJob>)> {
+    let mut split: Vec<(Ask, Vec<ClaimedJob>)> =
+        asks.into_iter().map(|ask| (ask, Vec::new())).collect();
+    for job in jobs {
+        match split
+            .iter_mut()
+            .find(|(ask, _)| lanes[ask.lane].queue == job.queue)
+        {
+            Some((_, jobs)) => jobs.push(job),
+            // The store returned a queue this claim did not ask for: it cannot start on
+            // slots reserved for another, so it goes back, attempt refunded.
+            None => {
+                tracing::error!(id = %job.lease.id, queue = %job.queue, "claimed from a queue not asked for; giving it back");
+                shared
+                    .finisher
+                    .send(Message::Release(Release::unstarted(job.lease)));
+            }
+        }
+    }
+    split
 }
 
 /// Where round a limited queue's slots the claim sent at `position` of this worker's pipeline
@@ -183,31 +356,31 @@ fn size_u32(size: usize) -> u32 {
     u32::try_from(size).unwrap_or(u32::MAX)
 }
 
-fn send_claim(
-    shared: &Arc<Shared>,
-    lane: &Arc<Lane>,
-    size: usize,
-    slots: OwnedSemaphorePermit,
-    floor: ClaimFloor,
-) -> ClaimFuture {
+fn send_claim(shared: &Arc<Shared>, lanes: &[Arc<Lane>], asks: Vec<Ask>) -> ClaimFuture {
     let shared = Arc::clone(shared);
-    let lane = Arc::clone(lane);
+    let queues: Vec<QueueName> = asks
+        .iter()
+        .map(|ask| lanes[ask.lane].queue.clone())
+        .collect();
     Box::pin(async move {
         let sent_at = Instant::now();
+        let wants: Vec<QueueClaim<'_>> = asks
+            .iter()
+            .zip(&queues)
+            .map(|(ask, queue)| QueueClaim {
+                queue,
+                limit: size_u32(ask.requested),
+                floor: &ask.floor,
+            })
+            .collect();
         let result = shared
             .store
-            .claim(
-                &shared.worker.id,
-                &lane.queue,
-                size_u32(size),
-                shared.config.lease_duration,
-                &floor,
-            )
+            .claim_queues(&shared.worker.id, &wants, shared.config.lease_duration)
             .await;
+        drop(wants);
         Claim {
             result,
-            slots,
-            requested: size,
+            asks,
             sent_at,
         }
     })
@@ -279,19 +452,24 @@ fn start(
     lane.release_slot();
 }
 
-/// How long to sleep without a wake-up: until the earliest pending job is due (so jobs
-/// scheduled for later start on time), at most the poll interval, at least `MIN_IDLE_WAIT`
-/// (a due job that another worker is claiming right now must not make this loop spin).
-async fn idle_wait(shared: &Shared, lane: &Lane) -> Duration {
+/// How long to sleep without a wake-up: until the earliest pending job of a lane with free
+/// slots is due (so jobs scheduled for later start on time), at most the poll interval, at
+/// least `MIN_IDLE_WAIT` (a due job that another worker is claiming right now must not make
+/// this loop spin).
+async fn idle_wait(shared: &Shared, lanes: &[Arc<Lane>]) -> Duration {
     let poll = shared.config.poll_interval;
-    match shared.store.next_due(&lane.queue).await {
-        Ok(Some(due)) => due.clamp(MIN_IDLE_WAIT, poll.max(MIN_IDLE_WAIT)),
-        Ok(None) => poll,
-        Err(error) => {
-            tracing::debug!("next due time unknown: {error}");
-            poll
+    let mut wait = poll;
+    for lane in lanes
+        .iter()
+        .filter(|lane| lane.slots.available_permits() > 0)
+    {
+        match shared.store.next_due(&lane.queue).await {
+            Ok(Some(due)) => wait = wait.min(due),
+            Ok(None) => {}
+            Err(error) => tracing::debug!(queue = %lane.queue, "next due time unknown: {error}"),
         }
     }
+    wait.clamp(MIN_IDLE_WAIT, poll.max(MIN_IDLE_WAIT))
 }
 
 /// Forwards store notifications to the dispatcher; a reconnect also wakes it, because
@@ -331,7 +509,55 @@ pub(crate) async fn listen(shared: Arc<Shared>, stop: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
-    use super::{PIPELINE_DEPTH, slot_start};
+    use super::{PIPELINE_DEPTH, asks_of, claim_room, slot_start};
+
+    #[test]
+    fn a_claim_fills_the_freest_lanes_whole_up_to_half_the_slots() {
+        // A worker like `q0:7,q1:6,q2:6,q3:6`, batch 10: a claim takes 12 (half of 25, so two
+        // can be in flight) from two queues, not 10 from four, the least recently asked first.
+        let capacity = [7, 6, 6, 6];
+        let room = claim_room(10, 25);
+        assert_eq!(room, 12);
+        assert_eq!(
+            asks_of(10, room, &[7, 6, 6, 6], &capacity, &[0; 4]),
+            vec![7, 5, 0, 0]
+        );
+        assert_eq!(
+            asks_of(10, room, &[7, 6, 6, 6], &capacity, &[3, 4, 1, 2]),
+            vec![0, 0, 6, 6]
+        );
+        assert_eq!(
+            asks_of(10, room, &[0, 6, 6, 6], &capacity, &[0, 2, 5, 1]),
+            vec![0, 6, 0, 6]
+        );
+        // A lane that got the rest of the room last time is not last again.
+        assert_eq!(
+            asks_of(10, room, &[7, 2, 6, 6], &capacity, &[4, 1, 3, 2]),
+            vec![0, 2, 4, 6]
+        );
+        // Among lanes asked as recently, the largest share of slots free: 3 of 6 before 3 of 7.
+        assert_eq!(
+            asks_of(10, 4, &[3, 3, 0, 0], &capacity, &[0; 4]),
+            vec![1, 3, 0, 0]
+        );
+    }
+
+    #[test]
+    fn one_lane_claims_a_batch_and_lanes_without_free_slots_none() {
+        // The default worker: one lane of 25 slots claims a batch, as always.
+        assert_eq!(
+            asks_of(10, claim_room(10, 25), &[25], &[25], &[0]),
+            vec![10]
+        );
+        // A big batch is the room.
+        assert_eq!(claim_room(50, 25), 50);
+        let capacity = [12, 12, 12, 12];
+        assert_eq!(
+            asks_of(10, 12, &[0, 12, 0, 3], &capacity, &[0; 4]),
+            vec![0, 10, 0, 2]
+        );
+        assert_eq!(asks_of(10, 12, &[], &[], &[]), Vec::<usize>::new());
+    }
 
     #[test]
     fn claims_in_flight_look_for_slots_from_opposite_sides_of_the_ring() {

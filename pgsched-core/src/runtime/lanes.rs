@@ -1,14 +1,26 @@
-//! A worker's lanes: one per queue it serves, each with its own slots and its own claim loop
-//! (see `dispatcher.rs`), so a busy queue never takes the slots of another.
+//! A worker's lanes: one per queue it serves, each with its own slots, so a busy queue never
+//! takes the slots of another. One claim loop (see `dispatcher.rs`) claims for all of them,
+//! each claim sharing its batch among the lanes with free slots and work.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{Notify, Semaphore};
 
 use crate::metrics;
 use crate::queue::{QueueName, WorkerQueues};
 
-/// One served queue: its slots and the signals of its claim loop.
+/// What wakes the claim loop; one for all lanes.
+#[derive(Default)]
+pub(crate) struct Signals {
+    /// Work may be claimable in a lane: a notification, a promotion, a recovery (which lanes:
+    /// [`Lane::take_woken`]).
+    pub(crate) work_available: Notify,
+    /// A job finished and freed a slot.
+    pub(crate) slot_freed: Notify,
+}
+
+/// One served queue: its slots, and whether a wake-up for it is waiting to be taken.
 pub(crate) struct Lane {
     /// The queue claimed from.
     pub(crate) queue: QueueName,
@@ -16,10 +28,10 @@ pub(crate) struct Lane {
     pub(crate) slots: Arc<Semaphore>,
     /// How many slots it has.
     pub(crate) capacity: usize,
-    /// Work may be claimable: a notification, a promotion, a recovery.
-    pub(crate) work_available: Notify,
-    /// One of its jobs finished and freed a slot.
-    pub(crate) slot_freed: Notify,
+    /// Work may be claimable in it and the claim loop has not taken the news yet.
+    woken: AtomicBool,
+    /// The claim loop's signals.
+    signals: Arc<Signals>,
 }
 
 impl Lane {
@@ -43,53 +55,71 @@ impl Lane {
     /// A job of this lane finished: its slot is free.
     pub(crate) fn release_slot(&self) {
         self.report();
-        self.slot_freed.notify_one();
+        self.signals.slot_freed.notify_one();
+    }
+
+    /// Whether work may have become claimable in this lane since the last call.
+    pub(crate) fn take_woken(&self) -> bool {
+        self.woken.swap(false, Ordering::AcqRel)
+    }
+
+    fn wake(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.signals.work_available.notify_one();
     }
 }
 
-/// Every lane of a worker.
-pub(crate) struct Lanes(Vec<Arc<Lane>>);
+/// Every lane of a worker, in the configured order.
+pub(crate) struct Lanes {
+    lanes: Vec<Arc<Lane>>,
+    signals: Arc<Signals>,
+}
 
 impl Lanes {
     /// A lane per queue of `queues`.
     pub(crate) fn new(queues: &WorkerQueues) -> Lanes {
-        Lanes(
-            queues
-                .iter()
-                .map(|(queue, slots)| {
-                    Arc::new(Lane {
-                        queue: queue.clone(),
-                        slots: Arc::new(Semaphore::new(slots)),
-                        capacity: slots,
-                        work_available: Notify::new(),
-                        slot_freed: Notify::new(),
-                    })
+        let signals = Arc::new(Signals::default());
+        let lanes = queues
+            .iter()
+            .map(|(queue, slots)| {
+                Arc::new(Lane {
+                    queue: queue.clone(),
+                    slots: Arc::new(Semaphore::new(slots)),
+                    capacity: slots,
+                    woken: AtomicBool::new(false),
+                    signals: Arc::clone(&signals),
                 })
-                .collect(),
-        )
+            })
+            .collect();
+        Lanes { lanes, signals }
     }
 
-    /// Wakes every claim loop (work may be claimable in any queue).
+    /// The claim loop's signals.
+    pub(crate) fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    /// Wakes the claim loop for every lane (work may be claimable in any queue).
     pub(crate) fn wake_all(&self) {
-        for lane in &self.0 {
-            lane.work_available.notify_one();
+        for lane in &self.lanes {
+            lane.wake();
         }
     }
 
-    /// Wakes the claim loop of `queue`, if this worker serves it.
+    /// Wakes the claim loop for `queue`, if this worker serves it.
     pub(crate) fn wake(&self, queue: &QueueName) {
-        for lane in self.0.iter().filter(|lane| lane.queue == *queue) {
-            lane.work_available.notify_one();
+        for lane in self.lanes.iter().filter(|lane| lane.queue == *queue) {
+            lane.wake();
         }
     }
 
     /// Jobs running now over all lanes.
     pub(crate) fn running(&self) -> usize {
-        self.0.iter().map(|lane| lane.running()).sum()
+        self.lanes.iter().map(|lane| lane.running()).sum()
     }
 
     /// The lanes.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Lane>> {
-        self.0.iter()
+        self.lanes.iter()
     }
 }

@@ -5,7 +5,7 @@
 //!  listener ──wake──▶ dispatcher ──claim──▶ executors ──outcomes──▶ finisher ──▶ store
 //!                        ▲   slots (per queue: lanes)     │
 //!                        └──────────── slot freed ────────┘
-//!  lanes: one dispatcher and one set of slots per queue the worker serves
+//!  lanes: one set of slots per queue the worker serves; one dispatcher claims for them all
 //!  heartbeat: renews every held lease in one statement; abandons attempts whose lease is lost
 //!  sweeps: recover expired leases, expire misfired jobs, prune dead workers (every replica, bounded)
 //!  retention: deletes finished jobs by policy, one replica per interval (public name "vacuum")
@@ -145,17 +145,7 @@ impl Worker {
                 stop_claiming.clone(),
             ))
         });
-        let dispatchers = shared
-            .lanes
-            .iter()
-            .map(|lane| {
-                tokio::spawn(dispatcher::run(
-                    Arc::clone(&shared),
-                    Arc::clone(lane),
-                    stop_claiming.clone(),
-                ))
-            })
-            .collect();
+        let dispatcher = tokio::spawn(dispatcher::run(Arc::clone(&shared), stop_claiming.clone()));
         let finisher = tokio::spawn(finisher::run(
             Arc::clone(&shared),
             receiver,
@@ -168,7 +158,7 @@ impl Worker {
             stop_background,
             drain,
             give_up,
-            dispatchers,
+            dispatcher,
             listener,
             finisher,
             background,
@@ -224,7 +214,7 @@ pub struct WorkerHandle {
     stop_background: CancellationToken,
     drain: CancellationToken,
     give_up: CancellationToken,
-    dispatchers: Vec<JoinHandle<()>>,
+    dispatcher: JoinHandle<()>,
     listener: Option<JoinHandle<()>>,
     finisher: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -262,9 +252,7 @@ impl WorkerHandle {
         let grace = self.shared.config.shutdown_grace;
         tracing::info!(worker = %self.shared.worker.id, ?grace, "shutting down: no more claims");
         self.stop_claiming.cancel();
-        for dispatcher in self.dispatchers {
-            let _ = dispatcher.await;
-        }
+        let _ = self.dispatcher.await;
         if let Some(listener) = self.listener {
             let _ = listener.await;
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pgsched_core::claim_floor::ClaimKey;
 use pgsched_core::store::{
-    ClaimFloor, ClaimedJob, Finish, Lease, Promotion, PromotionFloor, Recovered, Release,
+    ClaimedJob, Finish, Lease, Promotion, PromotionFloor, QueueClaim, Recovered, Release,
 };
 use pgsched_core::{JobId, Priority, QueueName, Result};
 use sqlx::Row;
@@ -20,56 +20,83 @@ use crate::rows::{ClaimRow, PromotionRow, hash_to_db, to_millis};
 const EXCLUSIVE_RACE_RETRIES: u32 = 3;
 
 impl PgStore {
-    /// See [`pgsched_core::store::JobStore::claim`].
-    pub(super) async fn claim(
+    /// See [`pgsched_core::store::JobStore::claim_queues`].
+    pub(super) async fn claim_queues(
         &self,
         worker: &str,
-        queue: &QueueName,
-        limit: u32,
+        queues: &[QueueClaim<'_>],
         lease: Duration,
-        floor: &ClaimFloor,
     ) -> Result<Vec<ClaimedJob>> {
-        let levels: Vec<i16> = Priority::ALL.iter().map(|p| p.db_value()).collect();
-        let floors: Vec<Option<&ClaimKey>> = Priority::ALL.iter().map(|p| floor.at(*p)).collect();
-        let floor_run_at: Vec<Option<DateTime<Utc>>> =
-            floors.iter().map(|key| key.map(|k| k.run_at)).collect();
-        let floor_created_at: Vec<Option<DateTime<Utc>>> =
-            floors.iter().map(|key| key.map(|k| k.created_at)).collect();
-        let floor_id: Vec<Option<&str>> = floors
+        let names: Vec<&str> = queues.iter().map(|claim| claim.queue.as_str()).collect();
+        let limits: Vec<i32> = queues
             .iter()
-            .map(|key| key.map(|k| k.id.as_str()))
+            .map(|claim| i32::try_from(claim.limit).unwrap_or(i32::MAX))
             .collect();
+        let after_keys: Vec<Option<&str>> =
+            queues.iter().map(|claim| claim.floor.after_key()).collect();
+        let slot_starts: Vec<i32> = queues
+            .iter()
+            .map(|claim| i32::from(claim.floor.slot_start()))
+            .collect();
+        // One row per queue and priority level: the queue's place in `names` (from 1, as
+        // `WITH ORDINALITY` counts), the level, and where its read starts.
+        let mut level_queues: Vec<i32> = Vec::new();
+        let mut levels: Vec<i16> = Vec::new();
+        let mut floor_run_at: Vec<Option<DateTime<Utc>>> = Vec::new();
+        let mut floor_created_at: Vec<Option<DateTime<Utc>>> = Vec::new();
+        let mut floor_id: Vec<Option<&str>> = Vec::new();
+        for (ordinal, claim) in (1..).zip(queues) {
+            for priority in Priority::ALL {
+                let key: Option<&ClaimKey> = claim.floor.at(priority);
+                level_queues.push(ordinal);
+                levels.push(priority.db_value());
+                floor_run_at.push(key.map(|k| k.run_at));
+                floor_created_at.push(key.map(|k| k.created_at));
+                floor_id.push(key.map(|k| k.id.as_str()));
+            }
+        }
         let mut attempt = 1;
         loop {
             let claimed: std::result::Result<Vec<ClaimRow>, sqlx::Error> = self
                 .sql
                 .claim_jobs
                 .query_as()
-                .bind(i64::from(limit))
-                .bind(to_millis(lease))
-                .bind(worker)
+                .bind(&names)
+                .bind(&limits)
+                .bind(&after_keys)
+                .bind(&slot_starts)
+                .bind(&level_queues)
                 .bind(&levels)
                 .bind(&floor_run_at)
                 .bind(&floor_created_at)
                 .bind(&floor_id)
-                .bind(queue.as_str())
-                .bind(floor.after_key())
-                .bind(i32::from(floor.slot_start()))
+                .bind(to_millis(lease))
+                .bind(worker)
                 .fetch_all(self.worker())
                 .await;
             match claimed {
                 Ok(rows) => {
-                    // In claim order (an UPDATE's RETURNING has none of its own), so a
-                    // worker starts the most urgent first.
+                    // By queue, each in claim order (an UPDATE's RETURNING has no order of
+                    // its own), so a worker starts the most urgent first.
                     let mut jobs: Vec<ClaimedJob> =
                         rows.into_iter().map(ClaimedJob::from).collect();
                     jobs.sort_by(|a, b| {
-                        (a.priority.db_value(), a.run_at, a.created_at, &a.lease.id).cmp(&(
-                            b.priority.db_value(),
-                            b.run_at,
-                            b.created_at,
-                            &b.lease.id,
-                        ))
+                        let place =
+                            |queue: &QueueName| names.iter().position(|n| *n == queue.as_str());
+                        (
+                            place(&a.queue),
+                            a.priority.db_value(),
+                            a.run_at,
+                            a.created_at,
+                            &a.lease.id,
+                        )
+                            .cmp(&(
+                                place(&b.queue),
+                                b.priority.db_value(),
+                                b.run_at,
+                                b.created_at,
+                                &b.lease.id,
+                            ))
                     });
                     return Ok(jobs);
                 }

@@ -20,9 +20,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pgsched_core::retention::{DeletedBatch, RetentionBatch, VacuumReport};
 use pgsched_core::store::{
-    ClaimFloor, ClaimedJob, EndListener, Finish, JobFilter, JobStore, Lease, Listener,
-    PeriodicRegistration, PeriodicState, Promotion, PromotionFloor, Recovered, Release,
-    VacuumStatsDay, VacuumTotals, WorkerInfo, WorkerRecord,
+    ClaimedJob, EndListener, Finish, JobFilter, JobStore, Lease, Listener, PeriodicRegistration,
+    PeriodicState, Promotion, PromotionFloor, QueueClaim, Recovered, Release, VacuumStatsDay,
+    VacuumTotals, WorkerInfo, WorkerRecord,
 };
 use pgsched_core::{
     ConflictResolution, Error, JobId, JobInfo, NewJob, Priority, QueueInfo, QueueName, RateLimit,
@@ -282,7 +282,7 @@ macro_rules! route {
 route! {
     migrate() -> ();
     schedule(jobs: &[NewJob], conflict: ConflictResolution, batch_size: usize) -> Vec<Scheduled>;
-    claim(worker: &str, queue: &QueueName, limit: u32, lease: Duration, floor: &ClaimFloor) -> Vec<ClaimedJob>;
+    claim_queues(worker: &str, queues: &[QueueClaim<'_>], lease: Duration) -> Vec<ClaimedJob>;
     finish(outcomes: &[(Lease, Finish)]) -> Vec<bool>;
     renew_leases(leases: &[Lease], lease: Duration) -> Vec<i64>;
     release(releases: &[Release]) -> u64;

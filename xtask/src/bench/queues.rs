@@ -10,13 +10,16 @@ use super::worker::Workers;
 use super::workloads::{DRAIN_JOBS, fill_due_soon_with, wait_drained};
 use super::{Bench, BenchResult};
 
-/// `drain_queues`: `DRAIN_JOBS` no-op jobs spread over 4 queues without limits, one worker
-/// serving the four (25 slots in all, like `drain`).
+/// `drain_queues`: `DRAIN_JOBS` no-op jobs over 4 queues without limits, one worker serving
+/// the four (25 slots in all, like `drain`: `q0:7,q1:6,q2:6,q3:6`), each queue given jobs in
+/// proportion to its slots so that the four drain together. (With equal shares, `q0` ran dry
+/// first and the last quarter of a second drained three, then one, 6-slot queue: a queue's
+/// slots, not the claim, bound it then, whatever the claim path costs.)
 pub(crate) async fn drain_queues(bench: &mut Bench) -> BenchResult {
     let scheduler = bench.fresh_schema("bench_drain_queues").await?;
     let _workers = Workers::start_with(&scheduler, &bench.url, 1, Some("queues4")).await?;
     let due = fill_due_soon_with(&scheduler, DRAIN_JOBS, |index, spec| {
-        spec.queue(format!("q{}", index % 4))
+        spec.queue(QUEUES4_BY_SLOT[index % QUEUES4_BY_SLOT.len()])
     })
     .await?;
     let done = wait_drained(&scheduler, None).await?;
@@ -24,6 +27,13 @@ pub(crate) async fn drain_queues(bench: &mut Bench) -> BenchResult {
     bench.report("drain_queues", rate, "jobs/s");
     Ok(())
 }
+
+/// One entry per slot of the `queues4` worker profile: job `i` goes to queue
+/// `QUEUES4_BY_SLOT[i % 25]`, so each queue gets jobs in proportion to its slots.
+const QUEUES4_BY_SLOT: [&str; 25] = [
+    "q0", "q1", "q2", "q3", "q0", "q1", "q2", "q3", "q0", "q1", "q2", "q3", "q0", "q1", "q2", "q3",
+    "q0", "q1", "q2", "q3", "q0", "q1", "q2", "q3", "q0",
+];
 
 /// `drain_global_limit`: `DRAIN_JOBS` jobs of one queue whose cluster-wide limit equals the
 /// worker's 25 slots (every claim takes numbered slots).
