@@ -105,44 +105,38 @@ WITH served AS (
           FROM settings, queue_free
     ), keys AS (
         -- The queue's keys with due jobs, in key order from after its walk's start (a skip
-        -- scan).
-        (SELECT k.concurrency_key AS key
+        -- scan: one index seek per key). The seek lands on the key's first job in claim
+        -- order (jobs_claim_keyed is in that order within a key), and the key's limit is the
+        -- one that job carries.
+        (SELECT k.concurrency_key AS key, coalesce(k.concurrency_limit, 1) AS key_limit
            FROM __SCHEMA__.jobs AS k
           WHERE k.status = 'pending' AND k.queue = served.queue
             AND k.concurrency_key IS NOT NULL
             AND k.concurrency_key > coalesce(served.after_key, '')
-          ORDER BY k.concurrency_key
+          ORDER BY k.concurrency_key, k.priority, k.run_at, k.created_at, k.id
           LIMIT 1)
         UNION ALL
-        SELECT next.key
+        SELECT next.key, next.key_limit
           FROM keys
          CROSS JOIN LATERAL (
-               SELECT k.concurrency_key AS key
+               SELECT k.concurrency_key AS key, coalesce(k.concurrency_limit, 1) AS key_limit
                  FROM __SCHEMA__.jobs AS k
                 WHERE k.status = 'pending' AND k.queue = served.queue
                   AND k.concurrency_key IS NOT NULL
                   AND k.concurrency_key > keys.key
-                ORDER BY k.concurrency_key
+                ORDER BY k.concurrency_key, k.priority, k.run_at, k.created_at, k.id
                 LIMIT 1) AS next
     ), keyed AS (
         -- Each key's first jobs, as many as its free slots, from a bounded part of the walk.
         SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at, c.concurrency_key,
                key_free.slots[c.rank] AS key_slot
-          FROM (SELECT key FROM keys
+          FROM (SELECT key, key_limit FROM keys
                  LIMIT CASE WHEN (SELECT n FROM room) = 0 THEN 0
                             ELSE 4 * served.wanted + 16 END) AS walked
          CROSS JOIN LATERAL (
-               -- The key's limit is the one its first due job carries.
-               SELECT coalesce((SELECT f.concurrency_limit
-                                  FROM __SCHEMA__.jobs AS f
-                                 WHERE f.status = 'pending' AND f.queue = served.queue
-                                   AND f.concurrency_key = walked.key
-                                 ORDER BY f.priority, f.run_at, f.created_at, f.id
-                                 LIMIT 1), 1) AS key_limit) AS lim
-         CROSS JOIN LATERAL (
                -- The key's first free slots, lowest first, at most as many as the claim takes.
                SELECT array(SELECT s
-                              FROM generate_series(0, lim.key_limit - 1) AS s
+                              FROM generate_series(0, walked.key_limit - 1) AS s
                              WHERE NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
                                                 WHERE r.concurrency_key = walked.key
                                                   AND r.key_slot = s)
