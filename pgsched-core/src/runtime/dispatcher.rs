@@ -119,7 +119,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     let capacity: Vec<usize> = lanes.iter().map(|lane| lane.capacity).collect();
     let room = claim_room(batch, capacity.iter().sum());
     // A second claim is only sent when it can take a batch.
-    let full_claim = batch.min(lanes.iter().map(|lane| lane.capacity).sum());
+    let full_claim = batch.min(capacity.iter().sum());
     // Claims sent, and the count at which each lane was last asked.
     let mut sent: u64 = 0;
     let mut last_asked: Vec<u64> = vec![0; lanes.len()];
@@ -149,12 +149,8 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     }
                 })
                 .collect();
+            // They add up to `takeable`.
             let shares = asks_of(batch, room, &free, &capacity, &last_asked);
-
-            let size: usize = shares.iter().sum();
-            if size == 0 || (!claims.is_empty() && size < full_claim) {
-                break;
-            }
             let mut asks = Vec::new();
             for (index, &share) in shares.iter().enumerate().filter(|(_, share)| **share > 0) {
                 let Ok(slots) =
