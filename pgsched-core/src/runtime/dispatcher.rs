@@ -126,29 +126,26 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     loop {
         let retry_pending = retry_at.is_some_and(|at| Instant::now() < at);
         while !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {
-            // What a claim sent now could take (this loop turns at every freed slot: the
-            // common answer, "not enough yet", costs no allocation).
+            // Each lane's free slots, if it has a reason to claim (this loop turns at every
+            // freed slot; the common answer, "not enough yet", is found before any allocation).
+            let free_of = |(lane, state): (&Arc<Lane>, &LaneState)| {
+                if state.wanted {
+                    lane.slots.available_permits()
+                } else {
+                    0
+                }
+            };
+            // What a claim sent now could take.
             let takeable: usize = lanes
                 .iter()
                 .zip(&states)
-                .filter(|(_, state)| state.wanted)
-                .map(|(lane, _)| lane.slots.available_permits().min(batch))
+                .map(|pair| free_of(pair).min(batch))
                 .sum::<usize>()
                 .min(room);
             if takeable == 0 || (!claims.is_empty() && takeable < full_claim) {
                 break;
             }
-            let free: Vec<usize> = lanes
-                .iter()
-                .zip(&states)
-                .map(|(lane, state)| {
-                    if state.wanted {
-                        lane.slots.available_permits()
-                    } else {
-                        0
-                    }
-                })
-                .collect();
+            let free: Vec<usize> = lanes.iter().zip(&states).map(free_of).collect();
             // They add up to `takeable`.
             let shares = asks_of(batch, room, &free, &capacity, &last_asked);
             let mut asks = Vec::new();
@@ -373,7 +370,6 @@ fn send_claim(shared: &Arc<Shared>, lanes: &[Arc<Lane>], asks: Vec<Ask>) -> Clai
             .store
             .claim_queues(&shared.worker.id, &wants, shared.config.lease_duration)
             .await;
-        drop(wants);
         Claim {
             result,
             asks,

@@ -1,6 +1,6 @@
 //! A worker's lanes: one per queue it serves, each with its own slots, so a busy queue never
 //! takes the slots of another. One claim loop (see `dispatcher.rs`) claims for all of them,
-//! each claim sharing its batch among the lanes with free slots and work.
+//! each claim asking the lanes with free slots and work in one statement.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
