@@ -221,6 +221,7 @@ mod tests {
             created_at: at(created_s),
             queue: crate::QueueName::DEFAULT,
             concurrency_key: None,
+            passes_slot: false,
             claimed_at: at(run_at_s),
             timeout: None,
             trace_context: None,

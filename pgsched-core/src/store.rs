@@ -35,6 +35,10 @@ pub struct QueueClaim<'a> {
     pub limit: u32,
     /// Where its reads start.
     pub floor: &'a ClaimFloor,
+    /// Jobs of this queue the worker has finished but whose outcomes are not written yet,
+    /// whose slots of the queue's limit ([`ClaimedJob::passes_slot`]) the claim may pass on to
+    /// the jobs it takes instead of waiting for the outcomes to free them (empty: none).
+    pub passing: &'a [Lease],
 }
 
 /// A job handed to a worker by [`JobStore::claim`].
@@ -68,6 +72,10 @@ pub struct ClaimedJob {
     pub queue: QueueName,
     /// Its concurrency key, if any.
     pub concurrency_key: Option<String>,
+    /// It holds a slot of its queue's concurrency limit and none of a key's: once it ends,
+    /// the worker's next claim from the queue can take the slot over
+    /// ([`QueueClaim::passing`]).
+    pub passes_slot: bool,
 }
 
 impl ClaimedJob {
@@ -427,6 +435,11 @@ pub trait JobStore: Send + Sync + 'static {
     /// each priority from where its `floor` says (see [`ClaimFloor`]), each with a fresh lease
     /// of `lease` length. Nothing from a paused queue. The jobs come grouped by queue, each
     /// queue's in claim order.
+    ///
+    /// A queue's `passing` jobs that still hold their lease and their slot give their slots
+    /// to jobs this claim takes, in the same transaction: they then hold none, their outcomes
+    /// (still to be written) free nothing, and the slot was never free for another worker to
+    /// take meanwhile. The limit stays exact: a passing job has ended.
     async fn claim_queues(
         &self,
         worker: &str,
@@ -449,6 +462,7 @@ pub trait JobStore: Send + Sync + 'static {
                 queue,
                 limit,
                 floor,
+                passing: &[],
             }],
             lease,
         )

@@ -58,10 +58,31 @@
 -- the others of the slots they may use. Each key contributes its first jobs in claim order,
 -- as many as its free slots. Within what the limits allow, the take is in claim order.
 --
+-- Passing a slot on ($12 ids, $13 lease tokens, $14 which queue of $1): the worker's jobs of a
+-- limited queue that have ended but whose outcomes are not written yet (it writes them once
+-- this claim has answered). Each one that still holds its lease and a slot of its queue (and
+-- none of a key's) is locked, SKIP LOCKED (an outcome or a recovery writing it now frees the
+-- slot itself); its slot goes, in this transaction, to an unkeyed job this claim takes: the
+-- slot's row names the new holder, so the ended job's outcome frees nothing (migration 0019).
+-- A slot at or above the queue's limit (a limit lowered since) is not passed on. Without this, a
+-- queue whose limit is the workers' slots waited for every outcome to be written, and for its
+-- notification, before a claim could take the slot again: two round trips per job.
+--
 -- A queue with a rate limit of N per period has N rows in rate_slots; each start takes one
 -- whose free_at has passed and moves it one period ahead (exact: FOR UPDATE re-checks the
 -- row's latest version). The take is cut to the rate slots taken.
-WITH served AS (
+WITH passing AS MATERIALIZED (
+    -- The slots passed on to this claim (see "Passing a slot on"), each with its queue's place
+    -- in $1. (The lease token alone says the job is running, as in finish_jobs.sql: naming
+    -- the status would lead the planner to walk the churning index of running jobs, instead
+    -- of looking each job up by its key.)
+    SELECT p.ordinal, r.job_id, r.queue, r.queue_slot, r.ctid AS slot_row
+      FROM unnest($12::text[], $13::int8[], $14::int4[]) AS p(id, token, ordinal)
+      JOIN __SCHEMA__.running_slots AS r ON r.job_id = p.id
+      JOIN __SCHEMA__.jobs AS j ON j.id = p.id AND j.lease_token = p.token
+     WHERE j.holds_slot AND r.queue_slot IS NOT NULL AND r.key_slot IS NULL
+       FOR UPDATE OF j SKIP LOCKED
+), served AS (
     -- The queues claimed from, in the order of $1, each with the most this claim takes from it.
     SELECT s.ordinal, s.queue, s.wanted, s.after_key, s.slot_start
       FROM unnest($1::text[], $2::int4[], $3::text[], $4::int4[])
@@ -79,14 +100,24 @@ WITH served AS (
                min(q.rate_period_ms) AS rate_period_ms
           FROM __SCHEMA__.queues AS q
          WHERE q.name = served.queue
+    ), passed AS (
+        -- The queue's slots passed on to this claim, within its limit, lowest first.
+        SELECT array(SELECT passing.queue_slot
+                       FROM passing, settings
+                      WHERE passing.ordinal = served.ordinal
+                        AND passing.queue = served.queue
+                        AND passing.queue_slot < settings.queue_limit
+                      ORDER BY passing.queue_slot
+                      LIMIT served.wanted) AS slots
     ), queue_free AS (
-        -- The queue's first free slots, as many as wanted (empty without a limit), round the
+        -- The slots passed on, then the queue's first free slots, as many as wanted in all
+        -- (empty without a limit), round the
         -- ring from this claim's own start (in 65,536ths of the limit: see
         -- ClaimFloor::slot_start), so that claims in flight at once take different free slots
         -- instead of racing for the lowest. The ring is walked lazily: it stops at the last
         -- free slot wanted, so a claim probes the slots taken before it, never the whole limit
         -- unless the queue is full.
-        SELECT array(SELECT ring.s
+        SELECT passed.slots || array(SELECT ring.s
                        FROM settings,
                             LATERAL (SELECT (served.slot_start::int8 * settings.queue_limit
                                              / 65536)::int4 AS at) AS start,
@@ -96,7 +127,8 @@ WITH served AS (
                       WHERE settings.queue_limit IS NOT NULL
                         AND NOT EXISTS (SELECT 1 FROM __SCHEMA__.running_slots AS r
                                          WHERE r.queue = served.queue AND r.queue_slot = ring.s)
-                      LIMIT served.wanted) AS slots
+                      LIMIT served.wanted - cardinality(passed.slots)) AS slots
+          FROM passed
     ), room AS (
         -- How many this claim may take from the queue.
         SELECT CASE WHEN settings.paused THEN 0
@@ -196,7 +228,7 @@ WITH served AS (
         SELECT * FROM keyed
     )
     -- The queue's take, in claim order: at most one job per exclusive key, at most `room`.
-    SELECT ranked.id, ranked.exclusive_key, ranked.priority, ranked.run_at, ranked.created_at,
+    SELECT served.ordinal, cardinality(passed.slots) AS passed_slots, ranked.id, ranked.exclusive_key, ranked.priority, ranked.run_at, ranked.created_at,
            ranked.concurrency_key, ranked.key_slot, queue_free.slots AS queue_slots,
            (settings.queue_limit IS NOT NULL OR ranked.concurrency_key IS NOT NULL)
                AS needs_slot,
@@ -204,7 +236,7 @@ WITH served AS (
       FROM (SELECT *,
                    row_number() OVER (PARTITION BY exclusive_key
                                       ORDER BY priority, run_at, created_at, id) AS rank
-              FROM candidates) AS ranked, settings, queue_free
+              FROM candidates) AS ranked, settings, passed, queue_free
      WHERE ranked.exclusive_key IS NULL OR ranked.rank = 1
      ORDER BY ranked.priority, ranked.run_at, ranked.created_at, ranked.id
      LIMIT (SELECT n FROM room)
@@ -247,6 +279,25 @@ WITH served AS (
       FROM chosen
      WHERE chosen.rate_period_ms IS NULL
         OR chosen.place <= (SELECT count(*) FROM rate_taken WHERE rate_taken.queue = chosen.queue)
+), handing AS (
+    -- Slots passed on, each to the unkeyed job of its place (the first places of each queue's
+    -- take are the passed slots': see queue_free). A keyed job in such a place is left to
+    -- `slotted`, where the slot is a conflict: it stays pending, and the slot with its holder.
+    SELECT started.id, passing.job_id AS passed_by, passing.slot_row
+      FROM started
+      JOIN passing ON passing.ordinal = started.ordinal
+                  AND passing.queue_slot = started.queue_slots[started.place]
+     WHERE started.needs_slot AND started.concurrency_key IS NULL
+       AND started.place <= started.passed_slots
+), handed AS (
+    -- Each slot moves to its new holder. Its row is the one `passing` read (the holder is
+    -- locked: nobody else can move or delete it), found by its place in the table, not by a
+    -- join the planner may run as a scan of this churning table.
+    UPDATE __SCHEMA__.running_slots AS r
+       SET job_id = handing.id
+      FROM handing
+     WHERE r.ctid = handing.slot_row AND r.job_id = handing.passed_by
+    RETURNING r.job_id
 ), slotted AS (
     -- The slots of the jobs that need them; a slot another claim took meanwhile is a conflict,
     -- and its job is left pending. Written in slot order, so that two claims racing for the
@@ -256,6 +307,7 @@ WITH served AS (
            started.concurrency_key, started.key_slot
       FROM started
      WHERE started.needs_slot
+       AND started.id NOT IN (SELECT id FROM handing)
      ORDER BY started.queue, started.queue_slots[started.place], started.concurrency_key,
               started.key_slot
     ON CONFLICT DO NOTHING
@@ -264,6 +316,8 @@ WITH served AS (
     SELECT id, false AS holds_slot FROM started WHERE NOT needs_slot
     UNION ALL
     SELECT job_id, true FROM slotted
+    UNION ALL
+    SELECT job_id, true FROM handed
 )
 UPDATE __SCHEMA__.jobs AS j
    SET status = 'running',
@@ -279,4 +333,5 @@ UPDATE __SCHEMA__.jobs AS j
 RETURNING j.id, j.name, j.payload, j.schema_hash, j.attempts, j.max_retries, j.priority,
           j.run_at, j.created_at, j.lease_token, j.timeout_ms, j.trace_context,
           j.queue, j.concurrency_key,
+          j.holds_slot AND j.concurrency_key IS NULL AS passes_slot,
           now() AS claimed_at

@@ -58,6 +58,7 @@ pub(crate) struct ClaimRow {
     trace_context: Option<String>,
     queue: String,
     concurrency_key: Option<String>,
+    passes_slot: bool,
     claimed_at: DateTime<Utc>,
 }
 
@@ -81,6 +82,7 @@ impl From<ClaimRow> for ClaimedJob {
             trace_context: row.trace_context,
             queue: QueueName::from_stored(row.queue),
             concurrency_key: row.concurrency_key,
+            passes_slot: row.passes_slot,
         }
     }
 }

@@ -271,6 +271,9 @@ async fn explain_claim(
         .bind(&no_floor_id)
         .bind(60_000_i64)
         .bind("w1")
+        .bind(Vec::<String>::new())
+        .bind(Vec::<i64>::new())
+        .bind(Vec::<i32>::new())
         .fetch_all(&mut *transaction)
         .await
         .expect("claim explained");

@@ -215,6 +215,7 @@ async fn a_claim_starts_each_priority_at_its_floor_and_the_front_finds_the_rest(
         claimed_at: run_at,
         queue: pgsched_core::QueueName::DEFAULT,
         concurrency_key: None,
+        passes_slot: false,
         timeout: None,
         trace_context: None,
     }]);

@@ -263,6 +263,7 @@ async fn one_claim_takes_from_every_queue_it_asks_within_each_queues_own_limits(
             queue,
             limit,
             floor: &ClaimFloor::FRONT,
+            passing: &[],
         })
         .collect();
     let claimed = pgsched::__private::store(scheduler)
@@ -321,4 +322,141 @@ async fn a_queue_whose_slots_are_busy_does_not_hold_back_another_queue_of_the_wo
         "`quick` ran while the first `busy` job still held its lane's only slot"
     );
     scheduler.shutdown().await.expect("shutdown");
+}
+
+/// One claim of up to `limit` jobs of `queue` for worker `w`, passing on the slots of
+/// `passing`.
+async fn claim_passing(
+    scheduler: &pgsched::Scheduler,
+    queue: &QueueName,
+    limit: u32,
+    passing: &[pgsched_core::store::Lease],
+) -> Vec<pgsched_core::store::ClaimedJob> {
+    use pgsched_core::store::{ClaimFloor, JobStore, QueueClaim};
+    pgsched::__private::store(scheduler)
+        .claim_queues(
+            "w",
+            &[QueueClaim {
+                queue,
+                limit,
+                floor: &ClaimFloor::FRONT,
+                passing,
+            }],
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .expect("claimed")
+}
+
+/// The jobs holding a slot of `queue`, by slot.
+async fn slot_holders(t: &pgsched_tests::Setup, queue: &str) -> Vec<(i32, String)> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT queue_slot, job_id FROM {}.running_slots WHERE queue = $1 ORDER BY queue_slot",
+        t.schema()
+    )))
+    .bind(queue)
+    .fetch_all(t.pool())
+    .await
+    .expect("slots read")
+}
+
+#[tokio::test]
+async fn an_ended_jobs_slot_passes_to_the_next_claim_before_its_outcome_is_written() {
+    use pgsched_core::store::{Finish, JobStore, Lease};
+    let t = setup_with(|b| b).await;
+    let scheduler = &t.scheduler;
+    let store = pgsched::__private::store(scheduler);
+    scheduler.set_queue_limit("one", 1).await.expect("limit");
+    due_in(scheduler, "one", 4).await;
+    let queue = QueueName::new("one").expect("a queue name");
+    let status = |lease: &Lease| {
+        let id = lease.id.clone();
+        async move {
+            scheduler
+                .job(&id)
+                .await
+                .expect("inspect")
+                .expect("exists")
+                .status
+        }
+    };
+
+    let first = claim_passing(scheduler, &queue, 1, &[]).await;
+    assert_eq!(first.len(), 1);
+    let ended = first[0].lease.clone();
+    assert!(
+        first[0].passes_slot,
+        "an unkeyed job of a limited queue can pass its slot on"
+    );
+    assert!(
+        claim_passing(scheduler, &queue, 1, &[]).await.is_empty(),
+        "the limit of 1 is held"
+    );
+
+    // The job ended; its outcome is not written yet. The next claim takes its slot over.
+    let second = claim_passing(scheduler, &queue, 1, std::slice::from_ref(&ended)).await;
+    assert_eq!(
+        second.len(),
+        1,
+        "the slot passed on let the claim take a job"
+    );
+    let next = second[0].lease.clone();
+    assert_eq!(status(&ended).await, pgsched::JobStatus::Running);
+    assert_eq!(slot_holders(&t, "one").await, [(0, next.id.to_string())]);
+    // A slot passes on once: passing the same job again takes nothing, the slot being the
+    // new holder's; so does a lease that is not the holder's.
+    assert!(
+        claim_passing(scheduler, &queue, 1, std::slice::from_ref(&ended))
+            .await
+            .is_empty()
+    );
+    let stale = Lease {
+        id: next.id.clone(),
+        token: next.token.wrapping_add(1),
+    };
+    assert!(
+        claim_passing(scheduler, &queue, 1, &[stale])
+            .await
+            .is_empty()
+    );
+
+    // The ended job's outcome, written now, frees nothing: the slot is the new holder's.
+    let written = store
+        .finish(&[(ended.clone(), Finish::Completed)])
+        .await
+        .expect("outcome written");
+    assert_eq!(written, [true]);
+    assert_eq!(status(&ended).await, pgsched::JobStatus::Completed);
+    assert_eq!(slot_holders(&t, "one").await, [(0, next.id.to_string())]);
+    assert!(
+        claim_passing(scheduler, &queue, 1, &[]).await.is_empty(),
+        "still 1 running"
+    );
+
+    // A slot above a lowered limit is not passed on: it frees with its holder's outcome.
+    scheduler
+        .set_queue_limit("one", 2)
+        .await
+        .expect("limit raised");
+    let above = claim_passing(scheduler, &queue, 1, &[]).await;
+    assert_eq!(above.len(), 1);
+    assert_eq!(
+        slot_holders(&t, "one").await[1],
+        (1, above[0].lease.id.to_string())
+    );
+    scheduler
+        .set_queue_limit("one", 1)
+        .await
+        .expect("limit lowered");
+    assert!(
+        claim_passing(scheduler, &queue, 1, std::slice::from_ref(&above[0].lease))
+            .await
+            .is_empty(),
+        "slot 1 is not passed on under a limit of 1"
+    );
+    assert_eq!(
+        slot_holders(&t, "one").await.len(),
+        2,
+        "both holders keep their slots"
+    );
 }

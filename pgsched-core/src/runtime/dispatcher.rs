@@ -12,6 +12,9 @@
 //! While a lane's claims come back full, each starts reading after the newest jobs already
 //! claimed (see [`ClaimFloor`]), so a backlog drains at the same speed when a long transaction
 //! elsewhere keeps `VACUUM` from removing the claimed jobs' index entries.
+//! In a queue with a concurrency limit, an ended job's slot passes to a job of the next claim
+//! (see [`Lane::pass_on`]): such a lane has a reason to claim, and its ended jobs' outcomes
+//! are written once that claim has answered.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,14 +28,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::executor;
-use super::finisher::Message;
+use super::finisher::{Message, Outcome};
 use super::lanes::Lane;
 use super::ticks::TickEvent;
 use crate::backoff::Backoff;
 use crate::claim_floor::FrontWalks;
 use crate::metrics;
 use crate::queue::QueueName;
-use crate::store::{ClaimFloor, ClaimedJob, NOTIFY_COALESCE, QueueClaim, Release, Wakeup};
+use crate::store::{ClaimFloor, ClaimedJob, Lease, NOTIFY_COALESCE, QueueClaim, Release, Wakeup};
 
 /// Backoff after a failed claim ([`Backoff`]): starts here, doubles, capped at `CLAIM_RETRY_MAX`.
 const CLAIM_RETRY_MIN: Duration = Duration::from_millis(100);
@@ -51,12 +54,15 @@ struct Claim {
     sent_at: Instant,
 }
 
-/// What a claim asks of one lane: how many jobs, read from where, on the slots it reserved.
+/// What a claim asks of one lane: how many jobs, read from where, on the slots it reserved,
+/// and the ended jobs whose slots of the queue's limit it may pass on (their outcomes are
+/// written once it has answered).
 struct Ask {
     lane: usize,
     requested: usize,
     floor: ClaimFloor,
     slots: OwnedSemaphorePermit,
+    passing: Vec<Outcome>,
 }
 
 /// The claim loop's view of one lane.
@@ -128,8 +134,9 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
         while !retry_pending && claims.len() < PIPELINE_DEPTH && !stop.is_cancelled() {
             // Each lane's free slots, if it has a reason to claim (this loop turns at every
             // freed slot; the common answer, "not enough yet", is found before any allocation).
+            // Ended jobs whose slots wait to pass on are one.
             let free_of = |(lane, state): (&Arc<Lane>, &LaneState)| {
-                if state.wanted {
+                if state.wanted || lane.has_passing() {
                     lane.slots.available_permits()
                 } else {
                     0
@@ -166,6 +173,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                     requested: share,
                     floor,
                     slots,
+                    passing: lanes[index].take_passing(share),
                 });
             }
             if asks.is_empty() {
@@ -182,6 +190,12 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
             asks.rotate_left(first);
             claims.push(send_claim(&shared, &lanes, asks));
         }
+        if retry_pending {
+            // No claim before the retry: write the outcomes held for one now.
+            for lane in &lanes {
+                write_passed(&shared, lane.take_passing(usize::MAX));
+            }
+        }
         let idle = claims.is_empty() && !states.iter().any(|state| state.wanted);
         let retry_in = retry_at
             .filter(|_| retry_pending)
@@ -195,6 +209,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                         backoff.reset();
                         retry_at = None;
                         for (ask, jobs) in by_ask(&shared, &lanes, claim.asks, jobs) {
+                            write_passed(&shared, ask.passing);
                             let full = jobs.len() == ask.requested;
                             let state = &mut states[ask.lane];
                             let wrapped = state.frontier.learn(&jobs, full);
@@ -208,6 +223,7 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
                             claim.asks.iter().map(|ask| lanes[ask.lane].queue.as_str()).collect();
                         tracing::warn!(queues = ?queues, retry_in_ms = retry_delay.as_millis() as u64, "claim failed: {error}");
                         for ask in claim.asks {
+                            write_passed(&shared, ask.passing);
                             let _ = states[ask.lane].frontier.learn(&[], false);
                             states[ask.lane].wanted = true;
                         }
@@ -242,18 +258,37 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     }
     // Claims still in flight at shutdown: give their jobs back, attempts not consumed.
     while let Some(claim) = claims.next().await {
-        if let Ok(jobs) = claim.result {
-            for (ask, jobs) in by_ask(&shared, &lanes, claim.asks, jobs) {
-                start(
-                    &shared,
-                    &lanes[ask.lane],
-                    jobs,
-                    ask.slots,
-                    claim.sent_at,
-                    &stop,
-                );
+        match claim.result {
+            Ok(jobs) => {
+                for (ask, jobs) in by_ask(&shared, &lanes, claim.asks, jobs) {
+                    write_passed(&shared, ask.passing);
+                    start(
+                        &shared,
+                        &lanes[ask.lane],
+                        jobs,
+                        ask.slots,
+                        claim.sent_at,
+                        &stop,
+                    );
+                }
+            }
+            Err(_) => {
+                for ask in claim.asks {
+                    write_passed(&shared, ask.passing);
+                }
             }
         }
+    }
+    // No claim passes a slot on from now on: the outcomes held, and any to come, are written.
+    for lane in &lanes {
+        write_passed(&shared, lane.close_passing());
+    }
+}
+
+/// Hands outcomes held for a claim (see [`Lane::pass_on`]) to the finisher.
+fn write_passed(shared: &Shared, outcomes: Vec<Outcome>) {
+    for outcome in outcomes {
+        shared.finisher.send(Message::Finish(outcome));
     }
 }
 
@@ -355,15 +390,26 @@ fn send_claim(shared: &Arc<Shared>, lanes: &[Arc<Lane>], asks: Vec<Ask>) -> Clai
         .iter()
         .map(|ask| lanes[ask.lane].queue.clone())
         .collect();
+    let passing: Vec<Vec<Lease>> = asks
+        .iter()
+        .map(|ask| {
+            ask.passing
+                .iter()
+                .map(|outcome| outcome.lease.clone())
+                .collect()
+        })
+        .collect();
     Box::pin(async move {
         let sent_at = Instant::now();
         let wants: Vec<QueueClaim<'_>> = asks
             .iter()
             .zip(&queues)
-            .map(|(ask, queue)| QueueClaim {
+            .zip(&passing)
+            .map(|((ask, queue), passing)| QueueClaim {
                 queue,
                 limit: size_u32(ask.requested),
                 floor: &ask.floor,
+                passing,
             })
             .collect();
         let result = shared

@@ -46,15 +46,25 @@ pub(crate) async fn execute(
     permit: OwnedSemaphorePermit,
 ) {
     let (end, span) = attempt(&shared, &job, &abort).await;
+    let token = job.lease.token;
+    let passes_slot = job.passes_slot;
+    if let Some(message) = conclude(&shared, job, end, &span) {
+        shared.leases.finishing(token);
+        match message {
+            // Its slot of the queue's limit goes to the next job claimed here: the outcome
+            // waits for that claim (see `Lane::pass_on`).
+            Message::Finish(outcome) if passes_slot => {
+                if let Some(outcome) = lane.pass_on(outcome) {
+                    shared.finisher.send(Message::Finish(outcome));
+                }
+            }
+            message => shared.finisher.send(message),
+        }
+    }
     // The slot is free as soon as the job's future is done; its outcome is written in the
     // background while the lease stays held.
     drop(permit);
     lane.release_slot();
-    let token = job.lease.token;
-    if let Some(message) = conclude(&shared, job, end, &span) {
-        shared.leases.finishing(token);
-        shared.finisher.send(message);
-    }
 }
 
 /// Runs one attempt of `job` inside its `job` span, recording its queue lag and duration;

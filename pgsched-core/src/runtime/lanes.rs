@@ -1,12 +1,16 @@
 //! A worker's lanes: one per queue it serves, each with its own slots, so a busy queue never
 //! takes the slots of another. One claim loop (see `dispatcher.rs`) claims for all of them,
 //! each claim asking the lanes with free slots and work in one statement.
+//!
+//! A lane also holds the outcomes of its ended jobs whose slots of the queue's limit the next
+//! claim passes on ([`Lane::pass_on`]): they go to the finisher once that claim has answered.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::{Notify, Semaphore};
 
+use super::finisher::Outcome;
 use crate::metrics;
 use crate::queue::{QueueName, WorkerQueues};
 
@@ -32,6 +36,15 @@ pub(crate) struct Lane {
     woken: AtomicBool,
     /// The claim loop's signals.
     signals: Arc<Signals>,
+    /// Ended jobs whose slots the next claim from this queue passes on.
+    passing: Mutex<Passing>,
+}
+
+/// Outcomes held for the next claim (see [`Lane::pass_on`]); none once the claim loop stopped.
+#[derive(Default)]
+struct Passing {
+    closed: bool,
+    outcomes: Vec<Outcome>,
 }
 
 impl Lane {
@@ -56,6 +69,43 @@ impl Lane {
     pub(crate) fn release_slot(&self) {
         self.report();
         self.signals.slot_freed.notify_one();
+    }
+
+    /// Holds the outcome of an ended job whose slot the next claim from this queue can pass on
+    /// to a job it takes (see `QueueClaim::passing`), rather than the outcome's write freeing
+    /// the slot and a claim taking it again. The claim loop writes it once that claim has
+    /// answered. Gives the outcome back if the claim loop has stopped: write it now.
+    pub(crate) fn pass_on(&self, outcome: Outcome) -> Option<Outcome> {
+        let mut passing = self.passing();
+        if passing.closed {
+            return Some(outcome);
+        }
+        passing.outcomes.push(outcome);
+        None
+    }
+
+    /// Whether ended jobs wait for a claim to pass their slots on.
+    pub(crate) fn has_passing(&self) -> bool {
+        !self.passing().outcomes.is_empty()
+    }
+
+    /// Up to `most` of the outcomes held for a claim, the longest held first.
+    pub(crate) fn take_passing(&self, most: usize) -> Vec<Outcome> {
+        let mut passing = self.passing();
+        let count = most.min(passing.outcomes.len());
+        passing.outcomes.drain(..count).collect()
+    }
+
+    /// The claim loop stops: every outcome held, and none held from now on.
+    pub(crate) fn close_passing(&self) -> Vec<Outcome> {
+        let mut passing = self.passing();
+        passing.closed = true;
+        std::mem::take(&mut passing.outcomes)
+    }
+
+    fn passing(&self) -> MutexGuard<'_, Passing> {
+        // The guarded data stays consistent whatever panicked while holding it.
+        self.passing.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether work may have become claimable in this lane since the last call.
@@ -88,6 +138,7 @@ impl Lanes {
                     capacity: slots,
                     woken: AtomicBool::new(false),
                     signals: Arc::clone(&signals),
+                    passing: Mutex::default(),
                 })
             })
             .collect();

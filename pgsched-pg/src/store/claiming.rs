@@ -55,6 +55,17 @@ impl PgStore {
                 floor_id.push(key.map(|k| k.id.as_str()));
             }
         }
+        // One row per passing job: its lease, and its queue's place in `names`.
+        let mut passing_ids: Vec<&str> = Vec::new();
+        let mut passing_tokens: Vec<i64> = Vec::new();
+        let mut passing_queues: Vec<i32> = Vec::new();
+        for (ordinal, claim) in (1..).zip(queues) {
+            for lease in claim.passing {
+                passing_ids.push(lease.id.as_str());
+                passing_tokens.push(lease.token);
+                passing_queues.push(ordinal);
+            }
+        }
         let mut attempt = 1;
         loop {
             let claimed: std::result::Result<Vec<ClaimRow>, sqlx::Error> = self
@@ -72,6 +83,9 @@ impl PgStore {
                 .bind(&floor_id)
                 .bind(to_millis(lease))
                 .bind(worker)
+                .bind(&passing_ids)
+                .bind(&passing_tokens)
+                .bind(&passing_queues)
                 .fetch_all(self.worker())
                 .await;
             match claimed {
