@@ -30,14 +30,52 @@ fn keyed(id: String, key: &str, millis: u64, queue: &str, concurrency_key: &str)
         .concurrency_key(concurrency_key)
 }
 
-#[tokio::test]
-async fn a_global_limit_and_per_key_limits_hold_across_four_workers() {
-    let _permit = gate(2);
-    let lab = Lab::new().await;
+/// Four workers serving `limited` (6 slots each, claims of 6) drain `specs` from it under a
+/// cluster-wide limit of 3: every job completes, at no instant more than 3 run (and 3 do, the
+/// limit is used), and no slot is left held. Returns how long the drain took and its jobs/s.
+async fn drain_limited_to_three(lab: &Lab, specs: Vec<JobSpec>) -> (Duration, f64) {
     lab.scheduler
         .set_queue_limit("limited", 3)
         .await
         .expect("limit set");
+    let jobs = specs.len();
+    lab.enqueue(specs).await;
+    let spec = lab
+        .worker()
+        .set("queues", "default:2,limited:6")
+        .set("batch", 6)
+        .set("lease_ms", 30_000);
+    let mut workers: Vec<_> = (0..4).map(|i| spec.spawn(&format!("w{i}"))).collect();
+    for worker in &mut workers {
+        worker.wait_ready().await;
+    }
+    let took = lab.wait_drained(Duration::from_secs(600), |_| {}).await;
+    let statuses = lab.statuses().await;
+    let in_queue = most_at_once(lab, "1").await;
+    let slots_left = lab
+        .i64(&format!("SELECT count(*) FROM {}", lab.t("running_slots")))
+        .await;
+    for mut worker in workers {
+        worker.stop_gracefully(Duration::from_secs(20)).await;
+    }
+    assert_eq!(
+        statuses.get("completed").copied(),
+        Some(jobs as i64),
+        "{statuses:?}"
+    );
+    assert!(
+        in_queue <= 3,
+        "{in_queue} ran at once in a queue limited to 3"
+    );
+    assert_eq!(in_queue, 3, "the limit was used, not just respected");
+    assert_eq!(slots_left, 0, "every slot was freed");
+    (took, jobs as f64 / took.as_secs_f64())
+}
+
+#[tokio::test]
+async fn a_global_limit_and_per_key_limits_hold_across_four_workers() {
+    let _permit = gate(2);
+    let lab = Lab::new().await;
     const JOBS: usize = 5_000;
     const KEYS: usize = 50;
     let specs = (0..JOBS)
@@ -46,43 +84,17 @@ async fn a_global_limit_and_per_key_limits_hold_across_four_workers() {
             keyed(format!("x{i}"), &key, 2, "limited", &key)
         })
         .collect();
-    lab.enqueue(specs).await;
-    let spec = lab
-        .worker()
-        .set("queues", "default:2,limited:6")
-        .set("batch", 6)
-        .set("lease_ms", 30_000);
-    let mut workers: Vec<_> = (0..4).map(|i| spec.spawn(&format!("w{i}"))).collect();
-    for worker in &mut workers {
-        worker.wait_ready().await;
-    }
-    let took = lab.wait_drained(Duration::from_secs(600), |_| {}).await;
-    let statuses = lab.statuses().await;
-    let in_queue = most_at_once(&lab, "1").await;
+    let (took, rate) = drain_limited_to_three(&lab, specs).await;
     let per_key = most_at_once(&lab, "key").await;
-    let slots_left = lab
-        .i64(&format!("SELECT count(*) FROM {}", lab.t("running_slots")))
-        .await;
     println!(
         "queues/exactness: {JOBS} jobs, 4 workers, queue limit 3, key limit 1 over {KEYS} keys: \
-         drained in {took:?} ({:.0} jobs/s); at most {in_queue} running in the queue and \
-         {per_key} per key at once; statuses {statuses:?}",
-        JOBS as f64 / took.as_secs_f64()
-    );
-    assert_eq!(statuses.get("completed").copied(), Some(JOBS as i64));
-    assert!(
-        in_queue <= 3,
-        "{in_queue} ran at once in a queue limited to 3"
+         drained in {took:?} ({rate:.0} jobs/s); at most 3 running in the queue and \
+         {per_key} per key at once; all completed"
     );
     assert!(
         per_key <= 1,
         "{per_key} ran at once for one key limited to 1"
     );
-    assert_eq!(in_queue, 3, "the limit was used, not just respected");
-    assert_eq!(slots_left, 0, "every slot was freed");
-    for mut worker in workers {
-        worker.stop_gracefully(Duration::from_secs(20)).await;
-    }
     lab.cleanup().await;
 }
 
@@ -90,47 +102,17 @@ async fn a_global_limit_and_per_key_limits_hold_across_four_workers() {
 async fn a_global_limit_holds_while_ended_jobs_pass_their_slots_on() {
     let _permit = gate(2);
     let lab = Lab::new().await;
-    lab.scheduler
-        .set_queue_limit("limited", 3)
-        .await
-        .expect("limit set");
     // Unkeyed jobs: each ended job's slot passes to the next job its worker claims (see
     // claim_jobs.sql), while the job is still `running` until its outcome is written.
     const JOBS: usize = 1_500;
     let specs = (0..JOBS)
         .map(|i| work_job(format!("u{i}"), "u", 2).queue("limited"))
         .collect();
-    lab.enqueue(specs).await;
-    let spec = lab
-        .worker()
-        .set("queues", "default:2,limited:6")
-        .set("batch", 6)
-        .set("lease_ms", 30_000);
-    let mut workers: Vec<_> = (0..4).map(|i| spec.spawn(&format!("w{i}"))).collect();
-    for worker in &mut workers {
-        worker.wait_ready().await;
-    }
-    let took = lab.wait_drained(Duration::from_secs(600), |_| {}).await;
-    let statuses = lab.statuses().await;
-    let in_queue = most_at_once(&lab, "1").await;
-    let slots_left = lab
-        .i64(&format!("SELECT count(*) FROM {}", lab.t("running_slots")))
-        .await;
+    let (took, rate) = drain_limited_to_three(&lab, specs).await;
     println!(
         "queues/passing: {JOBS} unkeyed jobs, 4 workers, queue limit 3: drained in {took:?} \
-         ({:.0} jobs/s); at most {in_queue} running at once; statuses {statuses:?}",
-        JOBS as f64 / took.as_secs_f64()
+         ({rate:.0} jobs/s); at most 3 running at once; all completed"
     );
-    assert_eq!(statuses.get("completed").copied(), Some(JOBS as i64));
-    assert!(
-        in_queue <= 3,
-        "{in_queue} ran at once in a queue limited to 3"
-    );
-    assert_eq!(in_queue, 3, "the limit was used, not just respected");
-    assert_eq!(slots_left, 0, "every slot was freed");
-    for mut worker in workers {
-        worker.stop_gracefully(Duration::from_secs(20)).await;
-    }
     lab.cleanup().await;
 }
 
