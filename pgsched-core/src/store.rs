@@ -437,9 +437,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// queue's in claim order.
     ///
     /// A queue's `passing` jobs that still hold their lease and their slot give their slots
-    /// to jobs this claim takes, in the same transaction: they then hold none, their outcomes
-    /// (still to be written) free nothing, and the slot was never free for another worker to
-    /// take meanwhile. The limit stays exact: a passing job has ended.
+    /// to jobs this claim takes, in the same transaction: their outcomes (still to be written)
+    /// then free nothing, and the slot was never free for another worker to take meanwhile.
+    /// The limit stays exact: a passing job has ended.
     async fn claim_queues(
         &self,
         worker: &str,

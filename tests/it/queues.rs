@@ -460,3 +460,43 @@ async fn an_ended_jobs_slot_passes_to_the_next_claim_before_its_outcome_is_writt
         "both holders keep their slots"
     );
 }
+
+#[tokio::test]
+async fn a_job_recovered_before_its_slot_was_passed_on_passes_nothing() {
+    use pgsched_core::store::JobStore;
+    let t = setup_with(|b| b).await;
+    let scheduler = &t.scheduler;
+    let store = pgsched::__private::store(scheduler);
+    scheduler.set_queue_limit("one", 1).await.expect("limit");
+    due_in(scheduler, "one", 3).await;
+    let queue = QueueName::new("one").expect("a queue name");
+    let first = claim_passing(scheduler, &queue, 1, &[]).await;
+    let zombie = first[0].lease.clone();
+    // Its worker stalls after the job ended, before its next claim: the lease expires and
+    // the sweep sends the job back, freeing its slot.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {}.jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+        t.schema()
+    )))
+    .bind(zombie.id.as_str())
+    .execute(t.pool())
+    .await
+    .expect("lease expired");
+    let recovered = store.recover_orphans(10).await.expect("recovered");
+    assert_eq!(recovered.requeued, std::slice::from_ref(&zombie.id));
+    assert!(slot_holders(&t, "one").await.is_empty());
+    // The worker wakes and passes the slot it no longer has: its claim takes the free slot
+    // for one job, and the queue's limit of 1 holds.
+    let taken = claim_passing(scheduler, &queue, 1, std::slice::from_ref(&zombie)).await;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(
+        slot_holders(&t, "one").await,
+        [(0, taken[0].lease.id.to_string())]
+    );
+    assert!(
+        claim_passing(scheduler, &queue, 1, std::slice::from_ref(&zombie))
+            .await
+            .is_empty(),
+        "the zombie's lease passes nothing: the limit of 1 is held"
+    );
+}

@@ -56,16 +56,15 @@ impl PgStore {
             }
         }
         // One row per passing job: its lease, and its queue's place in `names`.
-        let mut passing_ids: Vec<&str> = Vec::new();
-        let mut passing_tokens: Vec<i64> = Vec::new();
-        let mut passing_queues: Vec<i32> = Vec::new();
-        for (ordinal, claim) in (1..).zip(queues) {
-            for lease in claim.passing {
-                passing_ids.push(lease.id.as_str());
-                passing_tokens.push(lease.token);
-                passing_queues.push(ordinal);
-            }
-        }
+        let (passing_ids, passing_tokens) = lease_columns(
+            queues
+                .iter()
+                .flat_map(|claim| claim.passing.iter().cloned()),
+        );
+        let passing_queues: Vec<i32> = (1..)
+            .zip(queues)
+            .flat_map(|(ordinal, claim)| std::iter::repeat_n(ordinal, claim.passing.len()))
+            .collect();
         let mut attempt = 1;
         loop {
             let claimed: std::result::Result<Vec<ClaimRow>, sqlx::Error> = self
