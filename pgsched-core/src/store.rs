@@ -533,10 +533,10 @@ pub trait JobStore: Send + Sync + 'static {
     /// Deletes the registrations of workers not seen for `older_than`; returns their ids.
     async fn prune_workers(&self, older_than: Duration) -> Result<Vec<String>>;
 
-    /// How long until the earliest pending job of `queue` is due, by the database clock
-    /// (`None`: none, or the queue is paused or at its concurrency limit). Zero when one is
-    /// due already.
-    async fn next_due(&self, queue: &QueueName) -> Result<Option<Duration>>;
+    /// How long until the earliest claimable pending job of any of `queues` is due, by the
+    /// database clock (`None`: none; a paused queue, or one at its concurrency limit, has
+    /// none). Zero when one is due already. One call for all the queues a worker waits on.
+    async fn next_due(&self, queues: &[QueueName]) -> Result<Option<Duration>>;
 
     /// Every queue that has jobs or settings, with its settings and job counts, by name.
     async fn queues(&self) -> Result<Vec<QueueInfo>>;

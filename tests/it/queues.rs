@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use pgsched::{Error, QueueName};
-use pgsched_tests::{eventually, setup_with};
+use pgsched_tests::{eventually, next_event, setup_with};
 
 use crate::jobs::{mark, per_tenant};
 
@@ -499,4 +499,145 @@ async fn a_job_recovered_before_its_slot_was_passed_on_passes_nothing() {
             .is_empty(),
         "the zombie's lease passes nothing: the limit of 1 is held"
     );
+}
+
+/// When the earliest claimable job of the queues `names` is due (the store's `next_due`).
+async fn next_due_of(t: &pgsched_tests::Setup, names: &[&str]) -> Option<std::time::Duration> {
+    use pgsched_core::store::JobStore;
+    let names: Vec<QueueName> = names
+        .iter()
+        .map(|name| QueueName::new(*name).expect("a queue name"))
+        .collect();
+    pgsched::__private::store(&t.scheduler)
+        .next_due(&names)
+        .await
+        .expect("next due")
+}
+
+/// Sets when every rate slot of `queue` is free again, as an interval from now: in the past
+/// as an idle rate-limited queue's are once its jobs have run, or in the future as if taken.
+async fn rate_slots_free_in(t: &pgsched_tests::Setup, queue: &str, from_now: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {}.rate_slots SET free_at = now() + $2::interval WHERE queue = $1",
+        t.schema()
+    )))
+    .bind(queue)
+    .bind(from_now)
+    .execute(t.pool())
+    .await
+    .expect("rate slots set");
+}
+
+#[tokio::test]
+async fn next_due_gives_the_earliest_claimable_job_of_all_the_queues_waited_on() {
+    use std::time::Duration;
+    let t = setup_with(|b| b).await;
+    let scheduler = &t.scheduler;
+    for name in ["idle_rated", "rated", "rated_keyed", "fresh_rated"] {
+        scheduler
+            .set_queue_rate(name, Some("2/1h".parse().expect("rate")))
+            .await
+            .expect("rate");
+    }
+    rate_slots_free_in(&t, "idle_rated", "-1 minute").await;
+    rate_slots_free_in(&t, "rated", "1 hour").await;
+    rate_slots_free_in(&t, "rated_keyed", "30 seconds").await;
+    due_in(scheduler, "rated", 1).await;
+    scheduler
+        .schedule(
+            pgsched::JobSpec::by_name("mark", vec![])
+                .queue("rated_keyed")
+                .concurrency_key("k"),
+            pgsched::ConflictResolution::Raise,
+        )
+        .await
+        .expect("scheduled");
+    // A keyed job in a queue whose rate slots were never used (free since `-infinity`).
+    scheduler
+        .schedule(
+            pgsched::JobSpec::by_name("mark", vec![])
+                .queue("fresh_rated")
+                .concurrency_key("k"),
+            pgsched::ConflictResolution::Raise,
+        )
+        .await
+        .expect("scheduled");
+    due_in(scheduler, "open", 1).await;
+    due_in(scheduler, "paused", 1).await;
+    scheduler.pause_queue("paused").await.expect("pause");
+
+    // Nothing pending: nothing due, however long ago its rate slots were used (not "due now",
+    // which made an idle worker claim every few milliseconds).
+    assert_eq!(next_due_of(&t, &["idle_rated"]).await, None);
+    assert_eq!(next_due_of(&t, &["empty"]).await, None);
+    assert_eq!(next_due_of(&t, &["paused"]).await, None, "a paused queue");
+    // A keyed job with its queue's rate free waits on its key, whose freeing notifies.
+    assert_eq!(next_due_of(&t, &["fresh_rated"]).await, None);
+    assert_eq!(next_due_of(&t, &["open"]).await, Some(Duration::ZERO));
+    // A pending job waits for its queue's first rate slot, keyed or not.
+    let rated = next_due_of(&t, &["rated"]).await.expect("due in an hour");
+    assert!(
+        rated > Duration::from_secs(3_500) && rated <= Duration::from_secs(3_600),
+        "{rated:?}"
+    );
+    let in_30_s = |due: Option<Duration>| {
+        due.is_some_and(|due| due > Duration::from_secs(20) && due <= Duration::from_secs(30))
+    };
+    let keyed = next_due_of(&t, &["rated_keyed"]).await;
+    assert!(in_30_s(keyed), "{keyed:?}");
+    // Over several queues, the earliest of those that have one.
+    assert_eq!(
+        next_due_of(&t, &["paused", "idle_rated", "empty"]).await,
+        None,
+        "none of them has a claimable job"
+    );
+    let earliest = next_due_of(&t, &["rated", "idle_rated", "rated_keyed"]).await;
+    assert!(in_30_s(earliest), "the keyed job's: {earliest:?}");
+    assert_eq!(
+        next_due_of(&t, &["rated", "open", "paused"]).await,
+        Some(Duration::ZERO)
+    );
+}
+
+#[tokio::test]
+async fn an_idle_worker_on_a_rate_limited_queue_waits_for_its_poll_once_the_work_is_done() {
+    use pgsched_core::runtime::{TickEvent, TickSource};
+    use std::time::Duration;
+    let poll = Duration::from_secs(3600);
+    let ticks = TickSource::observed();
+    let mut events = ticks.subscribe().expect("an observed source reports");
+    let t = setup_with(|b| b.poll_interval(poll).tick_source(ticks)).await;
+    let (rec, scheduler) = (&t.rec, &t.scheduler);
+    // Its one rate slot is free again 100 ms after the start: from then on its free time lies
+    // in the past.
+    scheduler
+        .set_queue_rate("default", Some("1/100ms".parse().expect("rate")))
+        .await
+        .expect("rate");
+    mark::enqueue(mark::Args {
+        label: "rated".into(),
+        value: 1,
+    })
+    .on(scheduler)
+    .await
+    .expect("scheduled");
+    scheduler.start().await.expect("worker starts");
+    assert_eq!(rec.wait_for("rated", 1).await, [1]);
+    // Nothing is pending: the claim loop sleeps on its poll (a notification wakes it), where
+    // it used to read the used rate slots as a job due now and claim every 10 ms.
+    let mut short_waits = 0;
+    next_event(&mut events, "an idle wait of the poll interval", |event| {
+        match event {
+            TickEvent::ClaimIdle { wait } if *wait == poll => return Some(()),
+            TickEvent::ClaimIdle { .. } => short_waits += 1,
+            _ => {}
+        }
+        None
+    })
+    .await;
+    assert!(
+        short_waits <= 1,
+        "{short_waits} idle waits shorter than the poll"
+    );
+    scheduler.shutdown().await.expect("shutdown");
 }

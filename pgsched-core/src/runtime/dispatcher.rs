@@ -490,21 +490,23 @@ fn start(
     lane.release_slot();
 }
 
-/// How long to sleep without a wake-up: until the earliest pending job of a lane with free
-/// slots is due (so jobs scheduled for later start on time), at most the poll interval, at
-/// least `MIN_IDLE_WAIT` (a due job that another worker is claiming right now must not make
-/// this loop spin).
+/// How long to sleep without a wake-up: until the earliest pending job of the lanes with free
+/// slots is due (so jobs scheduled for later start on time; one statement for all of them),
+/// at most the poll interval, at least `MIN_IDLE_WAIT` (a due job that another worker is
+/// claiming right now must not make this loop spin).
 async fn idle_wait(shared: &Shared, lanes: &[Arc<Lane>]) -> Duration {
     let poll = shared.config.poll_interval;
-    let mut wait = poll;
-    for lane in lanes
+    let waiting: Vec<QueueName> = lanes
         .iter()
         .filter(|lane| lane.slots.available_permits() > 0)
-    {
-        match shared.store.next_due(&lane.queue).await {
+        .map(|lane| lane.queue.clone())
+        .collect();
+    let mut wait = poll;
+    if !waiting.is_empty() {
+        match shared.store.next_due(&waiting).await {
             Ok(Some(due)) => wait = wait.min(due),
             Ok(None) => {}
-            Err(error) => tracing::debug!(queue = %lane.queue, "next due time unknown: {error}"),
+            Err(error) => tracing::debug!(queues = ?waiting, "next due time unknown: {error}"),
         }
     }
     wait.clamp(MIN_IDLE_WAIT, poll.max(MIN_IDLE_WAIT))

@@ -278,12 +278,13 @@ impl PgStore {
     }
 
     /// See [`pgsched_core::store::JobStore::next_due`].
-    pub(super) async fn next_due(&self, queue: &QueueName) -> Result<Option<Duration>> {
+    pub(super) async fn next_due(&self, queues: &[QueueName]) -> Result<Option<Duration>> {
+        let names: Vec<&str> = queues.iter().map(QueueName::as_str).collect();
         let millis: Option<i64> = self
             .sql
             .next_due
             .query_scalar()
-            .bind(queue.as_str())
+            .bind(names)
             .fetch_one(self.main())
             .await
             .map_err(self.sql.next_due.error())?;

@@ -289,7 +289,7 @@ route! {
     recover_orphans(limit: u32) -> Recovered;
     expire_misfired(limit: u32) -> Vec<(JobId, Priority)>;
     promote(limit: u32, floor: &PromotionFloor) -> Promotion;
-    next_due(queue: &QueueName) -> Option<Duration>;
+    next_due(queues: &[QueueName]) -> Option<Duration>;
     queues() -> Vec<QueueInfo>;
     set_queue_paused(queue: &QueueName, paused: bool) -> ();
     set_queue_concurrency_limit(queue: &QueueName, limit: Option<u32>) -> ();
