@@ -58,3 +58,66 @@ pub(crate) async fn exclusive(rec: State<Recorder>, overlap: State<Overlap>) {
     running.fetch_sub(1, Ordering::SeqCst);
     rec.record("exclusive_end", 1);
 }
+
+/// How many runs are in progress at once, per group (a queue or a concurrency key), across
+/// every worker of the process; and the most ever.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct InProgress {
+    inner: Arc<std::sync::Mutex<std::collections::HashMap<String, (usize, usize)>>>,
+}
+
+impl InProgress {
+    fn enter(&self, groups: &[&str]) {
+        let mut counts = self.lock();
+        for group in groups {
+            let (now, most) = counts.entry((*group).to_owned()).or_default();
+            *now += 1;
+            *most = (*most).max(*now);
+        }
+    }
+
+    fn leave(&self, groups: &[&str]) {
+        let mut counts = self.lock();
+        for group in groups {
+            if let Some((now, _)) = counts.get_mut(*group) {
+                *now -= 1;
+            }
+        }
+    }
+
+    /// The most runs of `group` ever in progress at once.
+    pub(crate) fn most(&self, group: &str) -> usize {
+        self.lock().get(group).map_or(0, |(_, most)| *most)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (usize, usize)>> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A 20 ms run in the queue `capped` (the test gives it a limit), counted in progress there.
+#[job(queue = "capped")]
+pub(crate) async fn capped(value: i64, rec: State<Recorder>, runs: State<InProgress>) {
+    runs.enter(&["capped"]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    runs.leave(&["capped"]);
+    rec.record("capped", value);
+}
+
+/// A 20 ms run in the queue `tenants`, one at a time per tenant, counted in progress there
+/// and under its tenant.
+#[job(queue = "tenants", concurrency_key = tenant, concurrency = 1)]
+pub(crate) async fn per_tenant(
+    tenant: u32,
+    value: i64,
+    rec: State<Recorder>,
+    runs: State<InProgress>,
+) {
+    let key = format!("tenant:{tenant}");
+    runs.enter(&["tenants", &key]);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    runs.leave(&["tenants", &key]);
+    rec.record("tenant", value);
+}

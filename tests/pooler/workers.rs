@@ -1,6 +1,6 @@
 //! Workers through the pooler: two workers claim and complete many jobs (none run twice), a
 //! failing job is retried up to failure, exclusive periodic runs never overlap, retention
-//! deletes finished jobs and records statistics.
+//! deletes finished jobs and records statistics, and the queues' limits and pause hold.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use pgsched_tests::{Recorder, TestDb, eventually};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::bouncer::{Bouncer, StartupParameters};
-use crate::jobs::{Overlap, doomed, flaky, mark};
+use crate::jobs::{InProgress, Overlap, capped, doomed, flaky, mark, per_tenant};
 use crate::pooled;
 
 async fn worker(db: &TestDb, bouncer: &Bouncer, rec: &Recorder) -> Scheduler {
@@ -206,5 +206,77 @@ async fn retention_deletes_finished_jobs_and_records_statistics() {
     .expect("count");
     assert_eq!(left, 0);
     println!("retention through PgBouncer: {totals:?}");
+    db.drop_schema().await;
+}
+
+#[tokio::test]
+async fn queue_and_key_limits_and_pause_hold_across_two_workers() {
+    const JOBS: i64 = 60;
+    let bouncer = Bouncer::start(StartupParameters::Refused);
+    let db = TestDb::new();
+    let rec = Recorder::default();
+    let runs = InProgress::default();
+    // Each worker has more slots in each queue than its limits allow.
+    let start = || {
+        pooled(&db, &bouncer, |b| {
+            b.state(rec.clone())
+                .state(runs.clone())
+                .queue("capped", 4)
+                .queue("tenants", 4)
+                .poll_interval(Duration::from_millis(100))
+        })
+    };
+    let first = start().await;
+    let second = start().await;
+    first.set_queue_limit("capped", 2).await.expect("limit");
+    first.pause_queue("tenants").await.expect("pause");
+    let mut specs: Vec<JobSpec> = (0..JOBS)
+        .map(|value| capped::spec(Utc::now(), capped::Args { value }))
+        .collect();
+    specs.extend((0..JOBS).map(|value| {
+        per_tenant::spec(
+            Utc::now(),
+            per_tenant::Args {
+                tenant: u32::try_from(value % 3).unwrap_or(0),
+                value,
+            },
+        )
+    }));
+    first
+        .schedule_bulk(specs, ConflictResolution::Raise, 1000)
+        .await
+        .expect("scheduled");
+    first.start().await.expect("worker");
+    second.start().await.expect("worker");
+    // The paused queue waits while the other drains; then it is resumed and drains too.
+    assert_eq!(
+        rec.wait_for("capped", JOBS as usize).await.len(),
+        JOBS as usize
+    );
+    assert!(rec.values("tenant").is_empty(), "a paused queue ran a job");
+    second.resume_queue("tenants").await.expect("resume");
+    assert_eq!(
+        rec.wait_for("tenant", JOBS as usize).await.len(),
+        JOBS as usize
+    );
+    first.shutdown().await.expect("shutdown");
+    second.shutdown().await.expect("shutdown");
+    println!(
+        "queues through PgBouncer, 2 workers x 4 slots: capped (limit 2) at most {} at once; \
+         tenants at most {} at once, each tenant (limit 1) at most {}",
+        runs.most("capped"),
+        runs.most("tenants"),
+        (0..3)
+            .map(|tenant| runs.most(&format!("tenant:{tenant}")))
+            .max()
+            .unwrap_or(0)
+    );
+    assert_eq!(runs.most("capped"), 2, "the queue's limit, and used");
+    for tenant in 0..3 {
+        assert_eq!(runs.most(&format!("tenant:{tenant}")), 1, "tenant {tenant}");
+    }
+    assert!(runs.most("tenants") >= 2, "different tenants ran at once");
+    assert_eq!(rec.values("capped").len(), JOBS as usize, "none ran twice");
+    assert_eq!(rec.values("tenant").len(), JOBS as usize, "none ran twice");
     db.drop_schema().await;
 }
