@@ -48,8 +48,8 @@ pub use outcome::{FailureReason, IntoJobResult, JobError};
 pub use periodic::{Periodic, PeriodicDefinition, PeriodicSchedule};
 pub use priority::Priority;
 pub use queue::{
-    MAX_CONCURRENCY_LIMIT, QueueInfo, QueueName, QueueSettings, RateLimit, WorkerQueues,
-    validate_concurrency_limit,
+    MAX_CONCURRENCY_LIMIT, MAX_KEY_RATE_STARTS, QueueInfo, QueueName, QueueSettings, RateLimit,
+    WorkerQueues, validate_concurrency_limit,
 };
 pub use registry::{ArgsUpgrade, JobDefinition, JobFuture, OutputDefinition, Registry};
 pub use retention::{VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger};

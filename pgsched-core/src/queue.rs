@@ -114,6 +114,11 @@ pub struct RateLimit {
 /// The largest rate count: each start slot is a row, written when the limit is set.
 pub const MAX_RATE_STARTS: u32 = 100_000;
 
+/// The largest count of a per-key rate limit: a key's rate slots are rows written as its jobs
+/// start, and a claim reads a key's taken slots to find its free ones, so the count bounds
+/// what a key costs a claim.
+pub const MAX_KEY_RATE_STARTS: u32 = 1_000;
+
 /// The largest concurrency limit of a queue or of a concurrency key: a running job holds one
 /// of its numbered slots, and a claim into a full queue or key probes each slot once
 /// (claim_jobs.sql), so the limit bounds what such a claim costs.
@@ -222,6 +227,9 @@ pub struct QueueSettings {
     pub concurrency_limit: Option<u32>,
     /// At most so many starts per period, cluster-wide; `None`: no limit.
     pub rate_limit: Option<RateLimit>,
+    /// At most so many starts per period for each of its concurrency keys, cluster-wide;
+    /// `None`: no limit. At most [`MAX_KEY_RATE_STARTS`] starts.
+    pub key_rate_limit: Option<RateLimit>,
 }
 
 /// A queue as `Scheduler::queues` lists it: its settings and its jobs.

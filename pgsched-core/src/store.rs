@@ -554,6 +554,18 @@ pub trait JobStore: Send + Sync + 'static {
     /// Sets (or with `None` lifts) a queue's cluster-wide rate limit.
     async fn set_queue_rate_limit(&self, queue: &QueueName, rate: Option<RateLimit>) -> Result<()>;
 
+    /// Sets (or with `None` lifts) a queue's per-key rate limit: each of its concurrency keys
+    /// starts at most `rate.starts` jobs per `rate.per`, cluster-wide.
+    async fn set_queue_key_rate_limit(
+        &self,
+        queue: &QueueName,
+        rate: Option<RateLimit>,
+    ) -> Result<()>;
+
+    /// Removes up to `limit` keys' rate slots that are free again (they change no decision:
+    /// a slot without a row is free); returns how many.
+    async fn prune_key_rate_slots(&self, limit: u32) -> Result<u64>;
+
     /// Registers periodic schedules. A new key gets its `enabled` default (or, the first time,
     /// the state of the row an earlier version kept under its hashed default key: see
     /// [`crate::periodic::legacy_adoptions`]); an existing key keeps its enabled state and

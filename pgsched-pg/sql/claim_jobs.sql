@@ -71,6 +71,13 @@
 -- A queue with a rate limit of N per period has N rows in rate_slots; each start takes one
 -- whose free_at has passed and moves it one period ahead (exact: FOR UPDATE re-checks the
 -- row's latest version). The take is cut to the rate slots taken.
+--
+-- A queue with a per-key rate limit of N per period (migration 0020) gives each of its keys
+-- N rate slots in key_rate_slots, a slot without a row being free: a keyed job takes one of
+-- its key's free slots as it takes one of its key's running slots, found from this snapshot,
+-- and writes it one period ahead with INSERT ... ON CONFLICT DO UPDATE WHERE it is free again.
+-- A slot another claim took after this snapshot is a conflict whose row is not free: the
+-- write is skipped and its job left pending, as for a running slot.
 WITH passing AS MATERIALIZED (
     -- The slots passed on to this claim (see "Passing a slot on"), each with its queue's place
     -- in $1. (The lease token alone says the job is running, as in finish_jobs.sql: naming
@@ -97,7 +104,9 @@ WITH passing AS MATERIALIZED (
         -- (A queue has a rate period exactly when it has a rate limit.)
         SELECT coalesce(bool_or(q.paused), false) AS paused,
                min(q.concurrency_limit) AS queue_limit,
-               min(q.rate_period_ms) AS rate_period_ms
+               min(q.rate_period_ms) AS rate_period_ms,
+               min(q.key_rate_limit) AS key_rate_limit,
+               min(q.key_rate_period_ms) AS key_rate_period_ms
           FROM __SCHEMA__.queues AS q
          WHERE q.name = served.queue
     ), passed AS (
@@ -159,12 +168,33 @@ WITH passing AS MATERIALIZED (
                 ORDER BY k.concurrency_key, k.priority, k.run_at, k.created_at, k.id
                 LIMIT 1) AS next
     ), keyed AS (
-        -- Each key's first jobs, as many as its free slots, from a bounded part of the walk.
+        -- Each key's first jobs, as many as its free slots (and free rate slots), from a
+        -- bounded part of the walk.
         SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at, c.concurrency_key,
-               key_free.slots[c.rank] AS key_slot
+               key_free.slots[c.rank] AS key_slot, rate_free.slots[c.rank] AS key_rate_slot
           FROM (SELECT key, key_limit FROM keys
                  LIMIT CASE WHEN (SELECT n FROM room) = 0 THEN 0
                             ELSE 4 * served.wanted + 16 END) AS walked
+         CROSS JOIN settings
+         CROSS JOIN LATERAL (
+               -- The key's free rate slots in this queue, lowest first, at most as many as the
+               -- claim takes (NULL without a per-key rate). A key whose slots are all taken
+               -- costs one range read of its rows, not a probe of each slot.
+               SELECT CASE
+                      WHEN settings.key_rate_limit IS NULL THEN NULL
+                      WHEN (SELECT count(*) FROM __SCHEMA__.key_rate_slots AS r
+                             WHERE r.queue = served.queue AND r.concurrency_key = walked.key
+                               AND r.slot < settings.key_rate_limit AND r.free_at > now())
+                           >= settings.key_rate_limit THEN '{}'::int4[]
+                      ELSE array(SELECT s
+                                   FROM generate_series(0, settings.key_rate_limit - 1) AS s
+                                  WHERE NOT EXISTS (
+                                        SELECT 1 FROM __SCHEMA__.key_rate_slots AS r
+                                         WHERE r.queue = served.queue
+                                           AND r.concurrency_key = walked.key
+                                           AND r.slot = s AND r.free_at > now())
+                                  LIMIT served.wanted)
+                      END AS slots) AS rate_free
          CROSS JOIN LATERAL (
                -- The key's first free slots, lowest first, at most as many as the claim takes.
                SELECT array(SELECT s
@@ -185,14 +215,16 @@ WITH passing AS MATERIALIZED (
                           AND p.run_at <= now()
                           AND (p.expires_at IS NULL OR p.expires_at >= now())
                         ORDER BY p.priority, p.run_at, p.created_at, p.id
-                        LIMIT cardinality(key_free.slots)
+                        LIMIT least(cardinality(key_free.slots),
+                                    coalesce(cardinality(rate_free.slots),
+                                             cardinality(key_free.slots)))
                           FOR UPDATE SKIP LOCKED) AS p) AS c
          -- The walk stops once it has found as many jobs as the claim may take: keys further
          -- on are neither read nor locked.
          LIMIT (SELECT n FROM room)
     ), unkeyed AS (
         SELECT c.id, c.exclusive_key, c.priority, c.run_at, c.created_at,
-               NULL::text AS concurrency_key, NULL::int4 AS key_slot
+               NULL::text AS concurrency_key, NULL::int4 AS key_slot, NULL::int4 AS key_rate_slot
           FROM unnest($5::int4[], $6::int2[], $7::timestamptz[], $8::timestamptz[], $9::text[])
                AS level(ordinal, priority, floor_run_at, floor_created_at, floor_id)
          CROSS JOIN LATERAL (
@@ -229,10 +261,11 @@ WITH passing AS MATERIALIZED (
     )
     -- The queue's take, in claim order: at most one job per exclusive key, at most `room`.
     SELECT served.ordinal, cardinality(passed.slots) AS passed_slots, ranked.id, ranked.exclusive_key, ranked.priority, ranked.run_at, ranked.created_at,
-           ranked.concurrency_key, ranked.key_slot, queue_free.slots AS queue_slots,
+           ranked.concurrency_key, ranked.key_slot, ranked.key_rate_slot,
+           queue_free.slots AS queue_slots,
            (settings.queue_limit IS NOT NULL OR ranked.concurrency_key IS NOT NULL)
                AS needs_slot,
-           settings.rate_period_ms
+           settings.rate_period_ms, settings.key_rate_period_ms
       FROM (SELECT *,
                    row_number() OVER (PARTITION BY exclusive_key
                                       ORDER BY priority, run_at, created_at, id) AS rank
@@ -273,12 +306,31 @@ WITH passing AS MATERIALIZED (
                       FOR UPDATE SKIP LOCKED) AS f) AS free
      WHERE rs.queue = free.queue AND rs.slot = free.slot AND rs.free_at <= now()
     RETURNING rs.queue
+), key_rate_taken AS (
+    -- The keys' rate slots taken (see "per-key rate limit" above), in slot order, so that
+    -- claims racing for the same slots wait on each other in the same order. (A key is walked
+    -- once per queue, so no slot is written twice; DISTINCT ON makes sure.)
+    INSERT INTO __SCHEMA__.key_rate_slots AS k (queue, concurrency_key, slot, free_at, job_id)
+    SELECT DISTINCT ON (chosen.queue, chosen.concurrency_key, chosen.key_rate_slot)
+           chosen.queue, chosen.concurrency_key, chosen.key_rate_slot,
+           now() + chosen.key_rate_period_ms * interval '1 millisecond', chosen.id
+      FROM chosen
+     WHERE chosen.key_rate_slot IS NOT NULL
+     ORDER BY chosen.queue, chosen.concurrency_key, chosen.key_rate_slot
+    ON CONFLICT (queue, concurrency_key, slot) DO UPDATE
+       SET free_at = excluded.free_at, job_id = excluded.job_id
+     WHERE k.free_at <= now()
+    RETURNING k.job_id
 ), started AS (
-    -- Each take cut to the rate slots its queue took.
+    -- Each take cut to the rate slots its queue took, and its keyed jobs to the rate slots
+    -- their keys took.
     SELECT chosen.*
       FROM chosen
-     WHERE chosen.rate_period_ms IS NULL
-        OR chosen.place <= (SELECT count(*) FROM rate_taken WHERE rate_taken.queue = chosen.queue)
+     WHERE (chosen.rate_period_ms IS NULL
+            OR chosen.place <= (SELECT count(*) FROM rate_taken
+                                 WHERE rate_taken.queue = chosen.queue))
+       AND (chosen.key_rate_slot IS NULL
+            OR chosen.id IN (SELECT job_id FROM key_rate_taken))
 ), handing AS (
     -- Slots passed on, each to the unkeyed job of its place (the first places of each queue's
     -- take are the passed slots': see queue_free). A keyed job in such a place is left to

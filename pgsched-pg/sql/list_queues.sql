@@ -13,6 +13,8 @@ SELECT coalesce(q.name, c.queue) AS name,
        q.concurrency_limit,
        q.rate_limit,
        q.rate_period_ms,
+       q.key_rate_limit,
+       q.key_rate_period_ms,
        coalesce(c.pending, 0) AS pending,
        coalesce(c.running, 0) AS running
   FROM __SCHEMA__.queues AS q

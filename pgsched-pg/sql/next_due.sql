@@ -10,12 +10,13 @@
 -- poll interval. One probe of jobs_claim_order per queue and priority level; jobs past their
 -- misfire grace are not claimable and are skipped.
 --
--- Flow control (migration 0010): nothing is claimable in a paused queue, nor in one whose
--- concurrency limit is reached (freeing a slot notifies the workers). In a rate-limited
--- queue, pending jobs wait for its first rate slot to be free again; that is the one wait no
--- notification ends, so it is also the wait when only keyed jobs are pending. Otherwise keyed
--- jobs are not probed: a claim that came back short left only keys at their limit, and
--- freeing a key's slot, like writing a new keyed job, notifies the workers. A queue with no
+-- Flow control (migrations 0010, 0020): nothing is claimable in a paused queue, nor in one
+-- whose concurrency limit is reached (freeing a slot notifies the workers). In a rate-limited
+-- queue, pending jobs wait for its first rate slot to be free again, and keyed jobs of a queue
+-- with a per-key rate for the first of its keys' rate slots to be free again: those are the
+-- waits no notification ends. Otherwise keyed jobs are not probed: a claim that came back
+-- short left only keys at their limit, and freeing a key's slot, like writing a new keyed
+-- job, notifies the workers. A queue with no
 -- pending job has nothing due, whatever its rate slots say (their free times lie in the past
 -- once used: reading one as "due now" made an idle worker claim every few milliseconds).
 SELECT min(ceil(extract(epoch FROM (each_queue.due_at - now())) * 1000)::bigint)
@@ -30,14 +31,19 @@ SELECT min(ceil(extract(epoch FROM (each_queue.due_at - now())) * 1000)::bigint)
                    THEN NULL
                    WHEN levels.first_due IS NOT NULL
                    THEN greatest(levels.first_due, rate.first_free)
+                   WHEN NOT EXISTS (SELECT 1 FROM __SCHEMA__.jobs AS k
+                                     WHERE k.status = 'pending' AND k.queue = waited.queue
+                                       AND k.concurrency_key IS NOT NULL)
+                   THEN NULL
                    WHEN rate.first_free > now()
-                    AND EXISTS (SELECT 1 FROM __SCHEMA__.jobs AS k
-                                 WHERE k.status = 'pending' AND k.queue = waited.queue
-                                   AND k.concurrency_key IS NOT NULL)
                    THEN rate.first_free
+                   WHEN settings.key_rate_limit IS NOT NULL
+                   THEN (SELECT min(r.free_at) FROM __SCHEMA__.key_rate_slots AS r
+                          WHERE r.free_at > now() AND r.queue = waited.queue)
               END AS due_at
          FROM (SELECT coalesce(bool_or(q.paused), false) AS paused,
-                      min(q.concurrency_limit) AS queue_limit
+                      min(q.concurrency_limit) AS queue_limit,
+                      min(q.key_rate_limit) AS key_rate_limit
                  FROM __SCHEMA__.queues AS q
                 WHERE q.name = waited.queue) AS settings,
               (SELECT min(first_due) AS first_due

@@ -19,7 +19,7 @@ use crate::schema_name::SchemaName;
 
 /// The tables pgsched's migrations create in its schema (a test checks the list against
 /// them).
-const OWN_TABLES: [&str; 9] = [
+const OWN_TABLES: [&str; 10] = [
     "jobs",
     "job_dependencies",
     "workers",
@@ -29,6 +29,7 @@ const OWN_TABLES: [&str; 9] = [
     "queues",
     "running_slots",
     "rate_slots",
+    "key_rate_slots",
 ];
 
 /// SQLSTATE codes of a statement naming what its schema does not have: undefined table,

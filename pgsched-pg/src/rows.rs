@@ -375,13 +375,15 @@ pub(crate) struct QueueRow {
     concurrency_limit: Option<i32>,
     rate_limit: Option<i32>,
     rate_period_ms: Option<i64>,
+    key_rate_limit: Option<i32>,
+    key_rate_period_ms: Option<i64>,
     pending: i64,
     running: i64,
 }
 
 impl From<QueueRow> for QueueInfo {
     fn from(row: QueueRow) -> Self {
-        let rate_limit = match (row.rate_limit, millis(row.rate_period_ms)) {
+        let rate = |starts: Option<i32>, period_ms: Option<i64>| match (starts, millis(period_ms)) {
             (Some(starts), Some(per)) => Some(RateLimit {
                 starts: count(starts),
                 per,
@@ -393,7 +395,8 @@ impl From<QueueRow> for QueueInfo {
             settings: QueueSettings {
                 paused: row.paused,
                 concurrency_limit: row.concurrency_limit.map(count),
-                rate_limit,
+                rate_limit: rate(row.rate_limit, row.rate_period_ms),
+                key_rate_limit: rate(row.key_rate_limit, row.key_rate_period_ms),
             },
             pending: counted(row.pending),
             running: counted(row.running),

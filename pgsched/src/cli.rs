@@ -253,7 +253,7 @@ enum QueuesCommand {
         queue: QueueName,
         /// A number from 1, or `none`.
         #[arg(value_parser = optional::<u32>)]
-        limit: Option<u32>,
+        limit: std::option::Option<u32>,
     },
     /// At most N starts per period across all workers, like `100/1m` (`none` lifts it).
     Rate {
@@ -261,11 +261,22 @@ enum QueuesCommand {
         queue: QueueName,
         /// Like `100/1m` (units ms, s, m, h), or `none`.
         #[arg(value_parser = optional::<RateLimit>)]
-        rate: Option<RateLimit>,
+        rate: std::option::Option<RateLimit>,
+    },
+    /// At most N starts per period for each concurrency key of the queue, across all workers,
+    /// like `10/1m` (`none` lifts it).
+    KeyRate {
+        /// The queue.
+        queue: QueueName,
+        /// Like `10/1m` (units ms, s, m, h), or `none`.
+        #[arg(value_parser = optional::<RateLimit>)]
+        rate: std::option::Option<RateLimit>,
     },
 }
 
-/// A value, or `none` for no value (a limit lifted).
+/// A value, or `none` for no value (a limit lifted). Fields parsed with it are spelled
+/// `std::option::Option`: clap's derive reads a plain `Option` as "the argument may be left
+/// out" and then fails, at run time, to hand this parser's `Option` to the field.
 fn optional<T>(text: &str) -> Result<Option<T>, String>
 where
     T: std::str::FromStr,
@@ -484,6 +495,9 @@ async fn execute(scheduler: &Scheduler, cli: Cli) -> u8 {
             QueuesCommand::Resume { queue } => queues::pause(scheduler, &queue, false).await,
             QueuesCommand::Limit { queue, limit } => queues::limit(scheduler, &queue, limit).await,
             QueuesCommand::Rate { queue, rate } => queues::rate(scheduler, &queue, rate).await,
+            QueuesCommand::KeyRate { queue, rate } => {
+                queues::key_rate(scheduler, &queue, rate).await
+            }
         },
         Command::Workers => workers::list(scheduler).await,
         Command::Migrate => migrate::run(scheduler).await,
@@ -554,6 +568,52 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn queue_limits_and_rates_parse_a_value_or_none() {
+        let cli = parse(["worker", "queues", "limit", "emails", "5"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Queues(QueuesCommand::Limit { limit: Some(5), .. })
+        ));
+        let cli = parse(["worker", "queues", "limit", "emails", "none"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Queues(QueuesCommand::Limit { limit: None, .. })
+        ));
+        let usage = parse(["worker", "queues", "limit", "emails"]).expect_err("no limit given");
+        assert_eq!(usage_code(&usage), exit::USAGE);
+        let cli = parse(["worker", "queues", "rate", "emails", "100/1m"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Queues(QueuesCommand::Rate { rate: Some(rate), .. }) if rate.starts == 100
+        ));
+        let cli = parse(["worker", "queues", "rate", "emails", "none"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Queues(QueuesCommand::Rate { rate: None, .. })
+        ));
+    }
+
+    #[test]
+    fn queue_key_rates_parse_a_rate_or_none() {
+        let cli = parse(["worker", "queues", "key-rate", "digests", "10/1m"]).expect("parses");
+        let Command::Queues(QueuesCommand::KeyRate { queue, rate }) = cli.command else {
+            panic!("not `queues key-rate`");
+        };
+        assert_eq!(
+            (queue.as_str(), rate.map(|rate| rate.to_string())),
+            ("digests", Some("10/1m".to_owned()))
+        );
+        let cli = parse(["worker", "queues", "key-rate", "digests", "none"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Command::Queues(QueuesCommand::KeyRate { rate: None, .. })
+        ));
+        let usage =
+            parse(["worker", "queues", "key-rate", "digests", "often"]).expect_err("not a rate");
+        assert_eq!(usage_code(&usage), exit::USAGE);
     }
 
     #[test]

@@ -396,9 +396,9 @@ pub use periodic::{PeriodicJobInfo, PeriodicJobStatus};
 pub use pgsched_core::store::{JobFilter, Recovered, VacuumStatsDay, VacuumTotals, WorkerInfo};
 pub use pgsched_core::{
     ArgsSchema, ConflictResolution, Error, JobArgs, JobContext, JobError, JobId, JobInfo,
-    JobStatus, MAX_CONCURRENCY_LIMIT, MisfireGrace, OnParentFailure, Priority, QueueInfo,
-    QueueName, QueueSettings, RateLimit, Result, RetryPolicy, Scheduled, ShutdownReport, State,
-    VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, WorkerQueues,
+    JobStatus, MAX_CONCURRENCY_LIMIT, MAX_KEY_RATE_STARTS, MisfireGrace, OnParentFailure, Priority,
+    QueueInfo, QueueName, QueueSettings, RateLimit, Result, RetryPolicy, Scheduled, ShutdownReport,
+    State, VacuumConfig, VacuumPolicy, VacuumReport, VacuumTrigger, WorkerConfig, WorkerQueues,
     redact_url,
 };
 pub use pgsched_macros::{args, job, periodic};

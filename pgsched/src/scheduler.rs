@@ -578,6 +578,42 @@ impl Scheduler {
         let queue = QueueName::new(queue.as_ref())?;
         self.store().set_queue_rate_limit(&queue, rate).await
     }
+
+    /// At most `rate.starts` jobs of each concurrency key of `queue` start within any
+    /// `rate.per`, across all workers, by the database clock (`None` lifts the limit). Jobs
+    /// without a key are not limited by it; the queue's own rate ([`Scheduler::set_queue_rate`])
+    /// counts every start of the queue together.
+    ///
+    /// ```no_run
+    /// # async fn f(scheduler: &pgsched::Scheduler) -> pgsched::Result<()> {
+    /// // Each tenant's digests: at most 10 a minute, however many tenants share the queue.
+    /// scheduler.set_queue_key_rate("digests", Some("10/1m".parse()?)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for an invalid queue name, or a rate of more than
+    /// [`MAX_KEY_RATE_STARTS`](crate::MAX_KEY_RATE_STARTS) starts; a store error.
+    pub async fn set_queue_key_rate(
+        &self,
+        queue: impl AsRef<str>,
+        rate: Option<RateLimit>,
+    ) -> Result<()> {
+        let queue = QueueName::new(queue.as_ref())?;
+        if let Some(rate) = rate
+            && rate.starts > pgsched_core::MAX_KEY_RATE_STARTS
+        {
+            return Err(Error::InvalidInput {
+                what: "per-key rate limit",
+                reason: format!(
+                    "{rate} allows more than {} starts per period for one key; use a longer \
+                     period with fewer starts, or the queue's rate (set_queue_rate)",
+                    pgsched_core::MAX_KEY_RATE_STARTS
+                ),
+            });
+        }
+        self.store().set_queue_key_rate_limit(&queue, rate).await
+    }
 }
 
 impl Scheduler {

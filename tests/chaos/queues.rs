@@ -1,6 +1,7 @@
 //! Flow control across worker processes (issue 13): a queue's global concurrency limit and
 //! per-key limits are exact (checked from the recorded intervals of every attempt), a rate
-//! limit holds in every sliding window (checked from the database's start times), a key with
+//! limit, a queue's or each key's, holds in every sliding window (checked from the database's
+//! start times) and is used, a key with
 //! a huge backlog does not starve the others, a `kill -9`ed holder's slot comes back with
 //! its lease, and a pause stops claims on every worker until resumed.
 
@@ -169,6 +170,76 @@ async fn a_rate_limit_holds_in_every_window_and_is_used() {
     assert!(
         span <= ideal * 1.10,
         "throughput more than 10 % under the limit: {span:.2} s for {ideal:.1} s of work"
+    );
+    for mut worker in workers {
+        worker.stop_gracefully(Duration::from_secs(20)).await;
+    }
+    lab.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_per_key_rate_limit_holds_for_every_key_in_every_window_and_is_used() {
+    let _permit = gate(2);
+    let lab = Lab::new().await;
+    // Four keys of 40 jobs each, 10 starts per key per 2 s (6 s at the limit for each key),
+    // any number of a key's jobs running at once: the rate alone holds them.
+    let rate = RateLimit::new(10, Duration::from_secs(2)).expect("valid");
+    lab.scheduler
+        .set_queue_key_rate("tenants", Some(rate))
+        .await
+        .expect("key rate set");
+    const KEYS: usize = 4;
+    const PER_KEY: usize = 40;
+    let specs = (0..KEYS)
+        .flat_map(|k| {
+            (0..PER_KEY).map(move |i| {
+                let key = format!("k{k}");
+                keyed(format!("{key}_{i}"), &key, 0, "tenants", &key).concurrency(10)
+            })
+        })
+        .collect();
+    lab.enqueue(specs).await;
+    let spec = lab.worker().set("queues", "tenants:8").set("batch", 8);
+    let mut workers: Vec<_> = (0..2).map(|i| spec.spawn(&format!("w{i}"))).collect();
+    for worker in &mut workers {
+        worker.wait_ready().await;
+    }
+    let took = lab.wait_drained(Duration::from_secs(60), |_| {}).await;
+    let jobs = lab.t("jobs");
+    let window_ms = rate.per.as_millis();
+    // Each start's window [start, start + period) among its key's starts.
+    let busiest = lab
+        .i64(&format!(
+            "SELECT max(n)::int8 FROM (
+                 SELECT (SELECT count(*) FROM {jobs} b
+                          WHERE b.concurrency_key = a.concurrency_key
+                            AND b.started_at >= a.started_at
+                            AND b.started_at < a.started_at + {window_ms} * interval '1 millisecond') AS n
+                   FROM {jobs} a) AS windows"
+        ))
+        .await;
+    // The slowest key's first to last start.
+    let span = lab
+        .f64(&format!(
+            "SELECT max(span)::float8 FROM (
+                 SELECT extract(epoch FROM max(started_at) - min(started_at)) AS span
+                   FROM {jobs} GROUP BY concurrency_key) AS keys"
+        ))
+        .await;
+    let ideal = (PER_KEY as f64 / f64::from(rate.starts) - 1.0) * rate.per.as_secs_f64();
+    println!(
+        "queues/key rate: {KEYS} keys x {PER_KEY} jobs at {rate} per key, 2 workers: drained in \
+         {took:?}; busiest window of a key {busiest} starts; slowest key's first to last start \
+         {span:.2} s, {:.1} % of the ideal {ideal:.1} s",
+        100.0 * span / ideal
+    );
+    assert!(
+        busiest <= i64::from(rate.starts),
+        "{busiest} starts of one key in one window"
+    );
+    assert!(
+        span <= ideal * 1.10,
+        "a key's throughput more than 10 % under its rate: {span:.2} s for {ideal:.1} s of work"
     );
     for mut worker in workers {
         worker.stop_gracefully(Duration::from_secs(20)).await;

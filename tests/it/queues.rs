@@ -641,3 +641,123 @@ async fn an_idle_worker_on_a_rate_limited_queue_waits_for_its_poll_once_the_work
     );
     scheduler.shutdown().await.expect("shutdown");
 }
+
+/// Writes `count` due `mark` jobs of concurrency key `key` into `queue`, `concurrency` of the
+/// key's jobs allowed to run at once.
+async fn keyed_due_in(
+    scheduler: &pgsched::Scheduler,
+    queue: &str,
+    key: &str,
+    concurrency: u32,
+    count: usize,
+) {
+    for _ in 0..count {
+        scheduler
+            .schedule(
+                pgsched::JobSpec::by_name("mark", vec![])
+                    .queue(queue)
+                    .concurrency_key(key)
+                    .concurrency(concurrency),
+                pgsched::ConflictResolution::Raise,
+            )
+            .await
+            .expect("scheduled");
+    }
+}
+
+#[tokio::test]
+async fn a_per_key_rate_limit_holds_each_key_to_its_starts_until_its_period_has_passed() {
+    use pgsched_core::store::{Finish, JobStore};
+    use std::collections::BTreeMap;
+    let t = setup_with(|b| b).await;
+    let scheduler = &t.scheduler;
+    let store = pgsched::__private::store(scheduler);
+    let queue = QueueName::new("tenants").expect("a queue name");
+    scheduler
+        .set_queue_key_rate("tenants", Some("2/1h".parse().expect("rate")))
+        .await
+        .expect("key rate");
+    let listed = scheduler.queues().await.expect("queues");
+    assert_eq!(
+        listed[0]
+            .settings
+            .key_rate_limit
+            .map(|rate| rate.to_string()),
+        Some("2/1h".to_owned())
+    );
+    // Three keys of four jobs each, up to five of a key running at once: the rate, not the
+    // key's concurrency, is what holds them.
+    for key in ["a", "b", "c"] {
+        keyed_due_in(scheduler, "tenants", key, 5, 4).await;
+    }
+    let per_key = |jobs: &[pgsched_core::store::ClaimedJob]| {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for job in jobs {
+            *counts
+                .entry(job.concurrency_key.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        counts
+    };
+    let two_each: BTreeMap<String, usize> = [("a", 2), ("b", 2), ("c", 2)]
+        .map(|(k, n)| (k.to_owned(), n))
+        .into();
+    let first = claim_passing(scheduler, &queue, 20, &[]).await;
+    assert_eq!(
+        per_key(&first),
+        two_each,
+        "two starts per key, though 20 were asked"
+    );
+    let outcomes: Vec<_> = first
+        .iter()
+        .map(|job| (job.lease.clone(), Finish::Completed))
+        .collect();
+    store.finish(&outcomes).await.expect("finished");
+    // Nothing runs now, yet every key used its starts for the hour.
+    assert!(claim_passing(scheduler, &queue, 20, &[]).await.is_empty());
+    let due = next_due_of(&t, &["tenants"]).await.expect("due in an hour");
+    assert!(due > std::time::Duration::from_secs(3_500), "{due:?}");
+
+    // An hour on for key `a` only (its slots' free times moved back): it starts two more.
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {}.key_rate_slots SET free_at = now() - interval '1 second' \
+          WHERE concurrency_key = 'a'",
+        t.schema()
+    )))
+    .execute(t.pool())
+    .await
+    .expect("an hour passed for a");
+    let second = claim_passing(scheduler, &queue, 20, &[]).await;
+    assert_eq!(
+        per_key(&second),
+        [("a".to_owned(), 2)].into(),
+        "only the key whose period passed"
+    );
+    // The sweep's prune removes only rate slots free again: none now (a's were taken again).
+    assert_eq!(store.prune_key_rate_slots(100).await.expect("pruned"), 0);
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {}.key_rate_slots SET free_at = now() - interval '1 second' \
+          WHERE concurrency_key = 'b'",
+        t.schema()
+    )))
+    .execute(t.pool())
+    .await
+    .expect("an hour passed for b");
+    assert_eq!(store.prune_key_rate_slots(100).await.expect("pruned"), 2);
+    // A slot without a row is free: b starts two more.
+    let third = claim_passing(scheduler, &queue, 20, &[]).await;
+    assert_eq!(per_key(&third), [("b".to_owned(), 2)].into());
+    // Lifted: c's last two start at once.
+    scheduler
+        .set_queue_key_rate("tenants", None)
+        .await
+        .expect("lifted");
+    let fourth = claim_passing(scheduler, &queue, 20, &[]).await;
+    assert_eq!(per_key(&fourth), [("c".to_owned(), 2)].into());
+    // Too many starts for one key are refused with the reason.
+    let refused = scheduler
+        .set_queue_key_rate("tenants", Some("5000/1s".parse().expect("rate")))
+        .await
+        .expect_err("over the largest per-key rate");
+    assert!(refused.to_string().contains("1000 starts"), "{refused}");
+}

@@ -1,5 +1,6 @@
 //! The sweeps every replica runs on its sweep interval: recover jobs whose lease expired,
-//! expire jobs that missed their start window, and remove the registrations of dead workers.
+//! expire jobs that missed their start window, remove the registrations of dead workers and
+//! the keys' rate slots that are free again.
 //! Each is bounded batches on partial indexes, safe to run concurrently on many replicas
 //! (`SKIP LOCKED`), and decides by the database clock.
 
@@ -29,7 +30,8 @@ pub(crate) async fn run(shared: Arc<Shared>, stop: CancellationToken) {
     }
 }
 
-/// One sweep: orphans first (they may still run), then misfires, then dead workers' rows.
+/// One sweep: orphans first (they may still run), then misfires, then dead workers' rows and
+/// free rate slots.
 pub(crate) async fn sweep(shared: &Shared) -> SweepPass {
     let mut pass = SweepPass::default();
     recover(shared, &mut pass).await;
@@ -47,7 +49,24 @@ pub(crate) async fn sweep(shared: &Shared) -> SweepPass {
         }
         Err(error) => tracing::warn!("pruning dead workers failed: {error}"),
     }
+    prune_key_rate_slots(shared).await;
     pass
+}
+
+/// Removes keys' rate slots that are free again, in bounded batches (they decide nothing: a
+/// slot without a row is free; this keeps their table to the keys that started lately).
+async fn prune_key_rate_slots(shared: &Shared) {
+    let batch = shared.config.sweep_batch;
+    for _ in 0..MAX_BATCHES_PER_SWEEP {
+        match shared.store.prune_key_rate_slots(batch).await {
+            Ok(pruned) if pruned < u64::from(batch) => break,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!("pruning keys' rate slots failed: {error}");
+                break;
+            }
+        }
+    }
 }
 
 async fn recover(shared: &Shared, pass: &mut SweepPass) {

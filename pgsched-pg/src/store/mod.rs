@@ -294,6 +294,8 @@ route! {
     set_queue_paused(queue: &QueueName, paused: bool) -> ();
     set_queue_concurrency_limit(queue: &QueueName, limit: Option<u32>) -> ();
     set_queue_rate_limit(queue: &QueueName, rate: Option<RateLimit>) -> ();
+    set_queue_key_rate_limit(queue: &QueueName, rate: Option<RateLimit>) -> ();
+    prune_key_rate_slots(limit: u32) -> u64;
     register_periodic(schedules: &[PeriodicRegistration], owner: Option<&str>) -> ();
     periodic_states() -> (DateTime<Utc>, Vec<PeriodicState>);
     periodic_state(key: &str) -> Option<PeriodicState>;

@@ -1,4 +1,5 @@
-//! Queue settings every worker obeys (pause, concurrency and rate limits) and the queue list.
+//! Queue settings every worker obeys (pause, concurrency and rate limits, per-key rate limits)
+//! and the queue list; the sweep that removes keys' rate slots free again.
 
 use pgsched_core::{QueueInfo, QueueName, RateLimit, Result};
 
@@ -64,6 +65,37 @@ impl PgStore {
             .await
             .map_err(self.sql.set_queue_rate_limit.error())?;
         self.wake_workers().await
+    }
+
+    /// See [`pgsched_core::store::JobStore::set_queue_key_rate_limit`].
+    pub(super) async fn set_queue_key_rate_limit(
+        &self,
+        queue: &QueueName,
+        rate: Option<RateLimit>,
+    ) -> Result<()> {
+        self.sql
+            .set_queue_key_rate_limit
+            .query()
+            .bind(queue.as_str())
+            .bind(rate.map(|rate| i32::try_from(rate.starts).unwrap_or(i32::MAX)))
+            .bind(rate.map(|rate| to_millis(rate.per)))
+            .execute(self.main())
+            .await
+            .map_err(self.sql.set_queue_key_rate_limit.error())?;
+        self.wake_workers().await
+    }
+
+    /// See [`pgsched_core::store::JobStore::prune_key_rate_slots`].
+    pub(super) async fn prune_key_rate_slots(&self, limit: u32) -> Result<u64> {
+        let pruned: i64 = self
+            .sql
+            .prune_key_rate_slots
+            .query_scalar()
+            .bind(i64::from(limit))
+            .fetch_one(self.worker())
+            .await
+            .map_err(self.sql.prune_key_rate_slots.error())?;
+        Ok(u64::try_from(pruned).unwrap_or(0))
     }
 
     /// Wakes the listening workers: a setting changed, and a claim held back by it may now

@@ -1,4 +1,4 @@
-//! `queues list|pause|resume|limit|rate`: queue settings every worker obeys.
+//! `queues list|pause|resume|limit|rate|key-rate`: queue settings every worker obeys.
 
 use pgsched_core::{QueueInfo, QueueName, RateLimit};
 use serde_json::json;
@@ -26,13 +26,18 @@ pub(super) async fn list(scheduler: &Scheduler) -> Result<Report, Failure> {
                     settings
                         .rate_limit
                         .map_or_else(|| "-".to_owned(), |rate| rate.to_string()),
+                    settings
+                        .key_rate_limit
+                        .map_or_else(|| "-".to_owned(), |rate| rate.to_string()),
                     queue.pending.to_string(),
                     queue.running.to_string(),
                 ]
             })
             .collect();
         render::table(
-            &["QUEUE", "STATE", "LIMIT", "RATE", "PENDING", "RUNNING"],
+            &[
+                "QUEUE", "STATE", "LIMIT", "RATE", "KEY RATE", "PENDING", "RUNNING",
+            ],
             &rows,
         )
     };
@@ -46,6 +51,7 @@ fn queue_json(queue: &QueueInfo) -> serde_json::Value {
         "paused": queue.settings.paused,
         "concurrency_limit": queue.settings.concurrency_limit,
         "rate_limit": queue.settings.rate_limit.map(|rate| rate.to_string()),
+        "key_rate_limit": queue.settings.key_rate_limit.map(|rate| rate.to_string()),
         "pending": queue.pending,
         "running": queue.running,
     })
@@ -100,5 +106,25 @@ pub(super) async fn rate(
     Ok(Report {
         text,
         json: json!({ "queue": queue.as_str(), "rate_limit": rate.map(|rate| rate.to_string()) }),
+    })
+}
+
+/// `queues key-rate NAME N/PERIOD|none`.
+pub(super) async fn key_rate(
+    scheduler: &Scheduler,
+    queue: &QueueName,
+    rate: Option<RateLimit>,
+) -> Result<Report, Failure> {
+    scheduler.set_queue_key_rate(queue, rate).await?;
+    let text = match rate {
+        Some(rate) => format!("queue {queue}: at most {rate} starts per concurrency key\n"),
+        None => format!("queue {queue}: no per-key rate limit\n"),
+    };
+    Ok(Report {
+        text,
+        json: json!({
+            "queue": queue.as_str(),
+            "key_rate_limit": rate.map(|rate| rate.to_string()),
+        }),
     })
 }
