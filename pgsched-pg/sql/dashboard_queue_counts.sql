@@ -47,6 +47,8 @@ SELECT names.queue AS name,
        q.concurrency_limit,
        q.rate_limit,
        q.rate_period_ms,
+       q.key_rate_limit,
+       q.key_rate_period_ms,
        (SELECT count(*) FROM (SELECT 1 FROM __SCHEMA__.jobs
                                WHERE status = 'pending' AND concurrency_key IS NULL
                                  AND queue = names.queue

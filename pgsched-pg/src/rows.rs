@@ -381,22 +381,27 @@ pub(crate) struct QueueRow {
     running: i64,
 }
 
+/// A rate limit from its stored starts and period in milliseconds (a queue's or its keys':
+/// both set, or neither).
+pub(crate) fn stored_rate(starts: Option<i32>, period_ms: Option<i64>) -> Option<RateLimit> {
+    match (starts, millis(period_ms)) {
+        (Some(starts), Some(per)) => Some(RateLimit {
+            starts: count(starts),
+            per,
+        }),
+        _ => None,
+    }
+}
+
 impl From<QueueRow> for QueueInfo {
     fn from(row: QueueRow) -> Self {
-        let rate = |starts: Option<i32>, period_ms: Option<i64>| match (starts, millis(period_ms)) {
-            (Some(starts), Some(per)) => Some(RateLimit {
-                starts: count(starts),
-                per,
-            }),
-            _ => None,
-        };
         QueueInfo {
             name: QueueName::from_stored(row.name),
             settings: QueueSettings {
                 paused: row.paused,
                 concurrency_limit: row.concurrency_limit.map(count),
-                rate_limit: rate(row.rate_limit, row.rate_period_ms),
-                key_rate_limit: rate(row.key_rate_limit, row.key_rate_period_ms),
+                rate_limit: stored_rate(row.rate_limit, row.rate_period_ms),
+                key_rate_limit: stored_rate(row.key_rate_limit, row.key_rate_period_ms),
             },
             pending: counted(row.pending),
             running: counted(row.running),

@@ -402,7 +402,12 @@ async fn hostile_ids_and_texts_are_shown_as_text() {
         browser::text(&client, "#overview-queues tr[data-queue='default'] td.due").await,
         "1"
     );
-    // ... and so does the queues page.
+    // ... and so does the queues page, with the queue's per-key rate.
+    served
+        .scheduler()
+        .set_queue_key_rate("web_mail", Some("10/1m".parse().expect("rate")))
+        .await
+        .expect("key rate");
     client
         .goto(&served.url("/queues"))
         .await
@@ -410,6 +415,14 @@ async fn hostile_ids_and_texts_are_shown_as_text() {
     assert_eq!(
         browser::text(&client, "#queues-table tr[data-queue='web_mail'] td.due").await,
         "1"
+    );
+    assert_eq!(
+        browser::text(
+            &client,
+            "#queues-table tr[data-queue='web_mail'] td.key-rate"
+        )
+        .await,
+        "10/1m"
     );
 
     // A hostile name in the filter is shown back as text too.

@@ -90,6 +90,10 @@ pub struct QueueCounts {
     pub rate_limit: Option<i32>,
     /// Its rate limit's period in milliseconds, if any.
     pub rate_period_ms: Option<i64>,
+    /// Its per-key rate limit's starts per period, if any.
+    pub key_rate_limit: Option<i32>,
+    /// Its per-key rate limit's period in milliseconds, if any.
+    pub key_rate_period_ms: Option<i64>,
     /// Its due jobs, capped at [`STATUS_COUNT_CAP`].
     pub due: i64,
     /// Its running jobs.
@@ -100,9 +104,13 @@ impl QueueCounts {
     /// Its rate limit, if any.
     #[must_use]
     pub fn rate(&self) -> Option<pgsched_core::RateLimit> {
-        let starts = u32::try_from(self.rate_limit?).ok()?;
-        let per = Duration::from_millis(u64::try_from(self.rate_period_ms?).ok()?);
-        Some(pgsched_core::RateLimit { starts, per })
+        crate::rows::stored_rate(self.rate_limit, self.rate_period_ms)
+    }
+
+    /// Its per-key rate limit, if any.
+    #[must_use]
+    pub fn key_rate(&self) -> Option<pgsched_core::RateLimit> {
+        crate::rows::stored_rate(self.key_rate_limit, self.key_rate_period_ms)
     }
 }
 
