@@ -117,6 +117,67 @@ async fn a_global_limit_holds_while_ended_jobs_pass_their_slots_on() {
     lab.cleanup().await;
 }
 
+/// How a drain under a rate limit went: how long it took, the most starts of one group in any
+/// window of one period, and the longest span from a group's first start to its last.
+struct RatedDrain {
+    took: Duration,
+    busiest: i64,
+    span: f64,
+}
+
+/// Two workers (8 slots each, claims of 8) serving `queue` drain its jobs, enqueued before;
+/// the starts are grouped by `group`, an SQL expression over a job row `{t}`
+/// (`{t}.concurrency_key`, or `{t}.queue` for all of them), and windows of `period` are read
+/// from the database's start times.
+async fn drain_rated(lab: &Lab, queue: &str, period: Duration, group: &str) -> RatedDrain {
+    let spec = lab
+        .worker()
+        .set("queues", format!("{queue}:8"))
+        .set("batch", 8);
+    let mut workers: Vec<_> = (0..2).map(|i| spec.spawn(&format!("w{i}"))).collect();
+    for worker in &mut workers {
+        worker.wait_ready().await;
+    }
+    let took = lab.wait_drained(Duration::from_secs(60), |_| {}).await;
+    let jobs = lab.t("jobs");
+    let window_ms = period.as_millis();
+    // Every start's window [start, start + period): how many starts of its group fall in it.
+    let busiest = lab
+        .i64(&format!(
+            "SELECT max(n)::int8 FROM (
+                 SELECT (SELECT count(*) FROM {jobs} b
+                          WHERE ({group_b}) IS NOT DISTINCT FROM ({group_a})
+                            AND b.started_at >= a.started_at
+                            AND b.started_at < a.started_at + {window_ms} * interval '1 millisecond') AS n
+                   FROM {jobs} a) AS windows",
+            group_a = group.replace("{t}", "a"),
+            group_b = group.replace("{t}", "b"),
+        ))
+        .await;
+    let span = lab
+        .f64(&format!(
+            "SELECT max(span)::float8 FROM (
+                 SELECT extract(epoch FROM max(started_at) - min(started_at)) AS span
+                   FROM {jobs} AS t GROUP BY {group}) AS groups",
+            group = group.replace("{t}", "t"),
+        ))
+        .await;
+    for mut worker in workers {
+        worker.stop_gracefully(Duration::from_secs(20)).await;
+    }
+    RatedDrain {
+        took,
+        busiest,
+        span,
+    }
+}
+
+/// How long `starts` starts take at `rate`: (starts / rate - 1) full periods after the first
+/// burst.
+fn ideal_span(starts: usize, rate: RateLimit) -> f64 {
+    (starts as f64 / f64::from(rate.starts) - 1.0) * rate.per.as_secs_f64()
+}
+
 #[tokio::test]
 async fn a_rate_limit_holds_in_every_window_and_is_used() {
     let _permit = gate(2);
@@ -133,31 +194,12 @@ async fn a_rate_limit_holds_in_every_window_and_is_used() {
         .map(|i| work_job(format!("r{i}"), "r", 0).queue("rated"))
         .collect();
     lab.enqueue(specs).await;
-    let spec = lab.worker().set("queues", "rated:8").set("batch", 8);
-    let mut workers: Vec<_> = (0..2).map(|i| spec.spawn(&format!("w{i}"))).collect();
-    for worker in &mut workers {
-        worker.wait_ready().await;
-    }
-    let took = lab.wait_drained(Duration::from_secs(60), |_| {}).await;
-    let jobs = lab.t("jobs");
-    let window_ms = rate.per.as_millis();
-    // Every start's window [start, start + period): how many starts fall in it.
-    let busiest = lab
-        .i64(&format!(
-            "SELECT max(n)::int8 FROM (
-                 SELECT (SELECT count(*) FROM {jobs} b
-                          WHERE b.started_at >= a.started_at
-                            AND b.started_at < a.started_at + {window_ms} * interval '1 millisecond') AS n
-                   FROM {jobs} a) AS windows"
-        ))
-        .await;
-    let span = lab
-        .f64(&format!(
-            "SELECT extract(epoch FROM max(started_at) - min(started_at))::float8 FROM {jobs}"
-        ))
-        .await;
-    // At the limit, JOBS starts need (JOBS / starts - 1) full periods after the first burst.
-    let ideal = (JOBS as f64 / f64::from(rate.starts) - 1.0) * rate.per.as_secs_f64();
+    let RatedDrain {
+        took,
+        busiest,
+        span,
+    } = drain_rated(&lab, "rated", rate.per, "{t}.queue").await;
+    let ideal = ideal_span(JOBS, rate);
     println!(
         "queues/rate: {JOBS} jobs at {rate}: drained in {took:?}; busiest window {busiest} starts; \
          first to last start {span:.2} s, {:.1} % of the ideal {ideal:.1} s",
@@ -171,9 +213,6 @@ async fn a_rate_limit_holds_in_every_window_and_is_used() {
         span <= ideal * 1.10,
         "throughput more than 10 % under the limit: {span:.2} s for {ideal:.1} s of work"
     );
-    for mut worker in workers {
-        worker.stop_gracefully(Duration::from_secs(20)).await;
-    }
     lab.cleanup().await;
 }
 
@@ -199,34 +238,12 @@ async fn a_per_key_rate_limit_holds_for_every_key_in_every_window_and_is_used() 
         })
         .collect();
     lab.enqueue(specs).await;
-    let spec = lab.worker().set("queues", "tenants:8").set("batch", 8);
-    let mut workers: Vec<_> = (0..2).map(|i| spec.spawn(&format!("w{i}"))).collect();
-    for worker in &mut workers {
-        worker.wait_ready().await;
-    }
-    let took = lab.wait_drained(Duration::from_secs(60), |_| {}).await;
-    let jobs = lab.t("jobs");
-    let window_ms = rate.per.as_millis();
-    // Each start's window [start, start + period) among its key's starts.
-    let busiest = lab
-        .i64(&format!(
-            "SELECT max(n)::int8 FROM (
-                 SELECT (SELECT count(*) FROM {jobs} b
-                          WHERE b.concurrency_key = a.concurrency_key
-                            AND b.started_at >= a.started_at
-                            AND b.started_at < a.started_at + {window_ms} * interval '1 millisecond') AS n
-                   FROM {jobs} a) AS windows"
-        ))
-        .await;
-    // The slowest key's first to last start.
-    let span = lab
-        .f64(&format!(
-            "SELECT max(span)::float8 FROM (
-                 SELECT extract(epoch FROM max(started_at) - min(started_at)) AS span
-                   FROM {jobs} GROUP BY concurrency_key) AS keys"
-        ))
-        .await;
-    let ideal = (PER_KEY as f64 / f64::from(rate.starts) - 1.0) * rate.per.as_secs_f64();
+    let RatedDrain {
+        took,
+        busiest,
+        span,
+    } = drain_rated(&lab, "tenants", rate.per, "{t}.concurrency_key").await;
+    let ideal = ideal_span(PER_KEY, rate);
     println!(
         "queues/key rate: {KEYS} keys x {PER_KEY} jobs at {rate} per key, 2 workers: drained in \
          {took:?}; busiest window of a key {busiest} starts; slowest key's first to last start \
@@ -241,9 +258,6 @@ async fn a_per_key_rate_limit_holds_for_every_key_in_every_window_and_is_used() 
         span <= ideal * 1.10,
         "a key's throughput more than 10 % under its rate: {span:.2} s for {ideal:.1} s of work"
     );
-    for mut worker in workers {
-        worker.stop_gracefully(Duration::from_secs(20)).await;
-    }
     lab.cleanup().await;
 }
 

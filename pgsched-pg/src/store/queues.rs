@@ -5,6 +5,7 @@ use pgsched_core::{QueueInfo, QueueName, RateLimit, Result};
 
 use super::PgStore;
 use crate::rows::{QueueRow, to_millis};
+use crate::statements::Statement;
 
 impl PgStore {
     /// See [`pgsched_core::store::JobStore::queues`].
@@ -55,16 +56,8 @@ impl PgStore {
         queue: &QueueName,
         rate: Option<RateLimit>,
     ) -> Result<()> {
-        self.sql
-            .set_queue_rate_limit
-            .query()
-            .bind(queue.as_str())
-            .bind(rate.map(|rate| i32::try_from(rate.starts).unwrap_or(i32::MAX)))
-            .bind(rate.map(|rate| to_millis(rate.per)))
-            .execute(self.main())
+        self.set_rate(&self.sql.set_queue_rate_limit, queue, rate)
             .await
-            .map_err(self.sql.set_queue_rate_limit.error())?;
-        self.wake_workers().await
     }
 
     /// See [`pgsched_core::store::JobStore::set_queue_key_rate_limit`].
@@ -73,15 +66,26 @@ impl PgStore {
         queue: &QueueName,
         rate: Option<RateLimit>,
     ) -> Result<()> {
-        self.sql
-            .set_queue_key_rate_limit
+        self.set_rate(&self.sql.set_queue_key_rate_limit, queue, rate)
+            .await
+    }
+
+    /// Runs one of the statements that set a rate of `queue` (`$1` the queue, `$2` the
+    /// starts and `$3` the period in ms, both NULL to lift it), then wakes the workers.
+    async fn set_rate(
+        &self,
+        statement: &Statement,
+        queue: &QueueName,
+        rate: Option<RateLimit>,
+    ) -> Result<()> {
+        statement
             .query()
             .bind(queue.as_str())
             .bind(rate.map(|rate| i32::try_from(rate.starts).unwrap_or(i32::MAX)))
             .bind(rate.map(|rate| to_millis(rate.per)))
             .execute(self.main())
             .await
-            .map_err(self.sql.set_queue_key_rate_limit.error())?;
+            .map_err(statement.error())?;
         self.wake_workers().await
     }
 
