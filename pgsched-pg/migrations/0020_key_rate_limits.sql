@@ -21,3 +21,23 @@ CREATE TABLE key_rate_slots (
 );
 -- The sweep finds the slots free again, and the idle wait the next one to come free, by time.
 CREATE INDEX key_rate_slots_free_at ON key_rate_slots (free_at);
+
+-- Every claim writes to this table (with no rows when no queue has a per-key rate). A role
+-- granted privileges on rate_slots gets the same on it, so a worker role granted as the
+-- README's "Least privilege" section says keeps claiming after this upgrade.
+DO $$
+DECLARE
+    granted record;
+BEGIN
+    FOR granted IN
+        SELECT a.grantee, a.privilege_type
+          FROM pg_class AS c, aclexplode(c.relacl) AS a
+         WHERE c.oid = 'rate_slots'::regclass
+           AND a.grantee <> c.relowner
+    LOOP
+        EXECUTE format('GRANT %s ON key_rate_slots TO %s', granted.privilege_type,
+                       CASE WHEN granted.grantee = 0 THEN 'PUBLIC'
+                            ELSE quote_ident(pg_get_userbyid(granted.grantee)) END);
+    END LOOP;
+END
+$$;

@@ -16,9 +16,9 @@
 -- with a per-key rate for the first of its keys' rate slots to be free again: those are the
 -- waits no notification ends. Otherwise keyed jobs are not probed: a claim that came back
 -- short left only keys at their limit, and freeing a key's slot, like writing a new keyed
--- job, notifies the workers. A queue with no
--- pending job has nothing due, whatever its rate slots say (their free times lie in the past
--- once used: reading one as "due now" made an idle worker claim every few milliseconds).
+-- job, notifies the workers. A queue with no pending job has nothing due, whatever its rate
+-- slots say (their free times lie in the past once used: reading one as "due now" made an
+-- idle worker claim every few milliseconds).
 SELECT min(ceil(extract(epoch FROM (each_queue.due_at - now())) * 1000)::bigint)
   FROM unnest($1::text[]) AS waited(queue)
  CROSS JOIN LATERAL (

@@ -211,6 +211,75 @@ fn crc32(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_schema::TestSchema;
+
+    /// Applies the embedded migrations up to `last` (a version) in `test`'s schema, as `run`
+    /// applies them all.
+    async fn migrate_up_to(test: &TestSchema, last: i64) {
+        let mut connection = PgConnection::connect_with(&test.pool.connect_options())
+            .await
+            .expect("connect");
+        let quoted = test.schema.quoted();
+        connection
+            .execute(sqlx::AssertSqlSafe(format!("SET search_path TO {quoted}")))
+            .await
+            .expect("search path");
+        let mut migrator = Migrator {
+            migrations: MIGRATIONS
+                .iter()
+                .filter(|migration| migration.version <= last)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into(),
+            ..Migrator::DEFAULT
+        };
+        migrator.dangerous_set_table_name(format!("{quoted}._pgsched_migrations"));
+        migrator.create_schema(quoted.clone());
+        migrator
+            .run_direct(None, &mut connection, false)
+            .await
+            .expect("migrated");
+        connection.close().await.expect("closed");
+    }
+
+    #[tokio::test]
+    async fn a_role_granted_the_rate_slots_may_use_the_keys_rate_slots_after_the_upgrade() {
+        let mut test = TestSchema::new("t_grants").await;
+        migrate_up_to(&test, 19).await;
+        let schema = test.schema.quoted();
+        let role = format!("{}_worker", test.schema.as_str());
+        test.connection
+            .execute(sqlx::AssertSqlSafe(format!(
+                "CREATE ROLE \"{role}\"; \
+                 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.rate_slots TO \"{role}\""
+            )))
+            .await
+            .expect("a worker role, granted as the README said before version 20");
+        run(&test.pool, &test.schema).await.expect("upgraded");
+        let may: bool = sqlx::query_scalar(
+            "SELECT has_table_privilege($1, $2, 'SELECT, INSERT, UPDATE, DELETE')",
+        )
+        .bind(&role)
+        .bind(format!("{schema}.key_rate_slots"))
+        .fetch_one(&mut test.connection)
+        .await
+        .expect("privileges read");
+        let may_not: bool = sqlx::query_scalar("SELECT has_table_privilege($1, $2, 'TRUNCATE')")
+            .bind(&role)
+            .bind(format!("{schema}.key_rate_slots"))
+            .fetch_one(&mut test.connection)
+            .await
+            .expect("privileges read");
+        test.connection
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""
+            )))
+            .await
+            .expect("role dropped");
+        assert!(may, "the worker role may use key_rate_slots");
+        assert!(!may_not, "and gets nothing it did not have on rate_slots");
+        test.drop().await;
+    }
 
     #[test]
     fn the_lock_key_is_sqlx_s() {

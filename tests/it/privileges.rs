@@ -13,7 +13,7 @@ fn grants(schema: &str, role: &str) -> Vec<String> {
     vec![
         format!("GRANT USAGE ON SCHEMA \"{schema}\" TO {role}"),
         format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON \"{schema}\".jobs, \"{schema}\".workers, \"{schema}\".periodic_schedules, \"{schema}\".running_slots, \"{schema}\".rate_slots, \"{schema}\".queues, \"{schema}\".job_dependencies TO {role}"
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON \"{schema}\".jobs, \"{schema}\".workers, \"{schema}\".periodic_schedules, \"{schema}\".running_slots, \"{schema}\".rate_slots, \"{schema}\".key_rate_slots, \"{schema}\".queues, \"{schema}\".job_dependencies TO {role}"
         ),
         format!(
             "GRANT SELECT, INSERT, UPDATE ON \"{schema}\".vacuum_state, \"{schema}\".vacuum_stats TO {role}"
