@@ -67,14 +67,8 @@ pub(crate) async fn run(pool: &PgPool, schema: &SchemaName) -> Result<(), Error>
         sqlx::query("SET lock_timeout = '60s'")
             .execute(&mut connection)
             .await?;
-        let mut migrator = Migrator {
-            migrations: MIGRATIONS.migrations.clone(),
-            ..Migrator::DEFAULT
-        };
-        migrator.dangerous_set_table_name(format!("{quoted}._pgsched_migrations"));
-        migrator.create_schema(quoted.clone());
         // `run_direct` on the connection we configured (plain `run` would want an `Acquire`).
-        migrator
+        schema_migrator(schema, MIGRATIONS.migrations.clone())
             .run_direct(None, &mut connection, false)
             .await
             .map_err(sqlx::Error::from)
@@ -82,6 +76,22 @@ pub(crate) async fn run(pool: &PgPool, schema: &SchemaName) -> Result<(), Error>
     .await;
     let _ = connection.close().await;
     result.map_err(|e| Error::store(operation, e))
+}
+
+/// A migrator of `migrations` into `schema`, its bookkeeping table there too (see the module
+/// docs); run it on a connection whose `search_path` is the schema.
+fn schema_migrator(
+    schema: &SchemaName,
+    migrations: std::borrow::Cow<'static, [sqlx::migrate::Migration]>,
+) -> Migrator {
+    let quoted = schema.quoted();
+    let mut migrator = Migrator {
+        migrations,
+        ..Migrator::DEFAULT
+    };
+    migrator.dangerous_set_table_name(format!("{quoted}._pgsched_migrations"));
+    migrator.create_schema(quoted);
+    migrator
 }
 
 /// Runs every pending migration in `schema` behind a transaction pooler: one transaction on a
@@ -224,18 +234,12 @@ mod tests {
             .execute(sqlx::AssertSqlSafe(format!("SET search_path TO {quoted}")))
             .await
             .expect("search path");
-        let mut migrator = Migrator {
-            migrations: MIGRATIONS
-                .iter()
-                .filter(|migration| migration.version <= last)
-                .cloned()
-                .collect::<Vec<_>>()
-                .into(),
-            ..Migrator::DEFAULT
-        };
-        migrator.dangerous_set_table_name(format!("{quoted}._pgsched_migrations"));
-        migrator.create_schema(quoted.clone());
-        migrator
+        let migrations: Vec<_> = MIGRATIONS
+            .iter()
+            .filter(|migration| migration.version <= last)
+            .cloned()
+            .collect();
+        schema_migrator(&test.schema, migrations.into())
             .run_direct(None, &mut connection, false)
             .await
             .expect("migrated");
