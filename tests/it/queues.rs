@@ -214,10 +214,19 @@ async fn invalid_queue_settings_are_refused_with_the_reason() {
 
 /// Writes `count` due `mark` jobs into `queue`.
 async fn due_in(scheduler: &pgsched::Scheduler, queue: &str, count: usize) {
+    marks_due(scheduler, count, |spec| spec.queue(queue)).await;
+}
+
+/// Writes `count` due `mark` jobs, each spec as `shape` makes it.
+async fn marks_due(
+    scheduler: &pgsched::Scheduler,
+    count: usize,
+    shape: impl Fn(pgsched::JobSpec) -> pgsched::JobSpec,
+) {
     for _ in 0..count {
         scheduler
             .schedule(
-                pgsched::JobSpec::by_name("mark", vec![]).queue(queue),
+                shape(pgsched::JobSpec::by_name("mark", vec![])),
                 pgsched::ConflictResolution::Raise,
             )
             .await
@@ -543,25 +552,9 @@ async fn next_due_gives_the_earliest_claimable_job_of_all_the_queues_waited_on()
     rate_slots_free_in(&t, "rated", "1 hour").await;
     rate_slots_free_in(&t, "rated_keyed", "30 seconds").await;
     due_in(scheduler, "rated", 1).await;
-    scheduler
-        .schedule(
-            pgsched::JobSpec::by_name("mark", vec![])
-                .queue("rated_keyed")
-                .concurrency_key("k"),
-            pgsched::ConflictResolution::Raise,
-        )
-        .await
-        .expect("scheduled");
+    keyed_due_in(scheduler, "rated_keyed", "k", 1, 1).await;
     // A keyed job in a queue whose rate slots were never used (free since `-infinity`).
-    scheduler
-        .schedule(
-            pgsched::JobSpec::by_name("mark", vec![])
-                .queue("fresh_rated")
-                .concurrency_key("k"),
-            pgsched::ConflictResolution::Raise,
-        )
-        .await
-        .expect("scheduled");
+    keyed_due_in(scheduler, "fresh_rated", "k", 1, 1).await;
     due_in(scheduler, "open", 1).await;
     due_in(scheduler, "paused", 1).await;
     scheduler.pause_queue("paused").await.expect("pause");
@@ -651,18 +644,12 @@ async fn keyed_due_in(
     concurrency: u32,
     count: usize,
 ) {
-    for _ in 0..count {
-        scheduler
-            .schedule(
-                pgsched::JobSpec::by_name("mark", vec![])
-                    .queue(queue)
-                    .concurrency_key(key)
-                    .concurrency(concurrency),
-                pgsched::ConflictResolution::Raise,
-            )
-            .await
-            .expect("scheduled");
-    }
+    marks_due(scheduler, count, |spec| {
+        spec.queue(queue)
+            .concurrency_key(key)
+            .concurrency(concurrency)
+    })
+    .await;
 }
 
 #[tokio::test]
