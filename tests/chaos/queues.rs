@@ -122,13 +122,14 @@ async fn a_global_limit_holds_while_ended_jobs_pass_their_slots_on() {
 /// `{t}`: `{t}.concurrency_key`, or `{t}.queue` for all of them). The rate holds: no window
 /// of one period, read from the database's start times, holds more than `rate.starts` starts
 /// of one group. And it is used: no group's first to last start takes 10 % more than the
-/// rate allows. `what` names the drain in the report and the failures.
+/// rate allows, once `lost_periods` periods are added to it. `what` names the drain in the
+/// report and the failures.
 async fn drain_rated(
     lab: &Lab,
     queue: &str,
     rate: RateLimit,
     starts: usize,
-    group: &str,
+    (group, lost_periods): (&str, u32),
     what: &str,
 ) {
     let spec = lab
@@ -170,6 +171,7 @@ async fn drain_rated(
     // At the limit, a group's starts need (starts / rate - 1) full periods after its first
     // burst.
     let ideal = (starts as f64 / f64::from(rate.starts) - 1.0) * rate.per.as_secs_f64();
+    let allowed = (ideal + f64::from(lost_periods) * rate.per.as_secs_f64()) * 1.10;
     println!(
         "{what} at {rate}: drained in {took:?}; busiest window of a group {busiest} starts; \
          slowest group's first to last start {span:.2} s, {:.1} % of the ideal {ideal:.1} s",
@@ -180,8 +182,9 @@ async fn drain_rated(
         "{what}: {busiest} starts of one group in one window"
     );
     assert!(
-        span <= ideal * 1.10,
-        "{what}: throughput more than 10 % under the rate: {span:.2} s for {ideal:.1} s of work"
+        span <= allowed,
+        "{what}: throughput under the rate: {span:.2} s for {ideal:.1} s of work \
+         (allowed {allowed:.2} s)"
     );
 }
 
@@ -202,7 +205,7 @@ async fn a_rate_limit_holds_in_every_window_and_is_used() {
         .collect();
     lab.enqueue(specs).await;
     let what = format!("queues/rate: {JOBS} jobs, one group");
-    drain_rated(&lab, "rated", rate, JOBS, "{t}.queue", &what).await;
+    drain_rated(&lab, "rated", rate, JOBS, ("{t}.queue", 0), &what).await;
     lab.cleanup().await;
 }
 
@@ -229,7 +232,18 @@ async fn a_per_key_rate_limit_holds_for_every_key_in_every_window_and_is_used() 
         .collect();
     lab.enqueue(specs).await;
     let what = format!("queues/key rate: {KEYS} keys x {PER_KEY} jobs, a group per key");
-    drain_rated(&lab, "tenants", rate, PER_KEY, "{t}.concurrency_key", &what).await;
+    // Two claims that take jobs of one key at the same instant can cost that key a start of
+    // the period (a rate slot taken for a job whose key slot the other claim took: it stays
+    // pending; never a start over the rate), so a key may need one period more than ideal.
+    drain_rated(
+        &lab,
+        "tenants",
+        rate,
+        PER_KEY,
+        ("{t}.concurrency_key", 1),
+        &what,
+    )
+    .await;
     lab.cleanup().await;
 }
 
